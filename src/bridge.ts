@@ -1,0 +1,71 @@
+/**
+ * Puts the bridge together from a validated config: store, media, routes, relay and one connector
+ * per configured network. The only module that knows every part; each part knows only its own.
+ */
+import { IrcConnector } from './connectors/irc/connector.js';
+import { QqConnector } from './connectors/qq/connector.js';
+import type { Config } from './config.js';
+import type { Connector } from './core/connector.js';
+import { Relay } from './core/relay.js';
+import type { Logger } from './log.js';
+import { MappingRouteTable } from './mappings/routes.js';
+import { createMedia, type MediaService } from './media/index.js';
+import { openStore, type Store } from './store/store.js';
+
+export interface RunningBridge {
+  relay: Relay;
+  store: Store;
+  media: MediaService;
+  routes: MappingRouteTable;
+  connectors: Connector[];
+  stop(): Promise<void>;
+}
+
+export async function startBridge(config: Config, log: Logger): Promise<RunningBridge> {
+  const store = await openStore({ stateDir: config.stateDir, ...(config.store.url ? { url: config.store.url } : {}) }, log);
+  const media = createMedia({ stateDir: config.stateDir, media: config.media }, log);
+  const routes = new MappingRouteTable(config.mappings);
+  const relay = new Relay({
+    store,
+    routes,
+    log,
+    media: media.access,
+    onFailure: (f) => log.error({ net: f.target.network, room: f.target.room, kind: f.kind, reason: f.reason, id: f.sourceId }, 'a message could not be delivered'),
+    onHalt: (e) => log.fatal({ err: e.message }, 'the store failed; no more input is taken until it is fixed'),
+  });
+
+  const connectors: Connector[] = [];
+  const qq = new QqConnector(config.qq, { routes });
+  connectors.push(qq);
+  if (config.irc) {
+    const irc = new IrcConnector(config.irc, routes.rooms('irc'), {
+      overflow: async (text) => (await media.access.putText(text)).url ?? '',
+    });
+    connectors.push(irc);
+  }
+  for (const c of connectors) relay.register(c);
+
+  try {
+    await media.server.start();
+    await relay.start();
+  } catch (e) {
+    await relay.stop().catch(() => undefined);
+    await media.server.stop().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    throw e;
+  }
+  log.info({ networks: connectors.map((c) => c.network), links: config.mappings.length }, 'bridge running');
+
+  return {
+    relay,
+    store,
+    media,
+    routes,
+    connectors,
+    async stop() {
+      await relay.stop();
+      await media.server.stop();
+      await store.close();
+    },
+  };
+}

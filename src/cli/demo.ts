@@ -1,0 +1,162 @@
+/**
+ * `qqbridge demo`: the whole bridge on one machine with no accounts. The WebQQ simulator plays a
+ * QQ group, a real ngircd serves an IRC channel, the bridge links them, and the terminal shows
+ * both sides as messages cross in each direction. Anyone can join the channel with an IRC client.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import IrcFramework from 'irc-framework';
+import { startBridge } from '../bridge.js';
+import { parseConfig } from '../config.js';
+import { parseIrcFormatting } from '../connectors/irc/format.js';
+import { freePort, startNgircd } from '../demo/ngircd.js';
+import { DEMO_ACCOUNT, DEMO_GROUP, demoScenario } from '../demo/scenario.js';
+import { showInfo, showIrc, showQq } from '../demo/view.js';
+import { createLogger, silentLogger } from '../log.js';
+import { startSimulator } from '../simulator/index.js';
+
+export interface DemoOptions {
+  ircPort: number;
+  channel: string;
+  /** Stop after this many seconds; 0 runs until Ctrl-C. */
+  durationS: number;
+}
+
+const MEMBER_NICKS: Record<number, string> = { 2440652742: '呼吸 (糗百)', 2899268194: 'robot', 2041084648: 'robot ops' };
+const GROUP_NAME = 'qqbot群';
+
+async function portOr(preferred: number): Promise<number> {
+  const net = await import('node:net');
+  const free = await new Promise<boolean>((resolve) => {
+    const s = net.createServer().once('error', () => resolve(false)).listen(preferred, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+  return free ? preferred : freePort();
+}
+
+export async function runDemo(opts: DemoOptions): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'qqbridge-demo-'));
+  const log = createLogger({ level: process.env.QQBRIDGE_LOG_LEVEL ?? 'warn' });
+  const cleanups: Array<() => Promise<unknown>> = [];
+  const shutdown = async (code: number) => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(code);
+  };
+  process.once('SIGINT', () => void shutdown(0));
+  process.once('SIGTERM', () => void shutdown(0));
+
+  try {
+    showInfo('starting a local IRC server (ngircd) …');
+    const ircd = await startNgircd({ port: await portOr(opts.ircPort) });
+    cleanups.push(() => ircd.stop());
+
+    const sim = await startSimulator({ pollHoldMs: 5_000, log: silentLogger });
+    cleanups.push(() => sim.close());
+    showInfo(`WebQQ simulator on ${sim.url} (QQ group ${GROUP_NAME}, number ${DEMO_GROUP})`);
+
+    const mediaPort = await freePort();
+    const config = parseConfig(
+      [
+        `stateDir: ${JSON.stringify(dir)}`,
+        'qq:',
+        `  uin: ${DEMO_ACCOUNT.qq}`,
+        `  password: ${JSON.stringify(DEMO_ACCOUNT.password)}`,
+        `  endpoint: ${JSON.stringify(sim.url)}`,
+        `  stateDir: ${JSON.stringify(join(dir, 'qq'))}`,
+        '  sendIntervalMs: 300',
+        'irc:',
+        `  host: ${ircd.host}`,
+        `  port: ${ircd.port}`,
+        '  nick: qqbridge',
+        'media:',
+        `  port: ${mediaPort}`,
+        `  publicUrl: http://127.0.0.1:${mediaPort}`,
+        'mappings:',
+        `  - qq: { group: ${DEMO_GROUP} }`,
+        `    irc: ${JSON.stringify(opts.channel)}`,
+      ].join('\n'),
+      'demo.yaml',
+    );
+    showInfo('logging in to QQ (simulated) and connecting to IRC …');
+    const bridge = await startBridge(config, log);
+    cleanups.push(() => bridge.stop());
+
+    const viewer = await connectViewer(ircd.host, ircd.port, opts.channel);
+    cleanups.push(async () => viewer.quit('demo over'));
+    showInfo(`bridge running: QQ group ${DEMO_GROUP} <-> ${opts.channel} on irc://${ircd.host}:${ircd.port}`);
+    showInfo(`join it yourself with any IRC client:  /connect ${ircd.host} ${ircd.port}  then  /join ${opts.channel}`);
+    showInfo('Ctrl-C stops the demo.\n');
+
+    const stopWatching = watchQqGroup(sim.controlUrl);
+    cleanups.push(async () => stopWatching());
+    void playScenario(sim.controlUrl, viewer, opts.channel);
+
+    if (opts.durationS > 0) setTimeout(() => void shutdown(0), opts.durationS * 1000).unref();
+  } catch (e) {
+    process.stderr.write(`demo failed: ${(e as Error).message}\n`);
+    await shutdown(1);
+  }
+}
+
+/** A person in the IRC channel: prints what the channel shows. */
+async function connectViewer(host: string, port: number, channel: string): Promise<IrcFramework.Client> {
+  const client = new IrcFramework.Client();
+  client.on('privmsg', (e) => {
+    if (e.target.toLowerCase() !== channel.toLowerCase()) return;
+    const text = parseIrcFormatting(e.message).map((r) => r.text).join('').replace(/\u200b/g, '');
+    showIrc(channel, e.nick, text);
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the demo viewer could not join the IRC channel')), 15_000);
+    client.on('join', (e) => {
+      if (e.nick === 'viewer' && e.channel.toLowerCase() === channel.toLowerCase()) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    client.on('registered', () => client.join(channel));
+    client.connect({ host, port, nick: 'viewer', username: 'viewer', gecos: 'qqbridge demo viewer', auto_reconnect: false });
+  });
+  return client;
+}
+
+/** Shows what the bridge posts into the QQ group, from the simulator's record of sends. */
+function watchQqGroup(controlUrl: string): () => void {
+  let seen = 0;
+  const timer = setInterval(async () => {
+    try {
+      const sent = (await (await fetch(`${controlUrl}/sent`)).json()) as Array<{ group?: number; text: string; faces?: number[]; images?: string[] }>;
+      for (const s of sent.slice(seen)) {
+        const extras = [...(s.faces ?? []).map((f) => `[face ${f}]`), ...(s.images ?? []).map(() => '[picture]')].join(' ');
+        showQq(GROUP_NAME, 'qqbot (the bridge)', `${s.text}${extras ? ` ${extras}` : ''}`);
+      }
+      seen = sent.length;
+    } catch {
+      // The simulator is stopping with the demo.
+    }
+  }, 400);
+  return () => clearInterval(timer);
+}
+
+/** Plays the scripted QQ conversation, with the IRC viewer answering now and then, forever. */
+async function playScenario(controlUrl: string, viewer: IrcFramework.Client, channel: string): Promise<void> {
+  const ircLines = ['hi QQ, this line was typed on IRC', 'IRC formatting is \x02reduced\x02 to plain text for QQ', 'bye for now [微笑]'];
+  for (let round = 0; ; round++) {
+    for (const [i, step] of demoScenario().entries()) {
+      await new Promise((r) => setTimeout(r, step.afterMs));
+      const from = step.inject.from as number;
+      const text = String(step.inject.text ?? '');
+      const res = await fetch(`${controlUrl}/inject`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(step.inject) });
+      if (!res.ok) throw new Error(`simulator refused the demo message: ${await res.text()}`);
+      const extras = [...((step.inject.faces as number[] | undefined) ?? []).map((f) => `[face ${f}]`), ...(step.inject.image ? ['[picture]'] : [])].join(' ');
+      showQq(GROUP_NAME, MEMBER_NICKS[from] ?? String(from), `${text}${extras ? ` ${extras}` : ''}`);
+      if (i % 2 === 1) {
+        await new Promise((r) => setTimeout(r, 1200));
+        const line = ircLines[(round + i) % ircLines.length]!;
+        viewer.say(channel, line);
+        showIrc(channel, 'viewer', parseIrcFormatting(line).map((r) => r.text).join(''));
+      }
+    }
+  }
+}

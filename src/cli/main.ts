@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { ConfigError } from '../core/errors.js';
+
+const program = new Command();
+program
+  .name('qqbridge')
+  .description('Bridge QQ groups and discussions (WebQQ) to IRC, Matrix and Telegram')
+  .showHelpAfterError();
+
+program
+  .command('check-config')
+  .description('validate a config file and exit non-zero with the key and line of every problem')
+  .requiredOption('-c, --config <file>', 'config file (YAML)')
+  .action(async (opts: { config: string }) => {
+    const { loadConfig } = await import('../config.js');
+    loadConfig(opts.config);
+    process.stdout.write(`${opts.config}: OK\n`);
+  });
+
+program
+  .command('run')
+  .description('run the bridge')
+  .requiredOption('-c, --config <file>', 'config file (YAML)')
+  .action(async (opts: { config: string }) => {
+    const { runBridgeFromConfig } = await import('./run.js');
+    await runBridgeFromConfig(opts.config);
+  });
+
+program
+  .command('simulate')
+  .description('run the WebQQ simulator (an HTTP server speaking the WebQQ protocol)')
+  .option('-p, --port <n>', 'WebQQ port', '8700')
+  .option('--control-port <n>', 'control API port', '8701')
+  .option('--host <addr>', 'bind address', '127.0.0.1')
+  .option('-w, --world <file>', 'world file (YAML or JSON); default: the captured seeds')
+  .addOption(new Option('--hash-version <v>', 'list hash the server expects').choices(['P', 'O', 'Q', 'N']).default('P'))
+  .option('--poll-hold-ms <n>', 'how long poll2 holds before answering 102', '30000')
+  .action(async (opts: { port: string; controlPort: string; host: string; world?: string; hashVersion: 'P' | 'O' | 'Q' | 'N'; pollHoldMs: string }) => {
+    const { startSimulator, loadWorld } = await import('../simulator/index.js');
+    const { createLogger } = await import('../log.js');
+    const log = createLogger();
+    const sim = await startSimulator({
+      host: opts.host,
+      port: intOption('--port', opts.port),
+      controlPort: intOption('--control-port', opts.controlPort),
+      hashVersion: opts.hashVersion,
+      pollHoldMs: intOption('--poll-hold-ms', opts.pollHoldMs),
+      log,
+      ...(opts.world ? { world: loadWorld(opts.world) } : {}),
+    });
+    process.stdout.write(`WebQQ simulator on ${sim.url} (control API ${sim.controlUrl})\n`);
+    const stop = () => void sim.close().then(() => process.exit(0));
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+
+program
+  .command('demo')
+  .description('run everything on this machine: simulated QQ group <-> a real local IRC server, with a live view')
+  .option('--irc-port <n>', 'port of the local IRC server', '6667')
+  .option('--channel <name>', 'IRC channel', '#qqbridge-demo')
+  .option('--duration <seconds>', 'stop after this many seconds (0 = run until Ctrl-C)', '0')
+  .action(async (opts: { ircPort: string; channel: string; duration: string }) => {
+    const { runDemo } = await import('./demo.js');
+    await runDemo({ ircPort: intOption('--irc-port', opts.ircPort), channel: opts.channel, durationS: intOption('--duration', opts.duration) });
+  });
+
+function intOption(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new ConfigError(`${name}: expected a whole number, got "${value}"`);
+  return n;
+}
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof ConfigError || (err instanceof Error && err.name === 'LoginError')) {
+    process.stderr.write(`qqbridge: ${err.message}\n`);
+  } else {
+    process.stderr.write(`qqbridge: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,461 @@
+/**
+ * The bridge config: YAML with `${ENV}` / `${ENV:-default}` substitution, validated once at start
+ * against the section schemas. Every problem is reported with its file:line:column and key path,
+ * all of them at once, and unknown keys are errors (a typo must not silently drop a setting).
+ */
+import { readFileSync } from 'node:fs';
+import {
+  isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument,
+  type Document, type Node as YamlNode, type Scalar,
+} from 'yaml';
+import { z } from 'zod';
+import { ircConfigSchema } from './connectors/irc/config.js';
+import { qqConfigSchema } from './connectors/qq/config.js';
+import { ConfigError } from './core/errors.js';
+import { mappingsConfigSchema } from './mappings/config.js';
+import { mediaConfigSchema } from './media/config.js';
+import { storeConfigSchema } from './store/config.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const configSchema = z
+  .object({
+    /** Where the bridge keeps its state (SQLite database, media files), relative to the working directory. */
+    stateDir: z.string().min(1).default('./state'),
+    log: z.object({ level: z.enum(LOG_LEVELS).default('info') }).strict().prefault({}),
+    qq: qqConfigSchema,
+    irc: ircConfigSchema.optional(),
+    store: storeConfigSchema,
+    media: mediaConfigSchema.prefault({}),
+    mappings: mappingsConfigSchema.default([]),
+  })
+  .strict();
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+export type KeyPath = ReadonlyArray<string | number>;
+
+export interface ConfigIssue {
+  file: string;
+  line: number;
+  col: number;
+  /** `qq.uin`, `mappings[2].irc[0]`; empty for the document itself. */
+  path: string;
+  message: string;
+}
+
+/** A ConfigError that also carries its issues one by one (for check-config and tests). */
+export class ConfigIssuesError extends ConfigError {
+  readonly issues: ConfigIssue[];
+  constructor(issues: ConfigIssue[]) {
+    super(issues.map(formatIssue).join('\n'));
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+export function formatIssue(i: ConfigIssue): string {
+  return `${i.file}:${i.line}:${i.col}: ${i.path ? `${i.path}: ` : ''}${i.message}`;
+}
+
+export function formatPath(path: KeyPath): string {
+  let out = '';
+  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out ? `.${seg}` : seg;
+  return out;
+}
+
+/** Reads and validates a config file. Throws ConfigError naming the file, line, column and key. */
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ConfigError(code === 'ENOENT' ? `config file not found: ${file}` : `cannot read config file ${file}: ${(e as Error).message}`);
+  }
+  return parseConfig(text, file, env);
+}
+
+export function parseConfig(text: string, file = '<config>', env: NodeJS.ProcessEnv = process.env): Config {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const at = (offset: number | undefined): { line: number; col: number } =>
+    offset === undefined ? { line: 1, col: 1 } : lineCounter.linePos(offset);
+
+  if (doc.errors.length > 0) {
+    throw new ConfigIssuesError(
+      doc.errors.map((e) => ({ file, ...at(e.pos[0]), path: '', message: `YAML syntax error: ${e.message.split('\n')[0]}` })),
+    );
+  }
+
+  const envIssues: ConfigIssue[] = [];
+  substituteEnv(doc.contents as YamlNode | null, [], env, (node, path, message) =>
+    envIssues.push({ file, ...at(node.range?.[0]), path: formatPath(path), message }),
+  );
+  if (envIssues.length > 0) throw new ConfigIssuesError(envIssues);
+
+  const data: unknown = dropEmpty(doc.toJS({ maxAliasCount: 100 }));
+  if (data === null || data === undefined) {
+    throw new ConfigIssuesError([{ file, line: 1, col: 1, path: '', message: 'the config file is empty; see config.example.yaml' }]);
+  }
+
+  const root = configSchema as unknown as ZodLike;
+  const issues: ConfigIssue[] = [];
+  const seen = new Set<string>();
+  const report = (path: KeyPath, message: string, preferKey = false): void => {
+    const key = `${formatPath(path)}\0${message}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    const node = locate(doc, path, preferKey);
+    issues.push({ file, ...at(node?.range?.[0]), path: formatPath(path), message });
+  };
+
+  // Unknown keys first, by walking the schema: not every section schema is `.strict()`.
+  for (const u of findUnknownKeys(root, data, [])) {
+    report(u.path, unknownKeyMessage(u.path[u.path.length - 1] as string, u.known), true);
+  }
+  const result = configSchema.safeParse(data);
+  if (!result.success) {
+    for (const issue of flattenIssues(result.error.issues, [])) {
+      if (issue.code === 'unrecognized_keys') {
+        for (const k of issue.keys) {
+          const known = knownKeysAt(root, data, issue.path);
+          report([...issue.path, k], unknownKeyMessage(k, known), true);
+        }
+        continue;
+      }
+      const value = valueAt(data, issue.path);
+      const shown = isSecretPath(issue.path) && value !== undefined ? SECRET_VALUE : value;
+      report(issue.path, describeIssue(issue, shown, leafSchemaAt(root, data, issue.path)));
+    }
+  }
+  if (issues.length > 0) {
+    issues.sort((a, b) => a.line - b.line || a.col - b.col);
+    throw new ConfigIssuesError(issues);
+  }
+  const config = result.data!;
+  config.mappings.forEach((link, i) => {
+    const node = locate(doc, ['mappings', i], false);
+    const pos = at(node?.range?.[0]);
+    link.source = `${file}:${pos.line}:${pos.col}`;
+  });
+  return config;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Environment substitution
+
+/** `$${` is a literal `${`; `${NAME}` and `${NAME:-default}` are references. */
+const ENV_REF = /\$\$\{|\$\{([^}]*)\}|\$\{/g;
+const ENV_BODY = /^([A-Za-z_][A-Za-z0-9_]*)(?::-([\s\S]*))?$/;
+
+function substituteEnv(
+  node: YamlNode | null,
+  path: (string | number)[],
+  env: NodeJS.ProcessEnv,
+  fail: (node: YamlNode, path: KeyPath, message: string) => void,
+): void {
+  if (!node || isAlias(node)) return; // an alias resolves to its anchor, which is substituted where it stands
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+      substituteEnv(pair.value as YamlNode | null, [...path, key], env, fail);
+    }
+    return;
+  }
+  if (isSeq(node)) {
+    node.items.forEach((item, i) => substituteEnv(item as YamlNode | null, [...path, i], env, fail));
+    return;
+  }
+  if (!isScalar(node) || typeof node.value !== 'string' || !node.value.includes('${')) return;
+  const scalar = node as Scalar<unknown>;
+  let failed = false;
+  const out = (scalar.value as string).replace(ENV_REF, (match, body: string | undefined) => {
+    if (match === '$${') return '${';
+    const m = body === undefined ? null : ENV_BODY.exec(body);
+    if (!m) {
+      failed = true;
+      fail(node, path, `malformed environment reference ${JSON.stringify(match)}: use \${NAME} or \${NAME:-default} (write $\${ for a literal \${)`);
+      return match;
+    }
+    const value = env[m[1]!];
+    if (value !== undefined && value !== '') return value;
+    if (m[2] !== undefined) return m[2];
+    failed = true;
+    fail(node, path, `environment variable ${m[1]} is not set (use \${${m[1]}:-default} to give a default)`);
+    return match;
+  });
+  if (failed) return;
+  // An unquoted `port: ${PORT}` means the number, as if the value had been written there.
+  scalar.value = scalar.type === 'PLAIN' ? retype(out) : out;
+}
+
+/**
+ * `key:` with nothing after it (a section whose lines are all commented out) means "not set",
+ * so its defaults apply, rather than a type error about null.
+ */
+function dropEmpty(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(dropEmpty);
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, dropEmpty(x)]));
+  }
+  return v;
+}
+
+function retype(text: string): unknown {
+  if (/^[-+]?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$/.test(text)) return Number(text);
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  return text;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Locating paths in the YAML document
+
+/** The node at a path (the key node when preferKey), else the deepest node on the way there. */
+function locate(doc: Document, path: KeyPath, preferKey: boolean): YamlNode | undefined {
+  let node: unknown = doc.contents;
+  let keyNode: YamlNode | undefined;
+  for (const seg of path) {
+    if (isAlias(node)) node = node.resolve(doc);
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(seg));
+      if (!pair) return keyNode ?? (node as YamlNode);
+      keyNode = isScalar(pair.key) ? pair.key : keyNode;
+      node = pair.value;
+    } else if (isSeq(node) && typeof seg === 'number' && node.items[seg] !== undefined) {
+      keyNode = undefined;
+      node = node.items[seg];
+    } else {
+      return keyNode ?? (node as YamlNode | undefined);
+    }
+  }
+  const value = node as YamlNode | null | undefined;
+  if (preferKey && keyNode) return keyNode;
+  // An empty value (`qq:` with nothing after it) has no useful position: point at its key.
+  if (!value || (isScalar(value) && value.value === null && keyNode)) return keyNode;
+  return value;
+}
+
+function valueAt(data: unknown, path: KeyPath): unknown {
+  let v = data;
+  for (const seg of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string | number, unknown>)[seg];
+  }
+  return v;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Walking zod schemas (zod 4 internals: `_zod.def`), for unknown keys and better messages
+
+interface ZodDefLike {
+  type: string;
+  shape?: Record<string, ZodLike>;
+  innerType?: ZodLike;
+  in?: ZodLike;
+  element?: ZodLike;
+  valueType?: ZodLike;
+  options?: ZodLike[];
+  getter?: () => ZodLike;
+  checks?: Array<{ _zod: { def: { check: string; value?: unknown; inclusive?: boolean } } }>;
+  catchall?: ZodLike;
+}
+interface ZodLike {
+  _zod: { def: ZodDefLike };
+  safeParse(v: unknown): { success: boolean };
+}
+
+const WRAPPERS = new Set(['optional', 'nullable', 'default', 'prefault', 'nonoptional', 'readonly', 'catch', 'success']);
+
+/** Strips wrappers (optional, default, pipe/transform...) down to the schema that sees the value. */
+function unwrap(schema: ZodLike, value: unknown): ZodLike {
+  let s = schema;
+  for (let i = 0; i < 20; i++) {
+    const def = s._zod.def;
+    if (WRAPPERS.has(def.type) && def.innerType) s = def.innerType;
+    else if (def.type === 'pipe' && def.in) s = def.in;
+    else if (def.type === 'lazy' && def.getter) s = def.getter();
+    else if (def.type === 'union' && def.options) {
+      const opts = def.options;
+      // The option that accepts the value, else the one object option when the value is an object.
+      const ok = opts.find((o) => o.safeParse(value).success);
+      const objects = opts.filter((o) => unwrap(o, value)._zod.def.type === (Array.isArray(value) ? 'array' : 'object'));
+      const pick = ok ?? (objects.length === 1 ? objects[0] : undefined);
+      if (!pick) return s;
+      s = pick;
+    } else return s;
+  }
+  return s;
+}
+
+function childSchema(schema: ZodLike, value: unknown, seg: string | number): ZodLike | undefined {
+  const s = unwrap(schema, value);
+  const def = s._zod.def;
+  if (def.type === 'object' && def.shape) return def.shape[String(seg)] ?? def.catchall;
+  if (def.type === 'array' && typeof seg === 'number') return def.element;
+  if (def.type === 'record') return def.valueType;
+  return undefined;
+}
+
+function leafSchemaAt(schema: ZodLike, data: unknown, path: KeyPath): ZodLike | undefined {
+  let s: ZodLike | undefined = schema;
+  let v = data;
+  for (const seg of path) {
+    if (!s) return undefined;
+    s = childSchema(s, v, seg);
+    v = valueAt(v, [seg]);
+  }
+  return s ? unwrap(s, v) : undefined;
+}
+
+function knownKeysAt(schema: ZodLike, data: unknown, path: KeyPath): string[] {
+  const s = leafSchemaAt(schema, data, path);
+  return s && s._zod.def.type === 'object' && s._zod.def.shape ? Object.keys(s._zod.def.shape) : [];
+}
+
+function findUnknownKeys(schema: ZodLike, value: unknown, path: (string | number)[]): Array<{ path: (string | number)[]; known: string[] }> {
+  const s = unwrap(schema, value);
+  const def = s._zod.def;
+  const out: Array<{ path: (string | number)[]; known: string[] }> = [];
+  if (def.type === 'object' && def.shape && value && typeof value === 'object' && !Array.isArray(value)) {
+    const known = Object.keys(def.shape);
+    for (const [k, v] of Object.entries(value)) {
+      const child = def.shape[k];
+      if (child) out.push(...findUnknownKeys(child, v, [...path, k]));
+      else if (!def.catchall || def.catchall._zod.def.type === 'never') out.push({ path: [...path, k], known });
+    }
+  } else if (def.type === 'array' && def.element && Array.isArray(value)) {
+    value.forEach((v, i) => out.push(...findUnknownKeys(def.element!, v, [...path, i])));
+  } else if (def.type === 'record' && def.valueType && value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) out.push(...findUnknownKeys(def.valueType, v, [...path, k]));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+
+function unknownKeyMessage(key: string, known: string[]): string {
+  const hint = closest(key, known);
+  return `unknown key${hint ? ` (did you mean "${hint}"?)` : known.length ? ` (known keys: ${known.join(', ')})` : ''}`;
+}
+
+function closest(word: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDist = Infinity;
+  for (const c of candidates) {
+    const d = c.toLowerCase() === word.toLowerCase() ? 0 : levenshtein(word.toLowerCase(), c.toLowerCase());
+    if (d < bestDist) {
+      bestDist = d;
+      best = c;
+    }
+  }
+  return best !== undefined && bestDist <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+function levenshtein(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+type Issue = z.core.$ZodIssue;
+
+/** Replaces each union failure by the issues of the branch the value was meant for, when one is clear. */
+function flattenIssues(issues: readonly Issue[], prefix: KeyPath): Array<Issue & { path: (string | number)[] }> {
+  const out: Array<Issue & { path: (string | number)[] }> = [];
+  for (const issue of issues) {
+    const path = [...prefix, ...(issue.path as (string | number)[])];
+    if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+      const meant = issue.errors.filter((branch) => !isTypeMismatch(branch));
+      if (meant.length === 1) {
+        out.push(...flattenIssues(meant[0]!, path));
+        continue;
+      }
+      const expected = issue.errors
+        .flatMap((b) => b.filter((i) => i.code === 'invalid_type' && i.path.length === 0).map((i) => (i as { expected: string }).expected))
+        .filter((e, i, all) => all.indexOf(e) === i);
+      const custom = issue.errors.flat().find((i) => i.path.length === 0 && i.code !== 'invalid_type');
+      out.push({
+        ...issue,
+        path,
+        message: custom ? custom.message : expected.length ? `expected ${expected.map(article).join(' or ')}` : issue.message,
+      });
+      continue;
+    }
+    out.push({ ...issue, path });
+  }
+  return out;
+}
+
+/** A union branch that failed only because the value is of another type: not the branch the user meant. */
+function isTypeMismatch(branch: readonly Issue[]): boolean {
+  return branch.length > 0 && branch.every((i) => i.path.length === 0 && (
+    i.code === 'invalid_type' || (i.code === 'invalid_union' && i.errors.every(isTypeMismatch))
+  ));
+}
+
+function article(type: string): string {
+  const words: Record<string, string> = {
+    object: 'a mapping (key: value lines)', array: 'a list', string: 'a string', number: 'a number',
+    boolean: 'true or false', int: 'an integer',
+  };
+  return words[type] ?? type;
+}
+
+function expectedNumber(schema: ZodLike | undefined): string {
+  const def = schema?._zod.def;
+  if (!def || def.type !== 'number') return 'a number';
+  const int = (schema as unknown as { isInt?: boolean }).isInt === true;
+  let sign = '';
+  for (const c of def.checks ?? []) {
+    const cd = c._zod.def;
+    if (cd.check === 'greater_than' && cd.value === 0) sign = cd.inclusive ? 'non-negative ' : 'positive ';
+  }
+  return `a ${sign}${int ? 'integer' : 'number'}`;
+}
+
+/** Values of these keys never appear in an error message, which may end up in a log. */
+const SECRET_KEY = /pass|token|secret|key|sig|cookie/i;
+const SECRET_VALUE = Symbol('secret');
+
+function isSecretPath(path: KeyPath): boolean {
+  return path.some((seg) => typeof seg === 'string' && SECRET_KEY.test(seg));
+}
+
+function describeValue(v: unknown): string {
+  if (v === SECRET_VALUE) return 'a value not shown here (it may be a secret)';
+  if (v === null) return 'an empty value';
+  // A URL's user:password@ part is a credential (store.url).
+  if (typeof v === 'string') v = v.replace(/\/\/([^/@\s:]*):[^/@\s]*@/g, '//$1:***@');
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 37)}...` : v);
+  return String(v);
+}
+
+function describeIssue(issue: Issue, value: unknown, leaf: ZodLike | undefined): string {
+  const msg = issue.message.replace(/^Invalid (input|option): /, '');
+  switch (issue.code) {
+    case 'invalid_type': {
+      if (value === undefined) return 'required key is missing';
+      const expected = issue.expected === 'number' || issue.expected === 'int' ? expectedNumber(leaf) : article(issue.expected);
+      return `expected ${expected}, got ${describeValue(value)}`;
+    }
+    case 'invalid_value':
+    case 'too_small':
+    case 'too_big':
+    case 'invalid_format':
+      return value === undefined || (typeof value === 'object' && value !== null) ? msg : `${msg}, got ${describeValue(value)}`;
+    default:
+      return msg;
+  }
+}

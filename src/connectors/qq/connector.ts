@@ -1,0 +1,217 @@
+/**
+ * The QQ side of the bridge: a WebQQ client behind the Connector interface. Rooms are named by
+ * stable ids (`group:<group number>`, `discussion:<name>`), never by the session ids WebQQ hands
+ * out at each login; the client resolves between the two.
+ */
+import type { Capabilities, Connector, ConnectorContext, Delivery } from '../../core/connector.js';
+import { DeliveryError, isDeliveryError } from '../../core/errors.js';
+import { sourceId, type BridgeMessage, type ImagePart, type MessageKind } from '../../core/message.js';
+import type { Logger } from '../../log.js';
+import { bindLinks, logBindingReport, retryUnbound, type RetryHandle } from '../../mappings/binding.js';
+import type { MappingLink } from '../../mappings/config.js';
+import type { QqConfig } from './config.js';
+import { imageAsText, partsFromQq, pictureItems, renderForQq } from './format.js';
+import { imageRefs, WebQqClient, type ClientState, type SendItem, type WebQqClientOptions } from './webqq/client.js';
+import type { QqEvent } from './webqq/events.js';
+
+export interface QqConnectorOptions {
+  /** The configured links, to report at each login which QQ sides cannot be found. */
+  routes?: { links(): readonly MappingLink[] };
+  /** Passed to the WebQQ client (tests shorten timings; login prompts). */
+  client?: Partial<Omit<WebQqClientOptions, 'log' | 'onEvent' | 'onState'>>;
+  /** Called on every QQ session state change (status notices, health). */
+  onState?: (s: ClientState, detail?: string) => void;
+}
+
+type QqRoom = { kind: 'group'; number: number } | { kind: 'discussion'; name: string };
+
+export function parseQqRoom(room: string): QqRoom | undefined {
+  const g = /^group:(\d{1,12})$/.exec(room);
+  if (g) return { kind: 'group', number: Number(g[1]) };
+  const d = /^discussion:(.+)$/s.exec(room);
+  if (d) return { kind: 'discussion', name: d[1]! };
+  return undefined;
+}
+
+export class QqConnector implements Connector {
+  readonly network = 'qq';
+  readonly capabilities: Capabilities = {
+    formatting: false,
+    images: 'upload',
+    replies: false,
+    edits: false,
+    kinds: ['message', 'action', 'notice'] satisfies MessageKind[],
+    // The WebQQ client paces every send of the account itself (qq.sendIntervalMs); the outbox's
+    // bucket only needs to keep one room from monopolising that queue.
+    rateLimit: { perSecond: 5, burst: 10 },
+  };
+
+  private client: WebQqClient | undefined;
+  private ctx: ConnectorContext | undefined;
+  private log: Logger | undefined;
+  private state: ClientState = 'offline';
+  private rebind: RetryHandle | undefined;
+
+  constructor(private readonly config: QqConfig, private readonly opts: QqConnectorOptions = {}) {}
+
+  async start(ctx: ConnectorContext): Promise<void> {
+    this.ctx = ctx;
+    this.log = ctx.log;
+    this.client = new WebQqClient(this.config, {
+      ...this.opts.client,
+      log: ctx.log,
+      onEvent: (e) => this.onEvent(e),
+      onState: (s, detail) => this.onState(s, detail),
+    });
+    await this.client.start();
+    if (this.client.currentState() === 'online') this.bindMappings();
+  }
+
+  async stop(): Promise<void> {
+    this.rebind?.stop();
+    await this.client?.stop();
+  }
+
+  isConnected(): boolean {
+    return this.state === 'online';
+  }
+
+  /** The underlying WebQQ client (status commands, tests). */
+  get webqq(): WebQqClient | undefined {
+    return this.client;
+  }
+
+  private onState(s: ClientState, detail?: string): void {
+    const was = this.state;
+    this.state = s;
+    if (s === 'kicked') this.log?.error({ reason: detail }, 'QQ session was kicked off; not logging in again by itself (restart the bridge when ready)');
+    else if (s !== was) this.log?.info({ state: s, detail }, 'QQ session state');
+    if (s === 'online' && was !== 'online' && was !== 'offline') this.bindMappings();
+    this.opts.onState?.(s, detail);
+  }
+
+  /** At every login, tell the operator which mapped groups/discussions this account cannot see, and retry them. */
+  private bindMappings(): void {
+    const links = this.opts.routes?.links() ?? [];
+    if (links.length === 0 || !this.client || !this.log) return;
+    const client = this.client;
+    const log = this.log;
+    const attempt = async (refresh: boolean): Promise<number> => {
+      if (refresh) await client.refreshContacts();
+      const report = bindLinks(links, { groups: client.groups(), discussions: client.discussions() });
+      logBindingReport(report, log);
+      return report.unbound.length;
+    };
+    this.rebind?.stop();
+    void attempt(false).then((unbound) => {
+      if (unbound > 0) this.rebind = retryUnbound(() => attempt(true), { intervalMs: 60_000, maxIntervalMs: 15 * 60_000, log });
+    });
+  }
+
+  private async onEvent(e: QqEvent): Promise<void> {
+    const msg = await this.toBridgeMessage(e);
+    if (msg) await this.ctx!.receive(msg);
+  }
+
+  private async toBridgeMessage(e: QqEvent): Promise<BridgeMessage | undefined> {
+    const time = (e.time || Math.floor(Date.now() / 1000)) * 1000;
+    // msg_id alone repeats across sessions; with the time it identifies a replayed event.
+    const native = `${e.time}-${e.msgId}`;
+    switch (e.type) {
+      case 'group_message':
+      case 'discu_message': {
+        if (e.content.junk) return undefined;
+        const room =
+          e.type === 'group_message'
+            ? e.groupNumber !== undefined ? `group:${e.groupNumber}` : undefined
+            : e.discussionName !== undefined ? `discussion:${e.discussionName}` : undefined;
+        if (!room) {
+          this.log?.warn({ poll_type: e.type, msgId: e.msgId }, 'message from a QQ group/discussion whose number could not be resolved; not relayed');
+          return undefined;
+        }
+        const sender = { id: e.senderQq !== undefined ? String(e.senderQq) : `uin:${e.sendUin}`, displayName: e.senderName ?? String(e.senderQq ?? e.sendUin) };
+        const parts = partsFromQq(e.content, await this.fetchPictures(e));
+        if (parts.length === 0) return undefined;
+        return { id: sourceId('qq', room, native), origin: { network: 'qq', room, sender }, kind: 'message', parts, time };
+      }
+      case 'sys_g_msg': {
+        if ((e.subType !== 'group_join' && e.subType !== 'group_leave') || e.groupNumber === undefined) return undefined;
+        const room = `group:${e.groupNumber}`;
+        const member = e.memberQq ?? (e.subType === 'group_join' ? e.newMember : e.oldMember);
+        const name = member !== undefined ? String(member) : 'someone';
+        const kind: MessageKind = e.subType === 'group_join' ? 'join' : 'leave';
+        return { id: sourceId('qq', room, native), origin: { network: 'qq', room, sender: { id: name, displayName: name } }, kind, parts: [], time };
+      }
+      case 'kick_message':
+        this.log?.error({ reason: e.reason }, 'kicked off QQ');
+        return undefined;
+      default:
+        return undefined;
+    }
+  }
+
+  /** Downloads each picture into the media store; a picture that cannot be fetched becomes a marker, never a lost message. */
+  private async fetchPictures(e: QqEvent): Promise<(ImagePart | undefined)[]> {
+    if ((e.type !== 'group_message' && e.type !== 'discu_message') || pictureItems(e.content).length === 0) return [];
+    const out: (ImagePart | undefined)[] = [];
+    for (const ref of imageRefs(e)) {
+      try {
+        const pic = await this.client!.downloadImage(ref);
+        const stored = await this.ctx!.media.put(pic.data, pic.mime);
+        out.push({ type: 'image', mediaId: stored.mediaId, mime: pic.mime, size: pic.data.length, ...(stored.url ? { url: stored.url } : {}) });
+      } catch (err) {
+        this.log?.warn({ err: (err as Error).message }, 'could not fetch a QQ picture; relayed as a marker');
+        out.push(undefined);
+      }
+    }
+    return out;
+  }
+
+  async send(delivery: Delivery): Promise<string[]> {
+    const client = this.client;
+    if (!client || this.state !== 'online') throw new DeliveryError('retryable', `QQ is not connected (${this.state})`);
+    const room = parseQqRoom(delivery.room);
+    if (!room) throw new DeliveryError('rejected', `not a QQ room: ${JSON.stringify(delivery.room)} (expected group:<number> or discussion:<name>)`);
+    const items = await this.resolveImages(delivery.message, room);
+    if (items.length === 0) return [];
+    try {
+      const ids = room.kind === 'group' ? await client.sendGroup(room.number, items) : await client.sendDiscussion(room.name, items);
+      return ids.map(String);
+    } catch (e) {
+      if (isDeliveryError(e)) throw e;
+      throw new DeliveryError('retryable', `QQ send failed: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  /** Pictures are uploaded as QQ custom faces; when that fails they travel as their media link. */
+  private async resolveImages(msg: BridgeMessage, room: QqRoom): Promise<SendItem[]> {
+    const out: SendItem[] = [];
+    const pushText = (text: string) => {
+      const last = out[out.length - 1];
+      if (last && last.type === 'text') last.text += text;
+      else out.push({ type: 'text', text });
+    };
+    for (const item of renderForQq(msg)) {
+      if (item.type === 'text') pushText(item.text);
+      else if (item.type !== 'image') out.push(item);
+      else {
+        const name = await this.uploadPicture(item.part, room);
+        if (name) out.push({ type: 'cface', name });
+        else pushText(imageAsText(item.part));
+      }
+    }
+    return out;
+  }
+
+  private async uploadPicture(part: ImagePart, room: QqRoom): Promise<string | undefined> {
+    if (!part.mediaId || !this.ctx) return undefined;
+    try {
+      const media = await this.ctx.media.get(part.mediaId);
+      if (!media) return undefined;
+      return await this.client!.uploadImage(Buffer.from(media.data), media.mime, part.name);
+    } catch (e) {
+      this.log?.warn({ err: (e as Error).message, room: room.kind }, 'QQ picture upload failed; sending its link instead');
+      return undefined;
+    }
+  }
+}

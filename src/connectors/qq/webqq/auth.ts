@@ -1,0 +1,552 @@
+/**
+ * WebQQ login: password (Era A, §1.1) with captcha, QR code (Era C, §1.3), silent re-login via
+ * pt4_auth (§1.3.8) and relink (§1.4). Everything goes through the Transport, which keeps the
+ * cookie jar; the Session holds the ids the channel/api calls need.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PNG } from 'pngjs';
+import jsQRModule from 'jsqr';
+import QRCode from 'qrcode';
+import type { Logger } from '../../../log.js';
+import { hash33, md5Password, parseSalt, time33 } from './crypto.js';
+import { ERA_A, ERA_C, hostsFor, type Era } from './hosts.js';
+import {
+  parseAuthCB, parseCheckVC, parseLoginPage, parsePtuiCB, ptuiCodeMeaning, type LoginErrorKind,
+} from './ptlogin.js';
+import { ensureDir, type StoredSession } from './session-store.js';
+import { ProtocolError, TransportError, type HttpResponse, type Transport } from './transport.js';
+
+export type { LoginErrorKind } from './ptlogin.js';
+
+export interface Session {
+  era: Era;
+  /** Own QQ number (login2 `uin`). */
+  uin: number;
+  /** WebQQ: 8-digit string; SmartQQ: the number 53999199. Same value for the whole session. */
+  clientid: string | number;
+  ptwebqq: string;
+  vfwebqq: string;
+  psessionid: string;
+  nick?: string;
+}
+
+export type QqStatus = 'online' | 'away' | 'busy' | 'silent' | 'hidden' | 'callme';
+
+/** `webqq_type` of ptlogin's login (§2.8 numeric codes). */
+const STATUS_CODE: Record<QqStatus, number> = { online: 10, away: 30, hidden: 40, busy: 50, callme: 60, silent: 70 };
+
+export interface LoginContext {
+  transport: Transport;
+  log: Logger;
+  mode: Era;
+  /** Configured QQ number. */
+  uin: number;
+  password?: string;
+  /** Captcha and QR images are written here. */
+  stateDir: string;
+  status?: QqStatus;
+  /** Non-interactive runs wait for this file to hold the captcha code (default `<stateDir>/captcha-code.txt`). */
+  captchaCodeFile?: string;
+  /** How long to wait for a captcha code; default 10 min. */
+  captchaTimeoutMs?: number;
+  /** Ask on the terminal? Default: `process.stdin.isTTY`. */
+  interactive?: boolean;
+  /** ptqrlogin polling interval; default 2000 ms. */
+  qrPollMs?: number;
+  /** Give up after this many expired QR codes; default 10. */
+  maxQrCodes?: number;
+  /** Where the QR code and captcha hints are printed; default stderr. */
+  print?: (text: string) => void;
+  /** Told about every new QR code (e.g. to show it in a UI). */
+  onQrCode?: (qr: { file: string; text: string | undefined }) => void;
+  signal?: AbortSignal;
+}
+
+export class LoginError extends Error {
+  readonly kind: LoginErrorKind;
+  /** ptlogin's code (e.g. '3') or `login2:<retcode>`. */
+  readonly code: string;
+  /** The server's own text (Chinese), when it sent one. */
+  readonly serverMessage: string | undefined;
+  readonly retryable: boolean;
+  constructor(kind: LoginErrorKind, message: string, opts: { code?: string; serverMessage?: string; retryable?: boolean; cause?: unknown } = {}) {
+    super(opts.serverMessage ? `${message} (server said: ${opts.serverMessage})` : message, { cause: opts.cause });
+    this.name = 'LoginError';
+    this.kind = kind;
+    this.code = opts.code ?? kind;
+    this.serverMessage = opts.serverMessage;
+    this.retryable = opts.retryable ?? false;
+  }
+}
+
+export class RelinkError extends Error {
+  readonly retcode: number | undefined;
+  /**
+   * False only when the relink never got an answer (network down): then relinking again later
+   * can still work. Otherwise (103 "not relogin", 100, 108, 112/113/115, …) only a full relogin helps.
+   */
+  readonly needsRelogin: boolean;
+  constructor(message: string, retcode?: number, opts: { cause?: unknown; needsRelogin?: boolean } = {}) {
+    super(message, { cause: opts.cause });
+    this.name = 'RelinkError';
+    this.retcode = retcode;
+    this.needsRelogin = opts.needsRelogin ?? true;
+  }
+}
+
+const MAX_CAPTCHA_RETRIES = 3;
+
+// ---------------------------------------------------------------------------------------------
+// Entry points
+
+export async function login(ctx: LoginContext): Promise<Session> {
+  return ctx.mode === 'password' ? passwordLogin(ctx) : qrLogin(ctx);
+}
+
+/**
+ * SmartQQ re-login without a new scan: pt4_auth with the superuin/supertoken cookies still in the
+ * jar (§1.3.8). Throws LoginError('silent-unavailable') when there is nothing to reuse.
+ */
+export async function silentRelogin(ctx: LoginContext): Promise<Session> {
+  const t = ctx.transport;
+  if (ctx.mode !== 'qrcode') {
+    throw new LoginError('silent-unavailable', 'silent re-login (pt4_auth) exists only for SmartQQ QR-code sessions');
+  }
+  const superuin = t.cookie('superuin', ERA_C.pt4auth);
+  const supertoken = t.cookie('supertoken', ERA_C.pt4auth);
+  if (!superuin || !supertoken) {
+    throw new LoginError('silent-unavailable', 'no superuin/supertoken cookies for a silent re-login; a QR scan is needed');
+  }
+  const res = await t.get(ERA_C.pt4auth, {
+    query: { daid: 164, appid: ERA_C.appid, auth_token: time33(supertoken) },
+    referer: ERA_C.loginPage,
+    ...sig(ctx),
+  });
+  expectOk(res, 'pt4_auth');
+  const cb = parseAuthCB(res.text());
+  if (!/^https?:\/\/[^/?#]*\.qq\.com\/check_sig/.test(cb.url)) {
+    throw new LoginError('silent-unavailable', `pt4_auth did not return a check_sig URL (code ${cb.code}); a QR scan is needed`, { code: cb.code });
+  }
+  const url = `${cb.url}&regmaster=&aid=${ERA_C.appid}&s_url=${encodeURIComponent(ERA_C.sUrl)}`;
+  ctx.log.info('silent re-login via pt4_auth');
+  await checkSig(ctx, url);
+  return smartqqChannelLogin(ctx, undefined);
+}
+
+/**
+ * Relink (§1.4): login2 with the current psessionid and cookies. SmartQQ refreshes vfwebqq first.
+ * Returns the new session; throws RelinkError when only a full relogin can help.
+ */
+export async function relink(ctx: Pick<LoginContext, 'transport' | 'log' | 'status' | 'signal'>, session: Session): Promise<Session> {
+  const t = ctx.transport;
+  const hosts = hostsFor(session.era);
+  try {
+    let vfwebqq = session.vfwebqq;
+    if (session.era === 'qrcode') vfwebqq = await getVfwebqq(ctx, session.ptwebqq, session.clientid);
+    const r: Record<string, unknown> =
+      session.era === 'password'
+        ? { status: ctx.status ?? 'online', key: '', ptwebqq: session.ptwebqq, passwd_sig: '', clientid: session.clientid, psessionid: session.psessionid }
+        : { status: ctx.status ?? 'online', key: '', ptwebqq: session.ptwebqq, clientid: session.clientid, psessionid: session.psessionid };
+    const form: Record<string, string> = { r: JSON.stringify(r) };
+    if (session.era === 'password') Object.assign(form, { clientid: String(session.clientid), psessionid: session.psessionid });
+    const res = await t.postForm(`${hosts.d}/channel/login2`, form, {
+      referer: hosts.dReferer,
+      origin: hosts.dOrigin,
+      ...sig(ctx),
+    });
+    if (res.status !== 200) throw new RelinkError(`relink: login2 answered HTTP ${res.status}`);
+    const body = res.json<Login2Answer>();
+    if (body.retcode !== 0 || !body.result?.psessionid) {
+      throw new RelinkError(`relink refused by login2 (retcode ${body.retcode}); a full re-login is needed`, body.retcode);
+    }
+    const out: Session = {
+      ...session,
+      psessionid: body.result.psessionid,
+      vfwebqq: session.era === 'password' ? body.result.vfwebqq ?? vfwebqq : vfwebqq,
+    };
+    // Mojo sets a relinked ptwebqq/skey as .qq.com cookies so later calls and hashes use them.
+    if (body.result.ptwebqq) {
+      t.setCookie('ptwebqq', body.result.ptwebqq, 'qq.com');
+      out.ptwebqq = body.result.ptwebqq;
+    }
+    if (body.result.skey) t.setCookie('skey', body.result.skey, 'qq.com');
+    ctx.log.info({ era: session.era }, 'relinked WebQQ session');
+    return out;
+  } catch (e) {
+    if (e instanceof RelinkError) throw e;
+    if (ctx.signal?.aborted) throw e;
+    const network = e instanceof TransportError;
+    throw new RelinkError(`relink failed: ${(e as Error).message}`, undefined, { cause: e, needsRelogin: !network });
+  }
+}
+
+/**
+ * Start of a run: relink a stored session (its jar must already be in the transport), else
+ * pt4_auth (QR mode), else a full login.
+ */
+export async function establishSession(
+  ctx: LoginContext,
+  stored?: StoredSession,
+): Promise<{ session: Session; how: 'relink' | 'silent' | 'login' }> {
+  if (stored && stored.era === ctx.mode && stored.uin === ctx.uin) {
+    try {
+      const { jar: _jar, savedAt: _s, hashVersion: _h, ...ids } = stored;
+      return { session: await relink(ctx, ids), how: 'relink' };
+    } catch (e) {
+      ctx.log.warn({ err: e }, 'stored WebQQ session could not be relinked');
+    }
+  }
+  if (ctx.mode === 'qrcode') {
+    try {
+      return { session: await silentRelogin(ctx), how: 'silent' };
+    } catch (e) {
+      if (!(e instanceof LoginError && e.kind === 'silent-unavailable')) ctx.log.warn({ err: e }, 'silent re-login failed');
+    }
+  }
+  ctx.transport.clearCookies();
+  return { session: await login(ctx), how: 'login' };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Era A: password
+
+async function passwordLogin(ctx: LoginContext): Promise<Session> {
+  const t = ctx.transport;
+  if (!ctx.password) throw new LoginError('bad-request', 'qq.password is required for password login');
+  const page = await t.get(ERA_A.loginPage, { referer: ERA_A.loginPageReferer, ...sig(ctx) });
+  expectOk(page, 'login page');
+  const pageInfo = parseLoginPage(page.text());
+  const loginSig = pageInfo.loginSig ?? t.cookie('pt_login_sig', ERA_A.check) ?? '';
+  const jsVer = pageInfo.jsVer ?? ERA_A.jsVer;
+  let captchaRounds = 0;
+
+  for (;;) {
+    t.setCookie('chkuin', String(ctx.uin), 'ptlogin2.qq.com');
+    const checkRes = await t.get(ERA_A.check, {
+      query: { uin: ctx.uin, appid: ERA_A.appid, js_ver: jsVer, js_type: 0, login_sig: loginSig, u1: ERA_A.checkU1, r: Math.random() },
+      referer: ERA_A.loginPage,
+      ...sig(ctx),
+    });
+    expectOk(checkRes, 'check');
+    const check = parseCheckVC(checkRes.text());
+    const salt = parseSalt(check.salt);
+
+    let vc = check.code;
+    let needCaptcha = check.captchaRequired;
+    // Inner loop: wrong captcha → new image, same check (salt and cap_cd stay valid).
+    for (;;) {
+      let verifysession = check.verifysession;
+      if (needCaptcha) {
+        captchaRounds++;
+        vc = await solveCaptcha(ctx, check.code);
+        verifysession = t.cookie('verifysession', ERA_A.login) ?? verifysession;
+      } else if (!verifysession) {
+        verifysession = t.cookie('verifysession', ERA_A.login) ?? '';
+      }
+      const p = md5Password(ctx.password, salt, vc);
+      const query: Record<string, string | number> = {
+        u: ctx.uin, p, verifycode: vc, webqq_type: STATUS_CODE[ctx.status ?? 'online'], remember_uin: 1, login2qq: 1,
+        aid: ERA_A.appid, u1: ERA_A.loginU1, h: 1, ptredirect: 0, ptlang: 2052, daid: 164, from_ui: 1, pttype: 1,
+        dumy: '', fp: 'loginerroralert', action: `0-${10 + Math.floor(Math.random() * 20)}-${5000 + Math.floor(Math.random() * 60000)}`,
+        mibao_css: 'm_webqq', t: 1, g: 1, js_type: 0, js_ver: jsVer, login_sig: loginSig,
+      };
+      if (check.argc >= 4) {
+        Object.assign(query, { pt_uistyle: 5, pt_randsalt: check.randSalt || '0', pt_vcode_v1: 0, pt_verifysession_v1: verifysession });
+      }
+      const res = await t.get(ERA_A.login, { query, referer: ERA_A.loginPage, ...sig(ctx) });
+      expectOk(res, 'login');
+      const cb = parsePtuiCB(res.text());
+      if (cb.code === '0' && !/aq\.qq\.com/i.test(cb.url)) {
+        ctx.log.info({ uin: ctx.uin }, 'ptlogin password login accepted');
+        await checkSig(ctx, cb.url);
+        return webqqChannelLogin(ctx, cb.nick || undefined);
+      }
+      const meaning = ptuiCodeMeaning(cb.code, cb.url);
+      if (meaning.kind === 'wrong-captcha' && captchaRounds <= MAX_CAPTCHA_RETRIES) {
+        if (needCaptcha) {
+          ctx.log.warn({ attempt: captchaRounds }, 'QQ rejected the captcha code; fetching a new captcha');
+          continue;
+        }
+        // "page expired" without a captcha: redo the check, which decides afresh.
+        captchaRounds++;
+        break;
+      }
+      throw new LoginError(meaning.kind, meaning.text, { code: cb.code, serverMessage: cb.message, retryable: meaning.retryable });
+    }
+  }
+}
+
+async function webqqChannelLogin(ctx: LoginContext, nick: string | undefined): Promise<Session> {
+  const t = ctx.transport;
+  const hosts = ERA_A.hosts;
+  const ptwebqq = requirePtwebqq(ctx, hosts.d);
+  const clientid = String(10_000_000 + Math.floor(Math.random() * 90_000_000));
+  const r = { status: ctx.status ?? 'online', ptwebqq, passwd_sig: '', clientid, psessionid: null };
+  const res = await t.postForm(`${hosts.d}/channel/login2`, { r: JSON.stringify(r), clientid, psessionid: 'null' }, {
+    referer: hosts.dReferer,
+    origin: hosts.dOrigin,
+    ...sig(ctx),
+  });
+  const body = login2Result(res);
+  return {
+    era: 'password',
+    uin: body.uin,
+    clientid,
+    ptwebqq,
+    vfwebqq: body.vfwebqq ?? '',
+    psessionid: body.psessionid,
+    ...(nick ? { nick } : {}),
+  };
+}
+
+async function solveCaptcha(ctx: LoginContext, capCd: string): Promise<string> {
+  const t = ctx.transport;
+  const codeFile = ctx.captchaCodeFile ?? path.join(ctx.stateDir, 'captcha-code.txt');
+  // A code left over from an earlier image would be wrong for this one.
+  await fs.rm(codeFile, { force: true });
+  const res = await t.get(ERA_A.captcha, {
+    query: { aid: ERA_A.appid, r: Math.random(), uin: ctx.uin, cap_cd: capCd },
+    referer: ERA_A.loginPage,
+    ...sig(ctx),
+  });
+  expectOk(res, 'captcha getimage');
+  const file = path.join(ctx.stateDir, `captcha.${extensionOf(res.headers['content-type'])}`);
+  await ensureDir(ctx.stateDir);
+  await fs.writeFile(file, res.body, { mode: 0o600 });
+  const interactive = ctx.interactive ?? Boolean(process.stdin.isTTY);
+  ctx.log.warn({ file, codeFile: interactive ? undefined : codeFile }, 'QQ wants a captcha: open the image and enter its code');
+  if (interactive) {
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      const answer = await rl.question(`QQ captcha saved to ${file}\nEnter the code shown in the image: `, ctx.signal ? { signal: ctx.signal } : {});
+      return answer.trim();
+    } finally {
+      rl.close();
+    }
+  }
+  printer(ctx)(`QQ captcha saved to ${file}; write its code into ${codeFile}\n`);
+  return waitForCodeFile(codeFile, ctx.captchaTimeoutMs ?? 600_000, ctx.signal);
+}
+
+async function waitForCodeFile(file: string, timeoutMs: number, signal?: AbortSignal): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const code = (await fs.readFile(file, 'utf8')).trim();
+      if (code) {
+        await fs.rm(file, { force: true });
+        return code;
+      }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    if (Date.now() >= deadline) {
+      throw new LoginError('captcha-timeout', `no captcha code appeared in ${file} within ${Math.round(timeoutMs / 1000)} s`);
+    }
+    await sleep(500, undefined, signal ? { signal } : {});
+  }
+}
+
+function extensionOf(contentType: string | string[] | undefined): string {
+  const ct = (Array.isArray(contentType) ? contentType[0] : contentType)?.toLowerCase() ?? '';
+  if (ct.includes('png')) return 'png';
+  if (ct.includes('gif')) return 'gif';
+  if (ct.includes('bmp')) return 'bmp';
+  return 'jpg';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Era C: QR code
+
+async function qrLogin(ctx: LoginContext): Promise<Session> {
+  const t = ctx.transport;
+  const page = await t.get(ERA_C.loginPage, { referer: ERA_C.loginPageReferer, ...sig(ctx) });
+  expectOk(page, 'login page');
+  const loginSig = t.cookie('pt_login_sig', ERA_C.ptqrlogin) ?? parseLoginPage(page.text()).loginSig ?? '';
+  const maxCodes = ctx.maxQrCodes ?? 10;
+  const pageLoaded = Date.now();
+
+  for (let n = 1; n <= maxCodes; n++) {
+    const img = await t.get(ERA_C.ptqrshow, {
+      query: { appid: ERA_C.appid, e: 2, l: 'M', s: 3, d: 72, v: 4, t: Math.random(), daid: 164, pt_3rd_aid: 0 },
+      referer: ERA_C.loginPage,
+      ...sig(ctx),
+    });
+    expectOk(img, 'ptqrshow');
+    const qrsig = t.cookie('qrsig', ERA_C.ptqrlogin);
+    if (!qrsig) throw new LoginError('protocol', 'ptqrshow did not set the qrsig cookie');
+    await showQrCode(ctx, img.body);
+
+    for (;;) {
+      const res = await t.get(ERA_C.ptqrlogin, {
+        query: {
+          u1: ERA_C.loginU1, ptqrtoken: hash33(qrsig), ptredirect: 0, h: 1, t: 1, g: 1, from_ui: 1, ptlang: 2052,
+          action: `0-0-${Date.now() - pageLoaded}`, js_ver: ERA_C.jsVer, js_type: 1, login_sig: loginSig, pt_uistyle: 40,
+          aid: ERA_C.appid, daid: 164, mibao_css: 'm_webqq',
+        },
+        referer: ERA_C.loginPage,
+        ...sig(ctx),
+      });
+      expectOk(res, 'ptqrlogin');
+      const cb = parsePtuiCB(res.text());
+      if (cb.code === '66' || cb.code === '67') {
+        await sleep(ctx.qrPollMs ?? 2000, undefined, ctx.signal ? { signal: ctx.signal } : {});
+        continue;
+      }
+      if (cb.code === '65') {
+        ctx.log.info({ n, max: maxCodes }, 'QR code expired; fetching a new one');
+        break;
+      }
+      if (cb.code === '0' && !/aq\.qq\.com/i.test(cb.url)) {
+        ctx.log.info('QR code confirmed');
+        await checkSig(ctx, cb.url);
+        return smartqqChannelLogin(ctx, cb.nick || undefined);
+      }
+      const meaning = ptuiCodeMeaning(cb.code, cb.url);
+      throw new LoginError(meaning.kind === 'unknown' ? 'qr-refused' : meaning.kind, meaning.kind === 'unknown' ? `QR login refused (code ${cb.code})` : meaning.text, {
+        code: cb.code,
+        serverMessage: cb.message,
+        retryable: meaning.retryable,
+      });
+    }
+  }
+  throw new LoginError('qr-expired', `${maxCodes} QR codes expired without being confirmed; start the login again`, { retryable: true });
+}
+
+async function showQrCode(ctx: LoginContext, png: Buffer): Promise<void> {
+  await ensureDir(ctx.stateDir);
+  const file = path.join(ctx.stateDir, 'qrcode.png');
+  await fs.writeFile(file, png, { mode: 0o600 });
+  const text = decodeQr(png, ctx.log);
+  const out = printer(ctx);
+  if (text) {
+    const art = await QRCode.toString(text, { type: 'terminal', small: true });
+    out(`Scan this QR code with the QQ mobile app (also saved to ${file}):\n${art}\n`);
+  } else {
+    out(`Scan the QR code saved to ${file} with the QQ mobile app\n`);
+  }
+  ctx.log.info({ file }, 'waiting for the QR code to be scanned');
+  ctx.onQrCode?.({ file, text });
+}
+
+type JsQR = (data: Uint8ClampedArray, width: number, height: number) => { data: string } | null;
+
+/** The text inside a QR PNG, or undefined when the image cannot be decoded. */
+export function decodeQr(png: Buffer, log?: Logger): string | undefined {
+  try {
+    const img = PNG.sync.read(png);
+    // jsqr is CommonJS with a `default` export: the ESM default import is the function itself
+    // under Node and the module object under some bundlers.
+    const mod = jsQRModule as unknown as JsQR & { default?: JsQR };
+    const decode = typeof mod.default === 'function' ? mod.default : mod;
+    return decode(new Uint8ClampedArray(img.data.buffer, img.data.byteOffset, img.data.length), img.width, img.height)?.data;
+  } catch (e) {
+    log?.debug({ reason: (e as Error).message }, 'QR image could not be decoded');
+    return undefined;
+  }
+}
+
+async function smartqqChannelLogin(ctx: LoginContext, nick: string | undefined): Promise<Session> {
+  const t = ctx.transport;
+  const hosts = ERA_C.hosts;
+  // 2018: ptwebqq could be empty and still be accepted (Yinzo #144).
+  const ptwebqq = t.cookie('ptwebqq', `${hosts.d}/`) ?? '';
+  const clientid = ERA_C.clientid;
+  const vfwebqq = await getVfwebqq(ctx, ptwebqq, clientid);
+  const r = { ptwebqq, clientid, psessionid: '', status: ctx.status ?? 'online' };
+  const res = await t.postForm(`${hosts.d}/channel/login2`, { r: JSON.stringify(r) }, {
+    referer: hosts.dReferer,
+    origin: hosts.dOrigin,
+    ...sig(ctx),
+  });
+  const body = login2Result(res);
+  if (body.uin !== ctx.uin) {
+    ctx.log.warn({ configured: ctx.uin, scanned: body.uin }, 'the QR code was confirmed by a different QQ account than configured');
+  }
+  return { era: 'qrcode', uin: body.uin, clientid, ptwebqq, vfwebqq, psessionid: body.psessionid, ...(nick ? { nick } : {}) };
+}
+
+/** GET s.web2/api/getvfwebqq, retrying the sporadic HTTP 404 up to 3 times (§0.3). */
+export async function getVfwebqq(
+  ctx: Pick<LoginContext, 'transport' | 'log' | 'signal'>,
+  ptwebqq: string,
+  clientid: string | number,
+): Promise<string> {
+  const hosts = ERA_C.hosts;
+  for (let attempt = 0; ; attempt++) {
+    const res = await ctx.transport.get(`${hosts.s}/api/getvfwebqq`, {
+      query: { ptwebqq, clientid, psessionid: '', t: Date.now() },
+      referer: hosts.sReferer,
+      origin: hosts.sOrigin,
+      ...sig(ctx),
+    });
+    if (res.status === 404 && attempt < 3) {
+      ctx.log.debug({ attempt: attempt + 1 }, 'getvfwebqq 404; retrying');
+      await sleep(300 * (attempt + 1), undefined, ctx.signal ? { signal: ctx.signal } : {});
+      continue;
+    }
+    expectOk(res, 'getvfwebqq');
+    const body = res.json<{ retcode?: number; result?: { vfwebqq?: string } }>();
+    if (body.retcode !== 0 || !body.result?.vfwebqq) {
+      throw new LoginError('channel', `getvfwebqq failed (retcode ${body.retcode ?? '?'})`, { code: `getvfwebqq:${body.retcode}` });
+    }
+    return body.result.vfwebqq;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared steps
+
+/** check_sig (§1.1.5/§1.3.4): only its cookies matter; the redirect target is not fetched. */
+async function checkSig(ctx: LoginContext, url: string): Promise<void> {
+  const res = await ctx.transport.get(url, { ...sig(ctx) });
+  if (res.status >= 400) throw new LoginError('protocol', `check_sig answered HTTP ${res.status}`);
+}
+
+function requirePtwebqq(ctx: LoginContext, dHost: string): string {
+  const v = ctx.transport.cookie('ptwebqq', `${dHost}/`);
+  if (v === undefined) {
+    throw new LoginError('cookies', 'login succeeded but no ptwebqq cookie was set (check_sig cookies missing)');
+  }
+  return v;
+}
+
+interface Login2Answer {
+  retcode?: number;
+  result?: { uin?: number; psessionid?: string; vfwebqq?: string; ptwebqq?: string; skey?: string; status?: string };
+}
+
+function login2Result(res: HttpResponse): { uin: number; psessionid: string; vfwebqq?: string } {
+  expectOk(res, 'login2');
+  const body = res.json<Login2Answer>();
+  if (body.retcode !== 0 || !body.result?.psessionid || typeof body.result.uin !== 'number') {
+    const why = body.retcode === 103 || body.retcode === 108 ? ' (cookies missing)' : '';
+    throw new LoginError('channel', `channel login2 failed with retcode ${body.retcode ?? '?'}${why}`, {
+      code: `login2:${body.retcode}`,
+      retryable: body.retcode !== 103 && body.retcode !== 108,
+    });
+  }
+  return {
+    uin: body.result.uin,
+    psessionid: body.result.psessionid,
+    ...(body.result.vfwebqq !== undefined ? { vfwebqq: body.result.vfwebqq } : {}),
+  };
+}
+
+function expectOk(res: HttpResponse, what: string): void {
+  if (res.status === 200) return;
+  throw new LoginError('protocol', `${what} answered HTTP ${res.status}`, { code: `http:${res.status}`, retryable: res.status >= 500 });
+}
+
+function sig(ctx: { signal?: AbortSignal }): { signal?: AbortSignal } {
+  return ctx.signal ? { signal: ctx.signal } : {};
+}
+
+function printer(ctx: LoginContext): (text: string) => void {
+  return ctx.print ?? ((s: string) => void process.stderr.write(s));
+}
+
+export { ProtocolError };

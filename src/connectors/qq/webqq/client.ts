@@ -1,0 +1,504 @@
+/**
+ * The WebQQ client facade the QQ connector uses: login (stored session → relink, else silent
+ * relogin, else full login), warm-up, contacts, the poll loop and the send queue, with every event
+ * carrying the stable numbers (group number, sender QQ number and display name) where they can be
+ * resolved. Session ids never leave this module except inside image refs.
+ */
+import type { Logger } from '../../../log.js';
+import { DeliveryError } from '../../../core/errors.js';
+import type { QqConfig } from '../config.js';
+import * as api from './api.js';
+import type { ApiContext, GfaceSig, Picture, QqStatus } from './api.js';
+import { establishSession, relink as authRelink, type LoginContext, type Session } from './auth.js';
+import { Contacts, type DiscussionContact, type GroupContact } from './contacts.js';
+import type { OutgoingItem, ReceivedItem } from './content.js';
+import type { QqEvent } from './events.js';
+import { Poller, type PollerTuning } from './poller.js';
+import { Sender } from './sender.js';
+import { SessionStore, type StoredSession } from './session-store.js';
+import { createTransport, type Transport } from './transport.js';
+
+export type ClientState = 'connecting' | 'online' | 'relinking' | 'offline' | 'kicked';
+
+/** What callers may put in a message: the codec's items plus raw pictures still to upload. */
+export type SendItem = OutgoingItem | { type: 'image'; data: Buffer; mime: string; name?: string };
+
+/** Where a received picture can be fetched from; `imageRefs(event)` lists them in content order. */
+export type ImageRef =
+  | { kind: 'group'; gid: number; sendUin: number; name: string; fileId: number; server?: string }
+  | { kind: 'discussion'; did: number; sendUin: number; name: string; fileId: number; server?: string }
+  | { kind: 'buddy-cface'; fromUin: number; msgId: number; name: string }
+  | { kind: 'offpic'; fromUin: number; filePath: string };
+
+export interface WebQqClientOptions {
+  log: Logger;
+  onEvent(e: QqEvent): Promise<void>;
+  onState?(s: ClientState, detail?: string): void;
+  /** Login knobs (interactive prompts, QR callbacks, …) passed through to auth. */
+  login?: Partial<Omit<LoginContext, 'transport' | 'log' | 'mode' | 'uin' | 'password' | 'stateDir'>>;
+  /** Poll-loop timing (tests shorten it). */
+  tuning?: Partial<PollerTuning>;
+  /** poll2 request timeout; default 70 s (the server holds ~60 s). */
+  pollTimeoutMs?: number;
+}
+
+/** Pictures in an event's content, in order, as refs `downloadImage` takes. */
+export function imageRefs(e: QqEvent): ImageRef[] {
+  if (e.type !== 'message' && e.type !== 'group_message' && e.type !== 'discu_message' && e.type !== 'sess_message') return [];
+  const out: ImageRef[] = [];
+  for (const it of e.content.items as ReceivedItem[]) {
+    if (it.type === 'cface' && it.scope === 'group') {
+      const base = { sendUin: e.type === 'group_message' || e.type === 'discu_message' ? e.sendUin : e.fromUin, name: it.name, fileId: it.fileId ?? 0, ...(it.server ? { server: it.server } : {}) };
+      if (e.type === 'discu_message') out.push({ kind: 'discussion', did: e.did, ...base });
+      else if (e.type === 'group_message') out.push({ kind: 'group', gid: e.gid, ...base });
+    } else if (it.type === 'cface') {
+      out.push({ kind: 'buddy-cface', fromUin: e.fromUin, msgId: e.msgId, name: it.name });
+    } else if (it.type === 'offpic') {
+      out.push({ kind: 'offpic', fromUin: e.fromUin, filePath: it.filePath });
+    }
+  }
+  return out;
+}
+
+export class WebQqClient {
+  private transport: Transport | undefined;
+  private session: Session | undefined;
+  private readonly store: SessionStore;
+  private readonly contacts: Contacts;
+  private readonly sender: Sender;
+  private poller: Poller | undefined;
+  private abort = new AbortController();
+  private gface: Promise<GfaceSig> | undefined;
+  private selfFace = 0;
+  private state: ClientState = 'offline';
+  private relogging: Promise<void> | undefined;
+  private saving: Promise<void> = Promise.resolve();
+  /** Groups/discussions whose member list was refreshed because of an unknown sender (§5.5). */
+  private readonly refreshedFor = new Set<string>();
+  private readonly log: Logger;
+
+  constructor(private readonly config: QqConfig, private readonly opts: WebQqClientOptions) {
+    this.log = opts.log;
+    this.store = new SessionStore(config.stateDir, opts.log);
+    this.contacts = new Contacts({
+      ctx: () => this.ctx(),
+      log: opts.log,
+      onHashVersion: () => void this.save(),
+    });
+    this.sender = new Sender({
+      ctx: () => this.ctx(),
+      log: opts.log,
+      intervalMs: config.sendIntervalMs,
+      gfaceSig: () => this.gfaceSig(),
+      face: () => this.selfFace,
+      onHardFailures: (n) => void this.relogin(`${n} consecutive send failures`).catch(() => undefined),
+    });
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------------
+
+  async start(): Promise<void> {
+    this.abort = new AbortController();
+    this.sender.reopen();
+    this.setState('connecting');
+    const stored = await this.store.loadOrWarn();
+    this.transport = createTransport({ ...(this.config.endpoint ? { endpoint: this.config.endpoint } : {}), jar: stored?.jar, log: this.log });
+    if (stored?.hashVersion) this.contacts.hashVersion = stored.hashVersion;
+    const usable = stored && stored.era === this.config.login && stored.uin === this.config.uin ? stored : undefined;
+    await this.connect(usable);
+    this.poller = new Poller({
+      log: this.log,
+      poll: (signal) => api.poll2({ ...this.ctx(), signal }, this.opts.pollTimeoutMs ?? 70_000),
+      onEvents: (events) => this.dispatch(events),
+      rotatePtwebqq: (p) => this.rotatePtwebqq(p),
+      relink: () => this.relink(),
+      relogin: (reason) => this.relogin(reason),
+      onKicked: (reason) => this.setState('kicked', reason),
+      onGiveUp: (e) => this.setState('offline', `relogin failed for good: ${(e as Error).message}`),
+      isSelfEcho: (e) => this.isSelfEcho(e),
+      ...(this.opts.tuning ? { tuning: this.opts.tuning } : {}),
+    });
+    this.poller.start();
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort(new Error('WebQQ client stopped'));
+    await this.poller?.stop();
+    this.sender.close();
+    await this.saving.catch(() => undefined);
+    this.setState('offline');
+  }
+
+  /** logout2, then forget the stored session so the next start logs in afresh. */
+  async logout(): Promise<void> {
+    await this.poller?.stop();
+    try {
+      if (this.session) await api.logout(this.ctx());
+    } finally {
+      this.abort.abort(new Error('logged out'));
+      this.sender.close();
+      await this.saving.catch(() => undefined);
+      await this.store.clear();
+      this.session = undefined;
+      this.setState('offline', 'logged out');
+    }
+  }
+
+  async changeStatus(status: QqStatus): Promise<void> {
+    await api.changeStatus(this.ctx(), status);
+  }
+
+  // ---- queries ---------------------------------------------------------------------------
+
+  self(): { qq: number; nick?: string } {
+    const s = this.requireSession();
+    return s.nick !== undefined ? { qq: s.uin, nick: s.nick } : { qq: s.uin };
+  }
+
+  currentState(): ClientState {
+    return this.state;
+  }
+
+  groups(): { number?: number; name: string; gid: number; members: number }[] {
+    return this.contacts.groups().map((g) => ({ ...(g.number !== undefined ? { number: g.number } : {}), name: g.name, gid: g.gid, members: g.members?.size ?? 0 }));
+  }
+
+  discussions(): { did: number; name: string; members: number }[] {
+    return this.contacts.discussions().map((d) => ({ did: d.did, name: d.name, members: d.members?.size ?? 0 }));
+  }
+
+  friends(): { qq?: number; uin: number; nick: string; markname?: string }[] {
+    return this.contacts.friends().map((f) => ({
+      ...(f.qq !== undefined ? { qq: f.qq } : {}), uin: f.uin, nick: f.nick, ...(f.markname ? { markname: f.markname } : {}),
+    }));
+  }
+
+  /** Group number of a session gid (get_friend_uin2 type 4, then info_seq, then name match). */
+  resolveGroup(gid: number): Promise<number | undefined> {
+    return this.contacts.resolveGroupNumber(gid);
+  }
+
+  /** Re-reads friends, groups (with members) and discussions. */
+  async refreshContacts(): Promise<void> {
+    await this.contacts.refreshAll();
+  }
+
+  /** Tell the client a group's number by name, for when get_friend_uin2 is dead (post-2017). */
+  learnGroupName(name: string, number: number): void {
+    this.contacts.learnGroupName(name, number);
+  }
+
+  // ---- sending ---------------------------------------------------------------------------
+
+  async sendGroup(groupNumber: number, items: SendItem[]): Promise<number[]> {
+    let g = await this.contacts.groupByNumber(groupNumber);
+    if (!g) {
+      await this.contacts.refreshGroups();
+      g = await this.contacts.groupByNumber(groupNumber);
+    }
+    if (!g) throw new DeliveryError('rejected', `the bot is not in QQ group ${groupNumber} (or its number cannot be resolved)`);
+    const out = await this.uploadAll(items);
+    return this.sender.send({ kind: 'group', gid: g.gid, code: g.code }, out);
+  }
+
+  async sendDiscussion(nameOrDid: string | number, items: SendItem[]): Promise<number[]> {
+    const find = (): DiscussionContact | undefined =>
+      typeof nameOrDid === 'number' ? this.contacts.discussion(nameOrDid) : this.contacts.discussionByName(nameOrDid);
+    let d = find();
+    if (!d) {
+      await this.contacts.refreshDiscussions();
+      d = find();
+    }
+    if (!d) throw new DeliveryError('rejected', `the bot is not in QQ discussion ${JSON.stringify(nameOrDid)}`);
+    const out = await this.uploadAll(items);
+    return this.sender.send({ kind: 'discussion', did: d.did }, out);
+  }
+
+  async sendBuddy(qq: number, items: SendItem[]): Promise<number[]> {
+    let f = await this.contacts.friendByQq(qq);
+    if (!f) {
+      await this.contacts.refreshFriends();
+      f = await this.contacts.friendByQq(qq);
+    }
+    if (!f) throw new DeliveryError('rejected', `QQ ${qq} is not a friend of the bot (or its number cannot be resolved)`);
+    if (items.some((i) => i.type === 'image')) {
+      throw new DeliveryError('rejected', 'pictures to a buddy need the offline-picture upload, which this client does not implement; send a link instead');
+    }
+    return this.sender.send({ kind: 'buddy', uin: f.uin }, items as OutgoingItem[]);
+  }
+
+  /** Uploads a group/discussion picture; the name goes into `{type:'cface', name}`. */
+  uploadImage(data: Buffer, mime: string, name?: string): Promise<string> {
+    const ext = mime === 'image/png' ? 'png' : mime === 'image/gif' ? 'gif' : 'jpg';
+    return api.cfaceUpload(this.ctx(), data, name ?? `image.${ext}`, mime);
+  }
+
+  async downloadImage(ref: ImageRef): Promise<Picture> {
+    const ctx = this.ctx();
+    switch (ref.kind) {
+      case 'group': {
+        const g = this.contacts.group(ref.gid);
+        return api.getGroupPic(ctx, { code: g?.code ?? ref.gid, sendUin: ref.sendUin, fileId: ref.fileId, name: ref.name, ...(ref.server ? { server: ref.server } : {}) });
+      }
+      case 'discussion':
+        return api.getGroupPic(ctx, { did: ref.did, sendUin: ref.sendUin, fileId: ref.fileId, name: ref.name, ...(ref.server ? { server: ref.server } : {}) });
+      case 'buddy-cface':
+        return api.getCface(ctx, ref.msgId, ref.name, ref.fromUin);
+      case 'offpic':
+        return api.getOffpic(ctx, ref.filePath, ref.fromUin);
+    }
+  }
+
+  private async uploadAll(items: SendItem[]): Promise<OutgoingItem[]> {
+    const out: OutgoingItem[] = [];
+    for (const it of items) {
+      if (it.type !== 'image') {
+        out.push(it);
+        continue;
+      }
+      try {
+        out.push({ type: 'cface', name: await this.uploadImage(it.data, it.mime, it.name) });
+      } catch (e) {
+        throw new DeliveryError('retryable', `picture upload failed: ${(e as Error).message}`, { cause: e });
+      }
+    }
+    return out;
+  }
+
+  // ---- internals -------------------------------------------------------------------------
+
+  private setState(s: ClientState, detail?: string): void {
+    this.state = s;
+    this.opts.onState?.(s, detail);
+  }
+
+  private requireSession(): Session {
+    if (!this.session) throw new DeliveryError('retryable', 'WebQQ client is not logged in');
+    return this.session;
+  }
+
+  private ctx(): ApiContext {
+    if (!this.transport) throw new DeliveryError('retryable', 'WebQQ client is not started');
+    return { transport: this.transport, session: this.requireSession(), signal: this.abort.signal };
+  }
+
+  private loginCtx(): LoginContext {
+    return {
+      status: this.config.status,
+      captchaCodeFile: this.config.captchaCodeFile,
+      ...this.opts.login,
+      transport: this.transport!,
+      log: this.log,
+      mode: this.config.login,
+      uin: this.config.uin,
+      ...(this.config.password ? { password: this.config.password } : {}),
+      stateDir: this.config.stateDir,
+      signal: this.abort.signal,
+    };
+  }
+
+  /** Login (relink a stored session when given), warm-up, contacts. */
+  private async connect(stored: StoredSession | undefined): Promise<void> {
+    const { session, how } = await establishSession(this.loginCtx(), stored);
+    this.session = session;
+    try {
+      await this.warmUp();
+    } catch (e) {
+      if (how !== 'relink') throw e;
+      // A stored session that relinks but still gets 103 (§5.1): start over.
+      this.log.warn({ err: e }, 'relinked session failed the warm-up; logging in afresh');
+      const fresh = await establishSession(this.loginCtx(), undefined);
+      this.session = fresh.session;
+      await this.warmUp();
+    }
+    this.log.info({ how, era: session.era }, 'WebQQ session established');
+    await this.save();
+    this.contacts.reset();
+    this.gface = undefined;
+    this.refreshedFor.clear();
+    await this.loadContacts();
+    this.setState('online');
+  }
+
+  /** get_online_buddies2 registers the session; without it poll/send answer 103 (§1.3.7). */
+  private async warmUp(): Promise<void> {
+    await api.getOnlineBuddies(this.ctx());
+  }
+
+  private async loadContacts(): Promise<void> {
+    await this.contacts.refreshAll();
+    try {
+      const me = await api.getSelfInfo(this.ctx());
+      if (me.face !== undefined) this.selfFace = me.face;
+      if (me.nick && this.session) this.session.nick = me.nick;
+    } catch (e) {
+      this.log.debug({ err: e }, 'get_self_info2 failed');
+    }
+    try {
+      await api.getRecentList(this.ctx());
+    } catch (e) {
+      this.log.debug({ err: e }, 'get_recent_list2 failed');
+    }
+  }
+
+  private save(): Promise<void> {
+    const s = this.session;
+    const t = this.transport;
+    if (!s || !t) return this.saving;
+    this.saving = this.saving
+      .catch(() => undefined)
+      .then(() => this.store.save(s, t.serialize(), this.contacts.hashVersion))
+      .catch((e) => this.log.warn({ err: e }, 'session file could not be saved'));
+    return this.saving;
+  }
+
+  private gfaceSig(): Promise<GfaceSig> {
+    if (!this.gface) {
+      this.gface = api.getGfaceSig(this.ctx());
+      this.gface.catch(() => (this.gface = undefined));
+    }
+    return this.gface;
+  }
+
+  private async rotatePtwebqq(p: string): Promise<void> {
+    // The cookie (sent with every request), the session (poll r, login2) and the list-hash input.
+    this.transport!.setCookie('ptwebqq', p, 'qq.com');
+    if (this.session) this.session.ptwebqq = p;
+    await this.save();
+  }
+
+  private async relink(): Promise<boolean> {
+    if (!this.session) return false;
+    this.setState('relinking');
+    try {
+      this.session = await authRelink(this.loginCtx(), this.session);
+      await this.warmUp();
+      await this.save();
+      this.setState('online');
+      return true;
+    } catch (e) {
+      this.log.warn({ err: e }, 'relink failed');
+      return false;
+    }
+  }
+
+  /** Full relogin; concurrent callers share one attempt. */
+  private relogin(reason: string): Promise<void> {
+    if (this.relogging) return this.relogging;
+    this.relogging = (async () => {
+      this.setState('relinking', reason);
+      try {
+        await this.connect(undefined);
+      } catch (e) {
+        this.setState('offline', `relogin failed: ${(e as Error).message}`);
+        throw e;
+      }
+    })().finally(() => {
+      this.relogging = undefined;
+    });
+    return this.relogging;
+  }
+
+  /**
+   * Own messages come back through poll (§5.5): from our uin, or (groups/discussions, 2017+) with
+   * a send_uin that is not a member even after one member-list refresh.
+   */
+  private async isSelfEcho(e: QqEvent): Promise<boolean> {
+    const me = this.session?.uin;
+    if (e.type === 'message' || e.type === 'sess_message') return e.fromUin === me;
+    if (e.type === 'group_message') {
+      if (e.sendUin === me) return true;
+      if (this.contacts.isGroupMember(e.gid, e.sendUin)) return false;
+      if (!this.contacts.group(e.gid)) {
+        await this.contacts.refreshGroups().catch((err) => this.log.warn({ err }, 'group list refresh failed'));
+        if (!this.contacts.group(e.gid)) return false; // nothing to compare against
+      }
+      const key = `g:${e.gid}:${e.sendUin}`;
+      if (!this.refreshedFor.has(key)) {
+        this.refreshedFor.add(key);
+        await this.contacts.refreshGroupInfo(e.gid).catch((err) => this.log.warn({ err }, 'member list refresh failed'));
+      }
+      return !this.contacts.isGroupMember(e.gid, e.sendUin);
+    }
+    if (e.type === 'discu_message') {
+      if (e.sendUin === me) return true;
+      if (this.contacts.isDiscussionMember(e.did, e.sendUin)) return false;
+      const key = `d:${e.did}:${e.sendUin}`;
+      if (!this.refreshedFor.has(key)) {
+        this.refreshedFor.add(key);
+        await this.contacts.refreshDiscussionInfo(e.did).catch((err) => this.log.warn({ err }, 'discussion refresh failed'));
+      }
+      return !this.contacts.isDiscussionMember(e.did, e.sendUin);
+    }
+    return false;
+  }
+
+  private async dispatch(events: QqEvent[]): Promise<void> {
+    for (const e of events) {
+      if ((e.type === 'group_message' || e.type === 'discu_message' || e.type === 'message') && e.content.junk) {
+        this.log.debug({ pollType: e.pollType }, 'junk message dropped');
+        continue;
+      }
+      await this.resolve(e);
+      await this.opts.onEvent(e);
+    }
+  }
+
+  /** Fills the stable numbers and names into an event. Resolution failures leave them unset. */
+  private async resolve(e: QqEvent): Promise<void> {
+    const c = this.contacts;
+    try {
+      switch (e.type) {
+        case 'group_message': {
+          if (!c.group(e.gid)) await c.refreshGroups();
+          c.noteInfoSeq(e.gid, e.infoSeq);
+          const n = await c.resolveGroupNumber(e.gid);
+          if (n !== undefined) e.groupNumber = n;
+          const g = c.group(e.gid);
+          if (g) e.groupName = g.name;
+          const qq = await c.memberQq(e.gid, e.sendUin);
+          if (qq !== undefined) e.senderQq = qq;
+          e.senderName = c.memberName(e.gid, e.sendUin) ?? (qq !== undefined ? String(qq) : String(e.sendUin));
+          break;
+        }
+        case 'discu_message': {
+          const d = c.discussion(e.did);
+          if (d) e.discussionName = d.name;
+          const qq = await c.discussionMemberQq(e.did, e.sendUin);
+          if (qq !== undefined) e.senderQq = qq;
+          e.senderName = c.discussionMemberName(e.did, e.sendUin) ?? (qq !== undefined ? String(qq) : String(e.sendUin));
+          break;
+        }
+        case 'message':
+        case 'sess_message': {
+          const f = c.friend(e.fromUin);
+          const qq = e.type === 'sess_message' && e.ruin ? e.ruin : await c.qqOf(e.fromUin);
+          if (qq !== undefined) e.senderQq = qq;
+          e.senderName = f?.markname || f?.nick || (qq !== undefined ? String(qq) : String(e.fromUin));
+          break;
+        }
+        case 'sys_g_msg': {
+          let g: GroupContact | undefined = e.gcode !== undefined ? c.groupByCode(e.gcode) ?? c.group(e.gcode) : undefined;
+          if (!g) g = c.group(e.fromUin);
+          // Membership changed: refresh the group list and that group's members (§3.2 "refresh group data").
+          await c.refreshGroups();
+          if (g) g = c.group(g.gid) ?? g;
+          if (g) {
+            const n = await c.resolveGroupNumber(g.gid);
+            if (n !== undefined) e.groupNumber = n;
+          } else if (e.tGcode) e.groupNumber = e.tGcode;
+          const member = e.newMember ?? e.oldMember ?? e.requestUin;
+          if (member !== undefined) {
+            const qq = g ? await c.memberQq(g.gid, member) : await c.qqOf(member);
+            if (qq !== undefined) e.memberQq = qq;
+          }
+          break;
+        }
+        default:
+          break;
+      }
+    } catch (err) {
+      this.log.warn({ err, pollType: e.pollType }, 'could not resolve ids of an event');
+    }
+  }
+}

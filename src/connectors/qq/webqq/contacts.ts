@@ -1,0 +1,322 @@
+/**
+ * Contact tables for one login session: friends, groups with their members, discussions with
+ * theirs, and the mapping from session ids (uin/gid/did, new at every login — §0.2, §5.6) to the
+ * stable numbers the bridge keys on (QQ number, group number).
+ *
+ * Group numbers come from get_friend_uin2 type 4; when that fails, from an `info_seq` seen in a
+ * group message (WebQQ era: the real group number), then from a group-name match against numbers
+ * learned earlier (kept across relogins). Member QQ numbers come from get_friend_uin2 type 1, or a
+ * discussion's `ruin`.
+ */
+import type { Logger } from '../../../log.js';
+import {
+  getDiscuInfo, getDiscusList, getFriendUin, getGroupInfo, getGroupNameList, getUserFriends, RetcodeError,
+  type ApiContext, type FriendInfo,
+} from './api.js';
+import { HASH_VERSIONS, listHash, type HashVersion } from './crypto.js';
+
+/** Friend lists up to this size get their QQ numbers resolved at refresh. */
+const FRIEND_EAGER_LIMIT = 50;
+
+export interface GroupContact {
+  gid: number;
+  code: number;
+  name: string;
+  /** Real group number, once resolved. */
+  number?: number;
+  owner?: number;
+  /** uin → member. Undefined until the member list was fetched. */
+  members?: Map<number, { uin: number; nick: string; card?: string; qq?: number }>;
+}
+
+export interface DiscussionContact {
+  did: number;
+  name: string;
+  owner?: number;
+  members?: Map<number, { uin: number; nick: string; qq?: number }>;
+}
+
+export interface ContactsDeps {
+  ctx(): ApiContext;
+  log: Logger;
+  /** The list-hash version that worked last (remembered in the session file). */
+  hashVersion?: HashVersion;
+  onHashVersion?(v: HashVersion): void;
+}
+
+export class Contacts {
+  private friendsByUin = new Map<number, FriendInfo & { qq?: number }>();
+  private groupsByGid = new Map<number, GroupContact>();
+  private discussionsByDid = new Map<number, DiscussionContact>();
+  /** uin → QQ number, for this session. */
+  private qqOfUin = new Map<number, number>();
+  /** Resolutions that failed, so one dead endpoint does not get hammered per message. */
+  private failedUin = new Set<number>();
+  private failedGid = new Set<number>();
+  /** Group name → number, learned in any session (names are what survives a relogin). */
+  private readonly numberByName = new Map<string, number>();
+  hashVersion: HashVersion | undefined;
+
+  constructor(private readonly deps: ContactsDeps) {
+    this.hashVersion = deps.hashVersion;
+  }
+
+  /** Forget every session id (after a full relogin the server hands out new ones). */
+  reset(): void {
+    for (const g of this.groupsByGid.values()) if (g.number !== undefined) this.numberByName.set(g.name, g.number);
+    this.friendsByUin.clear();
+    this.groupsByGid.clear();
+    this.discussionsByDid.clear();
+    this.qqOfUin.clear();
+    this.failedUin.clear();
+    this.failedGid.clear();
+  }
+
+  /** Friends, groups (with members and numbers), discussions (with members). */
+  async refreshAll(): Promise<void> {
+    await this.refreshFriends();
+    await this.refreshGroups();
+    await this.refreshDiscussions();
+  }
+
+  /** Runs a list call with the hash versions in turn until one is not answered with retcode 50 (§2.13.1). */
+  private async withHash<T>(call: (hash: string) => Promise<T>): Promise<T> {
+    const ctx = this.deps.ctx();
+    const order = this.hashVersion ? [this.hashVersion, ...HASH_VERSIONS.filter((v) => v !== this.hashVersion)] : [...HASH_VERSIONS];
+    let last: unknown;
+    for (const v of order) {
+      try {
+        const out = await call(listHash(v, ctx.session.uin, ctx.session.ptwebqq));
+        if (this.hashVersion !== v) {
+          this.hashVersion = v;
+          this.deps.log.info({ hashVersion: v }, 'list hash version selected');
+          this.deps.onHashVersion?.(v);
+        }
+        return out;
+      } catch (e) {
+        if (e instanceof RetcodeError && e.retcode === 50) {
+          last = e;
+          continue;
+        }
+        throw e;
+      }
+    }
+    throw last;
+  }
+
+  async refreshFriends(): Promise<void> {
+    const res = await this.withHash((h) => getUserFriends(this.deps.ctx(), h));
+    const next = new Map<number, FriendInfo & { qq?: number }>();
+    for (const f of res.friends) {
+      const q = this.qqOfUin.get(f.uin);
+      next.set(f.uin, q !== undefined ? { ...f, qq: q } : f);
+    }
+    this.friendsByUin = next;
+    // A bot account has few friends: learn their QQ numbers now so friends() can show them.
+    // Large lists resolve lazily (one get_friend_uin2 per friend would look like a flood).
+    if (next.size <= FRIEND_EAGER_LIMIT) for (const f of next.values()) if (f.qq === undefined) await this.qqOf(f.uin);
+  }
+
+  async refreshGroups(): Promise<void> {
+    const list = await this.withHash((h) => getGroupNameList(this.deps.ctx(), h));
+    const next = new Map<number, GroupContact>();
+    for (const g of list) {
+      const old = this.groupsByGid.get(g.gid);
+      const c: GroupContact = { gid: g.gid, code: g.code, name: g.name };
+      if (old?.number !== undefined) c.number = old.number;
+      if (old?.members) c.members = old.members;
+      next.set(g.gid, c);
+    }
+    this.groupsByGid = next;
+    for (const g of next.values()) {
+      await this.resolveGroupNumber(g.gid);
+      try {
+        await this.refreshGroupInfo(g.gid);
+      } catch (e) {
+        this.deps.log.warn({ err: e, group: g.name }, 'group member list unavailable');
+      }
+    }
+  }
+
+  async refreshGroupInfo(gid: number): Promise<GroupContact | undefined> {
+    const g = this.groupsByGid.get(gid);
+    if (!g) return undefined;
+    const info = await getGroupInfo(this.deps.ctx(), g.code);
+    g.members = new Map(info.members.map((m) => [m.uin, { ...m, ...(this.qqOfUin.has(m.uin) ? { qq: this.qqOfUin.get(m.uin)! } : {}) }]));
+    if (info.owner !== undefined) g.owner = info.owner;
+    if (info.name) g.name = info.name;
+    return g;
+  }
+
+  async refreshDiscussions(): Promise<void> {
+    const list = await getDiscusList(this.deps.ctx());
+    const next = new Map<number, DiscussionContact>();
+    for (const d of list) next.set(d.did, { did: d.did, name: d.name });
+    this.discussionsByDid = next;
+    for (const d of next.values()) {
+      try {
+        await this.refreshDiscussionInfo(d.did);
+      } catch (e) {
+        this.deps.log.warn({ err: e, discussion: d.name }, 'discussion member list unavailable');
+      }
+    }
+  }
+
+  async refreshDiscussionInfo(did: number): Promise<DiscussionContact> {
+    const info = await getDiscuInfo(this.deps.ctx(), did);
+    let d = this.discussionsByDid.get(did);
+    if (!d) {
+      d = { did, name: info.name };
+      this.discussionsByDid.set(did, d);
+    }
+    if (info.name) d.name = info.name;
+    if (info.owner !== undefined) d.owner = info.owner;
+    d.members = new Map(info.members.map((m) => [m.uin, m]));
+    for (const m of info.members) if (m.qq !== undefined) this.qqOfUin.set(m.uin, m.qq);
+    return d;
+  }
+
+  // ---- group numbers ---------------------------------------------------------------------
+
+  /** A group message's `info_seq` (WebQQ era) is the real group number: remember it as a fallback. */
+  noteInfoSeq(gid: number, infoSeq: number | undefined): void {
+    const g = this.groupsByGid.get(gid);
+    if (!g || g.number !== undefined || !infoSeq || infoSeq < 10000) return;
+    g.number = infoSeq;
+    this.numberByName.set(g.name, infoSeq);
+  }
+
+  async resolveGroupNumber(gid: number): Promise<number | undefined> {
+    const g = this.groupsByGid.get(gid);
+    if (!g) return undefined;
+    if (g.number !== undefined) return g.number;
+    if (!this.failedGid.has(gid)) {
+      try {
+        g.number = await getFriendUin(this.deps.ctx(), gid, 4);
+        this.numberByName.set(g.name, g.number);
+        return g.number;
+      } catch (e) {
+        this.failedGid.add(gid);
+        this.deps.log.warn({ err: e, group: g.name }, 'get_friend_uin2 failed for a group; falling back to info_seq / name');
+      }
+    }
+    const byName = this.numberByName.get(g.name);
+    const sameName = [...this.groupsByGid.values()].filter((x) => x.name === g.name);
+    if (byName !== undefined && sameName.length === 1) g.number = byName;
+    return g.number;
+  }
+
+  /** Teach a group number for a name (from config mappings), used when nothing else resolves. */
+  learnGroupName(name: string, number: number): void {
+    this.numberByName.set(name, number);
+  }
+
+  numberOfGid(gid: number): number | undefined {
+    return this.groupsByGid.get(gid)?.number;
+  }
+
+  async groupByNumber(n: number): Promise<GroupContact | undefined> {
+    for (const g of this.groupsByGid.values()) if (g.number === n) return g;
+    for (const g of this.groupsByGid.values()) if (g.number === undefined) await this.resolveGroupNumber(g.gid);
+    for (const g of this.groupsByGid.values()) if (g.number === n) return g;
+    return undefined;
+  }
+
+  group(gid: number): GroupContact | undefined {
+    return this.groupsByGid.get(gid);
+  }
+
+  groupByCode(code: number): GroupContact | undefined {
+    for (const g of this.groupsByGid.values()) if (g.code === code) return g;
+    return undefined;
+  }
+
+  groups(): GroupContact[] {
+    return [...this.groupsByGid.values()];
+  }
+
+  // ---- people ----------------------------------------------------------------------------
+
+  /** QQ number of a session uin (friend, group member or discussion member), cached per session. */
+  async qqOf(uin: number): Promise<number | undefined> {
+    const known = this.qqOfUin.get(uin);
+    if (known !== undefined) return known;
+    if (this.failedUin.has(uin)) return undefined;
+    try {
+      const qq = await getFriendUin(this.deps.ctx(), uin, 1);
+      this.qqOfUin.set(uin, qq);
+      const f = this.friendsByUin.get(uin);
+      if (f) f.qq = qq;
+      for (const g of this.groupsByGid.values()) {
+        const m = g.members?.get(uin);
+        if (m) m.qq = qq;
+      }
+      return qq;
+    } catch (e) {
+      this.failedUin.add(uin);
+      this.deps.log.debug({ err: e, uin }, 'get_friend_uin2 failed for a user');
+      return undefined;
+    }
+  }
+
+  async memberQq(gid: number, uin: number): Promise<number | undefined> {
+    const m = this.groupsByGid.get(gid)?.members?.get(uin);
+    if (m?.qq !== undefined) return m.qq;
+    return this.qqOf(uin);
+  }
+
+  /** Display name in a group: the group card if set, else the nick. */
+  memberName(gid: number, uin: number): string | undefined {
+    const m = this.groupsByGid.get(gid)?.members?.get(uin);
+    if (!m) return undefined;
+    return m.card || m.nick;
+  }
+
+  isGroupMember(gid: number, uin: number): boolean {
+    return this.groupsByGid.get(gid)?.members?.has(uin) ?? false;
+  }
+
+  discussion(did: number): DiscussionContact | undefined {
+    return this.discussionsByDid.get(did);
+  }
+
+  discussionByName(name: string): DiscussionContact | undefined {
+    for (const d of this.discussionsByDid.values()) if (d.name === name) return d;
+    return undefined;
+  }
+
+  discussions(): DiscussionContact[] {
+    return [...this.discussionsByDid.values()];
+  }
+
+  isDiscussionMember(did: number, uin: number): boolean {
+    return this.discussionsByDid.get(did)?.members?.has(uin) ?? false;
+  }
+
+  discussionMemberName(did: number, uin: number): string | undefined {
+    return this.discussionsByDid.get(did)?.members?.get(uin)?.nick;
+  }
+
+  async discussionMemberQq(did: number, uin: number): Promise<number | undefined> {
+    const m = this.discussionsByDid.get(did)?.members?.get(uin);
+    if (m?.qq !== undefined) return m.qq;
+    return this.qqOf(uin);
+  }
+
+  friend(uin: number): (FriendInfo & { qq?: number }) | undefined {
+    return this.friendsByUin.get(uin);
+  }
+
+  friends(): (FriendInfo & { qq?: number })[] {
+    return [...this.friendsByUin.values()];
+  }
+
+  /** Friend with this QQ number, resolving uins as needed. */
+  async friendByQq(qq: number): Promise<(FriendInfo & { qq?: number }) | undefined> {
+    for (const f of this.friendsByUin.values()) if (f.qq === qq) return f;
+    for (const f of this.friendsByUin.values()) {
+      if (f.qq === undefined && (await this.qqOf(f.uin)) === qq) return f;
+    }
+    return undefined;
+  }
+}

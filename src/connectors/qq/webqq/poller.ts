@@ -1,0 +1,264 @@
+/**
+ * The poll2 loop (protocol reference §2.1, §3.3, §5). Exactly one poll is in flight; the events of
+ * a batch are handed to an async handler that is awaited before the next poll, so the caller can
+ * queue them durably first. Every retcode of §3.3 is handled as the table says.
+ */
+import type { Logger } from '../../../log.js';
+import type { PollResult } from './api.js';
+import { EventDeduper, type KickEvent, type QqEvent } from './events.js';
+
+export interface PollerTuning {
+  /** Network-error backoff bounds (exponential with jitter). */
+  backoffMinMs: number;
+  backoffMaxMs: number;
+  /** Pause after an answer that carries nothing (502/504/404, empty or non-JSON body). */
+  noiseDelayMs: number;
+  /** Pause after a retcode the table says to ignore (100012, 1202, 10000). */
+  ignoreDelayMs: number;
+  /** 100001/100003 (and unknown retcodes): back off this many times, then relogin. */
+  transientLimit: number;
+  /** Tries for the event handler before a batch is logged as lost. */
+  handlerTries: number;
+}
+
+export const DEFAULT_POLLER_TUNING: PollerTuning = {
+  backoffMinMs: 1000,
+  backoffMaxMs: 60_000,
+  noiseDelayMs: 1000,
+  ignoreDelayMs: 1000,
+  transientLimit: 3,
+  handlerTries: 3,
+};
+
+export interface PollerDeps {
+  log: Logger;
+  /** One poll2 request. May throw on network errors. */
+  poll(signal: AbortSignal): Promise<PollResult>;
+  /** Receives each (deduplicated, ordered) batch; awaited before the next poll. */
+  onEvents(events: QqEvent[]): Promise<void>;
+  /** 116: store the new ptwebqq in the cookie jar, the session and the hash input. */
+  rotatePtwebqq(p: string): void | Promise<void>;
+  /** Relink with the current cookies (§1.4); resolves false when it did not work. */
+  relink(): Promise<boolean>;
+  /** Full relogin (§1.4); throws when it failed. */
+  relogin(reason: string): Promise<void>;
+  /** The session was taken over (kick_message): polling has stopped. */
+  onKicked(reason: string): void;
+  /** A relogin failed for good (error with `retryable === false`, e.g. wrong password): polling has stopped. */
+  onGiveUp?(error: unknown): void;
+  /** Own echoes (§5.5) are dropped before the handler sees them. */
+  isSelfEcho?(e: QqEvent): Promise<boolean>;
+  tuning?: Partial<PollerTuning>;
+  /** For tests and metrics: called with every retcode/condition handled. */
+  onCondition?(what: string): void;
+}
+
+const RELINK_CODES = new Set([103, 108, 120, 121]);
+const RELOGIN_CODES = new Set([100, 114, 122, 109, 110, 100006, 100000]);
+const IGNORED_CODES = new Set([100012, 1202, 10000]);
+const TRANSIENT_CODES = new Set([100001, 100003]);
+
+export class Poller {
+  private readonly tuning: PollerTuning;
+  private readonly deduper = new EventDeduper(5000);
+  private abort: AbortController | undefined;
+  private loop: Promise<void> | undefined;
+  private backoffMs = 0;
+  private transient = 0;
+  private gaveUp = false;
+
+  constructor(private readonly deps: PollerDeps) {
+    this.tuning = { ...DEFAULT_POLLER_TUNING, ...deps.tuning };
+  }
+
+  get running(): boolean {
+    return this.loop !== undefined;
+  }
+
+  start(): void {
+    if (this.loop) return;
+    this.gaveUp = false;
+    const abort = new AbortController();
+    this.abort = abort;
+    this.loop = this.run(abort.signal).finally(() => {
+      if (this.abort === abort) {
+        this.abort = undefined;
+        this.loop = undefined;
+      }
+    });
+  }
+
+  /** Stops after the in-flight poll is aborted and the handler (if running) returned. */
+  async stop(): Promise<void> {
+    const loop = this.loop;
+    this.abort?.abort(new Error('poller stopped'));
+    await loop?.catch(() => undefined);
+  }
+
+  private sleep(ms: number, signal: AbortSignal): Promise<void> {
+    if (ms <= 0 || signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  private nextBackoff(): number {
+    const { backoffMinMs, backoffMaxMs } = this.tuning;
+    this.backoffMs = this.backoffMs ? Math.min(backoffMaxMs, this.backoffMs * 2) : backoffMinMs;
+    // Full jitter on the upper half keeps many clients from retrying in lockstep.
+    return Math.round(this.backoffMs / 2 + Math.random() * (this.backoffMs / 2));
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    const { log } = this.deps;
+    while (!signal.aborted) {
+      let res: PollResult;
+      try {
+        res = await this.deps.poll(signal);
+      } catch (e) {
+        if (signal.aborted) return;
+        const wait = this.nextBackoff();
+        this.deps.onCondition?.('network');
+        log.warn({ err: e, retryInMs: wait }, 'poll2 failed; backing off');
+        await this.sleep(wait, signal);
+        continue;
+      }
+      if (signal.aborted) return;
+      this.backoffMs = 0;
+      const p = res.parse;
+      if (p.kind === 'malformed') {
+        // 502/504/404, empty and non-JSON answers are normal long-poll noise (§2.1, §5.10).
+        this.deps.onCondition?.('noise');
+        log.debug({ status: res.httpStatus, reason: p.reason }, 'poll2 answered nothing usable; re-polling');
+        await this.sleep(this.tuning.noiseDelayMs, signal);
+        continue;
+      }
+      if (p.kind === 'retcode') {
+        const stop = await this.handleRetcode(p.retcode, p.p, signal);
+        if (stop) return;
+        continue;
+      }
+      this.transient = 0;
+      this.deps.onCondition?.('events');
+      for (const w of p.warnings) log.warn({ pollType: w.pollType, index: w.index, reason: w.reason }, 'poll event skipped');
+      if (p.skipped > p.warnings.length) log.warn({ skipped: p.skipped - p.warnings.length }, 'more poll events skipped');
+      const fresh = this.deduper.filter(p.events);
+      const kick = fresh.find((e): e is KickEvent => e.type === 'kick_message');
+      const deliver: QqEvent[] = [];
+      for (const e of fresh) {
+        if (e.type === 'kick_message') continue;
+        if (this.deps.isSelfEcho && (await this.deps.isSelfEcho(e))) {
+          log.debug({ pollType: e.pollType, msgId: e.msgId }, 'own echo dropped');
+          continue;
+        }
+        deliver.push(e);
+      }
+      if (deliver.length) await this.deliver(deliver, signal);
+      if (kick) {
+        log.warn({ reason: kick.reason }, 'kicked off WebQQ; polling stopped (no automatic relogin)');
+        this.deps.onKicked(kick.reason || 'kicked');
+        return;
+      }
+    }
+  }
+
+  private async deliver(events: QqEvent[], signal: AbortSignal): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.deps.onEvents(events);
+        return;
+      } catch (e) {
+        if (attempt >= this.tuning.handlerTries || signal.aborted) {
+          this.deps.log.error({ err: e, events: events.length }, 'event handler failed; batch dropped');
+          return;
+        }
+        this.deps.log.warn({ err: e, attempt }, 'event handler failed; retrying');
+        await this.sleep(this.tuning.backoffMinMs * attempt, signal);
+      }
+    }
+  }
+
+  /** Returns true when polling must stop. */
+  private async handleRetcode(retcode: number, p: string | undefined, signal: AbortSignal): Promise<boolean> {
+    const { log } = this.deps;
+    this.deps.onCondition?.(`retcode:${retcode}`);
+    if (retcode === 102) {
+      this.transient = 0;
+      return false;
+    }
+    if (retcode === 116) {
+      if (p) {
+        await this.deps.rotatePtwebqq(p);
+        log.info('ptwebqq rotated (poll 116)');
+      } else log.warn('poll 116 without p; ignored');
+      return false;
+    }
+    if (IGNORED_CODES.has(retcode)) {
+      log.debug({ retcode }, 'poll retcode ignored');
+      await this.sleep(this.tuning.ignoreDelayMs, signal);
+      return false;
+    }
+    if (RELINK_CODES.has(retcode)) {
+      log.info({ retcode }, 'session lost; relinking');
+      let relinked = false;
+      try {
+        relinked = await this.deps.relink();
+      } catch (e) {
+        log.warn({ err: e }, 'relink failed');
+      }
+      if (signal.aborted) return true;
+      if (!relinked) await this.relogin(`retcode ${retcode}, relink failed`, signal);
+      this.transient = 0;
+      return signal.aborted || this.gaveUp;
+    }
+    if (RELOGIN_CODES.has(retcode)) {
+      await this.relogin(`poll retcode ${retcode}`, signal);
+      this.transient = 0;
+      return signal.aborted || this.gaveUp;
+    }
+    // 100001/100003 and unknown retcodes: back off, relogin after a few in a row (Mojo: > 3).
+    this.transient++;
+    if (!TRANSIENT_CODES.has(retcode)) log.warn({ retcode }, 'unknown poll retcode');
+    if (this.transient > this.tuning.transientLimit) {
+      this.transient = 0;
+      await this.relogin(`poll retcode ${retcode} ${this.tuning.transientLimit + 1} times in a row`, signal);
+      return signal.aborted || this.gaveUp;
+    }
+    await this.sleep(this.nextBackoff(), signal);
+    return false;
+  }
+
+  /**
+   * Keeps trying a full relogin with backoff until it works or the poller is stopped. An error that
+   * says it is not retryable (wrong password, frozen account) stops polling: retrying those in a
+   * loop is what gets accounts locked.
+   */
+  private async relogin(reason: string, signal: AbortSignal): Promise<void> {
+    for (;;) {
+      if (signal.aborted) return;
+      try {
+        this.deps.log.info({ reason }, 'relogging in');
+        await this.deps.relogin(reason);
+        this.backoffMs = 0;
+        return;
+      } catch (e) {
+        if (signal.aborted) return;
+        if ((e as { retryable?: unknown }).retryable === false) {
+          this.deps.log.error({ err: e }, 'relogin failed for good; polling stopped');
+          this.gaveUp = true;
+          this.deps.onGiveUp?.(e);
+          return;
+        }
+        const wait = this.nextBackoff();
+        this.deps.log.error({ err: e, retryInMs: wait }, 'relogin failed');
+        await this.sleep(wait, signal);
+      }
+    }
+  }
+}

@@ -1,0 +1,267 @@
+/**
+ * HTTP transport for the WebQQ client: got + a tough-cookie jar keyed on the REAL WebQQ URLs,
+ * with an optional endpoint override that sends every request to another origin (the simulator)
+ * while keeping `Host` and `X-Forwarded-Proto` of the real URL. The jar is used by hand because
+ * got's own cookieJar option would key cookies on the override origin (127.0.0.1) and real
+ * `Domain=qq.com` cookies would then never match.
+ */
+import got, { type Method, type OptionsOfBufferResponseBody } from 'got';
+import { Cookie, CookieJar } from 'tough-cookie';
+import type { Logger } from '../../../log.js';
+import { scrubSecrets } from '../../../log.js';
+
+export interface RequestOptions {
+  referer?: string;
+  origin?: string;
+  query?: Record<string, string | number>;
+  /** Default 30000; the long poll uses ~70000. */
+  timeoutMs?: number;
+  /** Default false; true follows 30x itself, through the override. */
+  followRedirects?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+  /** The real (not overridden) URL that produced this response (after redirects). */
+  url: string;
+  text(): string;
+  /** Throws ProtocolError with the body's first 200 characters when it is not JSON. */
+  json<T = unknown>(): T;
+}
+
+export interface Transport {
+  get(url: string, opts?: RequestOptions): Promise<HttpResponse>;
+  postForm(url: string, form: Record<string, string>, opts?: RequestOptions): Promise<HttpResponse>;
+  postMultipart(url: string, form: FormData, opts?: RequestOptions): Promise<HttpResponse>;
+  /** The value the jar would send to `url`, if any. */
+  cookie(name: string, url: string): string | undefined;
+  /** Stores a cookie as if the server at `domain` had set it with `Domain=<domain>`. */
+  setCookie(name: string, value: string, domain: string, path?: string): void;
+  /** Jar state for the session file. */
+  serialize(): unknown;
+  /** Drops every cookie (full relogin). */
+  clearCookies(): void;
+}
+
+/** Malformed server answers: says which endpoint, and shows a short (scrubbed) excerpt. */
+export class ProtocolError extends Error {
+  readonly endpoint: string;
+  readonly excerpt: string;
+  constructor(endpoint: string, problem: string, body: string) {
+    const excerpt = scrubSecrets(body.slice(0, 200));
+    super(`${endpoint}: ${problem}${excerpt ? `: ${JSON.stringify(excerpt)}` : ' (empty body)'}`);
+    this.name = 'ProtocolError';
+    this.endpoint = endpoint;
+    this.excerpt = excerpt;
+  }
+}
+
+/** The request never got an HTTP answer (refused, reset, timed out). Worth retrying. */
+export class TransportError extends Error {
+  readonly retryable = true;
+  readonly code: string | undefined;
+  readonly url: string;
+  constructor(url: string, message: string, code: string | undefined, cause?: unknown) {
+    super(`${scrubSecrets(url)}: ${message}`, { cause });
+    this.name = 'TransportError';
+    this.code = code;
+    this.url = scrubSecrets(url);
+  }
+}
+
+/** A browser of the service's last years: the servers rejected requests without a browser UA. */
+export const DEFAULT_USER_AGENT =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/70.0.3538.110 Safari/537.36';
+
+export interface TransportOptions {
+  /** e.g. `http://127.0.0.1:8700`: every request goes there with the real path and query. */
+  endpoint?: string;
+  /** A jar from `serialize()`. */
+  jar?: unknown;
+  log: Logger;
+  userAgent?: string;
+}
+
+/** `https://ssl.ptlogin2.qq.com/check?x=1` + endpoint → the URL actually fetched. Pure. */
+export function overrideTarget(realUrl: URL, endpoint: URL | undefined): URL {
+  if (!endpoint) return realUrl;
+  const base = endpoint.pathname.replace(/\/+$/, '');
+  return new URL(`${endpoint.origin}${base}${realUrl.pathname}${realUrl.search}`);
+}
+
+/** Appends `query` to `url` in order; undefined-free by type. */
+export function withQuery(url: string, query: Record<string, string | number> | undefined): URL {
+  const u = new URL(url);
+  if (query) for (const [k, v] of Object.entries(query)) u.searchParams.append(k, String(v));
+  return u;
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 10;
+
+export function createTransport(opts: TransportOptions): Transport {
+  const log = opts.log;
+  const userAgent = opts.userAgent ?? DEFAULT_USER_AGENT;
+  let endpoint: URL | undefined;
+  if (opts.endpoint) {
+    try {
+      endpoint = new URL(opts.endpoint);
+    } catch {
+      throw new Error(`qq.endpoint is not a URL: ${JSON.stringify(opts.endpoint)}`);
+    }
+    if (endpoint.protocol !== 'http:' && endpoint.protocol !== 'https:') {
+      throw new Error(`qq.endpoint must be http(s): ${JSON.stringify(opts.endpoint)}`);
+    }
+  }
+
+  let jar = new CookieJar(undefined, { looseMode: true });
+  if (opts.jar !== undefined && opts.jar !== null) {
+    try {
+      jar = CookieJar.deserializeSync(opts.jar as Parameters<typeof CookieJar.deserializeSync>[0]);
+    } catch (e) {
+      log.warn({ err: e }, 'stored cookie jar is unreadable; starting with no cookies');
+    }
+  }
+
+  function storeCookies(realUrl: URL, setCookie: string | string[] | undefined): void {
+    if (!setCookie) return;
+    for (const line of Array.isArray(setCookie) ? setCookie : [setCookie]) {
+      try {
+        jar.setCookieSync(line, realUrl.href, { ignoreError: false, loose: true });
+      } catch (e) {
+        // Only the cookie's name is logged: values are credentials.
+        const name = line.split('=', 1)[0]?.trim();
+        log.debug({ cookie: name, host: realUrl.host, reason: (e as Error).message }, 'server cookie rejected by jar');
+      }
+    }
+  }
+
+  async function once(
+    method: Method,
+    realUrl: URL,
+    body: { form?: Record<string, string>; multipart?: FormData } | undefined,
+    ro: RequestOptions,
+  ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+    const target = overrideTarget(realUrl, endpoint);
+    const headers: Record<string, string> = {
+      'user-agent': userAgent,
+      accept: '*/*',
+      'accept-language': 'zh-CN,zh;q=0.9,en;q=0.8',
+    };
+    if (endpoint) {
+      headers.host = realUrl.host;
+      headers['x-forwarded-proto'] = realUrl.protocol.replace(':', '');
+    }
+    if (ro.referer) headers.referer = ro.referer;
+    if (ro.origin) headers.origin = ro.origin;
+    const cookieHeader = jar.getCookieStringSync(realUrl.href);
+    if (cookieHeader) headers.cookie = cookieHeader;
+
+    const gotOpts: OptionsOfBufferResponseBody = {
+      method,
+      headers,
+      throwHttpErrors: false,
+      followRedirect: false,
+      responseType: 'buffer',
+      retry: { limit: 0 },
+      timeout: { request: ro.timeoutMs ?? 30_000 },
+      ...(ro.signal ? { signal: ro.signal } : {}),
+    };
+    if (body?.form) {
+      headers['content-type'] = 'application/x-www-form-urlencoded; charset=UTF-8';
+      gotOpts.body = new URLSearchParams(body.form).toString();
+    } else if (body?.multipart) {
+      gotOpts.body = body.multipart;
+    }
+
+    const started = Date.now();
+    try {
+      const res = await got(target.href, gotOpts);
+      storeCookies(realUrl, res.headers['set-cookie']);
+      log.debug({ method, url: scrubSecrets(realUrl.href), status: res.statusCode, ms: Date.now() - started }, 'webqq http');
+      return { status: res.statusCode, headers: res.headers, body: res.body };
+    } catch (e) {
+      if (ro.signal?.aborted) throw ro.signal.reason ?? e;
+      const err = e as NodeJS.ErrnoException;
+      log.debug({ method, url: scrubSecrets(realUrl.href), code: err.code, ms: Date.now() - started }, 'webqq http failed');
+      throw new TransportError(realUrl.href, err.message, err.code, e);
+    }
+  }
+
+  async function request(
+    method: Method,
+    url: string,
+    body: { form?: Record<string, string>; multipart?: FormData } | undefined,
+    ro: RequestOptions = {},
+  ): Promise<HttpResponse> {
+    let realUrl: URL;
+    try {
+      realUrl = withQuery(url, ro.query);
+    } catch {
+      throw new Error(`webqq transport: not an absolute URL: ${scrubSecrets(url)}`);
+    }
+    let res = await once(method, realUrl, body, ro);
+    let hops = 0;
+    while (ro.followRedirects && REDIRECTS.has(res.status)) {
+      const loc = res.headers.location;
+      const location = Array.isArray(loc) ? loc[0] : loc;
+      if (!location) break;
+      if (++hops > MAX_REDIRECTS) throw new ProtocolError(realUrl.pathname, `more than ${MAX_REDIRECTS} redirects`, '');
+      // The Location is a real URL (or relative to one): it goes through the same override.
+      realUrl = new URL(location, realUrl);
+      const keepBody = res.status === 307 || res.status === 308;
+      if (!keepBody) {
+        method = 'GET';
+        body = undefined;
+      }
+      res = await once(method, realUrl, body, { ...ro, query: undefined });
+    }
+    return makeResponse(realUrl, res);
+  }
+
+  return {
+    get: (url, ro) => request('GET', url, undefined, ro),
+    postForm: (url, form, ro) => request('POST', url, { form }, ro),
+    postMultipart: (url, form, ro) => request('POST', url, { multipart: form }, ro),
+    cookie(name, url) {
+      return jar.getCookiesSync(url).find((c) => c.key === name)?.value;
+    },
+    setCookie(name, value, domain, path = '/') {
+      const d = domain.replace(/^\./, '');
+      const c = new Cookie({ key: name, value, domain: d, path, hostOnly: false });
+      jar.setCookieSync(c, `http://${d}${path}`, { ignoreError: false });
+    },
+    serialize() {
+      return jar.serializeSync();
+    },
+    clearCookies() {
+      jar.removeAllCookiesSync();
+    },
+  };
+}
+
+function makeResponse(
+  realUrl: URL,
+  res: { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer },
+): HttpResponse {
+  const endpoint = `${realUrl.host}${realUrl.pathname}`;
+  return {
+    status: res.status,
+    headers: res.headers,
+    body: res.body,
+    url: realUrl.href,
+    text: () => res.body.toString('utf8'),
+    json<T>(): T {
+      const text = res.body.toString('utf8').replace(/^\uFEFF/, '').trim();
+      if (!text) throw new ProtocolError(endpoint, `HTTP ${res.status}, expected JSON`, '');
+      try {
+        return JSON.parse(text) as T;
+      } catch {
+        throw new ProtocolError(endpoint, `HTTP ${res.status}, not JSON`, text);
+      }
+    },
+  };
+}

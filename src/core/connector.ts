@@ -1,0 +1,70 @@
+import type { Logger } from '../log.js';
+import type { BridgeMessage, MessageKind } from './message.js';
+
+/** What a network can carry; the relay degrades what a target cannot (see degrade.ts). */
+export interface Capabilities {
+  /** Styled text (bold/italic/underline/colour) survives. */
+  formatting: boolean;
+  /** `upload`: pictures are sent as pictures; `link`: only as a URL. */
+  images: 'upload' | 'link';
+  /** Native replies / quotes. */
+  replies: boolean;
+  /** Native edits. */
+  edits: boolean;
+  /** Message kinds the network shows natively; others become a short notice. */
+  kinds: readonly MessageKind[];
+  /** Rate limit applied per room by the outbox's token bucket. */
+  rateLimit: { perSecond: number; burst: number };
+}
+
+/** What the relay hands a connector when it starts. */
+export interface ConnectorContext {
+  log: Logger;
+  /** Hand an inbound message to the relay. Resolves once it is durably queued for every target. */
+  receive(msg: BridgeMessage): Promise<void>;
+  media: MediaAccess;
+  /** The remote ids this connector created for a bridge message in a room, for replies and edits. */
+  remoteIdsFor(sourceId: string, room: string): Promise<string[]>;
+  /** The bridge message id behind a remote id this or another network produced, if any. */
+  sourceIdFor(room: string, remoteId: string): Promise<string | undefined>;
+}
+
+/** The content-addressed media store, as connectors see it. */
+export interface MediaAccess {
+  /** Stores bytes; returns the content-addressed id and, when a media server is configured, its public URL. */
+  put(data: Uint8Array, mime: string): Promise<{ mediaId: string; url?: string }>;
+  /** Stores a long text as a paste (for networks that cannot show it whole); returns its id and URL. */
+  putText(text: string): Promise<{ mediaId: string; url?: string }>;
+  get(mediaId: string): Promise<{ data: Uint8Array; mime: string } | undefined>;
+  urlFor(mediaId: string): string | undefined;
+}
+
+/** A delivery request: which room, and the remote ids of referenced messages already resolved. */
+export interface Delivery {
+  room: string;
+  message: BridgeMessage;
+  /** Remote id (in this room) of the message `message.replyTo` points at, when known. */
+  replyToRemoteId?: string;
+  /** Remote ids (in this room) of the message `message.editOf` points at, when known. */
+  editOfRemoteIds?: string[];
+  /**
+   * Stable across retries of the same delivery (the outbox is at-least-once): a network with
+   * transaction ids (Matrix txnId) can use it to make a retried send a no-op.
+   */
+  idempotencyKey?: string;
+}
+
+/**
+ * One network. A new network is one folder under src/connectors with a class implementing this.
+ * `send` returns every remote id it created (a split message creates several) and throws a
+ * DeliveryError to tell the outbox whether to retry.
+ */
+export interface Connector {
+  readonly network: string;
+  readonly capabilities: Capabilities;
+  start(ctx: ConnectorContext): Promise<void>;
+  stop(): Promise<void>;
+  send(delivery: Delivery): Promise<string[]>;
+  /** True while the connector can deliver; the outbox waits (and queues) while it is false. */
+  isConnected(): boolean;
+}

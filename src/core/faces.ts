@@ -1,0 +1,152 @@
+/**
+ * The classic QQ system-face table (data/qq-faces.tsv), shared by every network: QQ sends
+ * `["face", id]`, other networks see the emoji or `[name]`, and text coming back to QQ turns
+ * `[惊讶]` (and, on request, a face's emoji) into a face again.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { FacePart, Part } from './message.js';
+
+export interface Face {
+  id: number;
+  name: string;
+  emoji?: string;
+}
+
+interface FaceTable {
+  byId: Map<number, Face>;
+  byName: Map<string, Face>;
+  byEmoji: Map<string, Face>;
+  /** Matches `[name]` for every known name and, in group 2, every known emoji. */
+  nameRe: RegExp;
+  emojiRe: RegExp;
+}
+
+// The variation selector only changes how a glyph is drawn (☺ vs ☺️); compare without it.
+const VS16 = /\uFE0F/g;
+const normEmoji = (e: string) => e.replace(VS16, '');
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** From src/core (tsx, vitest) the data folder is ../../data; from dist/src/core it is ../../../data. */
+function tsvPath(): string {
+  const candidates = ['../../data/qq-faces.tsv', '../../../data/qq-faces.tsv'].map((rel) =>
+    fileURLToPath(new URL(rel, import.meta.url)),
+  );
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) throw new Error(`qq-faces.tsv not found; looked in ${candidates.join(', ')}`);
+  return found;
+}
+
+/** Parses the TSV text; exported for tests of the parser itself. */
+export function parseFaceTable(tsv: string, where = 'qq-faces.tsv'): Face[] {
+  const lines = tsv.split(/\r?\n/);
+  const header = lines[0]?.split('\t') ?? [];
+  if (header[0] !== 'id' || header[1] !== 'name') {
+    throw new Error(`${where}: line 1: expected header "id\tname\temoji\tnote", got ${JSON.stringify(lines[0])}`);
+  }
+  const faces: Face[] = [];
+  lines.slice(1).forEach((line, i) => {
+    if (line.trim() === '') return;
+    const [idText = '', name = '', emoji = ''] = line.split('\t');
+    const id = Number(idText);
+    if (!/^\d+$/.test(idText) || name === '') {
+      throw new Error(`${where}: line ${i + 2}: expected "<id>\t<name>…", got ${JSON.stringify(line)}`);
+    }
+    faces.push(emoji ? { id, name, emoji } : { id, name });
+  });
+  return faces;
+}
+
+let table: FaceTable | undefined;
+
+function load(): FaceTable {
+  if (table) return table;
+  const path = tsvPath();
+  const faces = parseFaceTable(readFileSync(path, 'utf8'), path);
+  const byId = new Map<number, Face>();
+  const byName = new Map<string, Face>();
+  const byEmoji = new Map<string, Face>();
+  // Lowest id first, so that for an emoji several faces share (😭 = 9 大哭, 173 泪奔, 210 飙泪)
+  // the lowest id wins: those are the classic faces every client can show.
+  for (const f of [...faces].sort((a, b) => a.id - b.id)) {
+    byId.set(f.id, f);
+    byName.set(f.name, f);
+    if (f.emoji && !byEmoji.has(normEmoji(f.emoji))) byEmoji.set(normEmoji(f.emoji), f);
+  }
+  // Longest first so that a name that is a prefix of another does not shadow it.
+  const names = [...byName.keys()].sort((a, b) => b.length - a.length).map(escapeRe);
+  const emojis = [...byEmoji.keys()].sort((a, b) => b.length - a.length).map((e) => `${escapeRe(e)}\\uFE0F?`);
+  table = {
+    byId,
+    byName,
+    byEmoji,
+    nameRe: new RegExp(`\\[(${names.join('|')})\\]`, 'gu'),
+    emojiRe: new RegExp(`(${emojis.join('|')})`, 'gu'),
+  };
+  return table;
+}
+
+export function faceById(id: number): Face | undefined {
+  return load().byId.get(id);
+}
+
+export function faceByName(name: string): Face | undefined {
+  return load().byName.get(name);
+}
+
+/**
+ * The face an emoji stands for. Several faces share an emoji (👍 is 强 46 and 点赞 201): the
+ * lowest id wins. A trailing variation selector (U+FE0F) is ignored.
+ */
+export function faceByEmoji(emoji: string): Face | undefined {
+  return load().byEmoji.get(normEmoji(emoji));
+}
+
+/** A face part with its name and emoji filled in; an unknown id keeps only the id. */
+export function facePart(id: number): FacePart {
+  const f = faceById(id);
+  if (!f) return { type: 'face', id };
+  return f.emoji ? { type: 'face', id, name: f.name, emoji: f.emoji } : { type: 'face', id, name: f.name };
+}
+
+export interface TextToPartsOptions {
+  /** Also turn emoji that stand for a face into that face (for text going TO QQ). Default false. */
+  emoji?: boolean;
+}
+
+/**
+ * Splits text into text and face parts: `[惊讶]` (a known face name in brackets) becomes face 0;
+ * with `emoji: true`, 😮 does too. Unknown bracketed words stay text.
+ */
+export function textToParts(text: string, opts: TextToPartsOptions = {}): Part[] {
+  const t = load();
+  const out: Part[] = [];
+  const pushText = (s: string) => {
+    if (!s) return;
+    const last = out[out.length - 1];
+    if (last && last.type === 'text') last.text += s;
+    else out.push({ type: 'text', text: s });
+  };
+  const scanEmoji = (s: string) => {
+    if (!opts.emoji) return pushText(s);
+    let pos = 0;
+    for (const m of s.matchAll(t.emojiRe)) {
+      pushText(s.slice(pos, m.index));
+      const f = t.byEmoji.get(normEmoji(m[0]));
+      if (f) out.push(facePart(f.id));
+      else pushText(m[0]);
+      pos = m.index + m[0].length;
+    }
+    pushText(s.slice(pos));
+  };
+  let pos = 0;
+  for (const m of text.matchAll(t.nameRe)) {
+    scanEmoji(text.slice(pos, m.index));
+    const f = t.byName.get(m[1] ?? '');
+    if (f) out.push(facePart(f.id));
+    else pushText(m[0]);
+    pos = m.index + m[0].length;
+  }
+  scanEmoji(text.slice(pos));
+  return out;
+}

@@ -1,0 +1,355 @@
+import type { Logger } from '../log.js';
+import { silentLogger } from '../log.js';
+import { isStoreError, type StoreError } from '../store/errors.js';
+import type { OutboxItem, Store } from '../store/store.js';
+import type { Connector, Delivery } from './connector.js';
+import { degradeEdit, degradeReply } from './degrade.js';
+import { isDeliveryError } from './errors.js';
+import { IdMap } from './idmap.js';
+import type { BridgeMessage, RoomRef } from './message.js';
+import { roomKey } from './routes.js';
+import { TokenBucket } from './token-bucket.js';
+
+/** What the relay stores per outbox item. */
+export interface OutboxPayload {
+  v: 1;
+  /** Already degraded for the target's capabilities. */
+  message: BridgeMessage;
+}
+
+/** A delivery the operator should hear about. */
+export interface DeliveryFailure {
+  target: RoomRef;
+  seq: number;
+  sourceId: string;
+  /** `rejected`: the item is dropped for good; `fatal`: the target is paused, items wait. */
+  kind: 'rejected' | 'fatal';
+  reason: string;
+}
+
+export interface TargetStats {
+  network: string;
+  room: string;
+  /** Pending items. */
+  depth: number;
+  /** Age of the oldest pending item, ms (0 when empty). */
+  oldestAgeMs: number;
+  /** Set while a fatal error holds the target. */
+  pausedReason: string | undefined;
+  waitingForConnection: boolean;
+  lastError: string | undefined;
+}
+
+export interface OutboxOptions {
+  store: Store;
+  connectorFor(network: string): Connector | undefined;
+  log?: Logger;
+  onFailure?: (f: DeliveryFailure) => void;
+  /** The store failed: workers have stopped; the relay stops taking input. */
+  onStoreError?: (e: StoreError) => void;
+  /** First retry delay; doubles per attempt up to `maxBackoffMs`, with jitter. */
+  baseBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** How often a worker looks again at a disconnected connector. */
+  connectPollMs?: number;
+  /** Items read per store query. */
+  batchSize?: number;
+  now?: () => number;
+  random?: () => number;
+}
+
+/** A wake-up a sleeping worker can be given early (new item, stop, resume, connection). */
+class Signal {
+  private fire: (() => void) | undefined;
+  private pending = false;
+
+  notify(): void {
+    this.pending = true;
+    this.fire?.();
+  }
+
+  async wait(ms: number): Promise<void> {
+    if (this.pending) {
+      this.pending = false;
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, Math.max(0, ms));
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        self.fire = undefined;
+        resolve();
+      }
+      this.fire = done;
+    });
+    this.pending = false;
+  }
+}
+
+interface Worker {
+  target: RoomRef;
+  key: string;
+  log: Logger;
+  signal: Signal;
+  /** A kick arrived since the worker last read the queue. */
+  kicked: boolean;
+  done: Promise<void>;
+  bucket: TokenBucket | undefined;
+  pausedReason: string | undefined;
+  waitingForConnection: boolean;
+  lastError: string | undefined;
+}
+
+function isPayload(p: unknown): p is OutboxPayload {
+  const m = (p as OutboxPayload | null)?.message;
+  return typeof m === 'object' && m !== null && typeof m.id === 'string' && Array.isArray(m.parts);
+}
+
+/**
+ * Durable per-target delivery. One worker per target room sends that room's items strictly in
+ * queue order, at least once (with an idempotency key), paced by a token bucket; a retryable
+ * failure holds the head item (and so everything behind it) until its backoff ends. Targets are
+ * independent: one slow or dead room never delays another. State lives in the store, so a
+ * restart picks up where the last run stopped.
+ */
+export class Outbox {
+  private readonly workers = new Map<string, Worker>();
+  private readonly paused = new Map<string, string>();
+  private readonly buckets = new Map<string, TokenBucket>();
+  private readonly lastErrors = new Map<string, string>();
+  private readonly store: Store;
+  private readonly ids: IdMap;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private stopped = false;
+
+  constructor(private readonly opts: OutboxOptions) {
+    this.store = opts.store;
+    this.ids = new IdMap(opts.store);
+    this.log = opts.log ?? silentLogger;
+    this.now = opts.now ?? Date.now;
+    this.random = opts.random ?? Math.random;
+  }
+
+  /** Resumes every target that has pending items (after a restart). */
+  async start(): Promise<void> {
+    this.stopped = false;
+    for (const t of await this.store.pendingTargets()) this.kick(t);
+  }
+
+  /** Stops all workers; resolves once in-flight sends have finished and been recorded. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const running = [...this.workers.values()];
+    for (const w of running) w.signal.notify();
+    await Promise.all(running.map((w) => w.done));
+  }
+
+  /** New items for `target`: start its worker, or wake it. */
+  kick(target: RoomRef): void {
+    if (this.stopped) return;
+    const key = roomKey(target);
+    const w = this.workers.get(key);
+    if (w) {
+      w.kicked = true;
+      w.signal.notify();
+      return;
+    }
+    const worker: Worker = {
+      target: { network: target.network, room: target.room },
+      key,
+      log: this.log.child({ net: target.network, room: target.room }),
+      signal: new Signal(),
+      kicked: false,
+      done: Promise.resolve(),
+      bucket: undefined,
+      pausedReason: undefined,
+      waitingForConnection: false,
+      lastError: undefined,
+    };
+    this.workers.set(key, worker);
+    worker.done = this.run(worker);
+  }
+
+  /** Wakes every worker of a network, e.g. when its connector (re)connects. */
+  kickNetwork(network: string): void {
+    for (const w of this.workers.values()) if (w.target.network === network) w.signal.notify();
+  }
+
+  /** Lets a target paused by a fatal error try again (after the operator fixed its config). */
+  resume(target: RoomRef): void {
+    const key = roomKey(target);
+    this.paused.delete(key);
+    const w = this.workers.get(key);
+    if (w) w.signal.notify();
+    else this.kick(target);
+  }
+
+  isPaused(target: RoomRef): boolean {
+    return this.paused.has(roomKey(target));
+  }
+
+  /** Depth, oldest age and worker state per target with pending items. */
+  async stats(): Promise<TargetStats[]> {
+    const now = this.now();
+    return (await this.store.pendingDepths()).map((d) => {
+      const key = roomKey(d);
+      const w = this.workers.get(key);
+      return {
+        network: d.network,
+        room: d.room,
+        depth: d.depth,
+        oldestAgeMs: Math.max(0, now - d.oldestCreatedAt),
+        pausedReason: this.paused.get(key),
+        waitingForConnection: w?.waitingForConnection ?? false,
+        lastError: this.lastErrors.get(key),
+      };
+    });
+  }
+
+  private backoff(attempts: number): number {
+    const base = this.opts.baseBackoffMs ?? 1_000;
+    const max = this.opts.maxBackoffMs ?? 300_000;
+    const exp = Math.min(max, base * 2 ** Math.min(30, attempts - 1));
+    // Equal jitter: never less than half the step, so retries of many targets spread out.
+    return Math.round(exp / 2 + (this.random() * exp) / 2);
+  }
+
+  private async run(w: Worker): Promise<void> {
+    const batchSize = this.opts.batchSize ?? 100;
+    try {
+      for (;;) {
+        if (this.stopped) return;
+        w.kicked = false;
+        const items = await this.store.nextPending(w.target, batchSize);
+        if (items.length === 0) {
+          if (w.kicked) continue;
+          return; // nothing queued; the next kick starts a new worker
+        }
+        for (const item of items) {
+          if (!(await this.deliver(w, item))) return;
+        }
+      }
+    } catch (e) {
+      if (isStoreError(e)) {
+        w.log.error({ err: e.message }, 'outbox stopped: store failed');
+        this.opts.onStoreError?.(e);
+      } else {
+        w.log.error({ err: (e as Error).message }, 'outbox worker crashed');
+      }
+    } finally {
+      if (this.workers.get(w.key) === w) this.workers.delete(w.key);
+    }
+  }
+
+  /** Delivers one item or settles it for good. False when the outbox stopped first. */
+  private async deliver(w: Worker, item: OutboxItem): Promise<boolean> {
+    if (!isPayload(item.payload)) {
+      const reason = `outbox item ${item.seq} has an unreadable payload`;
+      await this.store.markFailed(item.seq, reason, this.now());
+      this.report(w, item, 'rejected', reason, '?');
+      return true;
+    }
+    const message = item.payload.message;
+    for (;;) {
+      if (this.stopped) return false;
+      const paused = this.paused.get(w.key);
+      if (paused) {
+        await w.signal.wait(3_600_000);
+        continue;
+      }
+      const conn = this.opts.connectorFor(w.target.network);
+      if (!conn || !conn.isConnected()) {
+        // Waiting for a connection costs no attempts: nothing was tried.
+        w.waitingForConnection = true;
+        await w.signal.wait(this.opts.connectPollMs ?? 500);
+        continue;
+      }
+      w.waitingForConnection = false;
+      const due = item.nextAttemptAt - this.now();
+      if (due > 0) {
+        await w.signal.wait(due);
+        continue;
+      }
+      const bucket = this.bucketFor(w, conn);
+      const wait = bucket.tryTake();
+      if (wait > 0) {
+        // Backpressure: the item stays queued and everything behind it waits.
+        await w.signal.wait(wait);
+        continue;
+      }
+
+      const delivery = await this.prepare(w.target, message, item.key);
+      let remoteIds: string[];
+      try {
+        remoteIds = await conn.send(delivery);
+      } catch (e) {
+        const reason = e instanceof Error ? e.message : String(e);
+        const kind = isDeliveryError(e) ? e.kind : 'retryable';
+        this.lastErrors.set(w.key, reason);
+        if (kind === 'rejected') {
+          await this.store.markFailed(item.seq, reason, this.now());
+          w.log.warn({ seq: item.seq, err: reason }, 'delivery rejected');
+          this.report(w, item, 'rejected', reason, message.id);
+          return true;
+        }
+        if (kind === 'fatal') {
+          this.paused.set(w.key, reason);
+          w.log.error({ seq: item.seq, err: reason }, 'target paused after a fatal delivery error');
+          this.report(w, item, 'fatal', reason, message.id);
+          continue;
+        }
+        const retryAfter = isDeliveryError(e) ? e.retryAfterMs : undefined;
+        const delay = retryAfter !== undefined ? Math.max(0, retryAfter) : this.backoff(item.attempts + 1);
+        item.attempts += 1;
+        item.nextAttemptAt = this.now() + delay;
+        await this.store.markAttemptFailed(item.seq, { error: reason, nextAttemptAt: item.nextAttemptAt }, this.now());
+        w.log.warn({ seq: item.seq, attempts: item.attempts, retryInMs: delay, err: reason }, 'delivery failed; will retry');
+        continue;
+      }
+      await this.store.markDelivered(item.seq, { sourceId: message.id, network: w.target.network, room: w.target.room, remoteIds }, this.now());
+      this.lastErrors.delete(w.key);
+      return true;
+    }
+  }
+
+  /**
+   * Resolves reply/edit references to this room's remote ids. A target that threads replies or
+   * edits natively still gets the text fallback when the referenced message never reached it.
+   */
+  private async prepare(target: RoomRef, message: BridgeMessage, key: string): Promise<Delivery> {
+    let msg = message;
+    const d: Delivery = { room: target.room, message: msg, idempotencyKey: key };
+    if (msg.replyTo !== undefined) {
+      const [first] = await this.ids.remoteIdsFor(msg.replyTo, target);
+      if (first !== undefined) d.replyToRemoteId = first;
+      else msg = degradeReply(msg, await this.ids.quoteFor(msg.replyTo));
+    }
+    if (msg.editOf !== undefined) {
+      const ids = await this.ids.remoteIdsFor(msg.editOf, target);
+      if (ids.length > 0) d.editOfRemoteIds = ids;
+      else msg = degradeEdit(msg);
+    }
+    d.message = msg;
+    return d;
+  }
+
+  private bucketFor(w: Worker, conn: Connector): TokenBucket {
+    if (!w.bucket) {
+      // Kept across worker restarts so an idle-then-busy target cannot burst twice.
+      w.bucket = this.buckets.get(w.key) ?? new TokenBucket(conn.capabilities.rateLimit, this.now);
+      this.buckets.set(w.key, w.bucket);
+    }
+    return w.bucket;
+  }
+
+  private report(w: Worker, item: OutboxItem, kind: DeliveryFailure['kind'], reason: string, sourceId: string): void {
+    try {
+      this.opts.onFailure?.({ target: w.target, seq: item.seq, sourceId, kind, reason });
+    } catch (e) {
+      w.log.error({ err: (e as Error).message }, 'onFailure callback threw');
+    }
+  }
+}

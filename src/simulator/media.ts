@@ -1,0 +1,126 @@
+/**
+ * Pictures (§2.11): the custom-face upload on up.web2.qq.com (answers a JS callback page, not
+ * JSON) and the group-picture download on web2.qq.com. Injected pictures are stored in
+ * `state.images` under the key their download URL names.
+ */
+import { createHash } from 'node:crypto';
+import { checkOrigin, checkReferer, checkUserAgent, intOf, PIC_REFERERS, sessionFromCookies } from './rules.js';
+import { route, type Ctx, type Routes } from './server.js';
+import type { SimState } from './sessions.js';
+
+/** Buddy custom faces above this are refused with ret 2 (§2.11). */
+export const BUDDY_CFACE_MAX = 250 * 1024;
+const GROUP_CALLBACK = 'EQQ.Model.ChatMsg.callbackSendPicGroup';
+const BUDDY_CALLBACK = 'EQQ.View.ChatBox.uploadCustomFaceCallback';
+
+export interface MultipartPart {
+  name: string;
+  filename?: string;
+  contentType?: string;
+  data: Buffer;
+}
+
+/** A small multipart/form-data reader (RFC 7578), enough for browser-shaped uploads. */
+export function parseMultipart(body: Buffer, contentType: string): MultipartPart[] | null {
+  const m = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
+  const boundary = m?.[1] ?? m?.[2];
+  if (!boundary) return null;
+  const delim = Buffer.from(`--${boundary}`);
+  const parts: MultipartPart[] = [];
+  let pos = body.indexOf(delim);
+  if (pos < 0) return null;
+  for (;;) {
+    pos += delim.length;
+    if (body.subarray(pos, pos + 2).toString() === '--') return parts;
+    if (body.subarray(pos, pos + 2).toString() !== '\r\n') return null;
+    pos += 2;
+    const headEnd = body.indexOf('\r\n\r\n', pos);
+    if (headEnd < 0) return null;
+    const head = body.subarray(pos, headEnd).toString('utf8');
+    const next = body.indexOf(Buffer.from(`\r\n--${boundary}`), headEnd + 4);
+    if (next < 0) return null;
+    const disp = /content-disposition:\s*form-data;([^\r\n]*)/i.exec(head)?.[1] ?? '';
+    const name = /\bname="([^"]*)"/i.exec(disp)?.[1];
+    if (name === undefined) return null;
+    const filename = /\bfilename="([^"]*)"/i.exec(disp)?.[1];
+    const ct = /content-type:\s*([^\r\n]+)/i.exec(head)?.[1]?.trim();
+    parts.push({ name, ...(filename !== undefined ? { filename } : {}), ...(ct ? { contentType: ct } : {}), data: body.subarray(headEnd + 4, next) });
+    pos = next + 2;
+  }
+}
+
+/** The upload answer: a page whose script calls the callback named in `f`. */
+function callbackPage(f: string, ret: number, msg: string): string {
+  return `<head><script type="text/javascript">document.domain='qq.com';parent.${f}({'ret':${ret},'msg':'${msg}'});</script></head><body></body>`;
+}
+
+function cfaceUpload(state: SimState) {
+  return (ctx: Ctx) => {
+    const html = (s: string) => ctx.send(200, s, 'text/html; charset=utf-8');
+    const ok = [checkUserAgent(ctx), checkReferer(ctx, PIC_REFERERS), checkOrigin(ctx, ['http://web2.qq.com', 'http://w.qq.com'])].every(Boolean);
+    if (!ok) return ctx.send(403, '<html><body><h1>403 Forbidden</h1></body></html>', 'text/html; charset=utf-8');
+    if (ctx.method !== 'POST') {
+      ctx.violation('method', 'cface_upload is a multipart POST');
+      return ctx.send(405, '');
+    }
+    const parts = parseMultipart(ctx.body, ctx.header('content-type'));
+    if (!parts) {
+      ctx.violation('multipart', 'cface_upload body is not multipart/form-data');
+      return ctx.send(400, '');
+    }
+    const field = (n: string) => parts.find((p) => p.name === n && p.filename === undefined)?.data.toString('utf8');
+    const f = field('f') ?? '';
+    const group = f === GROUP_CALLBACK;
+    if (!group && f !== BUDDY_CALLBACK) {
+      ctx.violation('param:f', `cface_upload f=${f}: expected ${GROUP_CALLBACK} or ${BUDDY_CALLBACK}`);
+      return ctx.send(400, '');
+    }
+    const s = sessionFromCookies(ctx);
+    if (!s || s.dead) return html(callbackPage(f, 1, 'not logged in'));
+    const file = parts.find((p) => p.name === 'custom_face' && p.filename !== undefined);
+    const problems = [
+      group && field('from') !== 'control' ? 'from=control' : '',
+      field('vfwebqq') !== s.vfwebqq ? 'the current vfwebqq' : '',
+      !/^\d+$/.test(field('fileid') ?? '') ? 'fileid=<slot number>' : '',
+      !file || !file.data.length ? 'a custom_face file' : '',
+    ].filter(Boolean);
+    if (problems.length) {
+      ctx.violation('upload-fields', `cface_upload needs ${problems.join(', ')}`);
+      return html(callbackPage(f, 1, 'param error'));
+    }
+    const data = file!.data;
+    if (!group && data.length > BUDDY_CFACE_MAX) return html(callbackPage(f, 2, 'file too large'));
+    const name = `${createHash('md5').update(data).digest('hex').toUpperCase()}.jPg`;
+    if (s.uploads.has(name)) return html(callbackPage(f, 4, `${name} -6102 upload cface failed`));
+    s.uploads.set(name, data.length);
+    state.images.set(`upload:${name}`, { data: Buffer.from(data), mime: file!.contentType ?? 'image/jpeg' });
+    html(callbackPage(f, 0, name));
+  };
+}
+
+function groupPic(state: SimState) {
+  return (ctx: Ctx) => {
+    const ok = [checkUserAgent(ctx), checkReferer(ctx, PIC_REFERERS)].every(Boolean);
+    if (!ok) return ctx.send(403, '403 Forbidden');
+    const s = sessionFromCookies(ctx);
+    if (!s || s.dead) return ctx.send(403, '403 Forbidden');
+    if (ctx.query.get('vfwebqq') !== s.vfwebqq) {
+      ctx.violation('vfwebqq', 'get_group_pic with a vfwebqq that is not current');
+      return ctx.send(403, '403 Forbidden');
+    }
+    const fid = intOf(ctx.query.get('fid'));
+    const key = `cface:${fid ?? ''}:${ctx.query.get('pic') ?? ''}`;
+    const img = state.images.get(key);
+    const owner = img && (ctx.query.get('gid') !== null ? intOf(ctx.query.get('gid')) : intOf(ctx.query.get('did')));
+    if (!img || owner === null || owner === undefined || img.owner !== `${s.serial}:${owner}`) {
+      ctx.violation('unknown-picture', `no group picture fid=${fid ?? ''} for this session/group`);
+      return ctx.send(404, '<html><body><h1>404 Not Found</h1></body></html>', 'text/html; charset=utf-8');
+    }
+    ctx.send(200, img.data, img.mime);
+  };
+}
+
+export function registerMedia(state: SimState, routes: Routes): void {
+  route(routes, 'up.web2.qq.com', '/cgi-bin/cface_upload', cfaceUpload(state));
+  route(routes, 'web2.qq.com', '/cgi-bin/get_group_pic', groupPic(state));
+}

@@ -1,0 +1,149 @@
+import fs from 'node:fs';
+import Database from 'better-sqlite3';
+import type { Logger } from '../log.js';
+import type { Db, Row, Stmt } from './db.js';
+import { StoreError } from './errors.js';
+import { migrate } from './migrations/index.js';
+import { sqliteMigrations } from './migrations/sqlite.js';
+import { SqlStore } from './sql-store.js';
+import type { Store } from './store.js';
+
+const REASONS: Array<[RegExp, string]> = [
+  [/^SQLITE_FULL/, 'disk full'],
+  [/^SQLITE_READONLY/, 'database file is read-only'],
+  [/^SQLITE_IOERR/, 'I/O error'],
+  [/^SQLITE_CANTOPEN/, 'cannot open the database file'],
+  [/^SQLITE_BUSY|^SQLITE_LOCKED/, 'database is locked by another process'],
+  [/^SQLITE_CORRUPT|^SQLITE_NOTADB/, 'database file is corrupt or not a SQLite database'],
+];
+
+/** Errors that concern the whole database, not one statement: abort the shared transaction. */
+function isDiskError(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' && /^SQLITE_(FULL|READONLY|IOERR|CANTOPEN|BUSY|LOCKED|CORRUPT|NOTADB)/.test(code);
+}
+
+function storeError(file: string, e: unknown): StoreError {
+  if (e instanceof StoreError) return e;
+  const err = e as { code?: string; message?: string };
+  const code = typeof err.code === 'string' ? err.code : undefined;
+  const reason = (code && REASONS.find(([re]) => re.test(code))?.[1]) ?? (/not open/.test(err.message ?? '') ? 'store is closed' : undefined);
+  return new StoreError(`SQLite store ${file}: ${reason ? `${reason}: ` : ''}${err.message ?? String(e)}`, { cause: e, code });
+}
+
+/** better-sqlite3 is synchronous; each call runs to completion, so batches need no lock. */
+class SqliteDb implements Db {
+  private readonly cache = new Map<string, Database.Statement>();
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly file: string,
+  ) {}
+
+  private prepare(sql: string): Database.Statement {
+    let s = this.cache.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.cache.set(sql, s);
+    }
+    return s;
+  }
+
+  private exec(sql: string, params: readonly unknown[]): number {
+    const s = this.prepare(sql);
+    if (s.reader) {
+      s.all(...params);
+      return 0;
+    }
+    return s.run(...params).changes;
+  }
+
+  async all(sql: string, params: readonly unknown[] = []): Promise<Row[]> {
+    try {
+      const s = this.prepare(sql);
+      return s.reader ? (s.all(...params) as Row[]) : (s.run(...params), []);
+    } catch (e) {
+      throw storeError(this.file, e);
+    }
+  }
+
+  async run(sql: string, params: readonly unknown[] = []): Promise<number> {
+    try {
+      return this.exec(sql, params);
+    } catch (e) {
+      throw storeError(this.file, e);
+    }
+  }
+
+  /**
+   * Group commit: batches asked for in the same turn of the event loop share one transaction
+   * (one fsync), each inside its own savepoint so one batch's failure does not undo another's.
+   * Every caller's promise still resolves only after the shared COMMIT.
+   */
+  batch(stmts: readonly Stmt[]): Promise<number[]> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ stmts, resolve, reject });
+      if (this.queue.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  private readonly queue: Array<{ stmts: readonly Stmt[]; resolve: (r: number[]) => void; reject: (e: unknown) => void }> = [];
+
+  private flush(): void {
+    const jobs = this.queue.splice(0);
+    const results: Array<{ ok: true; value: number[] } | { ok: false; error: unknown }> = [];
+    try {
+      this.db.transaction(() => {
+        for (const job of jobs) {
+          try {
+            results.push({ ok: true, value: this.db.transaction(() => job.stmts.map((s) => this.exec(s.sql, s.params)))() });
+          } catch (e) {
+            if (isDiskError(e)) throw e;
+            results.push({ ok: false, error: e });
+          }
+        }
+      })();
+    } catch (e) {
+      const err = storeError(this.file, e);
+      for (const job of jobs) job.reject(err);
+      return;
+    }
+    jobs.forEach((job, i) => {
+      const r = results[i]!;
+      if (r.ok) job.resolve(r.value);
+      else job.reject(storeError(this.file, r.error));
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.queue.length > 0) this.flush();
+    if (this.db.open) this.db.close();
+  }
+}
+
+/** Opens the SQLite file (created 0600, WAL) and applies pending migrations. */
+export async function openSqliteStore(file: string, log: Logger): Promise<Store> {
+  let db: Database.Database;
+  try {
+    // Create it ourselves so it never exists with the umask's wider mode; SQLite gives the
+    // -wal/-shm files the same mode as the database file.
+    fs.closeSync(fs.openSync(file, 'a', 0o600));
+    fs.chmodSync(file, 0o600);
+    db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    // FULL: a commit is on disk when it returns, which is what receive() promises.
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 5000');
+  } catch (e) {
+    throw storeError(file, e);
+  }
+  const sdb = new SqliteDb(db, file);
+  try {
+    const applied = await migrate(sdb, sqliteMigrations);
+    if (applied.length > 0) log.info({ store: 'sqlite', file, applied }, 'store migrated');
+  } catch (e) {
+    await sdb.close();
+    throw storeError(file, e);
+  }
+  return new SqlStore(sdb, 'sqlite', file);
+}

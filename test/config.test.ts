@@ -1,0 +1,135 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigIssuesError, loadConfig, parseConfig } from '../src/config.js';
+import { ConfigError } from '../src/core/errors.js';
+
+const minimal = (extra = '') => `qq:\n  uin: 123456\n  password: secret\n${extra}`;
+
+function errorOf(fn: () => unknown): ConfigIssuesError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return e as ConfigIssuesError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config loader', () => {
+  it('fills every default from a minimal file', () => {
+    const c = parseConfig(minimal(), 'c.yaml', {});
+    expect(c.stateDir).toBe('./state');
+    expect(c.log.level).toBe('info');
+    expect(c.media).toMatchObject({ enabled: true, bindAddress: '127.0.0.1', port: 8780, maxBytes: 10 * 1024 * 1024, maxAgeDays: 30 });
+    expect(c.mappings).toEqual([]);
+    expect(c.irc).toBeUndefined();
+  });
+
+  it('substitutes ${ENV} and ${ENV:-default} inside values, typing unquoted numbers', () => {
+    const text = [
+      'qq:',
+      '  uin: ${QQ_UIN}',
+      '  password: "${QQ_PASSWORD}"',
+      'media:',
+      '  port: ${MEDIA_PORT:-8781}',
+      '  publicUrl: https://${HOST:-bridge.example.org}/qq',
+      'stateDir: "$${NOT_A_VAR}/state"',
+    ].join('\n');
+    const c = parseConfig(text, 'c.yaml', { QQ_UIN: '42', QQ_PASSWORD: 'p@ss: "w0rd"' });
+    expect(c.qq.uin).toBe(42);
+    expect(c.qq.password).toBe('p@ss: "w0rd"');
+    expect(c.media.port).toBe(8781);
+    expect(c.media.publicUrl).toBe('https://bridge.example.org/qq');
+    expect(c.stateDir).toBe('${NOT_A_VAR}/state');
+  });
+
+  it('names the key and line of an unset variable without default', () => {
+    const e = errorOf(() => parseConfig('qq:\n  uin: 1\n  password: ${QQ_PASSWORD}\n', 'config.yaml', {}));
+    expect(e.message).toBe(
+      'config.yaml:3:13: qq.password: environment variable QQ_PASSWORD is not set (use ${QQ_PASSWORD:-default} to give a default)',
+    );
+  });
+
+  it('reports a wrong type with file:line:column and the value given', () => {
+    const text = ['log:', '  level: info', 'qq:', '  password: x', '  uin: abc'].join('\n');
+    const e = errorOf(() => parseConfig(text, 'config.yaml', {}));
+    expect(e.message).toBe('config.yaml:5:8: qq.uin: expected a positive integer, got "abc"');
+  });
+
+  it('rejects unknown keys with a "did you mean" hint, even in sections that strip them', () => {
+    const e = errorOf(() => parseConfig('qq:\n  uin: 1\n  password: x\n  pasword: y\nmedai:\n  port: 1\n', 'config.yaml', {}));
+    expect(e.issues.map((i) => `${i.line}:${i.col} ${i.path}: ${i.message}`)).toEqual([
+      '4:3 qq.pasword: unknown key (did you mean "password"?)',
+      '5:1 medai: unknown key (did you mean "media"?)',
+    ]);
+    const far = errorOf(() => parseConfig(minimal('media:\n  colour: red\n'), 'c.yaml', {}));
+    expect(far.message).toMatch(/media\.colour: unknown key \(known keys: enabled, bindAddress, port/);
+  });
+
+  it('lists several errors at once, in file order', () => {
+    const text = [
+      'qq:',
+      '  uin: -5',
+      '  login: pasword',
+      'media:',
+      '  port: 99999',
+      '  enabled: yes please',
+      'mappings:',
+      '  - qq: { group: 1 }',
+      '    irc: "#a"',
+      '  - qq: { group: 2 }',
+      '    irc: ["#b", "#A"]',
+      '  - qq: { discussion: lonely }',
+    ].join('\n');
+    const e = errorOf(() => parseConfig(text, 'config.yaml', {}));
+    expect(e.issues.map((i) => `${i.line}:${i.col} ${i.path}`)).toEqual([
+      '2:8 qq.uin',
+      '3:10 qq.login',
+      '5:9 media.port',
+      '6:12 media.enabled',
+      '11:17 mappings[1].irc[1]',
+      '12:5 mappings[2]',
+    ]);
+    expect(e.message.split('\n')).toHaveLength(6);
+    expect(e.message).toContain('config.yaml:6:12: media.enabled: expected true or false, got "yes please"');
+    expect(e.message).toContain('irc room "#A" is already mapped in link 1');
+  });
+
+  it('never prints a secret in an error message', () => {
+    const e = errorOf(() =>
+      parseConfig('qq:\n  uin: 1\n  password: [hunter2]\nstore:\n  url: mysql://bridge:hunter2@db/q\n', 'c.yaml', {}),
+    );
+    expect(e.issues.map((i) => i.path)).toEqual(['qq.password', 'store.url']);
+    expect(e.message).toContain('mysql://bridge:***@db/q');
+    expect(e.message).not.toContain('hunter2');
+  });
+
+  it('points a missing required key at its section', () => {
+    const e = errorOf(() => parseConfig('stateDir: /tmp/x\nqq:\n  password: x\n', 'c.yaml', {}));
+    expect(e.message).toBe('c.yaml:2:1: qq.uin: required key is missing');
+  });
+
+  it('reports YAML syntax errors with their position', () => {
+    const e = errorOf(() => parseConfig('qq:\n  uin: 1\n  uin: 2\n', 'c.yaml', {}));
+    expect(e.message).toMatch(/^c\.yaml:3:3: YAML syntax error: Map keys must be unique/);
+  });
+
+  it('loads a file, records where each link is, and parses the example config', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'qqbridge-config-'));
+    try {
+      const file = join(dir, 'bridge.yaml');
+      await writeFile(file, minimal('mappings:\n  - qq: { group: 7 }\n    telegram: -100\n'));
+      const c = loadConfig(file, {});
+      expect(c.mappings[0]!.source).toBe(`${file}:5:5`);
+      expect(() => loadConfig(join(dir, 'missing.yaml'))).toThrow(/config file not found/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const example = loadConfig('config.example.yaml', { QQ_PASSWORD: 'from-env' });
+    expect(example.qq.password).toBe('from-env');
+    expect(example.irc?.host).toBeTruthy();
+    expect(example.mappings.length).toBeGreaterThan(0);
+  });
+});

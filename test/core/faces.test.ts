@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { faceByEmoji, faceById, faceByName, facePart, parseFaceTable, textToParts } from '../../src/core/faces.js';
+
+describe('QQ face table', () => {
+  it('looks faces up by id and by name', () => {
+    expect(faceById(0)).toEqual({ id: 0, name: '惊讶', emoji: '😮' });
+    expect(faceById(23)).toEqual({ id: 23, name: '跳跳' });
+    expect(faceById(15)).toBeUndefined(); // an unnamed legacy id
+    expect(faceByName('微笑')?.id).toBe(14);
+    expect(faceByName('nope')).toBeUndefined();
+  });
+
+  it('loads every row of the table (185 faces, ids 0–212)', () => {
+    let n = 0;
+    for (let id = 0; id <= 213; id++) if (faceById(id)) n++;
+    expect(n).toBe(185);
+    expect(faceById(212)).toBeDefined();
+    expect(faceById(213)).toBeUndefined();
+  });
+
+  it('maps a shared emoji to the lowest id, ignoring the variation selector', () => {
+    expect(faceByEmoji('😭')?.id).toBe(9); // also 173 泪奔 and 210 飙泪
+    expect(faceByEmoji('👍')?.id).toBe(46); // also 201 点赞
+    expect(faceByEmoji('☺️')?.id).toBe(6);
+    expect(faceByEmoji('☺')?.id).toBe(6);
+    expect(faceByEmoji('🦄')).toBeUndefined();
+  });
+
+  it('builds face parts with name and emoji', () => {
+    expect(facePart(2)).toEqual({ type: 'face', id: 2, name: '色', emoji: '😍' });
+    expect(facePart(25)).toEqual({ type: 'face', id: 25, name: '发抖' });
+    expect(facePart(9999)).toEqual({ type: 'face', id: 9999 });
+  });
+
+  it('turns [name] into faces and, on request, emoji too', () => {
+    expect(textToParts('早[微笑]! 😭 [unknown]')).toEqual([
+      { type: 'text', text: '早' },
+      { type: 'face', id: 14, name: '微笑', emoji: '🙂' },
+      { type: 'text', text: '! 😭 [unknown]' },
+    ]);
+    expect(textToParts('早 😭👍 x', { emoji: true })).toEqual([
+      { type: 'text', text: '早 ' },
+      { type: 'face', id: 9, name: '大哭', emoji: '😭' },
+      { type: 'face', id: 46, name: '强', emoji: '👍' },
+      { type: 'text', text: ' x' },
+    ]);
+    expect(textToParts('')).toEqual([]);
+  });
+
+  it('reports a malformed table row with its line number', () => {
+    expect(() => parseFaceTable('id\tname\temoji\tnote\n1\t撇嘴\t\t\nx\ty\n', 't.tsv')).toThrow(/t\.tsv: line 3/);
+    expect(() => parseFaceTable('nope\n', 't.tsv')).toThrow(/line 1/);
+  });
+});
