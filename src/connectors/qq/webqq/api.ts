@@ -466,15 +466,27 @@ export async function getGfaceSig(ctx: ApiContext): Promise<GfaceSig> {
 export const CFACE_UPLOAD_URL = 'http://up.web2.qq.com/cgi-bin/cface_upload';
 
 /**
- * Uploads a group/discussion picture; resolves to the name to put in `["cface","group",name]`.
+ * Uploads a custom face; resolves to the name to put in `["cface","group",name]` (group and
+ * discussion) or `["cface",name]` (buddy).
  * The answer is a JS callback `({'ret':0,'msg':'<name>.jPg'})`; ret 4 = already uploaded (its
  * msg still starts with the name) and counts as success (§2.11).
  */
-export async function cfaceUpload(ctx: ApiContext, data: Buffer, fileName: string, mime: string, slot = 1): Promise<string> {
+export async function cfaceUpload(
+  ctx: ApiContext,
+  data: Buffer,
+  fileName: string,
+  mime: string,
+  opts: { slot?: number; scope?: 'group' | 'buddy' } = {},
+): Promise<string> {
   const ep = 'cface_upload';
+  const slot = opts.slot ?? 1;
   const form = new FormData();
-  form.append('from', 'control');
-  form.append('f', 'EQQ.Model.ChatMsg.callbackSendPicGroup');
+  // The buddy variant names another callback and has no `from` field (§2.11).
+  if (opts.scope === 'buddy') form.append('f', 'EQQ.View.ChatBox.uploadCustomFaceCallback');
+  else {
+    form.append('from', 'control');
+    form.append('f', 'EQQ.Model.ChatMsg.callbackSendPicGroup');
+  }
   form.append('vfwebqq', ctx.session.vfwebqq);
   form.append('fileid', String(slot));
   form.append('custom_face', new Blob([new Uint8Array(data)], { type: mime }), fileName);

@@ -76,6 +76,8 @@ export class WebQqClient {
   /** Groups/discussions whose member list was refreshed because of an unknown sender (§5.5). */
   private readonly refreshedFor = new Set<string>();
   private readonly log: Logger;
+  private readonly delivered = new WeakSet<QqEvent>();
+  private readonly resolved = new WeakSet<QqEvent>();
 
   constructor(private readonly config: QqConfig, private readonly opts: WebQqClientOptions) {
     this.log = opts.log;
@@ -221,16 +223,18 @@ export class WebQqClient {
       f = await this.contacts.friendByQq(qq);
     }
     if (!f) throw new DeliveryError('rejected', `QQ ${qq} is not a friend of the bot (or its number cannot be resolved)`);
-    if (items.some((i) => i.type === 'image')) {
-      throw new DeliveryError('rejected', 'pictures to a buddy need the offline-picture upload, which this client does not implement; send a link instead');
-    }
-    return this.sender.send({ kind: 'buddy', uin: f.uin }, items as OutgoingItem[]);
+    const out = await this.uploadAll(items, 'buddy');
+    return this.sender.send({ kind: 'buddy', uin: f.uin }, out);
   }
 
-  /** Uploads a group/discussion picture; the name goes into `{type:'cface', name}`. */
-  uploadImage(data: Buffer, mime: string, name?: string): Promise<string> {
+  /**
+   * Uploads a picture as a custom face; the name goes into `{type:'cface', name}` (group,
+   * discussion) or `{type:'buddy-cface', name}` (buddy).
+   */
+  uploadImage(data: Buffer, mime: string, nameOrOpts?: string | { name?: string; scope?: 'group' | 'buddy' }): Promise<string> {
+    const opts = typeof nameOrOpts === 'string' ? { name: nameOrOpts } : nameOrOpts ?? {};
     const ext = mime === 'image/png' ? 'png' : mime === 'image/gif' ? 'gif' : 'jpg';
-    return api.cfaceUpload(this.ctx(), data, name ?? `image.${ext}`, mime);
+    return api.cfaceUpload(this.ctx(), data, opts.name ?? `image.${ext}`, mime, { scope: opts.scope ?? 'group' });
   }
 
   async downloadImage(ref: ImageRef): Promise<Picture> {
@@ -249,7 +253,7 @@ export class WebQqClient {
     }
   }
 
-  private async uploadAll(items: SendItem[]): Promise<OutgoingItem[]> {
+  private async uploadAll(items: SendItem[], scope: 'group' | 'buddy' = 'group'): Promise<OutgoingItem[]> {
     const out: OutgoingItem[] = [];
     for (const it of items) {
       if (it.type !== 'image') {
@@ -257,7 +261,8 @@ export class WebQqClient {
         continue;
       }
       try {
-        out.push({ type: 'cface', name: await this.uploadImage(it.data, it.mime, it.name) });
+        const name = await this.uploadImage(it.data, it.mime, { scope, ...(it.name ? { name: it.name } : {}) });
+        out.push(scope === 'buddy' ? { type: 'buddy-cface', name } : { type: 'cface', name });
       } catch (e) {
         throw new DeliveryError('retryable', `picture upload failed: ${(e as Error).message}`, { cause: e });
       }
@@ -433,14 +438,24 @@ export class WebQqClient {
     return false;
   }
 
+  /**
+   * Hands events to the caller in order. When the handler throws, the poller retries the batch:
+   * events already accepted are not handed over twice.
+   */
   private async dispatch(events: QqEvent[]): Promise<void> {
     for (const e of events) {
+      if (this.delivered.has(e)) continue;
       if ((e.type === 'group_message' || e.type === 'discu_message' || e.type === 'message') && e.content.junk) {
         this.log.debug({ pollType: e.pollType }, 'junk message dropped');
+        this.delivered.add(e);
         continue;
       }
-      await this.resolve(e);
+      if (!this.resolved.has(e)) {
+        await this.resolve(e);
+        this.resolved.add(e);
+      }
       await this.opts.onEvent(e);
+      this.delivered.add(e);
     }
   }
 

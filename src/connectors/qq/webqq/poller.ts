@@ -123,6 +123,12 @@ export class Poller {
         res = await this.deps.poll(signal);
       } catch (e) {
         if (signal.aborted) return;
+        if ((e as { code?: unknown }).code === 'ETIMEDOUT') {
+          // The server held longer than our timeout: same as "no message" (§3.3, HTTP-level).
+          this.deps.onCondition?.('timeout');
+          log.debug('poll2 timed out; re-polling');
+          continue;
+        }
         const wait = this.nextBackoff();
         this.deps.onCondition?.('network');
         log.warn({ err: e, retryInMs: wait }, 'poll2 failed; backing off');

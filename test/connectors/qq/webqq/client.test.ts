@@ -324,6 +324,32 @@ describe('WebQqClient over the simulator', () => {
     await h.waitFor(withText(h, 'slow'), 'slow event');
   });
 
+  it('retries a failing handler without handing over the batch\'s earlier events twice', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const calls: string[] = [];
+    let failed = false;
+    const h = await setup({
+      handler: async (e) => {
+        calls.push(textOf(e));
+        if (textOf(e) === 'gate') await gate;
+        if (textOf(e) === 'flaky' && !failed) {
+          failed = true;
+          throw new Error('disk full');
+        }
+      },
+    });
+    await h.control('POST', '/inject', { group: GROUP, from: FRIEND, text: 'gate' });
+    await h.waitFor(() => calls.includes('gate') || undefined, 'gate reached');
+    // These two queue up while the handler holds the poller: they come back as one batch.
+    await h.control('POST', '/inject', { group: GROUP, from: FRIEND, text: 'steady' });
+    await h.control('POST', '/inject', { group: GROUP, from: FRIEND, text: 'flaky' });
+    release();
+    await h.waitFor(withText(h, 'flaky'), 'flaky delivered after a retry');
+    expect(calls).toEqual(['gate', 'steady', 'flaky', 'flaky']);
+    expect(h.events.map(textOf)).toEqual(['gate', 'steady', 'flaky']);
+  });
+
   it('filters its own echoes (unknown send_uin after one member refresh) but not real members', async () => {
     const h = await setup();
     await h.control('POST', '/self-echo', { on: true });
@@ -374,7 +400,7 @@ describe('WebQqClient over the simulator', () => {
     expect(sent.map((s) => s.text)).toContain('delivered anyway');
   });
 
-  it('downloads received pictures (group cface, buddy offpic) and sends a group picture', async () => {
+  it('downloads received pictures (group and discussion cface, buddy offpic) and sends pictures to a group, a discussion and a buddy', async () => {
     const h = await setup();
     await h.control('POST', '/inject', { group: GROUP, from: FRIEND, text: 'look', image: { name: 'cat.png', data: PNG.toString('base64'), mime: 'image/png' } });
     const g = await h.waitFor(withText(h, 'look'), 'group picture');
@@ -384,6 +410,12 @@ describe('WebQqClient over the simulator', () => {
     expect(pic.mime).toBe('image/png');
     expect(pic.data.equals(PNG)).toBe(true);
 
+    await h.control('POST', '/inject', { discussion: 'good day', from: 21984709, text: 'disc pic', image: { data: PNG.toString('base64'), mime: 'image/png' } });
+    const d = await h.waitFor(withText(h, 'disc pic'), 'discussion picture');
+    const [dref] = imageRefs(d);
+    expect(dref?.kind).toBe('discussion');
+    expect((await h.client.downloadImage(dref!)).data.equals(PNG)).toBe(true);
+
     await h.control('POST', '/inject', { buddy: FRIEND, from: FRIEND, text: 'buddy pic', image: { data: PNG.toString('base64'), mime: 'image/png' } });
     const b = await h.waitFor(withText(h, 'buddy pic'), 'buddy picture');
     const [bref] = imageRefs(b);
@@ -392,9 +424,11 @@ describe('WebQqClient over the simulator', () => {
 
     await h.client.sendGroup(GROUP, [{ type: 'image', data: PNG, mime: 'image/png' }, { type: 'text', text: 'pic out' }]);
     await h.client.sendDiscussion('good day', [{ type: 'image', data: PNG, mime: 'image/png' }]);
+    await h.client.sendBuddy(FRIEND, [{ type: 'image', data: PNG, mime: 'image/png' }, { type: 'text', text: 'for you' }]);
     const sent = await h.control<{ endpoint: string; images: string[] }[]>('GET', '/sent');
     expect(sent.find((s) => s.endpoint === 'send_qun_msg2')?.images).toHaveLength(1);
     expect(sent.find((s) => s.endpoint === 'send_discu_msg2')?.images).toHaveLength(1);
+    expect(sent.find((s) => s.endpoint === 'send_buddy_msg2')?.images).toHaveLength(1);
     expect(await h.violations()).toEqual([]);
   });
 
