@@ -19,13 +19,16 @@ import { LoopbackConnector } from '../test/support/loopback.js';
 const N = Number(process.env.N ?? 100_000);
 const ROOMS = Number(process.env.ROOMS ?? 4);
 
-/** Records when each message left the outbox. */
+/**
+ * Records when each message left the outbox. Unlike the test loopback it keeps no copy of what
+ * it was sent, so RSS shows the bridge's memory rather than the fake network's.
+ */
 class TimedLoopback extends LoopbackConnector {
   readonly doneAt = new Map<string, number>();
+  private n = 0;
   override async send(d: Delivery): Promise<string[]> {
-    const ids = await super.send(d);
     this.doneAt.set(d.message.id, performance.now());
-    return ids;
+    return [`r${++this.n}`];
   }
 }
 

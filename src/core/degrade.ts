@@ -81,13 +81,26 @@ function degradePart(p: Part, caps: Capabilities, ctx: DegradeContext): Part {
   return p;
 }
 
+/** A picture turned into `[image] URL` must not glue onto the words around it. */
+function spaceMarkers(before: readonly Part[], after: Part[]): Part[] {
+  return after.map((p, i) => {
+    if (before[i]?.type !== 'image' || p.type !== 'text') return p;
+    const prev = after[i - 1];
+    const next = after[i + 1];
+    let t = p.text;
+    if (prev?.type === 'text' && prev.text !== '' && !/\s$/.test(prev.text)) t = ` ${t}`;
+    if (next?.type === 'text' && next.text !== '' && !/^\s/.test(next.text)) t = `${t} `;
+    return t === p.text ? p : { ...p, text: t };
+  });
+}
+
 /**
  * Rewrites what `caps` cannot carry into text with an explicit marker, so nothing is silently
  * lost: pictures become their URL, styles go, unsupported event kinds become a short notice,
  * replies get a quote prefix and edits a `* corrected:` prefix. Pure; `msg` is not changed.
  */
 export function degrade(msg: BridgeMessage, caps: Capabilities, ctx: DegradeContext = {}): BridgeMessage {
-  let out: BridgeMessage = { ...msg, parts: msg.parts.map((p) => degradePart(p, caps, ctx)) };
+  let out: BridgeMessage = { ...msg, parts: spaceMarkers(msg.parts, msg.parts.map((p) => degradePart(p, caps, ctx))) };
   if (!caps.kinds.includes(out.kind)) {
     const asKind = caps.kinds.includes('notice') ? 'notice' : 'message';
     switch (out.kind) {

@@ -79,3 +79,15 @@ describe('degrade', () => {
     expect(summarize(msg({ parts: [{ type: 'text', text: 'a\n\n b' }, { type: 'face', id: 14, emoji: '🙂' }] }))).toEqual({ nick: 'Alice', text: 'a b🙂' });
   });
 });
+
+describe('pictures as links among words', () => {
+  it('keeps a space between the link and the text around it', () => {
+    const msg = {
+      id: 'qq:group:1:1', origin: { network: 'qq', room: 'group:1', sender: { id: '1', displayName: 'a' } }, kind: 'message' as const, time: 0,
+      parts: [{ type: 'text' as const, text: 'look:' }, { type: 'image' as const, mediaId: 'x.png', url: 'http://m/x.png' }, { type: 'text' as const, text: 'nice' }],
+    };
+    const caps = { formatting: true, images: 'link' as const, replies: true, edits: true, kinds: ['message' as const], rateLimit: { perSecond: 1, burst: 1 } };
+    const out = degrade(msg, caps);
+    expect(out.parts.map((p) => (p.type === 'text' ? p.text : '?')).join('')).toBe('look: [image] http://m/x.png nice');
+  });
+});

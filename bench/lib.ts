@@ -1,0 +1,235 @@
+/**
+ * Shared pieces of the benchmarks: the simulator's control API, percentiles, an ngircd without a
+ * channel limit, the bridge config they all use, and the bridge run in a child process so its
+ * memory is measured apart from the harness.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../src/demo/ngircd.js';
+import type { World } from '../src/simulator/index.js';
+
+export const ACCOUNT = { qq: 2769546520, password: '123456' };
+export const MEMBERS = [2440652742, 2899268194];
+export const REPO = fileURLToPath(new URL('..', import.meta.url));
+
+export async function control<T = unknown>(controlUrl: string, method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${controlUrl}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? null : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (res.status >= 400) throw new Error(`simulator control ${method} ${path}: ${res.status} ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+export interface Spread {
+  n: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+export function spread(values: number[]): Spread {
+  const s = [...values].sort((a, b) => a - b);
+  const at = (p: number) => s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
+  return { n: s.length, p50: at(50), p90: at(90), p99: at(99), max: s[s.length - 1] ?? NaN };
+}
+
+export const median = (values: number[]): number => spread(values).p50;
+export const fmtMs = (ms: number, digits = 1): string => `${ms.toFixed(digits)} ms`;
+export const fmtSpread = (s: Spread, digits = 1): string =>
+  `${s.p50.toFixed(digits)} / ${s.p90.toFixed(digits)} / ${s.p99.toFixed(digits)} / ${s.max.toFixed(digits)} ms`;
+export const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A world whose account is in `n` groups (numbers 100001…), each with two other members. */
+export function worldWithGroups(n: number): World {
+  return {
+    accounts: [{ qq: ACCOUNT.qq, password: ACCOUNT.password, nick: 'qqbot' }],
+    users: [
+      { qq: MEMBERS[0]!, nick: '呼吸 (糗百)' },
+      { qq: MEMBERS[1]!, nick: 'robot' },
+    ],
+    friends: {},
+    groups: Array.from({ length: n }, (_, i) => ({
+      number: 100001 + i,
+      name: `bench group ${i}`,
+      owner: ACCOUNT.qq,
+      members: [{ qq: ACCOUNT.qq }, { qq: MEMBERS[0]! }, { qq: MEMBERS[1]! }],
+    })),
+    discussions: [],
+  };
+}
+
+export const groupNumber = (i: number) => 100001 + i;
+export const channelName = (i: number) => `#bench${i}`;
+
+export interface Ircd {
+  host: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * ngircd as src/demo/ngircd.ts runs it (flood penalties off), plus MaxJoins = 0: its default of 10
+ * channels per user would stop the 500-channel bridge.
+ */
+export async function startIrcd(): Promise<Ircd> {
+  const host = '127.0.0.1';
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'bench-ngircd-'));
+  const conf = join(dir, 'ngircd.conf');
+  writeFileSync(join(dir, 'motd'), 'bench\n');
+  writeFileSync(
+    conf,
+    [
+      '[Global]', '  Name = irc.bench.local', '  Info = qqbridge bench', `  Listen = ${host}`, `  Ports = ${port}`,
+      `  MotdFile = ${join(dir, 'motd')}`, `  PidFile = ${join(dir, 'pid')}`,
+      '[Limits]', '  MaxConnectionsIP = 0', '  MaxPenaltyTime = 0', '  MaxJoins = 0', '  PingTimeout = 120', '  PongTimeout = 20', '  MaxNickLength = 30',
+      '[Options]', '  PAM = no', '  Ident = no', '  DNS = no', '',
+    ].join('\n'),
+  );
+  const proc = spawn('/usr/sbin/ngircd', ['-n', '-f', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const net = await import('node:net');
+  for (let i = 0; ; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect({ host, port }, () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+    if (ok) break;
+    if (proc.exitCode !== null || i > 400) {
+      proc.kill('SIGKILL');
+      throw new Error(`ngircd did not start: ${stderr}`);
+    }
+    await sleep(25);
+  }
+  return {
+    host,
+    port,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const exited = new Promise((r) => proc.once('exit', r));
+        proc.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface BridgeConfigOptions {
+  dir: string;
+  simUrl: string;
+  ircd: { host: string; port: number };
+  nick: string;
+  /** Number of links group i ↔ #bench<i>. */
+  links: number;
+  /** Omitted: the product default. */
+  sendIntervalMs?: number;
+  rateLimit?: { perSecond: number; burst: number };
+}
+
+/** The bridge config as a user would write it; only the tuned keys differ from the defaults. */
+export function bridgeConfig(o: BridgeConfigOptions): string {
+  const lines = [
+    `stateDir: ${JSON.stringify(o.dir)}`,
+    'log: { level: warn }',
+    'qq:',
+    `  uin: ${ACCOUNT.qq}`,
+    `  password: ${JSON.stringify(ACCOUNT.password)}`,
+    `  endpoint: ${JSON.stringify(o.simUrl)}`,
+    `  stateDir: ${JSON.stringify(join(o.dir, 'qq'))}`,
+    ...(o.sendIntervalMs !== undefined ? [`  sendIntervalMs: ${o.sendIntervalMs}`] : []),
+    'irc:',
+    `  host: ${o.ircd.host}`,
+    `  port: ${o.ircd.port}`,
+    `  nick: ${o.nick}`,
+    ...(o.rateLimit ? [`  rateLimit: { perSecond: ${o.rateLimit.perSecond}, burst: ${o.rateLimit.burst} }`] : []),
+    'media:',
+    '  port: 0',
+    'mappings:',
+  ];
+  for (let i = 0; i < o.links; i++) lines.push(`  - { qq: { group: ${groupNumber(i)} }, irc: "${channelName(i)}" }`);
+  return lines.join('\n') + '\n';
+}
+
+export interface Memory {
+  rss: number;
+  heapUsed: number;
+}
+
+export interface ChildBridge {
+  /** startBridge() resolved, and every connector connected (IRC: every channel joined). */
+  startMs: number;
+  connectedMs: number;
+  memory(gc?: boolean): Promise<Memory>;
+  stop(): Promise<void>;
+}
+
+type ChildMessage = { type: 'ready'; startMs: number; connectedMs: number } | ({ type: 'memory' } & Memory) | { type: 'error'; message: string };
+
+/** Starts `node --expose-gc --import tsx bench/bridge-child.ts` and waits until its bridge is connected. */
+export function spawnChild(args: string[]): ChildProcess {
+  return spawn(process.execPath, ['--expose-gc', '--import', 'tsx', join(REPO, 'bench/bridge-child.ts'), ...args], {
+    cwd: REPO,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+}
+
+export function nextMessage<T>(child: ChildProcess, timeoutMs = 120_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onExit = (code: number | null) => done(new Error(`bench child exited (code ${code}) before answering`));
+    const t = setTimeout(() => done(new Error(`bench child did not answer within ${timeoutMs} ms`)), timeoutMs);
+    const onMsg = (m: unknown) => {
+      const msg = m as ChildMessage;
+      if (msg.type === 'error') done(new Error(`bench child: ${msg.message}`));
+      else done(undefined, m as T);
+    };
+    const done = (err?: Error, value?: T) => {
+      clearTimeout(t);
+      child.off('message', onMsg);
+      child.off('exit', onExit);
+      if (err) reject(err);
+      else resolve(value as T);
+    };
+    child.on('message', onMsg);
+    child.once('exit', onExit);
+  });
+}
+
+export async function startChildBridge(configText: string): Promise<ChildBridge> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-config-'));
+  const file = join(dir, 'config.yaml');
+  writeFileSync(file, configText);
+  const child = spawnChild(['bridge', file]);
+  let ready: { startMs: number; connectedMs: number };
+  try {
+    ready = await nextMessage(child);
+  } catch (e) {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  return {
+    ...ready,
+    async memory(gc = false) {
+      child.send({ type: 'memory', gc });
+      return nextMessage<Memory>(child, 10_000);
+    },
+    async stop() {
+      const exited = new Promise((r) => child.once('exit', r));
+      if (child.connected) child.send({ type: 'stop' });
+      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      if (child.exitCode === null && child.signalCode === null) await exited;
+      clearTimeout(t);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
