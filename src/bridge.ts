@@ -3,11 +3,13 @@
  * per configured network. The only module that knows every part; each part knows only its own.
  */
 import { IrcConnector } from './connectors/irc/connector.js';
+import { MatrixConnector } from './connectors/matrix/connector.js';
 import { QqConnector } from './connectors/qq/connector.js';
 import type { Config } from './config.js';
 import type { Connector } from './core/connector.js';
 import { Relay } from './core/relay.js';
 import type { Logger } from './log.js';
+import type { MappingLink } from './mappings/config.js';
 import { MappingRouteTable } from './mappings/routes.js';
 import { createMedia, type MediaService } from './media/index.js';
 import { openStore, type Store } from './store/store.js';
@@ -43,6 +45,16 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
     });
     connectors.push(irc);
   }
+  if (config.matrix) {
+    // Links made from Matrix (plumbing commands, portal rooms) live in the store and join the
+    // config's links in the route table whenever they change.
+    const matrix = new MatrixConnector(config.matrix, {
+      store,
+      rooms: routes.rooms('matrix'),
+      onLinksChanged: (runtime: MappingLink[]) => routes.replace(mergeLinks(config.mappings, runtime)),
+    });
+    connectors.push(matrix);
+  }
   for (const c of connectors) relay.register(c);
 
   try {
@@ -68,4 +80,23 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
       await store.close();
     },
   };
+}
+
+/**
+ * The config's links plus those made at runtime. A runtime link to a QQ group the config already
+ * links adds its rooms to that link (a room belongs to one link only); the config's rooms win.
+ */
+export function mergeLinks(configured: readonly MappingLink[], runtime: readonly MappingLink[]): MappingLink[] {
+  const key = (r: { network: string; room: string }) => `${r.network}\u0000${r.room}`;
+  const out = configured.map((l) => ({ ...l, rooms: [...l.rooms] }));
+  const taken = new Set(out.flatMap((l) => l.rooms.map(key)));
+  for (const link of runtime) {
+    const qqRoom = link.rooms.find((r) => r.network === 'qq');
+    const host = qqRoom && out.find((l) => l.rooms.some((r) => key(r) === key(qqRoom)));
+    const extra = link.rooms.filter((r) => !taken.has(key(r)));
+    for (const r of extra) taken.add(key(r));
+    if (host) host.rooms.push(...extra);
+    else if (extra.length === link.rooms.length) out.push({ ...link, rooms: extra });
+  }
+  return out;
 }

@@ -10,6 +10,7 @@ import {
 } from 'yaml';
 import { z } from 'zod';
 import { ircConfigSchema } from './connectors/irc/config.js';
+import { matrixConfigSchema } from './connectors/matrix/config.js';
 import { qqConfigSchema } from './connectors/qq/config.js';
 import { ConfigError } from './core/errors.js';
 import { mappingsConfigSchema } from './mappings/config.js';
@@ -25,6 +26,7 @@ export const configSchema = z
     log: z.object({ level: z.enum(LOG_LEVELS).default('info') }).strict().prefault({}),
     qq: qqConfigSchema,
     irc: ircConfigSchema.optional(),
+    matrix: matrixConfigSchema.optional(),
     store: storeConfigSchema,
     media: mediaConfigSchema.prefault({}),
     mappings: mappingsConfigSchema.default([]),

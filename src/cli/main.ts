@@ -28,6 +28,29 @@ program
   });
 
 program
+  .command('generate-registration')
+  .description('write a Matrix application-service registration (fresh tokens) for the config\'s matrix section')
+  .requiredOption('-c, --config <file>', 'config file (YAML)')
+  .requiredOption('-o, --output <file>', 'where to write the registration (mode 0600)')
+  .option('--url <url>', 'URL the homeserver reaches the bridge at (default: http://<matrix.bindAddress>:<matrix.port>)')
+  .action(async (opts: { config: string; output: string; url?: string }) => {
+    const { loadConfig } = await import('../config.js');
+    const { buildRegistration, writeRegistration } = await import('../connectors/matrix/registration.js');
+    const config = loadConfig(opts.config);
+    if (!config.matrix) throw new ConfigError(`${opts.config}: no matrix section: add matrix.homeserverUrl, matrix.domain and matrix.registration first`);
+    const m = config.matrix;
+    const reg = buildRegistration({
+      id: 'qqbridge',
+      url: opts.url ?? `http://${m.bindAddress}:${m.port}`,
+      domain: m.domain,
+      userPrefix: m.userPrefix,
+      senderLocalpart: `${m.userPrefix}bot`,
+    });
+    writeRegistration(opts.output, reg);
+    process.stdout.write(`wrote ${opts.output}; give it to the homeserver (app_service_config_files) and set matrix.registration to its path\n`);
+  });
+
+program
   .command('simulate')
   .description('run the WebQQ simulator (an HTTP server speaking the WebQQ protocol)')
   .option('-p, --port <n>', 'WebQQ port', '8700')

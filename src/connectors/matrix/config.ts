@@ -1,0 +1,28 @@
+/** The `matrix` section of the configuration. */
+import { z } from 'zod';
+
+export const matrixUserIdSchema = z
+  .string()
+  .regex(/^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d{1,5})?$/, 'a Matrix user id such as "@alice:example.org"');
+
+export const matrixConfigSchema = z
+  .object({
+    /** Where the bridge reaches the homeserver's client-server API, e.g. http://localhost:8008. */
+    homeserverUrl: z.string().url().refine((u) => /^https?:\/\//.test(u), 'an http:// or https:// URL'),
+    /** The homeserver's server name (the part after ':' in user ids). */
+    domain: z.string().regex(/^[A-Za-z0-9.\-]+(:\d{1,5})?$/, 'a server name such as "example.org"'),
+    /** Path of the registration YAML (see `qqbridge generate-registration`). */
+    registration: z.string().min(1),
+    bindAddress: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8090),
+    /** Localpart prefix of ghosts (`@qq_10001:domain`) and portal aliases (`#qq_346167134:domain`). */
+    userPrefix: z.string().regex(/^[a-z0-9._=\-/]+$/, 'lower-case letters, digits and ._=-/').default('qq_'),
+    /** Matrix users allowed to run `!qq link`/`!qq unlink` in any room. */
+    admins: z.array(matrixUserIdSchema).default([]),
+    /** What a Matrix redaction becomes on QQ (which cannot delete): a short notice, or nothing. */
+    redactions: z.enum(['notice', 'ignore']).default('notice'),
+  })
+  .strict();
+
+export type MatrixConfigInput = z.input<typeof matrixConfigSchema>;
+export type MatrixConfig = z.output<typeof matrixConfigSchema>;

@@ -1,0 +1,367 @@
+/**
+ * A fake Matrix homeserver over real HTTP, for the parts of the client-server and
+ * application-service APIs (spec v1.x) qqbridge uses: AS registration and `?user_id=`
+ * masquerading, rooms (create, join, invite, leave, state, power levels), idempotent sends per
+ * txnId, profiles, media (v3 and authenticated v1), aliases with AS alias queries, and pushing
+ * transactions to the bridge. Errors have the spec's `{errcode, error}` shape. Failures (5xx,
+ * 429 with retry_after_ms) can be injected.
+ */
+import crypto from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface FakeEvent {
+  event_id: string;
+  room_id: string;
+  sender: string;
+  type: string;
+  state_key?: string;
+  content: Record<string, unknown>;
+  origin_server_ts: number;
+  redacts?: string;
+}
+
+interface Room {
+  id: string;
+  public: boolean;
+  members: Map<string, 'join' | 'invite' | 'leave'>;
+  state: Map<string, Record<string, unknown>>;
+  events: FakeEvent[];
+}
+
+interface Injected {
+  status: number;
+  errcode: string;
+  retryAfterMs?: number;
+  remaining: number;
+  match: RegExp;
+}
+
+class HttpError extends Error {
+  constructor(readonly status: number, readonly errcode: string, message: string, readonly extra: Record<string, unknown> = {}) {
+    super(message);
+  }
+}
+
+export interface FakeHomeserverOptions {
+  domain: string;
+  asToken: string;
+  hsToken: string;
+  senderLocalpart: string;
+  /** Regex of the AS user namespace. */
+  userNamespace: string;
+  aliasNamespace: string;
+  /** Where the bridge listens; set later with `setAppserviceUrl` when it uses port 0. */
+  appserviceUrl?: string;
+  /** Push every new event to the appservice as its own transaction (default true). */
+  autoPush?: boolean;
+}
+
+export class FakeHomeserver {
+  readonly rooms = new Map<string, Room>();
+  readonly users = new Set<string>();
+  readonly profiles = new Map<string, string>();
+  readonly aliases = new Map<string, string>();
+  readonly media = new Map<string, { data: Buffer; type: string }>();
+  /** Every request: method, path (no query), user acted as. */
+  readonly requests: { method: string; path: string; userId: string | undefined; status: number }[] = [];
+  /** Transactions pushed to the appservice, with the status it answered. */
+  readonly pushed: { txnId: string; status: number }[] = [];
+  readonly botUserId: string;
+  private readonly txns = new Map<string, string>();
+  private injected: Injected[] = [];
+  private server: http.Server | undefined;
+  private counter = 0;
+  private pushChain: Promise<unknown> = Promise.resolve();
+  private appserviceUrl: string | undefined;
+
+  constructor(private readonly o: FakeHomeserverOptions) {
+    this.botUserId = `@${o.senderLocalpart}:${o.domain}`;
+    this.users.add(this.botUserId);
+    this.appserviceUrl = o.appserviceUrl;
+  }
+
+  async start(): Promise<string> {
+    this.server = http.createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    return this.url;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+  }
+
+  setAppserviceUrl(url: string): void {
+    this.appserviceUrl = url;
+  }
+
+  async stop(): Promise<void> {
+    await this.pushChain.catch(() => undefined);
+    await new Promise<void>((r) => {
+      if (!this.server) return r();
+      this.server.close(() => r());
+      this.server.closeAllConnections();
+    });
+  }
+
+  /** The next `count` requests whose path matches answer with this error. */
+  failNext(count: number, error: { status: number; errcode: string; retryAfterMs?: number }, match = /\/send\//): void {
+    this.injected.push({ ...error, remaining: count, match });
+  }
+
+  // --------------------------------------------------------------- test-side actions (a human's client)
+
+  /** A room made by a human user (invite-only unless `public`), with power levels. */
+  createRoomAs(creator: string, o: { public?: boolean; powerLevels?: Record<string, number>; name?: string } = {}): string {
+    this.users.add(creator);
+    const room = this.newRoom(o.public ?? false);
+    this.setMember(room, creator, 'join');
+    this.addState(room, creator, 'm.room.power_levels', '', { users: { [creator]: 100, ...o.powerLevels }, users_default: 0 });
+    if (o.name) this.addState(room, creator, 'm.room.name', '', { name: o.name });
+    return room.id;
+  }
+
+  joinAs(user: string, roomId: string, displayname?: string): void {
+    this.users.add(user);
+    if (displayname) this.profiles.set(user, displayname);
+    this.setMember(this.room(roomId), user, 'join');
+  }
+
+  inviteAs(inviter: string, roomId: string, invitee: string): void {
+    this.setMember(this.room(roomId), invitee, 'invite', inviter);
+  }
+
+  /** A human user posts a message; returns its event id. */
+  sendAs(user: string, roomId: string, content: Record<string, unknown>, type = 'm.room.message'): string {
+    const room = this.room(roomId);
+    if (room.members.get(user) !== 'join') throw new Error(`${user} is not in ${roomId}`);
+    return this.addEvent(room, user, type, content).event_id;
+  }
+
+  uploadAs(data: Buffer, type: string): string {
+    const id = crypto.randomBytes(8).toString('hex');
+    this.media.set(id, { data, type });
+    return `mxc://${this.o.domain}/${id}`;
+  }
+
+  /** Messages (m.room.message) of a room, in order. */
+  messages(roomId: string): FakeEvent[] {
+    return this.room(roomId).events.filter((e) => e.type === 'm.room.message');
+  }
+
+  memberName(roomId: string, user: string): string | undefined {
+    return this.room(roomId).state.get(`m.room.member\0${user}`)?.displayname as string | undefined;
+  }
+
+  membership(roomId: string, user: string): string | undefined {
+    return this.room(roomId).members.get(user);
+  }
+
+  event(eventId: string): FakeEvent | undefined {
+    for (const r of this.rooms.values()) for (const e of r.events) if (e.event_id === eventId) return e;
+    return undefined;
+  }
+
+  /** Pushes events to the appservice as transaction `txnId`, the way a homeserver does; returns the status. */
+  async pushTransaction(events: FakeEvent[], txnId = `t${++this.counter}`, token = this.o.hsToken): Promise<number> {
+    if (!this.appserviceUrl) throw new Error('no appservice URL');
+    const res = await fetch(`${this.appserviceUrl}/_matrix/app/v1/transactions/${encodeURIComponent(txnId)}`, {
+      method: 'PUT',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ events }),
+    });
+    await res.text();
+    this.pushed.push({ txnId, status: res.status });
+    return res.status;
+  }
+
+  /** Resolves an alias as a client's GET /directory/room would, asking the appservice for its namespace. */
+  async resolveAlias(alias: string): Promise<string | undefined> {
+    const known = this.aliases.get(alias);
+    if (known) return known;
+    if (!new RegExp(`^${this.o.aliasNamespace}$`).test(alias) || !this.appserviceUrl) return undefined;
+    const res = await fetch(`${this.appserviceUrl}/_matrix/app/v1/rooms/${encodeURIComponent(alias)}`, { headers: { Authorization: `Bearer ${this.o.hsToken}` } });
+    await res.text();
+    return res.ok ? this.aliases.get(alias) : undefined;
+  }
+
+  // --------------------------------------------------------------- internals
+
+  private room(id: string): Room {
+    const r = this.rooms.get(id);
+    if (!r) throw new HttpError(404, 'M_NOT_FOUND', `unknown room ${id}`);
+    return r;
+  }
+
+  private newRoom(isPublic: boolean): Room {
+    const room: Room = { id: `!${crypto.randomBytes(6).toString('hex')}:${this.o.domain}`, public: isPublic, members: new Map(), state: new Map(), events: [] };
+    this.rooms.set(room.id, room);
+    return room;
+  }
+
+  private addEvent(room: Room, sender: string, type: string, content: Record<string, unknown>, stateKey?: string): FakeEvent {
+    const ev: FakeEvent = { event_id: `$${crypto.randomBytes(9).toString('base64url')}`, room_id: room.id, sender, type, content, origin_server_ts: Date.now() };
+    if (stateKey !== undefined) ev.state_key = stateKey;
+    room.events.push(ev);
+    if (this.o.autoPush !== false && this.appserviceUrl) {
+      this.pushChain = this.pushChain.then(() => this.pushTransaction([ev]).catch(() => undefined));
+    }
+    return ev;
+  }
+
+  private addState(room: Room, sender: string, type: string, key: string, content: Record<string, unknown>): FakeEvent {
+    room.state.set(`${type}\0${key}`, content);
+    return this.addEvent(room, sender, type, content, key);
+  }
+
+  private setMember(room: Room, user: string, membership: 'join' | 'invite' | 'leave', sender = user, displayname?: string): FakeEvent {
+    room.members.set(user, membership);
+    const content: Record<string, unknown> = { membership };
+    const name = displayname ?? this.profiles.get(user);
+    if (membership === 'join' && name) content.displayname = name;
+    return this.addState(room, sender, 'm.room.member', user, content);
+  }
+
+  private powerOf(room: Room, user: string): number {
+    const pl = room.state.get('m.room.power_levels\0') as { users?: Record<string, number>; users_default?: number } | undefined;
+    return pl?.users?.[user] ?? pl?.users_default ?? 0;
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://x');
+    let userId: string | undefined;
+    let status = 200;
+    try {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const raw = Buffer.concat(chunks);
+      const auth = req.headers.authorization?.replace(/^Bearer /, '') ?? url.searchParams.get('access_token');
+      if (!auth) throw new HttpError(401, 'M_MISSING_TOKEN', 'Missing access token');
+      if (auth !== this.o.asToken) throw new HttpError(401, 'M_UNKNOWN_TOKEN', 'Unrecognised access token');
+      userId = url.searchParams.get('user_id') ?? this.botUserId;
+      const inNamespace = new RegExp(`^${this.o.userNamespace}$`).test(userId);
+      if (userId !== this.botUserId && !inNamespace) throw new HttpError(403, 'M_EXCLUSIVE', `Application service cannot masquerade as ${userId}`);
+      const inj = this.injected.find((i) => i.match.test(url.pathname));
+      if (inj) {
+        if (--inj.remaining <= 0) this.injected = this.injected.filter((i) => i !== inj);
+        throw new HttpError(inj.status, inj.errcode, inj.status === 429 ? 'Too Many Requests' : 'Internal server error', inj.retryAfterMs !== undefined ? { retry_after_ms: inj.retryAfterMs } : {});
+      }
+      const isRegister = url.pathname === '/_matrix/client/v3/register';
+      if (!isRegister && !this.users.has(userId)) throw new HttpError(403, 'M_FORBIDDEN', 'Application service has not registered this user');
+      const body = req.headers['content-type']?.startsWith('application/json') && raw.length ? (JSON.parse(raw.toString('utf8')) as Record<string, unknown>) : {};
+      const out = await this.route(req.method ?? 'GET', url, userId, body, raw, req.headers['content-type'] ?? 'application/octet-stream', res);
+      if (out === undefined) return;
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(out));
+    } catch (e) {
+      const err = e instanceof HttpError ? e : new HttpError(500, 'M_UNKNOWN', (e as Error).message);
+      status = err.status;
+      res.writeHead(err.status, { 'Content-Type': 'application/json' }).end(JSON.stringify({ errcode: err.errcode, error: err.message, ...err.extra }));
+    } finally {
+      this.requests.push({ method: req.method ?? '', path: url.pathname, userId, status: res.statusCode || status });
+    }
+  }
+
+  private async route(method: string, url: URL, user: string, body: Record<string, unknown>, raw: Buffer, contentType: string, res: http.ServerResponse): Promise<unknown> {
+    const p = url.pathname;
+    const seg = p.split('/').map(decodeURIComponent);
+    let m: RegExpExecArray | null;
+    if (method === 'POST' && p === '/_matrix/client/v3/register') {
+      if (body.type !== 'm.login.application_service') throw new HttpError(400, 'M_UNKNOWN', 'only m.login.application_service here');
+      const name = `@${String(body.username)}:${this.o.domain}`;
+      if (!new RegExp(`^${this.o.userNamespace}$`).test(name)) throw new HttpError(400, 'M_EXCLUSIVE', `${name} is not in the appservice namespace`);
+      if (this.users.has(name)) throw new HttpError(400, 'M_USER_IN_USE', 'User ID already taken.');
+      this.users.add(name);
+      return { user_id: name };
+    }
+    if (method === 'POST' && (m = /^\/_matrix\/client\/v3\/join\/([^/]+)$/.exec(p))) {
+      let id = decodeURIComponent(m[1]!);
+      if (id.startsWith('#')) id = (await this.resolveAlias(id)) ?? '';
+      const room = this.room(id);
+      if (room.members.get(user) === 'join') return { room_id: room.id };
+      if (!room.public && room.members.get(user) !== 'invite') throw new HttpError(403, 'M_FORBIDDEN', 'You are not invited to this room.');
+      this.setMember(room, user, 'join');
+      return { room_id: room.id };
+    }
+    if (seg[1] === '_matrix' && seg[2] === 'client' && seg[3] === 'v3' && seg[4] === 'rooms' && seg[5]) {
+      const room = this.room(seg[5]);
+      const action = seg[6];
+      if (method === 'POST' && action === 'invite') {
+        if (room.members.get(user) !== 'join') throw new HttpError(403, 'M_FORBIDDEN', `${user} is not in the room`);
+        const invitee = String(body.user_id);
+        if (room.members.get(invitee) === 'join') throw new HttpError(403, 'M_FORBIDDEN', `${invitee} is already in the room`);
+        this.setMember(room, invitee, 'invite', user);
+        return {};
+      }
+      if (method === 'POST' && action === 'leave') {
+        if (!room.members.has(user)) throw new HttpError(403, 'M_FORBIDDEN', 'User is not in the room');
+        this.setMember(room, user, 'leave');
+        return {};
+      }
+      if (method === 'PUT' && action === 'send' && seg[7] && seg[8]) {
+        if (room.members.get(user) !== 'join') throw new HttpError(403, 'M_FORBIDDEN', `User ${user} not in room ${room.id}`);
+        const key = `${user}\0${room.id}\0${seg[8]}`;
+        const prior = this.txns.get(key);
+        if (prior) return { event_id: prior };
+        const ev = this.addEvent(room, user, seg[7], body);
+        this.txns.set(key, ev.event_id);
+        return { event_id: ev.event_id };
+      }
+      if (action === 'state' && seg[7]) {
+        const type = seg[7];
+        const key = seg[8] ?? '';
+        if (method === 'GET') {
+          const c = room.state.get(`${type}\0${key}`);
+          if (!c) throw new HttpError(404, 'M_NOT_FOUND', 'Event not found.');
+          return c;
+        }
+        if (method === 'PUT') {
+          if (room.members.get(user) !== 'join') throw new HttpError(403, 'M_FORBIDDEN', 'not in room');
+          if (type === 'm.room.member' && key !== user) throw new HttpError(403, 'M_FORBIDDEN', 'cannot set another user\'s membership');
+          if (type !== 'm.room.member' && this.powerOf(room, user) < 50) throw new HttpError(403, 'M_FORBIDDEN', 'power level too low');
+          if (type === 'm.room.member') room.members.set(user, body.membership as 'join');
+          return { event_id: this.addState(room, user, type, key, body).event_id };
+        }
+      }
+    }
+    if (method === 'PUT' && (m = /^\/_matrix\/client\/v3\/profile\/([^/]+)\/displayname$/.exec(p))) {
+      const target = decodeURIComponent(m[1]!);
+      if (target !== user) throw new HttpError(403, 'M_FORBIDDEN', 'Cannot set another user\'s displayname');
+      this.profiles.set(user, String(body.displayname));
+      for (const room of this.rooms.values()) {
+        if (room.members.get(user) === 'join') this.setMember(room, user, 'join', user, String(body.displayname));
+      }
+      return {};
+    }
+    if (method === 'POST' && p === '/_matrix/media/v3/upload') {
+      return { content_uri: this.uploadAs(raw, contentType) };
+    }
+    if (method === 'GET' && (m = /^\/_matrix\/(?:media\/v3|client\/v1\/media)\/download\/([^/]+)\/([^/]+)(?:\/[^/]+)?$/.exec(p))) {
+      const item = decodeURIComponent(m[1]!) === this.o.domain ? this.media.get(decodeURIComponent(m[2]!)) : undefined;
+      if (!item) throw new HttpError(404, 'M_NOT_FOUND', 'Not found');
+      res.writeHead(200, { 'Content-Type': item.type, 'Content-Length': item.data.length }).end(item.data);
+      return undefined;
+    }
+    if (method === 'GET' && (m = /^\/_matrix\/client\/v3\/directory\/room\/([^/]+)$/.exec(p))) {
+      const id = await this.resolveAlias(decodeURIComponent(m[1]!));
+      if (!id) throw new HttpError(404, 'M_NOT_FOUND', 'Room alias not found');
+      return { room_id: id, servers: [this.o.domain] };
+    }
+    if (method === 'POST' && p === '/_matrix/client/v3/createRoom') {
+      const aliasName = typeof body.room_alias_name === 'string' ? body.room_alias_name : undefined;
+      const alias = aliasName ? `#${aliasName}:${this.o.domain}` : undefined;
+      if (alias && this.aliases.has(alias)) throw new HttpError(400, 'M_ROOM_IN_USE', 'Room alias already taken');
+      const room = this.newRoom(body.preset === 'public_chat');
+      this.setMember(room, user, 'join');
+      const override = (body.power_level_content_override ?? {}) as { users?: Record<string, number> };
+      this.addState(room, user, 'm.room.power_levels', '', { users: { [user]: 100, ...override.users }, users_default: 0 });
+      if (typeof body.name === 'string') this.addState(room, user, 'm.room.name', '', { name: body.name });
+      if (typeof body.topic === 'string') this.addState(room, user, 'm.room.topic', '', { topic: body.topic });
+      if (alias) {
+        this.aliases.set(alias, room.id);
+        this.addState(room, user, 'm.room.canonical_alias', '', { alias });
+      }
+      return { room_id: room.id };
+    }
+    throw new HttpError(404, 'M_UNRECOGNIZED', `Unrecognized request ${method} ${p}`);
+  }
+}
