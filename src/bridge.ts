@@ -5,6 +5,7 @@
 import { IrcConnector } from './connectors/irc/connector.js';
 import { MatrixConnector } from './connectors/matrix/connector.js';
 import { QqConnector } from './connectors/qq/connector.js';
+import { TelegramConnector } from './connectors/telegram/connector.js';
 import type { Config } from './config.js';
 import type { Connector } from './core/connector.js';
 import { Relay } from './core/relay.js';
@@ -55,6 +56,7 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
     });
     connectors.push(matrix);
   }
+  if (config.telegram) connectors.push(new TelegramConnector(config.telegram));
   for (const c of connectors) relay.register(c);
 
   try {

@@ -11,6 +11,7 @@ import {
 import { z } from 'zod';
 import { ircConfigSchema } from './connectors/irc/config.js';
 import { matrixConfigSchema } from './connectors/matrix/config.js';
+import { telegramConfigSchema } from './connectors/telegram/config.js';
 import { qqConfigSchema } from './connectors/qq/config.js';
 import { ConfigError } from './core/errors.js';
 import { mappingsConfigSchema } from './mappings/config.js';
@@ -27,6 +28,7 @@ export const configSchema = z
     qq: qqConfigSchema,
     irc: ircConfigSchema.optional(),
     matrix: matrixConfigSchema.optional(),
+    telegram: telegramConfigSchema.optional(),
     store: storeConfigSchema,
     media: mediaConfigSchema.prefault({}),
     mappings: mappingsConfigSchema.default([]),

@@ -1,0 +1,446 @@
+/**
+ * The Telegram connector: a bot (grammY) in each bridged chat. Rooms are chat ids as strings.
+ * Updates come by long polling (getUpdates) or by webhook (a local HTTP server checking the
+ * secret token); messages go out as HTML (see format.ts), pictures as sendPhoto uploads.
+ */
+import http from 'node:http';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { Bot, GrammyError, HttpError, InputFile } from 'grammy';
+import type { Message, MessageEntity, Update, UserFromGetMe } from 'grammy/types';
+import { autoRetry, type AutoRetryOptions } from '@grammyjs/auto-retry';
+import type { Capabilities, Connector, ConnectorContext, Delivery } from '../../core/connector.js';
+import { degradeEdit } from '../../core/degrade.js';
+import { DeliveryError } from '../../core/errors.js';
+import type { BridgeMessage, Part } from '../../core/message.js';
+import { sourceId } from '../../core/message.js';
+import { scrubSecrets, silentLogger, type Logger } from '../../log.js';
+import type { TelegramConfig } from './config.js';
+import { entitiesToParts, imageFallbackText, renderForTelegram, type OutItem } from './format.js';
+
+export const NETWORK = 'telegram';
+
+export interface TelegramConnectorOptions {
+  /** Tuning of grammY's auto-retry (429 retry_after, 5xx); what it gives up on goes to the outbox. */
+  autoRetry?: Partial<AutoRetryOptions>;
+  /** getUpdates long-poll timeout in seconds (default 30). */
+  pollTimeoutSec?: number;
+  /** Polling restart backoff after the loop fails (ms). */
+  restart?: { minMs: number; maxMs: number };
+}
+
+/** Bot API getFile only serves files up to 20 MB. */
+const MAX_DOWNLOAD = 20 * 1024 * 1024;
+
+const errText = (e: unknown) => scrubSecrets(e instanceof Error ? e.message : String(e));
+
+/** Constant-time compare of two strings of any length (hashing first hides the length too). */
+export function secretMatches(given: string | undefined, expected: string): boolean {
+  const a = createHash('sha256').update(given ?? '').digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b) && given !== undefined;
+}
+
+/** Maps a Bot API failure to what the outbox should do with it. */
+export function toDeliveryError(e: unknown): DeliveryError {
+  if (e instanceof DeliveryError) return e;
+  if (e instanceof GrammyError) {
+    const desc = scrubSecrets(`${e.method}: ${e.error_code} ${e.description}`);
+    if (e.error_code === 429) {
+      const s = e.parameters.retry_after;
+      return new DeliveryError('retryable', desc, { cause: e, ...(s !== undefined ? { retryAfterMs: s * 1000 } : {}) });
+    }
+    if (e.error_code >= 500) return new DeliveryError('retryable', desc, { cause: e });
+    // 401: the token was revoked; 404 on a method: the token is malformed. Nothing sends until fixed.
+    if (e.error_code === 401 || e.error_code === 404) return new DeliveryError('fatal', desc, { cause: e });
+    return new DeliveryError('rejected', desc, { cause: e });
+  }
+  if (e instanceof HttpError) return new DeliveryError('retryable', `network error: ${errText(e)}`, { cause: e });
+  return new DeliveryError('retryable', errText(e), { cause: e });
+}
+
+const isParseError = (e: unknown) => e instanceof GrammyError && e.error_code === 400 && /can't parse entities/i.test(e.description);
+const isNotModified = (e: unknown) => e instanceof GrammyError && e.error_code === 400 && /message is not modified/i.test(e.description);
+
+export class TelegramConnector implements Connector {
+  readonly network = NETWORK;
+  readonly capabilities: Capabilities;
+  readonly bot: Bot;
+  private ctx: ConnectorContext | undefined;
+  private log: Logger = silentLogger;
+  private ready = false;
+  private stopping = false;
+  private me: UserFromGetMe | undefined;
+  private server: http.Server | undefined;
+  private webhookChain: Promise<unknown> = Promise.resolve();
+  private restartTimer: NodeJS.Timeout | undefined;
+  private polling: Promise<void> | undefined;
+
+  constructor(
+    private readonly config: TelegramConfig,
+    private readonly opts: TelegramConnectorOptions = {},
+  ) {
+    this.capabilities = {
+      formatting: true,
+      images: 'upload',
+      replies: true,
+      edits: true,
+      kinds: ['message', 'action', 'notice'],
+      rateLimit: config.rateLimit,
+    };
+    this.bot = new Bot(config.token, { client: { apiRoot: config.apiRoot } });
+    this.bot.api.config.use(
+      // Only 429s are retried here (they say how long to wait); 5xx and network errors go to the
+      // outbox, whose backoff is bounded and persisted.
+      autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 60, rethrowHttpErrors: true, rethrowInternalServerErrors: true, ...opts.autoRetry }),
+    );
+    this.bot.command('chatid', async (c) => {
+      await c.reply(`This chat's id is ${c.chat.id}. Use "${c.chat.id}" as the telegram room in mappings:`);
+    });
+    this.bot.on('message', (c) => this.onMessage(c.msg, false));
+    this.bot.on('edited_message', (c) => this.onMessage(c.editedMessage, true));
+    this.bot.catch((err) => this.log.error({ err: errText(err.error) }, 'error handling a Telegram update'));
+  }
+
+  /** The bot's own account, once started. */
+  get botUser(): UserFromGetMe | undefined {
+    return this.me;
+  }
+
+  /** The webhook server's address (webhook mode), for tests and logs. */
+  webhookAddress(): { host: string; port: number } | undefined {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? { host: a.address, port: a.port } : undefined;
+  }
+
+  isConnected(): boolean {
+    return this.ready && !this.stopping;
+  }
+
+  async start(ctx: ConnectorContext): Promise<void> {
+    this.ctx = ctx;
+    this.log = ctx.log;
+    this.stopping = false;
+    try {
+      await this.bot.init();
+    } catch (e) {
+      throw new Error(`Telegram getMe failed (check telegram.token and telegram.apiRoot): ${errText(e)}`);
+    }
+    this.me = this.bot.botInfo;
+    this.log.info({ bot: this.me.username, id: this.me.id, mode: this.config.mode }, 'Telegram bot ready');
+    if (this.me.can_read_all_group_messages === false) {
+      this.log.warn(
+        { bot: this.me.username },
+        `Telegram privacy mode is on: @${this.me.username} only sees commands and replies to it in groups, so most group messages will not be bridged. ` +
+          'Fix: in @BotFather send /setprivacy, choose the bot, select "Disable", then remove the bot from each group and add it again.',
+      );
+    }
+    if (this.config.mode === 'webhook') await this.startWebhook();
+    else this.startPolling(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.ready = false;
+    clearTimeout(this.restartTimer);
+    if (this.server) {
+      const s = this.server;
+      this.server = undefined;
+      s.closeAllConnections();
+      await new Promise<void>((r) => s.close(() => r()));
+      await this.webhookChain.catch(() => undefined);
+    }
+    if (this.bot.isRunning()) await this.bot.stop().catch((e) => this.log.warn({ err: errText(e) }, 'stopping Telegram polling failed'));
+    await this.polling?.catch(() => undefined);
+    this.ctx = undefined;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Receiving
+
+  private startPolling(attempt: number): void {
+    if (this.stopping) return;
+    let started = false;
+    this.polling = this.bot
+      .start({
+        timeout: this.opts.pollTimeoutSec ?? 30,
+        allowed_updates: ['message', 'edited_message'],
+        onStart: () => {
+          started = true;
+          this.ready = true;
+        },
+      })
+      .catch((e: unknown) => {
+        this.ready = false;
+        if (this.stopping) return;
+        const r = this.opts.restart ?? { minMs: 1000, maxMs: 60_000 };
+        const n = started ? 0 : attempt;
+        const wait = Math.min(r.maxMs, r.minMs * 2 ** n) * (0.75 + Math.random() * 0.5);
+        this.log.error({ err: errText(e), waitMs: Math.round(wait) }, 'Telegram polling stopped; restarting');
+        this.restartTimer = setTimeout(() => this.startPolling(n + 1), wait);
+      });
+  }
+
+  private async startWebhook(): Promise<void> {
+    const wh = this.config.webhook!;
+    const path = new URL(wh.url).pathname || '/';
+    const server = http.createServer((req, res) => this.onWebhookRequest(req, res, path, wh.secretToken));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(wh.port, wh.bindAddress, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+    try {
+      await this.bot.api.setWebhook(wh.url, { secret_token: wh.secretToken, allowed_updates: ['message', 'edited_message'] });
+    } catch (e) {
+      throw new Error(`Telegram setWebhook failed: ${errText(e)}`);
+    }
+    this.ready = true;
+    this.log.info({ port: this.webhookAddress()?.port, path }, 'Telegram webhook listening');
+  }
+
+  private onWebhookRequest(req: http.IncomingMessage, res: http.ServerResponse, path: string, secret: string): void {
+    const reply = (code: number, body = '') => {
+      res.writeHead(code, { 'content-type': 'text/plain' });
+      res.end(body);
+    };
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname !== path) return reply(404, 'not found');
+    if (req.method !== 'POST') return reply(405, 'POST only');
+    const given = req.headers['x-telegram-bot-api-secret-token'];
+    if (!secretMatches(typeof given === 'string' ? given : undefined, secret)) {
+      this.log.warn({ from: req.socket.remoteAddress }, 'Telegram webhook request with a wrong secret token refused');
+      req.resume();
+      return reply(401, 'wrong secret token');
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > 10 * 1024 * 1024) req.destroy();
+      else chunks.push(c);
+    });
+    req.on('end', () => {
+      let update: Update;
+      try {
+        update = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Update;
+      } catch {
+        return reply(400, 'body is not JSON');
+      }
+      // Handled one at a time, in arrival order, and answered only once handed over.
+      const p = this.webhookChain.then(() => this.bot.handleUpdate(update));
+      this.webhookChain = p.catch(() => undefined);
+      p.then(
+        () => reply(200, 'ok'),
+        (e: unknown) => {
+          this.log.error({ err: errText(e) }, 'Telegram webhook update failed');
+          reply(500, 'error');
+        },
+      );
+    });
+  }
+
+  private senderName(m: Message): { id: string; displayName: string } {
+    if (m.sender_chat) return { id: String(m.sender_chat.id), displayName: m.sender_chat.title ?? 'channel' };
+    const u = m.from;
+    if (!u) return { id: 'unknown', displayName: 'unknown' };
+    const name = this.config.senderName === 'username' && u.username ? u.username : u.first_name;
+    return { id: String(u.id), displayName: name || u.username || String(u.id) };
+  }
+
+  private forwardedFrom(m: Message): string | undefined {
+    const o = m.forward_origin;
+    if (!o) return undefined;
+    switch (o.type) {
+      case 'user':
+        return [o.sender_user.first_name, o.sender_user.last_name].filter(Boolean).join(' ');
+      case 'hidden_user':
+        return o.sender_user_name;
+      case 'chat':
+        return o.sender_chat.title ?? 'a chat';
+      case 'channel':
+        return o.chat.title ?? 'a channel';
+      default:
+        return 'someone';
+    }
+  }
+
+  private async onMessage(m: Message, edited: boolean): Promise<void> {
+    const ctx = this.ctx;
+    if (!ctx) return;
+    const room = String(m.chat.id);
+    const log = this.log.child({ room });
+    const parts: Part[] = [];
+    const fwd = this.forwardedFrom(m);
+    if (fwd) parts.push({ type: 'text', text: `[forwarded from ${fwd}] ` });
+
+    if (m.photo && m.photo.length > 0) {
+      const best = m.photo.reduce((a, b) => (b.width * b.height > a.width * a.height ? b : a));
+      const stored = await this.download(best.file_id, 'image/jpeg', best.file_size, log);
+      parts.push(
+        stored
+          ? { type: 'image', mediaId: stored.mediaId, ...(stored.url ? { url: stored.url } : {}), mime: 'image/jpeg', width: best.width, height: best.height }
+          : { type: 'text', text: '[photo]' },
+      );
+    }
+    if (m.sticker) {
+      const s = m.sticker;
+      const stored = !s.is_animated && !s.is_video ? await this.download(s.file_id, 'image/webp', s.file_size, log) : undefined;
+      if (stored) parts.push({ type: 'image', mediaId: stored.mediaId, ...(stored.url ? { url: stored.url } : {}), mime: 'image/webp', width: s.width, height: s.height, name: 'sticker' });
+      else parts.push({ type: 'text', text: s.emoji ?? '[sticker]' });
+    }
+    const file =
+      (m.document && { what: 'file', name: m.document.file_name, f: m.document }) ||
+      (m.video && { what: 'video', name: m.video.file_name, f: m.video }) ||
+      (m.animation && { what: 'GIF', name: m.animation.file_name, f: m.animation }) ||
+      (m.audio && { what: 'audio', name: m.audio.title ?? m.audio.file_name, f: m.audio }) ||
+      (m.voice && { what: 'voice message', name: `${m.voice.duration}s`, f: m.voice }) ||
+      (m.video_note && { what: 'video message', name: `${m.video_note.duration}s`, f: m.video_note }) ||
+      undefined;
+    if (file) {
+      const marker = `[${file.what}${file.name ? `: ${file.name}` : ''}]`;
+      const mime = 'mime_type' in file.f && file.f.mime_type ? file.f.mime_type : undefined;
+      // The media store takes only the types it can serve safely; anything else stays a marker.
+      const stored = mime ? await this.download(file.f.file_id, mime, file.f.file_size, log, true) : undefined;
+      parts.push(stored?.url ? { type: 'link', url: stored.url, text: marker } : { type: 'text', text: marker });
+    }
+    if (m.location) parts.push({ type: 'text', text: `[location ${m.location.latitude},${m.location.longitude}]` });
+
+    const body = m.text ?? m.caption;
+    const entities: MessageEntity[] | undefined = m.text !== undefined ? m.entities : m.caption_entities;
+    if (body) {
+      if (parts.length > 0 && parts[parts.length - 1]!.type !== 'text') parts.push({ type: 'text', text: ' ' });
+      parts.push(...entitiesToParts(body, entities));
+    }
+    if (parts.length === 0) return; // service messages (joins, pins, …) are not bridged
+
+    const sender = this.senderName(m);
+    const time = (edited ? (m.edit_date ?? m.date) : m.date) * 1000;
+    const msg: BridgeMessage = {
+      id: sourceId(NETWORK, room, edited ? `${m.message_id}:edit:${m.edit_date ?? Date.now()}` : m.message_id),
+      origin: { network: NETWORK, room, sender },
+      kind: 'message',
+      parts,
+      time,
+    };
+    if (m.from && this.me && m.from.id === this.me.id) msg.fromBridge = true;
+    const refOf = async (id: number) => (await ctx.sourceIdFor(room, String(id))) ?? sourceId(NETWORK, room, id);
+    if (m.reply_to_message) msg.replyTo = await refOf(m.reply_to_message.message_id);
+    if (edited) msg.editOf = await refOf(m.message_id);
+    try {
+      await ctx.receive(msg);
+    } catch (e) {
+      log.error({ err: errText(e), id: msg.id }, 'relay refused a Telegram message');
+    }
+  }
+
+  /** getFile + the file download path → media store. Undefined (and a log line) when it cannot. */
+  private async download(
+    fileId: string,
+    mime: string,
+    size: number | undefined,
+    log: Logger,
+    quiet = false,
+  ): Promise<{ mediaId: string; url?: string } | undefined> {
+    const ctx = this.ctx;
+    if (!ctx || (size !== undefined && size > MAX_DOWNLOAD)) return undefined;
+    try {
+      const f = await this.bot.api.getFile(fileId);
+      if (!f.file_path) return undefined;
+      const res = await fetch(`${this.config.apiRoot}/file/bot${this.config.token}/${f.file_path}`);
+      if (!res.ok) throw new Error(`file download answered HTTP ${res.status}`);
+      const data = new Uint8Array(await res.arrayBuffer());
+      return await ctx.media.put(data, mime);
+    } catch (e) {
+      if (!quiet) log.warn({ err: errText(e), mime }, 'could not fetch a Telegram file; sending a marker instead');
+      return undefined;
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Sending
+
+  async send(delivery: Delivery): Promise<string[]> {
+    if (!this.ready) throw new DeliveryError('retryable', 'Telegram connector is not connected');
+    const chat = delivery.room;
+    const msg = delivery.message;
+    try {
+      if (msg.editOf !== undefined) {
+        const edited = await this.tryEdit(chat, msg, delivery.editOfRemoteIds);
+        if (edited) return [];
+        return await this.sendItems(chat, renderForTelegram(degradeEdit(msg)), delivery.replyToRemoteId);
+      }
+      return await this.sendItems(chat, renderForTelegram(msg), delivery.replyToRemoteId);
+    } catch (e) {
+      const err = toDeliveryError(e);
+      this.log.warn({ room: chat, id: msg.id, kind: err.kind, err: err.message }, 'Telegram delivery failed');
+      throw err;
+    }
+  }
+
+  /** Edits the message in place when it was one text message; false when it must go as a new one. */
+  private async tryEdit(chat: string, msg: BridgeMessage, ids: string[] | undefined): Promise<boolean> {
+    const target = ids?.[0];
+    const items = renderForTelegram(msg);
+    if (!target || ids!.length !== 1 || items.length !== 1 || items[0]!.type !== 'text') return false;
+    const item = items[0]!;
+    try {
+      await this.withHtmlFallback(
+        () => this.bot.api.editMessageText(chat, Number(target), item.html, { parse_mode: 'HTML' }),
+        () => this.bot.api.editMessageText(chat, Number(target), item.plain),
+      );
+      return true;
+    } catch (e) {
+      if (isNotModified(e)) return true;
+      // Too old to edit, or deleted: a correction as a new message is better than nothing.
+      if (e instanceof GrammyError && e.error_code === 400) return false;
+      throw e;
+    }
+  }
+
+  private async withHtmlFallback<T>(html: () => Promise<T>, plain: () => Promise<T>): Promise<T> {
+    try {
+      return await html();
+    } catch (e) {
+      if (!isParseError(e)) throw e;
+      this.log.warn({ err: errText(e) }, 'Telegram refused our HTML; sending plain text instead');
+      return await plain();
+    }
+  }
+
+  private async sendItems(chat: string, items: OutItem[], replyTo: string | undefined): Promise<string[]> {
+    const ids: string[] = [];
+    const replyParams = () =>
+      replyTo !== undefined && ids.length === 0
+        ? { reply_parameters: { message_id: Number(replyTo), allow_sending_without_reply: true } }
+        : {};
+    for (const item of items) {
+      if (item.type === 'photo') {
+        const p = item.image;
+        const stored = p.mediaId ? await this.ctx?.media.get(p.mediaId) : undefined;
+        if (stored) {
+          const file = () => new InputFile(stored.data, p.name ?? 'image');
+          const sent = await this.withHtmlFallback(
+            () => this.bot.api.sendPhoto(chat, file(), { caption: item.captionHtml, parse_mode: 'HTML', ...replyParams() }),
+            () => this.bot.api.sendPhoto(chat, file(), { caption: item.captionPlain, ...replyParams() }),
+          );
+          ids.push(String(sent.message_id));
+          continue;
+        }
+        const url = p.url ?? (p.mediaId ? this.ctx?.media.urlFor(p.mediaId) : undefined);
+        const text = `${item.captionPlain}: ${imageFallbackText(p, url)}`;
+        const sent = await this.bot.api.sendMessage(chat, text, replyParams());
+        ids.push(String(sent.message_id));
+        continue;
+      }
+      const sent = await this.withHtmlFallback(
+        () => this.bot.api.sendMessage(chat, item.html, { parse_mode: 'HTML', ...replyParams() }),
+        () => this.bot.api.sendMessage(chat, item.plain, replyParams()),
+      );
+      ids.push(String(sent.message_id));
+    }
+    return ids;
+  }
+}

@@ -1,0 +1,259 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { MediaAccess } from '../../../src/core/connector.js';
+import type { DeliveryFailure } from '../../../src/core/outbox.js';
+import { Relay } from '../../../src/core/relay.js';
+import { StaticRoutes } from '../../../src/core/routes.js';
+import { createLogger } from '../../../src/log.js';
+import { openStore, type Store } from '../../../src/store/store.js';
+import { TelegramConnector, type TelegramConnectorOptions } from '../../../src/connectors/telegram/connector.js';
+import { telegramConfigSchema, type TelegramConfigInput } from '../../../src/connectors/telegram/config.js';
+import { FakeTelegram } from '../../fakes/telegram.js';
+import { LoopbackConnector } from '../../support/loopback.js';
+
+const TOKEN = '123456:AAtestTOKENsecret_value-xyz';
+const CHAT = -1001;
+const ROOM = String(CHAT);
+const QQ = { network: 'qq', room: 'group:1' };
+const TOM = { id: 42, first_name: 'Tom', username: 'tom_t' };
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'qqbridge-tg-'));
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+function memoryMedia(): MediaAccess {
+  const items = new Map<string, { data: Uint8Array; mime: string }>();
+  return {
+    async put(data, mime) {
+      const mediaId = `m${items.size + 1}`;
+      items.set(mediaId, { data, mime });
+      return { mediaId, url: `http://media.test/${mediaId}` };
+    },
+    async putText(text) {
+      return this.put(new TextEncoder().encode(text), 'text/plain');
+    },
+    async get(id) {
+      return items.get(id);
+    },
+    urlFor: (id) => (items.has(id) ? `http://media.test/${id}` : undefined),
+  };
+}
+
+async function waitFor(cond: () => boolean, what: string, ms = 8_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+let dirs = 0;
+async function setup(o: { config?: Partial<TelegramConfigInput>; opts?: TelegramConnectorOptions; fake?: { canReadAllGroupMessages?: boolean } } = {}) {
+  const fake = await new FakeTelegram({ token: TOKEN, ...o.fake }).start();
+  cleanups.push(() => fake.stop());
+  const logLines: string[] = [];
+  const log = createLogger({
+    level: 'debug',
+    destination: new Writable({
+      write(chunk, _enc, cb) {
+        logLines.push(String(chunk));
+        cb();
+      },
+    }),
+  });
+  const store: Store = await openStore({ stateDir: path.join(root, `s${++dirs}`) }, log);
+  const media = memoryMedia();
+  const failures: DeliveryFailure[] = [];
+  const relay = new Relay({
+    onFailure: (f) => failures.push(f),
+    store,
+    routes: new StaticRoutes([[QQ, { network: 'telegram', room: ROOM }]]),
+    log,
+    media,
+    outbox: { baseBackoffMs: 5, maxBackoffMs: 50, connectPollMs: 10 },
+    pruneIntervalMs: 0,
+  });
+  const qq = new LoopbackConnector('qq');
+  const config = telegramConfigSchema.parse({ token: TOKEN, apiRoot: fake.apiRoot, rateLimit: { perSecond: 500, burst: 50 }, ...o.config });
+  const tg = new TelegramConnector(config, { pollTimeoutSec: 1, autoRetry: { maxRetryAttempts: 0 }, ...o.opts });
+  relay.register(qq);
+  relay.register(tg);
+  await relay.start();
+  cleanups.push(async () => {
+    await relay.stop();
+    await store.close();
+  });
+  await waitFor(() => tg.isConnected(), 'the telegram connector to connect');
+  const toQQ = () => qq.remote.sent(QQ.room).map((s) => s.delivery.message);
+  return { fake, relay, qq, tg, media, logLines, toQQ, failures };
+}
+
+describe('TelegramConnector through a Relay and the fake Bot API', () => {
+  it('QQ → Telegram: HTML with the nick in bold and hostile text escaped', async () => {
+    const { fake, qq } = await setup();
+    await qq.inject(QQ.room, { sender: { id: '1', displayName: 'Ann<i>' }, parts: [{ type: 'text', text: '<script>x</script> &amp; ' }, { type: 'text', text: 'hi', style: { bold: true } }] });
+    await waitFor(() => fake.sentTo(CHAT).length === 1, 'a Telegram message');
+    expect(fake.sentTo(CHAT)[0]).toMatchObject({ parseMode: 'HTML', text: '<b>Ann&lt;i&gt;</b>: &lt;script&gt;x&lt;/script&gt; &amp;amp; <b>hi</b>' });
+  });
+
+  it('Telegram → QQ: text with links, sender first name, stable ids; /chatid answers and is not relayed; own messages are not relayed', async () => {
+    const { fake, toQQ } = await setup();
+    fake.message(CHAT, { id: 7, first_name: 'Bridge' }, { text: '/chatid', entities: [{ type: 'bot_command', offset: 0, length: 7 }] });
+    const m = fake.message(CHAT, TOM, { text: 'see https://a.b now', entities: [{ type: 'url', offset: 4, length: 11 }] });
+    fake.message(CHAT, { id: fake.bot.id, first_name: 'Bridge' }, { text: 'my own echo' });
+    fake.message(CHAT, TOM, { text: 'last' });
+    await waitFor(() => toQQ().length === 2, 'two relayed messages');
+    expect(toQQ()[0]).toMatchObject({
+      id: `telegram:${ROOM}:${m.message_id}`,
+      origin: { network: 'telegram', room: ROOM, sender: { id: '42', displayName: 'Tom' } },
+      parts: [{ type: 'text', text: 'see ' }, { type: 'link', url: 'https://a.b' }, { type: 'text', text: ' now' }],
+    });
+    expect(toQQ()[1]!.parts).toEqual([{ type: 'text', text: 'last' }]);
+    await waitFor(() => fake.sentTo(CHAT).length === 1, 'the /chatid answer');
+    expect(fake.sentTo(CHAT)[0]!.text).toContain(ROOM);
+  });
+
+  it('photos both ways keep their bytes; stickers arrive as an image or their emoji', async () => {
+    const { fake, qq, media, toQQ } = await setup({ config: { senderName: 'username' } });
+    const bytes = new Uint8Array([0xff, 0xd8, 0xff, 1, 2, 3, 250, 0, 9]);
+    const { mediaId } = await media.put(bytes, 'image/jpeg');
+    await qq.inject(QQ.room, { sender: { id: '1', displayName: 'ann' }, parts: [{ type: 'text', text: 'pic:' }, { type: 'image', mediaId }] });
+    await waitFor(() => fake.sentTo(CHAT).length === 2, 'text then photo');
+    const [t, p] = fake.sentTo(CHAT);
+    expect(t).toMatchObject({ method: 'sendMessage', text: '<b>ann</b>: pic:' });
+    expect(p).toMatchObject({ method: 'sendPhoto', caption: '<b>ann</b>' });
+    expect(Buffer.from(p!.photo!)).toEqual(Buffer.from(bytes));
+
+    const big = new Uint8Array(Array.from({ length: 3000 }, (_, i) => i % 251));
+    const small = fake.addFile(new Uint8Array([1]));
+    const large = fake.addFile(big);
+    fake.message(CHAT, TOM, { photo: [{ file_id: small, file_unique_id: 's', width: 90, height: 90 }, { file_id: large, file_unique_id: 'l', width: 1280, height: 960 }], caption: 'holiday' });
+    const webp = fake.addFile(new Uint8Array([82, 73, 70, 70, 1, 2]), 'webp');
+    fake.message(CHAT, TOM, { sticker: { file_id: webp, file_unique_id: 'w', type: 'regular', width: 512, height: 512, is_animated: false, is_video: false, emoji: '😺' } });
+    fake.message(CHAT, TOM, { sticker: { file_id: 'anim', file_unique_id: 'a', type: 'regular', width: 512, height: 512, is_animated: true, is_video: false, emoji: '🎉' } });
+    await waitFor(() => toQQ().length === 3, 'photo and stickers');
+    const [photo, sticker, anim] = toQQ();
+    expect(photo!.origin.sender.displayName).toBe('tom_t');
+    expect(photo!.parts[0]).toMatchObject({ type: 'image', mime: 'image/jpeg', width: 1280 });
+    expect(photo!.parts.slice(1)).toEqual([{ type: 'text', text: ' ' }, { type: 'text', text: 'holiday' }]);
+    const got = await media.get((photo!.parts[0] as { mediaId: string }).mediaId);
+    expect(Buffer.from(got!.data)).toEqual(Buffer.from(big));
+    expect(sticker!.parts[0]).toMatchObject({ type: 'image', mime: 'image/webp' });
+    expect(anim!.parts).toEqual([{ type: 'text', text: '🎉' }]);
+  });
+
+  it('replies and edits map to the right messages both ways', async () => {
+    const { fake, qq, toQQ } = await setup();
+    const q = await qq.inject(QQ.room, { text: 'question' });
+    await waitFor(() => fake.sentTo(CHAT).length === 1, 'the question on Telegram');
+    const tgId = fake.sentTo(CHAT)[0]!.messageId;
+    // A Telegram user answers the bridged QQ message: QQ sees a reply to the QQ original.
+    const ans = fake.message(CHAT, TOM, { text: 'answer', reply_to_message: { message_id: tgId, date: 0, chat: { id: CHAT, type: 'supergroup' } } });
+    await waitFor(() => toQQ().length === 1, 'the answer on QQ');
+    expect(toQQ()[0]!.replyTo).toBe(q.id);
+    // QQ answers the Telegram message: Telegram threads it natively.
+    await qq.inject(QQ.room, { text: 'thanks', replyTo: `telegram:${ROOM}:${ans.message_id}` });
+    await waitFor(() => fake.sentTo(CHAT).length === 2, 'the reply on Telegram');
+    expect(fake.sentTo(CHAT)[1]).toMatchObject({ replyTo: ans.message_id });
+    // Telegram edit → QQ edit of the original.
+    fake.editedMessage(ans, 'answer, fixed');
+    await waitFor(() => toQQ().length === 2, 'the edit on QQ');
+    expect(toQQ()[1]).toMatchObject({ editOf: `telegram:${ROOM}:${ans.message_id}`, parts: [{ type: 'text', text: 'answer, fixed' }] });
+    expect(toQQ()[1]!.id).toMatch(new RegExp(`^telegram:${ROOM}:${ans.message_id}:edit:\\d+$`));
+    // QQ edit → editMessageText of the bridged copy.
+    await qq.inject(QQ.room, { text: 'question (edited)', editOf: q.id });
+    await waitFor(() => fake.sentTo(CHAT).some((s) => s.method === 'editMessageText'), 'the edit on Telegram');
+    expect(fake.sentTo(CHAT).find((s) => s.method === 'editMessageText')).toMatchObject({ editOf: tgId, text: '<b>alice</b>: question (edited)' });
+  });
+
+  it('a burst of 100 messages under the rate limit arrives complete and in order', async () => {
+    const { fake, qq } = await setup({ config: { rateLimit: { perSecond: 200, burst: 10 } } });
+    const started = Date.now();
+    for (let i = 0; i < 100; i++) await qq.inject(QQ.room, { text: `m${i}` });
+    await waitFor(() => fake.sentTo(CHAT).length >= 100, '100 messages', 15_000);
+    expect(fake.sentTo(CHAT).map((s) => s.text)).toEqual(Array.from({ length: 100 }, (_, i) => `<b>alice</b>: m${i}`));
+    // 90 beyond the burst at 200/s take at least ~450 ms: the bucket did throttle.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+  });
+
+  it('a 429 storm delays delivery (retry_after honoured) but loses nothing and keeps order; 5xx is retried', async () => {
+    const { fake, qq } = await setup();
+    fake.fail(429, { method: 'sendMessage', count: 2, retryAfter: 1 });
+    fake.fail(500, { method: 'sendMessage', count: 1 });
+    const started = Date.now();
+    for (let i = 0; i < 5; i++) await qq.inject(QQ.room, { text: `s${i}` });
+    await waitFor(() => fake.sentTo(CHAT).length >= 5, 'all five after the storm', 10_000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+    expect(fake.sentTo(CHAT).map((s) => s.text)).toEqual(Array.from({ length: 5 }, (_, i) => `<b>alice</b>: s${i}`));
+    expect(fake.calls.filter((c) => c === 'sendMessage')).toHaveLength(8);
+  });
+
+  it("grammY's auto-retry absorbs a short 429 without the outbox seeing it", async () => {
+    const { fake, qq } = await setup({ opts: { autoRetry: { maxRetryAttempts: 2 } } });
+    fake.fail(429, { method: 'sendMessage', count: 1, retryAfter: 1 });
+    await qq.inject(QQ.room, { text: 'once' });
+    await waitFor(() => fake.sentTo(CHAT).length === 1, 'the message', 5_000);
+    expect(fake.sentTo(CHAT)).toHaveLength(1);
+  });
+
+  it("falls back to plain text when Telegram says it can't parse entities, and reports a 403 as rejected", async () => {
+    const { fake, qq, failures } = await setup();
+    fake.fail(400, { method: 'sendMessage', description: "Bad Request: can't parse entities: Unsupported start tag \"x\" at byte offset 0" });
+    await qq.inject(QQ.room, { text: 'a < b & c' });
+    await waitFor(() => fake.sentTo(CHAT).length === 1, 'the plain fallback');
+    expect(fake.sentTo(CHAT)[0]).toEqual(expect.objectContaining({ text: 'alice: a < b & c' }));
+    expect(fake.sentTo(CHAT)[0]!.parseMode).toBeUndefined();
+
+    fake.fail(403, { method: 'sendMessage', description: 'Forbidden: bot was kicked from the supergroup chat' });
+    await qq.inject(QQ.room, { text: 'lost cause' });
+    await qq.inject(QQ.room, { text: 'next' });
+    await waitFor(() => fake.sentTo(CHAT).length === 2, 'the next message');
+    expect(fake.sentTo(CHAT)[1]!.text).toBe('<b>alice</b>: next');
+    expect(failures).toEqual([expect.objectContaining({ kind: 'rejected', reason: expect.stringContaining('bot was kicked') })]);
+  });
+
+  it('splits a long message into ≤4096-unit chunks Telegram accepts', async () => {
+    const { fake, qq } = await setup();
+    await qq.inject(QQ.room, { text: '😀<&'.repeat(2000) });
+    await waitFor(() => fake.sentTo(CHAT).length >= 3, 'the chunks');
+    for (const s of fake.sentTo(CHAT)) expect(s.text!.length).toBeLessThanOrEqual(4096);
+  });
+
+  it('warns about privacy mode with the BotFather fix, and never logs the token', async () => {
+    const { logLines, fake } = await setup({ fake: { canReadAllGroupMessages: false } });
+    fake.fail(400, { method: 'sendMessage', description: 'Bad Request: chat not found' });
+    const warn = logLines.find((l) => l.includes('privacy mode is on'));
+    expect(warn).toBeDefined();
+    expect(warn).toContain('/setprivacy');
+    expect(logLines.join('\n')).not.toContain(TOKEN.split(':')[1]);
+  });
+
+  it('webhook mode: wrong secret refused with 401, right secret accepted and relayed', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const { fake, toQQ, tg } = await setup({
+      config: { mode: 'webhook', webhook: { url: `http://127.0.0.1:${port}/tg/hook`, bindAddress: '127.0.0.1', port, secretToken: 'right_secret-1' } },
+    });
+    expect(tg.webhookAddress()?.port).toBe(port);
+    expect(fake.webhook).toEqual({ url: `http://127.0.0.1:${port}/tg/hook`, secretToken: 'right_secret-1' });
+    const update = { message: { message_id: 5, date: 1, chat: { id: CHAT, type: 'supergroup' }, from: { ...TOM, is_bot: false }, text: 'via hook' } };
+    expect(await fake.postWebhook(update, 'wrong')).toBe(401);
+    expect(await fake.postWebhook(update, '')).toBe(401);
+    expect(toQQ()).toHaveLength(0);
+    expect(await fake.postWebhook(update)).toBe(200);
+    await waitFor(() => toQQ().length === 1, 'the webhook message');
+    expect(toQQ()[0]!.parts).toEqual([{ type: 'text', text: 'via hook' }]);
+  });
+});
