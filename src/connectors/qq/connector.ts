@@ -50,6 +50,8 @@ export class QqConnector implements Connector {
   private ctx: ConnectorContext | undefined;
   private log: Logger | undefined;
   private state: ClientState = 'offline';
+  /** Bumped whenever the session stops being online: ids resolved before belong to a dead session. */
+  private generation = 0;
   private rebind: RetryHandle | undefined;
 
   constructor(private readonly config: QqConfig, private readonly opts: QqConnectorOptions = {}) {}
@@ -84,6 +86,7 @@ export class QqConnector implements Connector {
   private onState(s: ClientState, detail?: string): void {
     const was = this.state;
     this.state = s;
+    if (was === 'online' && s !== 'online') this.generation++;
     if (s === 'kicked') this.log?.error({ reason: detail }, 'QQ session was kicked off; not logging in again by itself (restart the bridge when ready)');
     else if (s !== was) this.log?.info({ state: s, detail }, 'QQ session state');
     if (s === 'online' && was !== 'online' && was !== 'offline') this.bindMappings();
@@ -174,10 +177,16 @@ export class QqConnector implements Connector {
     if (!room) throw new DeliveryError('rejected', `not a QQ room: ${JSON.stringify(delivery.room)} (expected group:<number> or discussion:<name>)`);
     const items = await this.resolveImages(delivery.message, room);
     if (items.length === 0) return [];
+    const generation = this.generation;
     try {
       const ids = room.kind === 'group' ? await client.sendGroup(room.number, items) : await client.sendDiscussion(room.name, items);
       return ids.map(String);
     } catch (e) {
+      // A send that raced a relogin went out with the old session's ids (a group gid is only valid
+      // for the login that issued it): its refusal says nothing about the message, so try again.
+      if (generation !== this.generation || this.state !== 'online') {
+        throw new DeliveryError('retryable', `QQ session changed during the send: ${(e as Error).message}`, { cause: e });
+      }
       if (isDeliveryError(e)) throw e;
       throw new DeliveryError('retryable', `QQ send failed: ${(e as Error).message}`, { cause: e });
     }
