@@ -3,12 +3,12 @@
  * channel limit, the bridge config they all use, and the bridge run in a child process so its
  * memory is measured apart from the harness.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../src/demo/ngircd.js';
+import { freePort, startNgircd } from '../src/demo/ngircd.js';
 import type { World } from '../src/simulator/index.js';
 
 export const ACCOUNT = { qq: 2769546520, password: '123456' };
@@ -75,53 +75,9 @@ export interface Ircd {
   stop(): Promise<void>;
 }
 
-/**
- * ngircd as src/demo/ngircd.ts runs it (flood penalties off), plus MaxJoins = 0: its default of 10
- * channels per user would stop the 500-channel bridge.
- */
+/** The demo's real ngircd (flood penalties off, no limit on joins). */
 export async function startIrcd(): Promise<Ircd> {
-  const host = '127.0.0.1';
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'bench-ngircd-'));
-  const conf = join(dir, 'ngircd.conf');
-  writeFileSync(join(dir, 'motd'), 'bench\n');
-  writeFileSync(
-    conf,
-    [
-      '[Global]', '  Name = irc.bench.local', '  Info = qqbridge bench', `  Listen = ${host}`, `  Ports = ${port}`,
-      `  MotdFile = ${join(dir, 'motd')}`, `  PidFile = ${join(dir, 'pid')}`,
-      '[Limits]', '  MaxConnectionsIP = 0', '  MaxPenaltyTime = 0', '  MaxJoins = 0', '  PingTimeout = 120', '  PongTimeout = 20', '  MaxNickLength = 30',
-      '[Options]', '  PAM = no', '  Ident = no', '  DNS = no', '',
-    ].join('\n'),
-  );
-  const proc = spawn('/usr/sbin/ngircd', ['-n', '-f', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const net = await import('node:net');
-  for (let i = 0; ; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host, port }, () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (ok) break;
-    if (proc.exitCode !== null || i > 400) {
-      proc.kill('SIGKILL');
-      throw new Error(`ngircd did not start: ${stderr}`);
-    }
-    await sleep(25);
-  }
-  return {
-    host,
-    port,
-    async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        const exited = new Promise((r) => proc.once('exit', r));
-        proc.kill('SIGTERM');
-        await exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return startNgircd();
 }
 
 export interface BridgeConfigOptions {
@@ -175,9 +131,26 @@ export interface ChildBridge {
 
 type ChildMessage = { type: 'ready'; startMs: number; connectedMs: number } | ({ type: 'memory' } & Memory) | { type: 'error'; message: string };
 
-/** Starts `node --expose-gc --import tsx bench/bridge-child.ts` and waits until its bridge is connected. */
+/**
+ * The product compiled by its own tsconfig into bench/.build (inside the repo, so the compiled
+ * files find node_modules); the child runs it on plain node, with no TypeScript loader in its RSS.
+ */
+export const BUILD_DIR = join(REPO, 'bench/.build');
+
+export function buildProduct(): void {
+  rmSync(BUILD_DIR, { recursive: true, force: true });
+  // Type errors elsewhere in the tree do not stop tsc from emitting; a missing bridge.js does.
+  spawnSync(join(REPO, 'node_modules/.bin/tsc'), ['-p', join(REPO, 'tsconfig.json'), '--outDir', BUILD_DIR, '--sourceMap', 'false'], { stdio: 'ignore' });
+  if (!existsSync(join(BUILD_DIR, 'bridge.js'))) throw new Error('tsc did not emit bench/.build/bridge.js');
+}
+
+export function removeBuild(): void {
+  rmSync(BUILD_DIR, { recursive: true, force: true });
+}
+
+/** `node --expose-gc bench/bridge-child.mjs bench/.build <mode> …` with an IPC channel. */
 export function spawnChild(args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--expose-gc', '--import', 'tsx', join(REPO, 'bench/bridge-child.ts'), ...args], {
+  return spawn(process.execPath, ['--expose-gc', join(REPO, 'bench/bridge-child.mjs'), BUILD_DIR, ...args], {
     cwd: REPO,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -10,7 +10,7 @@ import { login, type LoginContext } from '../src/connectors/qq/webqq/auth.js';
 import { createTransport } from '../src/connectors/qq/webqq/transport.js';
 import { silentLogger } from '../src/log.js';
 import { startSimulator } from '../src/simulator/index.js';
-import { ACCOUNT, control, median } from './lib.js';
+import { ACCOUNT, control } from './lib.js';
 
 export interface LoginResult {
   passwordMs: number[];
@@ -55,4 +55,3 @@ export async function benchLogin(runs = 5, qrPollMs = 20): Promise<LoginResult> 
   }
 }
 
-export { median };

@@ -94,7 +94,7 @@ export interface TunedResult {
 }
 
 /** Added latency both ways and raw throughput, with the bridge's own limits out of the way. */
-export async function benchTuned(ircd: Ircd, n = 200, throughputN = 2000): Promise<TunedResult> {
+export async function benchTuned(ircd: Ircd, n = 200, nBack = 100, throughputN = 2000): Promise<TunedResult> {
   const pollHoldMs = 30_000;
   const rateLimit = { perSecond: 100_000, burst: 100_000 };
   const s = await setup(ircd, 'bridgeb', { sendIntervalMs: 0, rateLimit }, pollHoldMs);
@@ -122,7 +122,7 @@ export async function benchTuned(ircd: Ircd, n = 200, throughputN = 2000): Promi
     // IRC → QQ: one line every `period` ms, below the QQ outbox's fixed 5/s per-room bucket.
     const period = 210;
     const back: number[] = [];
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < nBack; i++) {
       const next = Date.now() + period;
       const t0 = Date.now();
       s.human.say(CHANNEL, `latency probe [i${i}] hello`);
@@ -165,17 +165,18 @@ export async function benchDefaults(ircd: Ircd, qqN = 15, ircN = 10): Promise<De
     await sleep(1000);
     const idle = await s.bridge.memory(true);
 
-    // QQ → IRC: a burst of qqN messages; the IRC bucket lets `burst` through, then perSecond.
+    // Both directions at once (they share no limit): QQ → IRC, a burst of qqN messages that the
+    // IRC bucket lets through `burst` at once, then perSecond; IRC → QQ, ircN lines that the
+    // WebQQ sender spaces by qq.sendIntervalMs (1500).
     const arrivals: Promise<number>[] = [];
     for (let i = 0; i < qqN; i++) arrivals.push(seen(s.human, `[d${i}]`, 60_000));
     const t0 = performance.now();
     for (let i = 0; i < qqN; i++) await injectQq(s.sim, `burst [d${i}]`);
+    for (let i = 0; i < ircN; i++) s.human.say(CHANNEL, `burst [e${i}]`);
     const at = (await Promise.all(arrivals)).sort((a, b) => a - b);
     const burst = 5; // irc.rateLimit.burst default
     const qqToIrcSteadyPerSec = ((qqN - burst) / (at[qqN - 1]! - at[burst - 1]!)) * 1000;
 
-    // IRC → QQ: ircN lines at once; the WebQQ sender spaces sends by qq.sendIntervalMs (1500).
-    for (let i = 0; i < ircN; i++) s.human.say(CHANNEL, `burst [e${i}]`);
     await waitSent(s.sim, `[e${ircN - 1}]`, 60_000);
     const times = (await sentTo(s.sim)).filter((x) => /\[e\d+\]/.test(x.text)).map((x) => x.at).sort((a, b) => a - b);
     const ircToQqPerMin = ((times.length - 1) / (times[times.length - 1]! - times[0]!)) * 60_000;

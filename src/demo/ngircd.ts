@@ -79,6 +79,8 @@ export async function startNgircd(opts: { port?: number; /** Server password (PA
       '[Limits]',
       '  MaxConnectionsIP = 0',
       '  MaxPenaltyTime = 0',
+      // ngircd lets a user join only 10 channels by default; a bridge with more links needs them all.
+      '  MaxJoins = 0',
       '  PingTimeout = 120',
       '  PongTimeout = 20',
       '  MaxNickLength = 30',

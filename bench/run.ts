@@ -1,0 +1,141 @@
+/**
+ * `npm run bench`: every benchmark, one after the other on loopback, then one markdown table.
+ * See bench/README.md for what each figure means. Benchmarks report; they never fail on a number.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { benchLogin } from './login.js';
+import { buildProduct, fmtMs, fmtSpread, mb, median, REPO, removeBuild, startIrcd, type Ircd } from './lib.js';
+import { benchBaseline, benchCoreMemory, benchManyGroups } from './memory.js';
+import { benchParser } from './parser.js';
+import { benchDefaults, benchTuned } from './relay.js';
+
+type Row = [measurement: string, result: string, conditions: string];
+const rows: Row[] = [];
+const row = (m: string, r: string, c = '') => rows.push([m, r, c]);
+const num = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+/** Runs one benchmark; a failure becomes a row saying so, and the others still run. */
+async function section(name: string, fn: () => Promise<void> | void): Promise<void> {
+  const t0 = Date.now();
+  process.stderr.write(`bench: ${name} …`);
+  try {
+    await fn();
+    process.stderr.write(` ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+  } catch (e) {
+    process.stderr.write(' failed\n');
+    row(name, `**failed**: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+function cpuModel(): string {
+  try {
+    return /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? cpus()[0]?.model ?? 'unknown';
+  } catch {
+    return cpus()[0]?.model ?? 'unknown';
+  }
+}
+
+/** The other core benchmark (bench/core-throughput.ts), when present: its own table's rows. */
+function coreThroughput(n: number): void {
+  const file = join(REPO, 'bench/core-throughput.ts');
+  if (!existsSync(file)) return;
+  const r = spawnSync(join(REPO, 'node_modules/.bin/tsx'), [file], { cwd: REPO, env: { ...process.env, N: String(n) }, encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`core-throughput.ts exited ${r.status ?? r.signal}: ${(r.stderr || r.stdout).trim().split('\n')[0]}`);
+  const v = new Map<string, string>();
+  for (const line of r.stdout.split('\n')) {
+    const m = /^\|\s*([^|]+?)\s*\|\s*([^|]+?)\s*\|$/.exec(line);
+    if (m) v.set(m[1]!, m[2]!);
+  }
+  if (!v.has('delivered/s (end to end)')) throw new Error(`core-throughput.ts printed no table: ${r.stdout.slice(0, 200)}`);
+  row('core throughput (bench/core-throughput.ts)', `${v.get('delivered/s (end to end)')} msgs/s`,
+    `${v.get('messages')} msgs from ${v.get('origin rooms')} rooms, Relay → ${v.get('store')} outbox → loopback connector, in-process; ` +
+      `latency p50 / p99 / max ${v.get('latency p50')} / ${v.get('latency p99')} / ${v.get('latency max')}`);
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  row('date', new Date().toISOString().replace(/\.\d+Z$/, 'Z'));
+  row('node', process.version);
+  row('CPU', cpuModel(), `${cpus().length} cores; load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')} (other work on the machine skews the latencies)`);
+
+  await section('WebQQ login', async () => {
+    const r = await benchLogin(5);
+    row('WebQQ password login', fmtMs(median(r.passwordMs)), `median of ${r.passwordMs.length}; client login() against the simulator over HTTP`);
+    row('WebQQ QR login', fmtMs(median(r.qrMs)), `median of ${r.qrMs.length}; phone confirms at once, qrPollMs ${r.qrPollMs} (default 2000 adds up to 2 s)`);
+  });
+
+  await section('poll parser', () => {
+    const r = benchParser(3000);
+    row('poll parser (parsePollBody)', `${num(r.eventsPerSec)} events/s, ${num(r.mbPerSec, 1)} MB/s`, `${r.eventsPerBatch} group messages per body (font, text, faces, cface in 1/3), ~${num(r.batchBytes / 1024, 1)} KiB`);
+  });
+
+  buildProduct();
+  let ircd: Ircd | undefined;
+  try {
+    ircd = await startIrcd();
+    const irc = ircd;
+
+    await section('bridge, tuned limits', async () => {
+      const r = await benchTuned(irc, 200, 100, 2000);
+      row('added latency QQ → IRC, p50 / p90 / p99 / max', fmtSpread(r.qqToIrc),
+        `${r.qqToIrc.n} msgs one at a time, next ${r.qqToIrcGapMs} ms after the last was seen; inject → human's IRC client on ngircd`);
+      row('held poll answered on inject', r.qqToIrc.max < r.pollHoldMs / 10 ? 'yes' : '**no**',
+        `simulator pollHoldMs ${r.pollHoldMs}; ${r.pollsPerMessage.toFixed(2)} poll2 requests per message`);
+      row('added latency IRC → QQ, p50 / p90 / p99 / max', fmtSpread(r.ircToQq, 0),
+        `${r.ircToQq.n} msgs, one every ${r.ircToQqPeriodMs} ms (QQ outbox bucket 5/s); qq.sendIntervalMs 0; simulator send \`at\` − IRC send time (1 ms resolution)`);
+      row('throughput QQ → IRC, limits raised', `${num(r.throughputPerSec)} msgs/s`,
+        `${r.throughputN} msgs injected 20 at a time; irc.rateLimit ${r.rateLimit.perSecond}/s burst ${r.rateLimit.burst}; ngircd penalties off`);
+    });
+
+    await section('bridge, default limits', async () => {
+      const r = await benchDefaults(irc);
+      row('RSS, bridge idle, 1 mapped group', mb(r.idle.rss), `heap used ${mb(r.idle.heapUsed)} after GC; start-up ${fmtMs(r.connectedMs, 0)} (login, contacts, IRC joined)`);
+      row('throughput QQ → IRC, default limits', `${num(r.qqToIrcSteadyPerSec, 2)} msgs/s`,
+        `burst of ${r.qqToIrcN}: first 5 in ${fmtMs(r.qqToIrcBurstMs, 0)}, then the rest (irc.rateLimit 1/s burst 5)`);
+      row('throughput IRC → QQ, default limits', `${num(r.ircToQqPerMin, 1)} msgs/min`, `burst of ${r.ircToQqN} lines; qq.sendIntervalMs 1500`);
+    });
+
+    await section('500 groups', async () => {
+      const r = await benchManyGroups(irc, 500);
+      row(`RSS, bridge idle, ${r.groups} mapped groups`, mb(r.memory.rss), `heap used ${mb(r.memory.heapUsed)} after GC; ${r.groups} groups ↔ ${r.groups} IRC channels`);
+      row(`start-up, ${r.groups} mapped groups`, fmtMs(r.connectedMs, 0),
+      `startBridge() → every connector connected (QQ logged in with contacts, all ${r.groups} IRC channels joined); startBridge() itself resolved at ${fmtMs(r.startMs, 0)}`);
+    });
+  } finally {
+    await ircd?.stop();
+  }
+
+  await section('core memory, 100k messages', async () => {
+    const base = await benchBaseline();
+    const r = await benchCoreMemory(100_000);
+    const gc = r.samples.filter((s) => s.gc);
+    const half = gc[gc.length - 2]!;
+    const last = gc[gc.length - 1]!;
+    const series = gc.map((s) => `${num(s.after / 1000)}k: ${mb(s.rss)}`).join(', ');
+    row('RSS, core before → after 100k msgs (after GC)', `${mb(gc[0]!.rss)} → ${mb(last.rss)}`,
+      `4 origin rooms, SQLite store, sink connectors, child \`node --expose-gc\`; heap used ${mb(gc[0]!.heapUsed)} → ${mb(last.heapUsed)}; RSS after GC at ${series}; ${num(100_000 / r.seconds)} msgs/s`);
+    row('RSS growth, core 50k → 100k msgs (after GC)', mb(last.rss - half.rss), `JS heap ${mb(last.heapUsed - half.heapUsed)}; for scale, an empty node process: ${mb(base.rss)}`);
+  });
+
+  await section('core throughput (core-throughput.ts)', () => coreThroughput(20_000));
+  removeBuild();
+
+  row('whole run', `${((Date.now() - started) / 1000).toFixed(0)} s`);
+  const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length), ['measurement', 'result', 'conditions'][i]!.length));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(w[i]!)).join(' | ')} |`;
+  console.log(line(['measurement', 'result', 'conditions']));
+  console.log(`|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`);
+  for (const r of rows) console.log(line(r));
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    removeBuild();
+    process.exit(1);
+  },
+);
