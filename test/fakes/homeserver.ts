@@ -4,7 +4,8 @@
  * masquerading, rooms (create, join, invite, leave, state, power levels), idempotent sends per
  * txnId, profiles, media (v3 and authenticated v1), aliases with AS alias queries, and pushing
  * transactions to the bridge. Errors have the spec's `{errcode, error}` shape. Failures (5xx,
- * 429 with retry_after_ms) can be injected.
+ * 429 with retry_after_ms) can be injected. Like a real homeserver, a transaction the bridge did
+ * not acknowledge with 2xx is kept and can be resent with the same txnId (`resendFailed`).
  */
 import crypto from 'node:crypto';
 import http from 'node:http';
@@ -65,8 +66,12 @@ export class FakeHomeserver {
   readonly media = new Map<string, { data: Buffer; type: string }>();
   /** Every request: method, path (no query), user acted as. */
   readonly requests: { method: string; path: string; userId: string | undefined; status: number }[] = [];
-  /** Transactions pushed to the appservice, with the status it answered. */
-  readonly pushed: { txnId: string; status: number }[] = [];
+  /** Transactions pushed to the appservice, with the status it answered and when (ms). */
+  readonly pushed: { txnId: string; status: number; at: number }[] = [];
+  /** Transactions the appservice did not acknowledge (non-2xx or unreachable), oldest first. */
+  readonly unacknowledged: { txnId: string; events: FakeEvent[] }[] = [];
+  /** Every media upload: the filename the client gave, content type and size. */
+  readonly uploads: { filename: string | undefined; type: string; size: number }[] = [];
   readonly botUserId: string;
   private readonly txns = new Map<string, string>();
   private injected: Injected[] = [];
@@ -131,6 +136,13 @@ export class FakeHomeserver {
     this.setMember(this.room(roomId), invitee, 'invite', inviter);
   }
 
+  /** A moderator removes `user` from the room. */
+  kickAs(moderator: string, roomId: string, user: string): void {
+    const room = this.room(roomId);
+    if (this.powerOf(room, moderator) < 50) throw new Error(`${moderator} may not kick in ${roomId}`);
+    this.setMember(room, user, 'leave', moderator);
+  }
+
   /** A human user posts a message; returns its event id. */
   sendAs(user: string, roomId: string, content: Record<string, unknown>, type = 'm.room.message'): string {
     const room = this.room(roomId);
@@ -142,6 +154,36 @@ export class FakeHomeserver {
     const id = crypto.randomBytes(8).toString('hex');
     this.media.set(id, { data, type });
     return `mxc://${this.o.domain}/${id}`;
+  }
+
+  /** A human user redacts an event (room v11 shape: `redacts` in the content and at the top). */
+  redactAs(user: string, roomId: string, eventId: string, reason?: string): string {
+    const room = this.room(roomId);
+    if (room.members.get(user) !== 'join') throw new Error(`${user} is not in ${roomId}`);
+    const ev = this.addEvent(room, user, 'm.room.redaction', { redacts: eventId, ...(reason ? { reason } : {}) }, undefined, eventId);
+    return ev.event_id;
+  }
+
+  /** Resends, in order and with their own txnIds, the transactions not acknowledged yet; returns the answers. */
+  async resendFailed(): Promise<number[]> {
+    await this.pushChain.catch(() => undefined);
+    const statuses: number[] = [];
+    const list = this.unacknowledged.splice(0);
+    for (const [i, t] of list.entries()) {
+      const status = await this.pushTransaction(t.events, t.txnId);
+      statuses.push(status);
+      if (status < 200 || status >= 300) {
+        this.unacknowledged.unshift(...list.slice(i + 1));
+        this.unacknowledged.unshift(t);
+        break; // a homeserver sends an appservice's transactions in order, one at a time
+      }
+    }
+    return statuses;
+  }
+
+  /** Waits until every automatic push so far was answered. */
+  async settled(): Promise<void> {
+    await this.pushChain.catch(() => undefined);
   }
 
   /** Messages (m.room.message) of a room, in order. */
@@ -171,7 +213,7 @@ export class FakeHomeserver {
       body: JSON.stringify({ events }),
     });
     await res.text();
-    this.pushed.push({ txnId, status: res.status });
+    this.pushed.push({ txnId, status: res.status, at: Date.now() });
     return res.status;
   }
 
@@ -199,12 +241,22 @@ export class FakeHomeserver {
     return room;
   }
 
-  private addEvent(room: Room, sender: string, type: string, content: Record<string, unknown>, stateKey?: string): FakeEvent {
+  private addEvent(room: Room, sender: string, type: string, content: Record<string, unknown>, stateKey?: string, redacts?: string): FakeEvent {
     const ev: FakeEvent = { event_id: `$${crypto.randomBytes(9).toString('base64url')}`, room_id: room.id, sender, type, content, origin_server_ts: Date.now() };
     if (stateKey !== undefined) ev.state_key = stateKey;
+    if (redacts !== undefined) ev.redacts = redacts;
     room.events.push(ev);
     if (this.o.autoPush !== false && this.appserviceUrl) {
-      this.pushChain = this.pushChain.then(() => this.pushTransaction([ev]).catch(() => undefined));
+      const txnId = `t${++this.counter}`;
+      this.pushChain = this.pushChain.then(async () => {
+        // Behind an unacknowledged transaction, later ones wait too (order is kept).
+        if (this.unacknowledged.length > 0) {
+          this.unacknowledged.push({ txnId, events: [ev] });
+          return;
+        }
+        const status = await this.pushTransaction([ev], txnId).catch(() => 0);
+        if (status < 200 || status >= 300) this.unacknowledged.push({ txnId, events: [ev] });
+      });
     }
     return ev;
   }
@@ -323,6 +375,12 @@ export class FakeHomeserver {
         }
       }
     }
+    if (method === 'GET' && (m = /^\/_matrix\/client\/v3\/profile\/([^/]+)\/displayname$/.exec(p))) {
+      const target = decodeURIComponent(m[1]!);
+      const name = this.profiles.get(target);
+      if (!this.users.has(target)) throw new HttpError(404, 'M_NOT_FOUND', 'Profile was not found');
+      return name === undefined ? {} : { displayname: name };
+    }
     if (method === 'PUT' && (m = /^\/_matrix\/client\/v3\/profile\/([^/]+)\/displayname$/.exec(p))) {
       const target = decodeURIComponent(m[1]!);
       if (target !== user) throw new HttpError(403, 'M_FORBIDDEN', 'Cannot set another user\'s displayname');
@@ -333,6 +391,7 @@ export class FakeHomeserver {
       return {};
     }
     if (method === 'POST' && p === '/_matrix/media/v3/upload') {
+      this.uploads.push({ filename: url.searchParams.get('filename') ?? undefined, type: contentType, size: raw.length });
       return { content_uri: this.uploadAs(raw, contentType) };
     }
     if (method === 'GET' && (m = /^\/_matrix\/(?:media\/v3|client\/v1\/media)\/download\/([^/]+)\/([^/]+)(?:\/[^/]+)?$/.exec(p))) {

@@ -118,6 +118,17 @@ export class MatrixClient {
     return r.event_id;
   }
 
+  /** The user's global display name; undefined when none is set. */
+  async getDisplayName(userId: string): Promise<string | undefined> {
+    try {
+      const r = await this.request<{ displayname?: unknown }>('GET', `/_matrix/client/v3/profile/${enc(userId)}/displayname`);
+      return typeof r.displayname === 'string' ? r.displayname : undefined;
+    } catch (e) {
+      if (e instanceof MatrixError && e.errcode === 'M_NOT_FOUND') return undefined;
+      throw e;
+    }
+  }
+
   setDisplayName(userId: string, name: string): Promise<unknown> {
     return this.request('PUT', `/_matrix/client/v3/profile/${enc(userId)}/displayname`, { body: { displayname: name }, userId });
   }

@@ -1,12 +1,14 @@
 /**
  * The Matrix connector: an application service. The homeserver pushes transactions to us
  * (matrix-appservice-bridge's AppService checks the hs_token and drops a replayed last txnId;
- * we also drop event ids already seen), and we talk back through the client-server API with
- * the as_token, as the bot or as a ghost per QQ member (`@qq_<QQ number>:<domain>`).
+ * we also drop event ids already handled), and a transaction is acknowledged only once each of
+ * its events is durably handed to the relay (see appservice.ts). We talk back through the
+ * client-server API with the as_token, as the bot or as a ghost per QQ member
+ * (`@qq_<QQ number>:<domain>`).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AppService } from 'matrix-appservice-bridge';
+import type { AppService } from 'matrix-appservice-bridge';
 import type { Capabilities, Connector, ConnectorContext, Delivery } from '../../core/connector.js';
 import { DeliveryError } from '../../core/errors.js';
 import { sourceId, type BridgeMessage, type ImagePart, type Part } from '../../core/message.js';
@@ -14,6 +16,7 @@ import type { Logger } from '../../log.js';
 import { silentLogger } from '../../log.js';
 import type { MappingLink } from '../../mappings/config.js';
 import type { Store } from '../../store/store.js';
+import { AliasNotFound, createDurableAppService } from './appservice.js';
 import { MatrixClient, MatrixError, toDeliveryError } from './client.js';
 import type { MatrixConfig } from './config.js';
 import { asEdit, imageContent, parseMatrixContent, parseMxc, renderSegments, withReply, type MatrixContent } from './format.js';
@@ -27,7 +30,10 @@ export interface MatrixConnectorOptions {
   rooms?: Iterable<string>;
   /** Called with every link made in Matrix (plumbing and portals), at start and on every change. */
   onLinksChanged?: (links: MappingLink[]) => void;
-  /** Name and topic of a QQ group for its portal room. */
+  /**
+   * Name and topic of a QQ group for its portal room; undefined when the QQ account is not in
+   * that group. Without it no portal room is created (alias queries answer 404).
+   */
   groupInfo?: (groupNumber: number) => Promise<{ name?: string; topic?: string } | undefined>;
 }
 
@@ -35,6 +41,14 @@ type Event = Record<string, unknown> & { type?: string; room_id?: string; sender
 
 const LINK_PREFIX = 'matrix:';
 const SEEN_MAX = 5000;
+/** Files larger than this are linked on the homeserver instead of copied into the media store. */
+const MAX_FILE_FETCH = 50 * 1024 * 1024;
+const BOT_DISPLAY_NAME = 'QQ bridge';
+
+/** A homeserver refusal that a retry would not change (4xx other than 429). */
+function isPermanent(e: unknown): boolean {
+  return e instanceof MatrixError && e.status >= 400 && e.status < 500 && e.status !== 429 && e.errcode !== 'M_LIMIT_EXCEEDED';
+}
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 export class MatrixConnector implements Connector {
@@ -62,14 +76,16 @@ export class MatrixConnector implements Connector {
   private listening = false;
   /** Event ids already handled (the homeserver may replay a transaction after a restart or timeout). */
   private readonly seen = new Set<string>();
+  /** Event ids being handled, so a second transaction carrying one waits for the same outcome. */
+  private readonly pending = new Map<string, Promise<void>>();
   /** Per-room chain so inbound events keep their order through async work. */
   private readonly chains = new Map<string, Promise<void>>();
   private readonly registered = new Set<string>();
   /** `room\0user` pairs known to be joined. */
   private readonly memberships = new Set<string>();
   private readonly names = new Map<string, string>();
-  /** mediaId → mxc, so a retried delivery does not upload again. */
-  private readonly uploaded = new Map<string, string>();
+  /** mediaId → what was uploaded, so a retried delivery does not upload again. */
+  private readonly uploaded = new Map<string, { mxc: string; mime: string; size: number }>();
 
   constructor(
     private readonly config: MatrixConfig,
@@ -106,10 +122,12 @@ export class MatrixConnector implements Connector {
   async start(ctx: ConnectorContext): Promise<void> {
     this.ctx = ctx;
     this.log = ctx.log.child({ net: 'matrix' });
-    const as = new AppService({ homeserverToken: this.registration.hs_token });
-    as.on('event', (ev: Record<string, unknown>) => this.onEvent(ev as Event));
+    const as = createDurableAppService(this.registration.hs_token, {
+      onTransaction: (txnId, events) => this.onTransaction(txnId, events as Event[]),
+      onAliasQuery: (alias) => this.onAliasQuery(alias),
+      onError: (what, err) => this.log.error({ err: (err as Error)?.message ?? String(err) }, `${what} failed; the homeserver will retry it`),
+    });
     as.on('http-log', (line: string) => this.log.trace({ line }, 'appservice http'));
-    as.onAliasQuery = ((alias: string) => this.onAliasQuery(alias)) as AppService['onAliasQuery'];
     as.onUserQuery = ((userId: string) => this.onUserQuery(userId)) as AppService['onUserQuery'];
     this.appservice = as;
     // Our own server around the library's express app, so we know the port and can close it.
@@ -122,6 +140,7 @@ export class MatrixConnector implements Connector {
     this.listening = true;
     for (const l of await this.matrixLinks()) this.rooms.add(l.rooms[1]!.room);
     await this.emitLinks();
+    await this.setBotName();
     this.log.info({ port: this.port, bind: this.config.bindAddress }, 'Matrix appservice listening');
   }
 
@@ -175,10 +194,11 @@ export class MatrixConnector implements Connector {
     }
   }
 
+  /** Uploads a picture (once per media id) under its original name; `m.image` with its real size and type. */
   private async imageEvent(part: ImagePart): Promise<MatrixContent> {
-    let bytes: { data: Uint8Array; mime: string } | undefined;
-    let mxc = part.mediaId ? this.uploaded.get(part.mediaId) : undefined;
-    if (!mxc) {
+    let up = part.mediaId ? this.uploaded.get(part.mediaId) : undefined;
+    if (!up) {
+      let bytes: { data: Uint8Array; mime: string } | undefined;
       if (part.mediaId) bytes = await this.ctx?.media.get(part.mediaId);
       if (!bytes && part.url) {
         const res = await fetch(part.url, { signal: AbortSignal.timeout(30_000) }).catch(() => undefined);
@@ -189,12 +209,11 @@ export class MatrixConnector implements Connector {
         const text = part.url ?? '[image]';
         return { msgtype: 'm.text', body: text };
       }
-      mxc = await this.client.upload(bytes.data, bytes.mime, part.name);
-      if (part.mediaId) this.uploaded.set(part.mediaId, mxc);
+      const mime = part.mime ?? bytes.mime;
+      up = { mxc: await this.client.upload(bytes.data, mime, part.name), mime, size: bytes.data.byteLength };
+      if (part.mediaId) this.uploaded.set(part.mediaId, up);
     }
-    const mime = bytes?.mime ?? part.mime ?? 'image/png';
-    const size = bytes?.data.byteLength ?? part.size ?? 0;
-    return imageContent(part, mxc, { mime, size });
+    return imageContent(part, up.mxc, { mime: up.mime, size: up.size });
   }
 
   private async ensureRegistered(userId: string): Promise<void> {
@@ -215,32 +234,55 @@ export class MatrixConnector implements Connector {
     this.memberships.add(k);
   }
 
-  /** Registers the ghost, keeps its name current (calling out only when it changed), joins it to the room. */
+  /**
+   * Registers the ghost, joins it to the room if the homeserver says it is not in it yet, and
+   * keeps its per-room name current, comparing against what the store says was set (so a restart
+   * calls out only when the name really changed).
+   */
   private async ensureGhost(ghost: string, displayName: string, room: string): Promise<void> {
     await this.ensureRegistered(ghost);
     const known = await this.store.getGhost(ghost);
-    if (known?.displayName === undefined) {
+    let globalName = known?.displayName;
+    if (globalName === undefined) {
       await this.client.setDisplayName(ghost, displayName);
       await this.store.setGhostProfile(ghost, { displayName });
+      globalName = displayName;
     }
-    const k = `${room}\0${ghost}`;
-    if (!this.memberships.has(k)) {
-      try {
-        await this.client.join(room, ghost);
-      } catch (e) {
-        if (!(e instanceof MatrixError && e.errcode === 'M_FORBIDDEN')) throw e;
-        await this.ensureBotJoined(room);
-        await this.client.invite(room, ghost);
-        await this.client.join(room, ghost);
-      }
-      this.memberships.add(k);
-    }
-    // A group card belongs to one group: it becomes the ghost's name in this room only.
-    const shown = known?.roomNames[room] ?? known?.displayName ?? displayName;
+    const joinedNow = await this.ensureGhostJoined(ghost, room);
+    // A group card belongs to one group: it becomes the ghost's name in this room only. A fresh
+    // join shows the global profile name, whatever was set in this room before.
+    const shown = joinedNow ? globalName : (known?.roomNames[room] ?? globalName);
     if (shown !== displayName) {
       await this.client.putState(room, 'm.room.member', ghost, { membership: 'join', displayname: displayName }, ghost);
     }
     if (known?.roomNames[room] !== displayName) await this.store.setGhostRoomName(ghost, room, displayName);
+  }
+
+  /** Joins the ghost unless it is in the room already (per the member state); true when it joined now. */
+  private async ensureGhostJoined(ghost: string, room: string): Promise<boolean> {
+    const k = `${room}\0${ghost}`;
+    if (this.memberships.has(k)) return false;
+    let membership: unknown;
+    try {
+      membership = (await this.client.getState<{ membership?: string }>(room, 'm.room.member', ghost, ghost)).membership;
+    } catch (e) {
+      // No member event (never joined), or not allowed to read it (not in the room): join.
+      if (!(e instanceof MatrixError && (e.errcode === 'M_NOT_FOUND' || e.errcode === 'M_FORBIDDEN'))) throw e;
+    }
+    if (membership === 'join') {
+      this.memberships.add(k);
+      return false;
+    }
+    try {
+      await this.client.join(room, ghost);
+    } catch (e) {
+      if (!(e instanceof MatrixError && e.errcode === 'M_FORBIDDEN')) throw e;
+      await this.ensureBotJoined(room);
+      await this.client.invite(room, ghost);
+      await this.client.join(room, ghost);
+    }
+    this.memberships.add(k);
+    return true;
   }
 
   private async ghostLeave(ghost: string, room: string): Promise<void> {
@@ -255,21 +297,58 @@ export class MatrixConnector implements Connector {
 
   // ---------------------------------------------------------------------------------- inbound
 
-  private onEvent(ev: Event): void {
+  /**
+   * Handles every event of a transaction (in order per room, rooms side by side) and resolves
+   * once each is durably handed on; rejects when any could not be, so the homeserver resends the
+   * whole transaction (events already taken are then dropped here or by the relay's dedupe).
+   */
+  private async onTransaction(txnId: string, events: Event[]): Promise<void> {
+    if (!this.ctx) throw new Error('the Matrix connector is stopped');
+    const results = await Promise.allSettled(events.map((ev) => this.onEvent(ev)));
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed.length > 0) {
+      const first = failed[0]!.reason as Error;
+      throw new Error(`${failed.length} of ${events.length} events of transaction ${txnId} not taken: ${first?.message ?? String(first)}`, { cause: first });
+    }
+  }
+
+  private onEvent(ev: Event): Promise<void> {
     const room = str(ev.room_id);
     const id = str(ev.event_id);
-    if (!room || !id) return;
-    if (this.seen.has(id)) return;
+    if (!room || !id) return Promise.resolve();
+    if (this.seen.has(id)) return Promise.resolve();
+    const inProgress = this.pending.get(id);
+    if (inProgress) return inProgress;
+    const prev = this.chains.get(room) ?? Promise.resolve();
+    const next = prev.then(
+      () => this.handleOnce(ev, room, id),
+      () => this.handleOnce(ev, room, id),
+    );
+    this.pending.set(id, next);
+    this.chains.set(room, next);
+    const clear = () => {
+      this.pending.delete(id);
+      if (this.chains.get(room) === next) this.chains.delete(room);
+    };
+    next.then(clear, clear);
+    return next;
+  }
+
+  /** Handles one event; marks it seen only once it was taken, so a resent transaction tries it again. */
+  private async handleOnce(ev: Event, room: string, id: string): Promise<void> {
+    try {
+      await this.handle(ev, room, id);
+    } catch (e) {
+      if (!isPermanent(e)) {
+        this.log.warn({ err: (e as Error)?.message, room, event: id }, 'could not take a Matrix event; its transaction will be retried');
+        throw e;
+      }
+      // The homeserver refused a side effect for good (a room we may not join, a notice we may not
+      // post): retrying the transaction would only block every later one.
+      this.log.error({ err: (e as Error).message, room, event: id }, 'failed to handle a Matrix event');
+    }
     this.seen.add(id);
     if (this.seen.size > SEEN_MAX) this.seen.delete(this.seen.values().next().value!);
-    const prev = this.chains.get(room) ?? Promise.resolve();
-    const next = prev
-      .then(() => this.handle(ev, room, id))
-      .catch((e: unknown) => this.log.error({ err: (e as Error)?.message, room, event: id }, 'failed to handle a Matrix event'));
-    this.chains.set(room, next);
-    void next.then(() => {
-      if (this.chains.get(room) === next) this.chains.delete(room);
-    });
   }
 
   private isOurs(userId: string): boolean {
@@ -283,6 +362,8 @@ export class MatrixConnector implements Connector {
       const target = str(ev.state_key) ?? '';
       const name = str(content.displayname);
       if (name) this.names.set(`${room}\0${target}`, name);
+      // Our bot or a ghost kicked, banned or gone: the next message joins again.
+      if (this.isOurs(target) && content.membership !== 'join') this.memberships.delete(`${room}\0${target}`);
       if (target === this.botUserId && content.membership === 'invite') {
         await this.client.join(room);
         this.memberships.add(`${room}\0${this.botUserId}`);
@@ -300,12 +381,10 @@ export class MatrixConnector implements Connector {
       const parts: Part[] = [...parsed.parts];
       if (parsed.image) parts.push(await this.fetchImage(parsed.image));
       if (parsed.file) {
-        const m = parseMxc(parsed.file.mxc);
-        if (m) {
-          const base = this.config.homeserverUrl.replace(/\/+$/, '');
-          parts.push({ type: 'link', url: `${base}/_matrix/media/v3/download/${m.server}/${m.mediaId}/${encodeURIComponent(parsed.file.name)}`, text: parsed.file.name });
-        }
+        const link = await this.fileLink(parsed.file);
+        if (link) parts.push(link);
       }
+      if (parts.length === 0) return;
       const msg = await this.inbound(room, eventId, sender, ev, parsed.kind, parts);
       if (parsed.replyToEventId) {
         const r = await this.ctx?.sourceIdFor(room, parsed.replyToEventId);
@@ -319,6 +398,7 @@ export class MatrixConnector implements Connector {
       return;
     }
     if (ev.type === 'm.room.redaction' && this.config.redactions === 'notice' && this.rooms.has(room)) {
+      // QQ cannot delete a message: its readers get a short notice pointing at the original.
       const msg = await this.inbound(room, eventId, sender, ev, 'notice', [{ type: 'text', text: 'deleted a message' }]);
       const target = str(ev.redacts) ?? str(content.redacts);
       if (target) {
@@ -353,6 +433,33 @@ export class MatrixConnector implements Connector {
       this.log.debug({ room, err: (e as Error).message }, 'no member state for a sender; using the user id');
     }
     return userId.slice(1, userId.indexOf(':') > 0 ? userId.indexOf(':') : undefined);
+  }
+
+  /**
+   * A link QQ readers can open for an `m.file`/`m.video`/`m.audio`: the bytes fetched (through
+   * the authenticated media endpoint) into the media store and served by the media server when
+   * there is one; the homeserver's download URL otherwise (which may need a login there).
+   */
+  private async fileLink(file: NonNullable<ReturnType<typeof parseMatrixContent>>['file'] & object): Promise<Part | undefined> {
+    const m = parseMxc(file.mxc);
+    if (!m) {
+      this.log.warn({ mxc: file.mxc }, 'a Matrix file with a malformed mxc URL; relaying its name');
+      return { type: 'text', text: `[file: ${file.name}]` };
+    }
+    if (this.ctx && (file.size === undefined || file.size <= MAX_FILE_FETCH)) {
+      try {
+        const got = await this.client.download(m.server, m.mediaId);
+        if (got.data.byteLength <= MAX_FILE_FETCH) {
+          const stored = await this.ctx.media.put(got.data, file.mime ?? got.type);
+          const url = stored.url ?? this.ctx.media.urlFor(stored.mediaId);
+          if (url) return { type: 'link', url, text: file.name };
+        }
+      } catch (e) {
+        this.log.warn({ err: (e as Error).message, mxc: file.mxc }, 'could not fetch a Matrix file; linking the homeserver copy');
+      }
+    }
+    const base = this.config.homeserverUrl.replace(/\/+$/, '');
+    return { type: 'link', url: `${base}/_matrix/media/v3/download/${m.server}/${m.mediaId}/${encodeURIComponent(file.name)}`, text: file.name };
   }
 
   private async fetchImage(image: NonNullable<ReturnType<typeof parseMatrixContent>>['image'] & object): Promise<Part> {
@@ -444,12 +551,20 @@ export class MatrixConnector implements Connector {
     return this.notice(room, 'commands: !qq link <group number>, !qq unlink, !qq list');
   }
 
-  /** A client asked for `#qq_<group>:<domain>`: create the portal room and link it. */
+  /**
+   * A client asked for `#qq_<group>:<domain>`: create the portal room and link it. Only for a
+   * group the QQ account is in (known to `groupInfo`); anything else answers 404, so the
+   * homeserver tells the client the alias does not exist.
+   */
   private async onAliasQuery(alias: string): Promise<void> {
     const m = this.aliasRe.exec(alias);
-    if (!m) return;
+    if (!m) throw new AliasNotFound(`${alias} is not a QQ group alias of this bridge`);
     const group = Number(m[1]);
-    const info = (await this.opts.groupInfo?.(group).catch(() => undefined)) ?? {};
+    if (!Number.isSafeInteger(group) || group <= 0) throw new AliasNotFound(`${alias} does not name a QQ group`);
+    if (!this.opts.groupInfo) throw new AliasNotFound(`portal rooms need the QQ group list; ${alias} not created`);
+    // A failed lookup (QQ offline) throws through: the client gets an error it may retry, not a 404.
+    const info = await this.opts.groupInfo(group);
+    if (!info) throw new AliasNotFound(`the QQ account is not in group ${group}`);
     const created = await this.client.createRoom({
       room_alias_name: alias.slice(1, alias.indexOf(':')),
       name: info.name ?? `QQ group ${group}`,
@@ -461,6 +576,19 @@ export class MatrixConnector implements Connector {
     this.memberships.add(`${created.room_id}\0${this.botUserId}`);
     await this.link(created.room_id, group, `alias query ${alias}`);
     this.log.info({ room: created.room_id, group }, 'created a Matrix portal room');
+  }
+
+  /**
+   * Gives the bot its display name at start, when it differs (a profile change posts a member
+   * event in every room the bot is in, so it is not repeated needlessly).
+   */
+  private async setBotName(): Promise<void> {
+    try {
+      if ((await this.client.getDisplayName(this.botUserId)) === BOT_DISPLAY_NAME) return;
+      await this.client.setDisplayName(this.botUserId, BOT_DISPLAY_NAME);
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'could not set the bridge bot\'s display name');
+    }
   }
 
   private async onUserQuery(userId: string): Promise<void> {

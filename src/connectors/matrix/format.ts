@@ -44,7 +44,7 @@ function styled(text: string, style: TextStyle | undefined): { plain: string; ht
   return { plain: text, html };
 }
 
-function renderInline(part: Exclude<Part, ImagePart>, opts: RenderOptions): { plain: string; html: string } {
+function renderInline(part: Exclude<Part, ImagePart>, opts: RenderOptions): { plain: string; html: string; pill?: string } {
   switch (part.type) {
     case 'text':
       return styled(part.text, part.style);
@@ -56,7 +56,7 @@ function renderInline(part: Exclude<Part, ImagePart>, opts: RenderOptions): { pl
       const user = opts.pillFor?.(part);
       const label = `@${part.name}`;
       if (user && /^@[^\s"<>]+:[^\s"<>]+$/.test(user)) {
-        return { plain: label, html: `<a href="https://matrix.to/#/${escapeHtml(user)}">${escapeHtml(label)}</a>` };
+        return { plain: label, html: `<a href="https://matrix.to/#/${escapeHtml(user)}">${escapeHtml(label)}</a>`, pill: user };
       }
       return { plain: label, html: escapeHtml(label) };
     }
@@ -75,7 +75,23 @@ export function msgtypeFor(kind: MessageKind): 'm.text' | 'm.emote' | 'm.notice'
   return 'm.notice';
 }
 
-/** Text content for inline parts; `formatted_body` only when it says more than `body`. */
+/** Pills that may notify per event (listed in `m.mentions`); the rest stay links that ping nobody. */
+export const MATRIX_MAX_MENTIONS = 5;
+
+// `@room` notifies the whole room (legacy push rule on the body): foreign text never says it as is.
+// Every `@room`, even glued to more letters: which characters end a word differs between servers.
+const ROOM_PING = /@(room)/gi;
+const defuseRoom = (plain: string) => plain.replace(ROOM_PING, '@\u200B$1');
+/** The same in HTML: in text a zero-width space, inside a tag (an href) the `@` percent-encoded. */
+const defuseRoomHtml = (html: string) =>
+  html.replace(/(<[^>]*>)|@(room)/gi, (_m, tag: string | undefined, word: string | undefined) =>
+    tag !== undefined ? tag.replace(/@(?=room)/gi, '%40') : `@\u200B${word}`);
+
+/**
+ * Text content for inline parts; `formatted_body` only when it says more than `body`. The event
+ * always carries `m.mentions` (intentional mentions, spec v1.7): with it, names and `@room` found in
+ * the body notify nobody, only the first few pills listed there do.
+ */
 export function textContent(parts: readonly Exclude<Part, ImagePart>[], kind: MessageKind, opts: RenderOptions = {}): MatrixContent {
   let plain = '';
   let html = '';
@@ -83,17 +99,50 @@ export function textContent(parts: readonly Exclude<Part, ImagePart>[], kind: Me
     plain += `${opts.senderPrefix}: `;
     html += `<strong>${escapeHtml(opts.senderPrefix)}</strong>: `;
   }
+  const userIds: string[] = [];
   for (const p of parts) {
     const r = renderInline(p, opts);
     plain += r.plain;
     html += r.html;
+    if (r.pill && !userIds.includes(r.pill) && userIds.length < MATRIX_MAX_MENTIONS) userIds.push(r.pill);
   }
+  plain = defuseRoom(plain);
+  html = defuseRoomHtml(html);
   const content: MatrixContent = { msgtype: msgtypeFor(kind), body: plain };
   if (html !== escapeHtml(plain).replace(/\r?\n/g, '<br>')) {
     content.format = 'org.matrix.custom.html';
     content.formatted_body = html;
   }
+  content['m.mentions'] = userIds.length ? { user_ids: userIds } : {};
   return content;
+}
+
+/** Matrix refuses events over 65 536 bytes: a text event's content is kept under this. */
+export const MATRIX_MAX_CONTENT_BYTES = 60_000;
+
+/** Content for a run of parts, split into as many events as it takes to stay under the size bound. */
+function fitContent(run: readonly Exclude<Part, ImagePart>[], kind: MessageKind, opts: RenderOptions): MatrixContent[] {
+  const content = textContent(run, kind, opts);
+  if (Buffer.byteLength(JSON.stringify(content), 'utf8') <= MATRIX_MAX_CONTENT_BYTES) return [content];
+  const halves = halve(run);
+  if (!halves) return [content]; // one indivisible part (a huge link): let the homeserver judge it
+  const rest = { ...opts, senderPrefix: undefined };
+  return [...fitContent(halves[0], kind, opts), ...fitContent(halves[1], kind, rest)];
+}
+
+/** Two non-empty halves of a run: by parts, or a lone text part cut on a code-point boundary. */
+function halve(run: readonly Exclude<Part, ImagePart>[]): [Exclude<Part, ImagePart>[], Exclude<Part, ImagePart>[]] | undefined {
+  if (run.length > 1) {
+    const mid = Math.floor(run.length / 2);
+    return [run.slice(0, mid), run.slice(mid)];
+  }
+  const only = run[0];
+  if (only?.type !== 'text' || only.text.length < 2) return undefined;
+  let mid = Math.floor(only.text.length / 2);
+  const c = only.text.charCodeAt(mid);
+  if (c >= 0xdc00 && c <= 0xdfff) mid++; // never between the halves of a surrogate pair
+  if (mid >= only.text.length) return undefined;
+  return [[{ ...only, text: only.text.slice(0, mid) }], [{ ...only, text: only.text.slice(mid) }]];
 }
 
 /**
@@ -107,7 +156,7 @@ export function renderSegments(parts: readonly Part[], kind: MessageKind, opts: 
   const flush = () => {
     const meaningful = run.some((p) => p.type !== 'text' || p.text.trim() !== '');
     if (meaningful) {
-      out.push({ type: 'text', content: textContent(run, kind, prefixed ? { ...opts, senderPrefix: undefined } : opts) });
+      for (const content of fitContent(run, kind, prefixed ? { ...opts, senderPrefix: undefined } : opts)) out.push({ type: 'text', content });
       prefixed = true;
     }
     run = [];
@@ -160,7 +209,9 @@ export function decodeEntities(s: string): string {
 }
 
 const PILL = /^https:\/\/matrix\.to\/#\/(@[^/?]+)/;
-const TAG = /<(\/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s+[^\s"'>\/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?)*)\s*(\/?)>|<!--[\s\S]*?-->/g;
+// Linear on hostile input: an attribute never runs over a `<` (so an unclosed `<a a a …` fails
+// at the next tag, not at the end of the text) and an unclosed comment ends the text, as in HTML.
+const TAG = /<(\/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s+[^\s"'<>\/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'<>]+))?)*)\s*(\/?)>|<!--[\s\S]*?(?:-->|$)/g;
 
 function attrs(s: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -168,6 +219,15 @@ function attrs(s: string): Record<string, string> {
     out[m[1]!.toLowerCase()] = decodeEntities(m[2] ?? m[3] ?? m[4] ?? '');
   }
   return out;
+}
+
+/** decodeURIComponent that keeps a malformed escape (`%ZZ`) as it is instead of throwing. */
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
 /** Reduces Matrix HTML to parts: text with bold/italic/underline, links (text and URL), mention pills. */
@@ -252,7 +312,7 @@ export function parseMatrixHtml(html: string): Part[] {
           const l = link;
           link = undefined;
           const pill = PILL.exec(l.url);
-          if (pill) out.push({ type: 'mention', userId: decodeURIComponent(pill[1]!), name: l.text.replace(/^@/, '') || decodeURIComponent(pill[1]!) });
+          if (pill) out.push({ type: 'mention', userId: safeDecode(pill[1]!), name: l.text.replace(/^@/, '') || safeDecode(pill[1]!) });
           else if (/^(https?|mailto):/i.test(l.url)) out.push(l.text && l.text !== l.url ? { type: 'link', url: l.url, text: l.text } : { type: 'link', url: l.url });
           else pushText(l.text);
         }
@@ -292,7 +352,7 @@ export interface ParsedMatrix {
   /** An `m.image` to download: its mxc URL and what the event says about it. */
   image?: { mxc: string; mime?: string; size?: number; name?: string; width?: number; height?: number };
   /** `m.file`/`m.video`/`m.audio`: an mxc URL the connector turns into a link. */
-  file?: { mxc: string; name: string };
+  file?: { mxc: string; name: string; mime?: string; size?: number };
 }
 
 const obj = (v: unknown): Record<string, unknown> | undefined =>
@@ -339,7 +399,10 @@ export function parseMatrixContent(content: Record<string, unknown>): ParsedMatr
   }
   if ((msgtype === 'm.file' || msgtype === 'm.video' || msgtype === 'm.audio') && url) {
     const name = (typeof c.filename === 'string' && c.filename) || body || 'file';
-    return { kind: 'message', parts: [], file: { mxc: url, name }, ...base };
+    const file: NonNullable<ParsedMatrix['file']> = { mxc: url, name };
+    if (typeof info.mimetype === 'string') file.mime = info.mimetype;
+    if (typeof info.size === 'number' && Number.isFinite(info.size) && info.size >= 0) file.size = info.size;
+    return { kind: 'message', parts: [], file, ...base };
   }
   return undefined;
 }

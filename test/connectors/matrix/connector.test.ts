@@ -1,100 +1,13 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { matrixConfigSchema } from '../../../src/connectors/matrix/config.js';
-import { MatrixConnector } from '../../../src/connectors/matrix/connector.js';
 import { buildRegistration, loadRegistration, writeRegistration } from '../../../src/connectors/matrix/registration.js';
-import type { MediaAccess } from '../../../src/core/connector.js';
 import type { ImagePart } from '../../../src/core/message.js';
-import { Relay } from '../../../src/core/relay.js';
-import { StaticRoutes } from '../../../src/core/routes.js';
-import { silentLogger } from '../../../src/log.js';
 import type { MappingLink } from '../../../src/mappings/config.js';
-import { openStore, type Store } from '../../../src/store/store.js';
-import { FakeHomeserver } from '../../fakes/homeserver.js';
-import { LoopbackConnector } from '../../support/loopback.js';
+import { ADMIN, ALICE, BOB, GROUP, PNG, cleanup, ghost, removeRoot, root, setup, waitFor } from './harness.js';
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'qqbridge-matrix-'));
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
-
-const DOMAIN = 'test.hs';
-const ALICE = '@alice:test.hs';
-const BOB = '@bob:test.hs';
-const ADMIN = '@admin:test.hs';
-const GROUP = 'group:346167134';
-const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489', 'hex');
-
-function memoryMedia(): MediaAccess {
-  const items = new Map<string, { data: Uint8Array; mime: string }>();
-  return {
-    async put(data, mime) {
-      const mediaId = `m${items.size + 1}`;
-      items.set(mediaId, { data, mime });
-      return { mediaId, url: `http://media.test/${mediaId}` };
-    },
-    async putText(text) {
-      return this.put(new TextEncoder().encode(text), 'text/plain');
-    },
-    async get(id) {
-      return items.get(id);
-    },
-    urlFor: (id) => (items.has(id) ? `http://media.test/${id}` : undefined),
-  };
-}
-
-async function waitFor(cond: () => boolean | Promise<boolean>, what: string, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-});
-
-let n = 0;
-async function setup() {
-  const reg = buildRegistration({ id: 'qqbridge', url: '', domain: DOMAIN, userPrefix: 'qq_', senderLocalpart: 'qqbridge' });
-  const hs = new FakeHomeserver({
-    domain: DOMAIN, asToken: reg.as_token, hsToken: reg.hs_token, senderLocalpart: 'qqbridge',
-    userNamespace: reg.namespaces.users[0]!.regex, aliasNamespace: reg.namespaces.aliases[0]!.regex,
-  });
-  await hs.start();
-  cleanups.push(() => hs.stop());
-  const room = hs.createRoomAs(ALICE, { name: 'bridged' });
-  hs.joinAs(BOB, room, 'Bob');
-  const store: Store = await openStore({ stateDir: path.join(root, `s${++n}`) }, silentLogger);
-  const media = memoryMedia();
-  const config = matrixConfigSchema.parse({ homeserverUrl: hs.url, domain: DOMAIN, registration: '/unused', port: 0, admins: [ADMIN] });
-  const links: MappingLink[][] = [];
-  const matrix = new MatrixConnector(config, { store, registration: reg, rooms: [room], onLinksChanged: (l) => links.push(l) });
-  const qq = new LoopbackConnector('qq');
-  const relay = new Relay({
-    store,
-    media,
-    routes: new StaticRoutes([[{ network: 'qq', room: GROUP }, { network: 'matrix', room }]]),
-    log: silentLogger,
-    outbox: { baseBackoffMs: 5, maxBackoffMs: 40, connectPollMs: 10 },
-  });
-  relay.register(qq);
-  relay.register(matrix);
-  await relay.start();
-  cleanups.push(async () => {
-    await relay.stop();
-    await store.close();
-  });
-  hs.setAppserviceUrl(`http://127.0.0.1:${matrix.port}`);
-  // Alice invites the bot, as someone bridging a room would; the bot accepts.
-  hs.inviteAs(ALICE, room, hs.botUserId);
-  await waitFor(() => hs.membership(room, hs.botUserId) === 'join', 'bot joins on invite');
-  return { hs, reg, room, store, media, matrix, qq, relay, links };
-}
-
-const ghost = (qq: string) => `@qq_${qq}:${DOMAIN}`;
+afterEach(cleanup);
+afterAll(removeRoot);
 
 describe('MatrixConnector', () => {
   it('QQ → Matrix: a ghost per member speaks with the group card, renamed when the card changes', async () => {
@@ -227,7 +140,7 @@ describe('MatrixConnector', () => {
   });
 
   it('an alias query for #qq_<group> creates the portal room with name and topic, and links it', async () => {
-    const b = await setup();
+    const b = await setup({ groups: { 654321: {} } });
     const roomId = await b.hs.resolveAlias('#qq_654321:test.hs');
     expect(roomId).toBeDefined();
     const r = b.hs.rooms.get(roomId!)!;

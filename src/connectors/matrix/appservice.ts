@@ -1,0 +1,134 @@
+/**
+ * matrix-appservice's AppService with two answers changed, keeping its hs_token check, its
+ * body parsing and its replay protection (a transaction id already processed answers 200 again):
+ *
+ * - A transaction is acknowledged only once every event in it has been handled: the library
+ *   answers 200 before its asynchronous listeners finish, and a homeserver never resends a
+ *   transaction it got 200 for, so a crash in between would lose those events. When handling
+ *   fails, the answer is 500 and the homeserver retries the same transaction later.
+ * - An alias query the bridge does not serve answers 404 `M_NOT_FOUND` (the library answers 200
+ *   even when the handler throws, and the homeserver then looks the alias up and finds nothing).
+ *
+ * The library binds its route handlers in its constructor (`this.onTransaction.bind(this)`), so
+ * overriding the methods in a subclass replaces them. Its typings mark them private, hence the
+ * loosely typed base below.
+ */
+import { AppService } from 'matrix-appservice-bridge';
+
+/** The slice of express's request and response the handlers use. */
+interface Req {
+  params: Record<string, string | undefined>;
+  body?: { events?: unknown; 'de.sorunome.msc2409.ephemeral'?: unknown } | undefined;
+}
+interface Res {
+  status(code: number): Res;
+  send(body: unknown): unknown;
+}
+
+/** The library's own members this subclass relies on (present in matrix-appservice 2.x). */
+interface LibraryInternals {
+  isInvalidToken(req: Req, res: Res): boolean;
+  lastProcessedTxnId: string;
+  emit(event: string, ...args: unknown[]): boolean;
+}
+
+/** Thrown by an alias-query handler: the alias is not one the bridge serves. */
+export class AliasNotFound extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AliasNotFound';
+  }
+}
+
+export interface DurableAppServiceHooks {
+  /** Handles a transaction's events; resolves once each is durably handed on. Rejecting makes the homeserver retry. */
+  onTransaction(txnId: string, events: Record<string, unknown>[]): Promise<void>;
+  /** Creates/serves the room for `alias`; throw AliasNotFound when the bridge does not serve it. */
+  onAliasQuery(alias: string): Promise<void>;
+  /** A transaction or alias query failed; the homeserver gets a non-2xx answer. */
+  onError(what: string, err: unknown): void;
+}
+
+const Base = AppService as unknown as new (config: { homeserverToken: string; httpMaxSizeBytes?: number }) => LibraryInternals;
+
+class DurableAppService extends Base {
+  hooks: DurableAppServiceHooks | undefined;
+  /** Transactions being handled, so a resend of one still in progress waits for the same outcome. */
+  private readonly inflight = new Map<string, Promise<void>>();
+
+  onTransaction(req: Req, res: Res): void {
+    if (this.isInvalidToken(req, res)) return;
+    const txnId = req.params.txnId;
+    if (!txnId) {
+      res.status(400).send({ errcode: 'M_UNKNOWN', error: 'Missing transaction ID.' });
+      return;
+    }
+    if (!req.body || typeof req.body !== 'object') {
+      res.status(400).send({ errcode: 'M_NOT_JSON', error: 'Missing body.' });
+      return;
+    }
+    if (this.lastProcessedTxnId === txnId) {
+      res.send({}); // a replay of the transaction just acknowledged
+      return;
+    }
+    let work = this.inflight.get(txnId);
+    if (!work) {
+      const events = Array.isArray(req.body.events) ? (req.body.events as Record<string, unknown>[]) : [];
+      const ephemeral = Array.isArray(req.body['de.sorunome.msc2409.ephemeral']) ? (req.body['de.sorunome.msc2409.ephemeral'] as Record<string, unknown>[]) : [];
+      const hooks = this.hooks;
+      work = (async () => {
+        if (!hooks) throw new Error('the bridge is not ready for transactions');
+        await hooks.onTransaction(txnId, events);
+        // Ephemeral events (typing, receipts) carry nothing to keep; they are passed on as the library does.
+        for (const ev of ephemeral) {
+          this.emit('ephemeral', ev);
+          if (typeof ev.type === 'string') this.emit(`ephemeral_type:${ev.type}`, ev);
+        }
+      })();
+      const mine = work;
+      this.inflight.set(txnId, mine);
+      const clear = () => {
+        if (this.inflight.get(txnId) === mine) this.inflight.delete(txnId);
+      };
+      mine.then(clear, clear);
+    }
+    work.then(
+      () => {
+        this.lastProcessedTxnId = txnId;
+        res.send({});
+      },
+      (err: unknown) => {
+        this.hooks?.onError(`transaction ${txnId}`, err);
+        res.status(500).send({ errcode: 'M_UNKNOWN', error: 'The bridge could not take this transaction yet; retry it later.' });
+      },
+    );
+  }
+
+  onGetRoomAlias(req: Req, res: Res): void {
+    if (this.isInvalidToken(req, res)) return;
+    const alias = req.params.alias ?? '';
+    const hooks = this.hooks;
+    if (!hooks) {
+      res.status(503).send({ errcode: 'M_UNKNOWN', error: 'The bridge is starting.' });
+      return;
+    }
+    hooks.onAliasQuery(alias).then(
+      () => res.send({}),
+      (err: unknown) => {
+        if (err instanceof AliasNotFound) {
+          res.status(404).send({ errcode: 'M_NOT_FOUND', error: err.message });
+          return;
+        }
+        hooks.onError(`alias query ${alias}`, err);
+        res.status(500).send({ errcode: 'M_UNKNOWN', error: 'The bridge could not create this room.' });
+      },
+    );
+  }
+}
+
+/** An AppService whose transaction and alias-query answers follow `hooks` (see the module comment). */
+export function createDurableAppService(homeserverToken: string, hooks: DurableAppServiceHooks): AppService {
+  const as = new DurableAppService({ homeserverToken });
+  as.hooks = hooks;
+  return as as unknown as AppService;
+}
