@@ -50,8 +50,6 @@ export class QqConnector implements Connector {
   private ctx: ConnectorContext | undefined;
   private log: Logger | undefined;
   private state: ClientState = 'offline';
-  /** Bumped whenever the session stops being online: ids resolved before belong to a dead session. */
-  private generation = 0;
   private rebind: RetryHandle | undefined;
 
   constructor(private readonly config: QqConfig, private readonly opts: QqConnectorOptions = {}) {}
@@ -74,6 +72,11 @@ export class QqConnector implements Connector {
     await this.client?.stop();
   }
 
+  /** WebQQ only hears what it polls: stop polling first, so nothing is fetched that cannot be stored. */
+  async stopInput(): Promise<void> {
+    await this.client?.stopPolling();
+  }
+
   isConnected(): boolean {
     return this.state === 'online';
   }
@@ -86,11 +89,15 @@ export class QqConnector implements Connector {
   private onState(s: ClientState, detail?: string): void {
     const was = this.state;
     this.state = s;
-    if (was === 'online' && s !== 'online') this.generation++;
     if (s === 'kicked') this.log?.error({ reason: detail }, 'QQ session was kicked off; not logging in again by itself (restart the bridge when ready)');
     else if (s !== was) this.log?.info({ state: s, detail }, 'QQ session state');
     if (s === 'online' && was !== 'online' && was !== 'offline') this.bindMappings();
     this.opts.onState?.(s, detail);
+  }
+
+  /** The links changed (config reload): bind the new ones now when online, else at the next login. */
+  refreshBindings(): void {
+    if (this.state === 'online') this.bindMappings();
   }
 
   /** At every login, tell the operator which mapped groups/discussions this account cannot see, and retry them. */
@@ -175,25 +182,24 @@ export class QqConnector implements Connector {
     if (!client || this.state !== 'online') throw new DeliveryError('retryable', `QQ is not connected (${this.state})`);
     const room = parseQqRoom(delivery.room);
     if (!room) throw new DeliveryError('rejected', `not a QQ room: ${JSON.stringify(delivery.room)} (expected group:<number> or discussion:<name>)`);
-    const items = await this.resolveImages(delivery.message, room);
+    const items = await this.resolveImages(delivery.message);
     if (items.length === 0) return [];
-    const generation = this.generation;
+    // The client holds sends while the session is replaced, resolves the room's session ids at the
+    // moment of sending and resends what a session change refused: its errors can be taken as given.
     try {
       const ids = room.kind === 'group' ? await client.sendGroup(room.number, items) : await client.sendDiscussion(room.name, items);
       return ids.map(String);
     } catch (e) {
-      // A send that raced a relogin went out with the old session's ids (a group gid is only valid
-      // for the login that issued it): its refusal says nothing about the message, so try again.
-      if (generation !== this.generation || this.state !== 'online') {
-        throw new DeliveryError('retryable', `QQ session changed during the send: ${(e as Error).message}`, { cause: e });
-      }
       if (isDeliveryError(e)) throw e;
       throw new DeliveryError('retryable', `QQ send failed: ${(e as Error).message}`, { cause: e });
     }
   }
 
-  /** Pictures are uploaded as QQ custom faces; when that fails they travel as their media link. */
-  private async resolveImages(msg: BridgeMessage, room: QqRoom): Promise<SendItem[]> {
+  /**
+   * Pictures are handed to the client as bytes, so it uploads them inside the send, in the same
+   * session; when the upload fails (or the bytes are gone) they travel as their media link.
+   */
+  private async resolveImages(msg: BridgeMessage): Promise<SendItem[]> {
     const out: SendItem[] = [];
     const pushText = (text: string) => {
       const last = out[out.length - 1];
@@ -204,23 +210,11 @@ export class QqConnector implements Connector {
       if (item.type === 'text') pushText(item.text);
       else if (item.type !== 'image') out.push(item);
       else {
-        const name = await this.uploadPicture(item.part, room);
-        if (name) out.push({ type: 'cface', name });
-        else pushText(imageAsText(item.part));
+        const media = item.part.mediaId ? await this.ctx?.media.get(item.part.mediaId).catch(() => undefined) : undefined;
+        if (!media) pushText(imageAsText(item.part));
+        else out.push({ type: 'image', data: Buffer.from(media.data), mime: media.mime, fallbackText: imageAsText(item.part), ...(item.part.name ? { name: item.part.name } : {}) });
       }
     }
     return out;
-  }
-
-  private async uploadPicture(part: ImagePart, room: QqRoom): Promise<string | undefined> {
-    if (!part.mediaId || !this.ctx) return undefined;
-    try {
-      const media = await this.ctx.media.get(part.mediaId);
-      if (!media) return undefined;
-      return await this.client!.uploadImage(Buffer.from(media.data), media.mime, part.name);
-    } catch (e) {
-      this.log?.warn({ err: (e as Error).message, room: room.kind }, 'QQ picture upload failed; sending its link instead');
-      return undefined;
-    }
   }
 }

@@ -8,20 +8,25 @@ import type { Logger } from '../../../log.js';
 import { DeliveryError } from '../../../core/errors.js';
 import type { QqConfig } from '../config.js';
 import * as api from './api.js';
-import type { ApiContext, GfaceSig, Picture, QqStatus } from './api.js';
+import type { ApiContext, GfaceSig, Picture, QqStatus, SendTarget } from './api.js';
 import { establishSession, relink as authRelink, type LoginContext, type Session } from './auth.js';
 import { Contacts, type DiscussionContact, type GroupContact } from './contacts.js';
 import type { OutgoingItem, ReceivedItem } from './content.js';
 import type { QqEvent } from './events.js';
 import { Poller, type PollerTuning } from './poller.js';
-import { Sender } from './sender.js';
+import { Sender, type StableTarget } from './sender.js';
+import { SessionGate } from './session-gate.js';
 import { SessionStore, type StoredSession } from './session-store.js';
 import { createTransport, type Transport } from './transport.js';
 
 export type ClientState = 'connecting' | 'online' | 'relinking' | 'offline' | 'kicked';
 
-/** What callers may put in a message: the codec's items plus raw pictures still to upload. */
-export type SendItem = OutgoingItem | { type: 'image'; data: Buffer; mime: string; name?: string };
+/**
+ * What callers may put in a message: the codec's items plus raw pictures, uploaded inside the send
+ * (so the upload and the send belong to the same session). With `fallbackText`, a picture whose
+ * upload fails travels as that text instead of failing the message.
+ */
+export type SendItem = OutgoingItem | { type: 'image'; data: Buffer; mime: string; name?: string; fallbackText?: string };
 
 /** Where a received picture can be fetched from; `imageRefs(event)` lists them in content order. */
 export type ImageRef =
@@ -34,12 +39,16 @@ export interface WebQqClientOptions {
   log: Logger;
   onEvent(e: QqEvent): Promise<void>;
   onState?(s: ClientState, detail?: string): void;
+  /** For metrics: every poll condition (`retcode:<n>`, `timeout`, …) and every `relink` / `relogin` attempt. */
+  onCondition?(what: string): void;
   /** Login knobs (interactive prompts, QR callbacks, …) passed through to auth. */
   login?: Partial<Omit<LoginContext, 'transport' | 'log' | 'mode' | 'uin' | 'password' | 'stateDir'>>;
   /** Poll-loop timing (tests shorten it). */
   tuning?: Partial<PollerTuning>;
   /** poll2 request timeout; default 70 s (the server holds ~60 s). */
   pollTimeoutMs?: number;
+  /** How long a queued send waits for a session being replaced before failing as retryable; default 60 s. */
+  sendHoldMs?: number;
 }
 
 /** Pictures in an event's content, in order, as refs `downloadImage` takes. */
@@ -66,6 +75,8 @@ export class WebQqClient {
   private readonly store: SessionStore;
   private readonly contacts: Contacts;
   private readonly sender: Sender;
+  /** Open only while the session is complete (state online); closed during relink/relogin. */
+  private readonly gate = new SessionGate();
   private poller: Poller | undefined;
   private abort = new AbortController();
   private gface: Promise<GfaceSig> | undefined;
@@ -91,9 +102,13 @@ export class WebQqClient {
       ctx: () => this.ctx(),
       log: opts.log,
       intervalMs: config.sendIntervalMs,
+      gate: this.gate,
+      resolve: (t) => this.resolveTarget(t),
       gfaceSig: () => this.gfaceSig(),
       face: () => this.selfFace,
-      onHardFailures: (n) => void this.relogin(`${n} consecutive send failures`).catch(() => undefined),
+      // The poller owns every relogin, so none runs while a poll is being built or handled.
+      onHardFailures: (n) => this.poller?.requestRelogin(`${n} consecutive send failures`),
+      ...(opts.sendHoldMs !== undefined ? { holdMs: opts.sendHoldMs } : {}),
     });
   }
 
@@ -118,9 +133,15 @@ export class WebQqClient {
       onKicked: (reason) => this.setState('kicked', reason),
       onGiveUp: (e) => this.setState('offline', `relogin failed for good: ${(e as Error).message}`),
       isSelfEcho: (e) => this.isSelfEcho(e),
+      onCondition: (what) => this.opts.onCondition?.(what),
       ...(this.opts.tuning ? { tuning: this.opts.tuning } : {}),
     });
     this.poller.start();
+  }
+
+  /** Stops polling (shutdown): the batch being handed over completes; sends keep working. */
+  async stopPolling(): Promise<void> {
+    await this.poller?.stop();
   }
 
   async stop(): Promise<void> {
@@ -192,48 +213,81 @@ export class WebQqClient {
 
   // ---- sending ---------------------------------------------------------------------------
 
-  async sendGroup(groupNumber: number, items: SendItem[]): Promise<number[]> {
-    let g = await this.contacts.groupByNumber(groupNumber);
-    if (!g) {
-      await this.contacts.refreshGroups();
-      g = await this.contacts.groupByNumber(groupNumber);
-    }
-    if (!g) throw new DeliveryError('rejected', `the bot is not in QQ group ${groupNumber} (or its number cannot be resolved)`);
-    const out = await this.uploadAll(items);
-    return this.sender.send({ kind: 'group', gid: g.gid, code: g.code }, out);
+  /*
+   * Sends are queued by stable ids and resolved to session ids (and pictures uploaded) by the
+   * sender right before each request, in the session that request goes out with.
+   */
+
+  sendGroup(groupNumber: number, items: SendItem[]): Promise<number[]> {
+    return this.sender.send({ kind: 'group', number: groupNumber }, this.prepare(items, 'group'));
   }
 
   async sendDiscussion(nameOrDid: string | number, items: SendItem[]): Promise<number[]> {
-    const find = (): DiscussionContact | undefined =>
-      typeof nameOrDid === 'number' ? this.contacts.discussion(nameOrDid) : this.contacts.discussionByName(nameOrDid);
-    let d = find();
-    if (!d) {
-      await this.contacts.refreshDiscussions();
-      d = find();
+    let name = nameOrDid;
+    if (typeof nameOrDid === 'number') {
+      // A did is only good for this login: queue the discussion by its name.
+      let d = this.contacts.discussion(nameOrDid);
+      if (!d) {
+        await this.contacts.refreshDiscussions();
+        d = this.contacts.discussion(nameOrDid);
+      }
+      if (!d) throw new DeliveryError('rejected', `the bot is not in QQ discussion ${nameOrDid}`);
+      name = d.name;
     }
-    if (!d) throw new DeliveryError('rejected', `the bot is not in QQ discussion ${JSON.stringify(nameOrDid)}`);
-    const out = await this.uploadAll(items);
-    return this.sender.send({ kind: 'discussion', did: d.did }, out);
+    return this.sender.send({ kind: 'discussion', name: String(name) }, this.prepare(items, 'group'));
   }
 
-  async sendBuddy(qq: number, items: SendItem[]): Promise<number[]> {
-    let f = await this.contacts.friendByQq(qq);
-    if (!f) {
-      await this.contacts.refreshFriends();
-      f = await this.contacts.friendByQq(qq);
+  sendBuddy(qq: number, items: SendItem[]): Promise<number[]> {
+    return this.sender.send({ kind: 'buddy', qq }, this.prepare(items, 'buddy'));
+  }
+
+  private prepare(items: SendItem[], scope: 'group' | 'buddy'): OutgoingItem[] | (() => Promise<OutgoingItem[]>) {
+    // Uploaded pictures belong to the session that uploaded them: upload in the sending session.
+    return items.some((i) => i.type === 'image') ? () => this.uploadAll(items, scope) : (items as OutgoingItem[]);
+  }
+
+  /** Session ids of a target in the current session, from the current contact tables. */
+  private async resolveTarget(t: StableTarget): Promise<SendTarget> {
+    const c = this.contacts;
+    switch (t.kind) {
+      case 'group': {
+        let g = await c.groupByNumber(t.number);
+        if (!g) {
+          await c.refreshGroups();
+          g = await c.groupByNumber(t.number);
+        }
+        if (!g) throw new DeliveryError('rejected', `the bot is not in QQ group ${t.number} (or its number cannot be resolved)`);
+        return { kind: 'group', gid: g.gid, code: g.code };
+      }
+      case 'discussion': {
+        let d = c.discussionByName(t.name);
+        if (!d) {
+          await c.refreshDiscussions();
+          d = c.discussionByName(t.name);
+        }
+        if (!d) throw new DeliveryError('rejected', `the bot is not in QQ discussion ${JSON.stringify(t.name)}`);
+        return { kind: 'discussion', did: d.did };
+      }
+      case 'buddy': {
+        let f = await c.friendByQq(t.qq);
+        if (!f) {
+          await c.refreshFriends();
+          f = await c.friendByQq(t.qq);
+        }
+        if (!f) throw new DeliveryError('rejected', `QQ ${t.qq} is not a friend of the bot (or its number cannot be resolved)`);
+        return { kind: 'buddy', uin: f.uin };
+      }
     }
-    if (!f) throw new DeliveryError('rejected', `QQ ${qq} is not a friend of the bot (or its number cannot be resolved)`);
-    const out = await this.uploadAll(items, 'buddy');
-    return this.sender.send({ kind: 'buddy', uin: f.uin }, out);
   }
 
   /**
    * Uploads a picture as a custom face; the name goes into `{type:'cface', name}` (group,
    * discussion) or `{type:'buddy-cface', name}` (buddy).
    */
-  uploadImage(data: Buffer, mime: string, nameOrOpts?: string | { name?: string; scope?: 'group' | 'buddy' }): Promise<string> {
+  async uploadImage(data: Buffer, mime: string, nameOrOpts?: string | { name?: string; scope?: 'group' | 'buddy' }): Promise<string> {
     const opts = typeof nameOrOpts === 'string' ? { name: nameOrOpts } : nameOrOpts ?? {};
     const ext = mime === 'image/png' ? 'png' : mime === 'image/gif' ? 'gif' : 'jpg';
+    await this.sessionReady();
     return api.cfaceUpload(this.ctx(), data, opts.name ?? `image.${ext}`, mime, { scope: opts.scope ?? 'group' });
   }
 
@@ -264,7 +318,9 @@ export class WebQqClient {
         const name = await this.uploadImage(it.data, it.mime, { scope, ...(it.name ? { name: it.name } : {}) });
         out.push(scope === 'buddy' ? { type: 'buddy-cface', name } : { type: 'cface', name });
       } catch (e) {
-        throw new DeliveryError('retryable', `picture upload failed: ${(e as Error).message}`, { cause: e });
+        if (it.fallbackText === undefined) throw new DeliveryError('retryable', `picture upload failed: ${(e as Error).message}`, { cause: e });
+        this.log.warn({ err: (e as Error).message }, 'QQ picture upload failed; sending its fallback text instead');
+        out.push({ type: 'text', text: it.fallbackText });
       }
     }
     return out;
@@ -274,7 +330,19 @@ export class WebQqClient {
 
   private setState(s: ClientState, detail?: string): void {
     this.state = s;
+    // Closed before anything of the old session is replaced, opened once all of the new one is in.
+    if (s === 'online') this.gate.open();
+    else this.gate.close();
     this.opts.onState?.(s, detail);
+  }
+
+  /** Waits for a usable session (not while one is being replaced); retryable error when it stays away. */
+  private async sessionReady(): Promise<void> {
+    try {
+      await this.gate.ready(this.abort.signal, this.opts.sendHoldMs ?? 60_000);
+    } catch (e) {
+      throw new DeliveryError('retryable', `WebQQ session unavailable: ${(e as Error).message}`, { cause: e });
+    }
   }
 
   private requireSession(): Session {
@@ -369,11 +437,14 @@ export class WebQqClient {
     // The cookie (sent with every request), the session (poll r, login2) and the list-hash input.
     this.transport!.setCookie('ptwebqq', p, 'qq.com');
     if (this.session) this.session.ptwebqq = p;
+    // Sends built before this carried the old ptwebqq: their refusals are stale, not real.
+    this.gate.bump();
     await this.save();
   }
 
   private async relink(): Promise<boolean> {
     if (!this.session) return false;
+    this.opts.onCondition?.('relink');
     this.setState('relinking');
     try {
       this.session = await authRelink(this.loginCtx(), this.session);
@@ -391,6 +462,7 @@ export class WebQqClient {
   private relogin(reason: string): Promise<void> {
     if (this.relogging) return this.relogging;
     this.relogging = (async () => {
+      this.opts.onCondition?.('relogin');
       this.setState('relinking', reason);
       try {
         await this.connect(undefined);

@@ -66,6 +66,9 @@ export class Poller {
   private backoffMs = 0;
   private transient = 0;
   private gaveUp = false;
+  /** A relogin asked for from outside the loop (send failures): done by the loop, between polls. */
+  private pendingRelogin: string | undefined;
+  private pollAbort: AbortController | undefined;
 
   constructor(private readonly deps: PollerDeps) {
     this.tuning = { ...DEFAULT_POLLER_TUNING, ...deps.tuning };
@@ -86,6 +89,16 @@ export class Poller {
         this.loop = undefined;
       }
     });
+  }
+
+  /**
+   * Relogin at the loop's next step, abandoning the poll in flight. Relogins only ever run inside
+   * the loop, so no poll is built while the session is half replaced.
+   */
+  requestRelogin(reason: string): void {
+    if (!this.loop) return;
+    this.pendingRelogin ??= reason;
+    this.pollAbort?.abort(new Error(`relogin requested: ${reason}`));
   }
 
   /** Stops after the in-flight poll is aborted and the handler (if running) returned. */
@@ -118,11 +131,24 @@ export class Poller {
   private async run(signal: AbortSignal): Promise<void> {
     const { log } = this.deps;
     while (!signal.aborted) {
+      if (this.pendingRelogin !== undefined) {
+        const reason = this.pendingRelogin;
+        this.pendingRelogin = undefined;
+        await this.relogin(reason, signal);
+        this.transient = 0;
+        if (signal.aborted || this.gaveUp) return;
+        continue;
+      }
       let res: PollResult;
+      const pollAbort = new AbortController();
+      const onStop = () => pollAbort.abort(signal.reason);
+      signal.addEventListener('abort', onStop, { once: true });
+      this.pollAbort = pollAbort;
       try {
-        res = await this.deps.poll(signal);
+        res = await this.deps.poll(pollAbort.signal);
       } catch (e) {
         if (signal.aborted) return;
+        if (this.pendingRelogin !== undefined) continue;
         if ((e as { code?: unknown }).code === 'ETIMEDOUT') {
           // The server held longer than our timeout: same as "no message" (§3.3, HTTP-level).
           this.deps.onCondition?.('timeout');
@@ -134,10 +160,15 @@ export class Poller {
         log.warn({ err: e, retryInMs: wait }, 'poll2 failed; backing off');
         await this.sleep(wait, signal);
         continue;
+      } finally {
+        signal.removeEventListener('abort', onStop);
+        this.pollAbort = undefined;
       }
       if (signal.aborted) return;
       this.backoffMs = 0;
       const p = res.parse;
+      // The session is about to be replaced anyway: a retcode about the old one means nothing.
+      if (this.pendingRelogin !== undefined && p.kind !== 'events') continue;
       if (p.kind === 'malformed') {
         // 502/504/404, empty and non-JSON answers are normal long-poll noise (§2.1, §5.10).
         this.deps.onCondition?.('noise');

@@ -3,11 +3,17 @@
  * at least `intervalMs` apart; long text split at 720 bytes; msg_id strictly increasing from the
  * web client's seed. Every caller is told the outcome: resolved with the msg_ids sent, or rejected
  * with a SendError naming the retcode.
+ *
+ * Jobs are queued by stable ids (group number, discussion name, buddy QQ number): the session ids
+ * (gid/code, did, uin) change at every login, so they are looked up right before each request,
+ * while the session gate is open, and the request is built in the same synchronous step. A send
+ * the server refuses because the session changed under it is sent again in the new session.
  */
 import type { Logger } from '../../../log.js';
 import { DeliveryError } from '../../../core/errors.js';
 import { sendMessage, type ApiContext, type GfaceSig, type SendTarget } from './api.js';
 import { encodeContent, splitContent, type OutgoingItem } from './content.js';
+import type { SessionGate } from './session-gate.js';
 import { TransportError } from './transport.js';
 
 /** The official mq.js seed: `floor(now/1000) % 10000 * 10000`, then `++seed` per send. */
@@ -17,6 +23,14 @@ export function msgIdSeed(nowMs = Date.now()): number {
 
 /** Retcodes that mean the session is gone: worth retrying after the client relinks. */
 const SESSION_CODES = new Set([103, 108, 100, 121, 120, 122, 100000]);
+/** "Unknown target": a session id from another login, when the session changed meanwhile. */
+const STALE_TARGET_CODE = 100001;
+
+/** Where a message goes, by the ids that survive a relogin. */
+export type StableTarget =
+  | { kind: 'group'; number: number }
+  | { kind: 'discussion'; name: string }
+  | { kind: 'buddy'; qq: number };
 
 export class SendError extends DeliveryError {
   constructor(
@@ -37,6 +51,10 @@ export interface SenderDeps {
   ctx(): ApiContext;
   log: Logger;
   intervalMs: number;
+  /** Open while the session is complete; its epoch changes with every session change. */
+  gate: SessionGate;
+  /** Session ids of a target in the current session; throws DeliveryError('rejected') when there is none. */
+  resolve(target: StableTarget): Promise<SendTarget>;
   /** The group-picture key/sig, fetched once per session. */
   gfaceSig(): Promise<GfaceSig>;
   /** After 5 consecutive hard failures (Mojo): the client should relogin. */
@@ -46,16 +64,25 @@ export interface SenderDeps {
   maxBytes?: number;
   /** Notified of 1202 answers (delivered, maybe): not resent, per §4.6. */
   onUncertain?(target: SendTarget, msgId: number): void;
+  /** How long a job waits for the session to come back before failing as retryable; default 60 s. */
+  holdMs?: number;
+  /** How long a session-error answer waits for the client to notice the session change; default 3 s. */
+  staleWaitMs?: number;
 }
 
+/** The items of a job, or a function making them in the current session (picture uploads). */
+export type JobItems = OutgoingItem[] | (() => Promise<OutgoingItem[]>);
+
 interface Job {
-  target: SendTarget;
-  items: OutgoingItem[];
+  target: StableTarget;
+  items: JobItems;
   resolve(ids: number[]): void;
   reject(e: unknown): void;
 }
 
 export const HARD_FAILURE_LIMIT = 5;
+/** Sessions a single job may outlive before it is handed back as retryable. */
+const SESSION_RETRIES = 5;
 
 export class Sender {
   private seq: number;
@@ -64,6 +91,7 @@ export class Sender {
   private lastSendAt = 0;
   private hardFailures = 0;
   private closed = false;
+  private closing = new AbortController();
 
   constructor(private readonly deps: SenderDeps) {
     this.seq = msgIdSeed();
@@ -78,7 +106,7 @@ export class Sender {
     return this.queue.length;
   }
 
-  send(target: SendTarget, items: OutgoingItem[]): Promise<number[]> {
+  send(target: StableTarget, items: JobItems): Promise<number[]> {
     if (this.closed) return Promise.reject(new SendError('send', undefined, 'WebQQ client is stopped', [], 'retryable'));
     return new Promise<number[]>((resolve, reject) => {
       this.queue.push({ target, items, resolve, reject });
@@ -89,11 +117,13 @@ export class Sender {
   /** Accepts sends again after close() (client restart). msg_ids keep increasing. */
   reopen(): void {
     this.closed = false;
+    this.closing = new AbortController();
   }
 
-  /** Rejects everything still queued (client stop). */
+  /** Rejects everything still queued, and the job waiting for the session (client stop). */
   close(): void {
     this.closed = true;
+    this.closing.abort(new SendError('send', undefined, 'WebQQ client stopped before sending', [], 'retryable'));
     for (const job of this.queue.splice(0)) job.reject(new SendError('send', undefined, 'WebQQ client stopped before sending', [], 'retryable'));
   }
 
@@ -119,35 +149,78 @@ export class Sender {
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
 
-  private endpointOf(t: SendTarget): string {
+  private endpointOf(t: StableTarget): string {
     return t.kind === 'buddy' ? 'send_buddy_msg2' : t.kind === 'group' ? 'send_qun_msg2' : 'send_discu_msg2';
+  }
+
+  /** Waits until the session may be used; a stop or a session that stays away fails the job as retryable. */
+  private async ready(ep: string, sent: number[]): Promise<void> {
+    const holdMs = this.deps.holdMs ?? 60_000;
+    try {
+      await this.deps.gate.ready(this.closing.signal, holdMs);
+    } catch (e) {
+      if (e instanceof SendError) throw new SendError(ep, undefined, e.message, sent, 'retryable');
+      throw new SendError(ep, undefined, `not sent: ${(e as Error).message}`, sent, 'retryable', e);
+    }
   }
 
   private async sendJob(job: Job): Promise<number[]> {
     const ep = this.endpointOf(job.target);
-    const pieces = splitContent(job.items, this.deps.maxBytes ?? 720);
-    const hasPicture = job.items.some((i) => i.type === 'cface');
-    let gface: GfaceSig | undefined;
-    if (hasPicture && job.target.kind !== 'buddy') {
-      try {
-        gface = await this.deps.gfaceSig();
-      } catch (e) {
-        throw new SendError('get_gface_sig2', undefined, `cannot send a picture: ${(e as Error).message}`, [], 'retryable', e);
-      }
-    }
+    const { gate } = this.deps;
     const sent: number[] = [];
-    for (const [i, piece] of pieces.entries()) {
+    for (let session = 0; ; session++) {
+      if (session > SESSION_RETRIES) throw new SendError(ep, undefined, `${ep}: the session kept changing; not sent`, sent, 'retryable');
+      await this.ready(ep, sent);
+      const epoch = gate.epoch;
+      const stale = () => !gate.isOpen || gate.epoch !== epoch;
+      // Everything below belongs to this session: redo it all when the session changes.
+      let target: SendTarget;
+      let pieces: OutgoingItem[][];
+      let gface: GfaceSig | undefined;
+      try {
+        target = await this.deps.resolve(job.target);
+        const items = typeof job.items === 'function' ? await job.items() : job.items;
+        pieces = splitContent(items, this.deps.maxBytes ?? 720);
+        if (items.some((i) => i.type === 'cface') && job.target.kind !== 'buddy') {
+          try {
+            gface = await this.deps.gfaceSig();
+          } catch (e) {
+            throw new SendError('get_gface_sig2', undefined, `cannot send a picture: ${(e as Error).message}`, sent, 'retryable', e);
+          }
+        }
+      } catch (e) {
+        if (stale()) continue;
+        if (e instanceof DeliveryError) throw e;
+        throw new SendError(ep, undefined, `cannot prepare the send: ${(e as Error).message}`, sent, 'retryable', e);
+      }
+      if (stale()) continue;
+      const done = await this.sendPieces(ep, job, target, pieces, gface, sent, epoch);
+      if (done) return sent;
+    }
+  }
+
+  /**
+   * Sends the pieces not sent yet. Returns false when the session changed before or under a piece
+   * (the caller starts over in the new session), throws on a real failure.
+   */
+  private async sendPieces(ep: string, job: Job, target: SendTarget, pieces: OutgoingItem[][], gface: GfaceSig | undefined, sent: number[], epoch: number): Promise<boolean> {
+    const { gate } = this.deps;
+    for (let i = sent.length; i < pieces.length; i++) {
+      const piece = pieces[i]!;
       await this.pace();
+      if (!gate.isOpen || gate.epoch !== epoch) return false;
       const msgId = this.nextMsgId();
       const withPic = gface && piece.some((it) => it.type === 'cface') ? { gface } : {};
       const face = this.deps.face?.() ?? 0;
       let answer;
       try {
-        answer = await sendMessage(this.deps.ctx(), job.target, encodeContent(piece), msgId, { face, ...withPic });
+        // ctx(), the cookies and the target are read in this synchronous step: one session.
+        answer = await sendMessage(this.deps.ctx(), target, encodeContent(piece), msgId, { face, ...withPic });
       } catch (e) {
         this.lastSendAt = Date.now();
+        if (e instanceof TransportError && gate.epoch !== epoch) return false;
         this.hardFailure();
-        const kind = e instanceof TransportError ? 'retryable' : 'rejected';
+        const kind = e instanceof TransportError || e instanceof DeliveryError ? 'retryable' : 'rejected';
         throw new SendError(ep, undefined, `${ep} failed on piece ${i + 1}/${pieces.length}: ${(e as Error).message}`, sent, kind, e);
       }
       this.lastSendAt = Date.now();
@@ -160,22 +233,24 @@ export class Sender {
       if (rc === 1202) {
         // Often delivered anyway; resending would duplicate at the receiver (§4.6).
         this.deps.log.warn({ endpoint: ep, msgId }, 'send answered 1202: probably delivered, not resent');
-        this.deps.onUncertain?.(job.target, msgId);
+        this.deps.onUncertain?.(target, msgId);
         this.hardFailures = 0;
         sent.push(msgId);
         continue;
       }
+      const what = `${ep} answered retcode ${rc}${answer.errmsg ? ` (${answer.errmsg})` : ''} on piece ${i + 1}/${pieces.length}`;
+      if (SESSION_CODES.has(rc) || rc === STALE_TARGET_CODE) {
+        // The poll that tells the client about a dead session usually lands at about the same time
+        // as this answer: give it a moment before calling the refusal real.
+        if (await gate.changedSince(epoch, this.deps.staleWaitMs ?? 3000, this.closing.signal)) {
+          this.deps.log.info({ endpoint: ep, retcode: rc }, 'send refused by a session that was being replaced; sending again in the new one');
+          return false;
+        }
+      }
       this.hardFailure();
-      const kind = SESSION_CODES.has(rc) ? 'retryable' : 'rejected';
-      throw new SendError(
-        ep,
-        rc,
-        `${ep} answered retcode ${rc}${answer.errmsg ? ` (${answer.errmsg})` : ''} on piece ${i + 1}/${pieces.length}`,
-        sent,
-        kind,
-      );
+      throw new SendError(ep, rc, what, sent, SESSION_CODES.has(rc) ? 'retryable' : 'rejected');
     }
-    return sent;
+    return true;
   }
 
   private hardFailure(): void {

@@ -269,7 +269,82 @@ describe('WebQqClient over the simulator', () => {
     await h.waitFor(() => h.states.filter((s) => s.s === 'online').length >= 2 || undefined, 'relogin after send failures');
     expect((await h.state()).ptwebqq).not.toBe(first.ptwebqq);
     expect(await h.client.sendGroup(GROUP, [{ type: 'text', text: 'works again' }])).toHaveLength(1);
+    expect(await h.violations()).toEqual([]);
   });
+
+  it('sends queued across a relogin (100), a relink (121) and ptwebqq rotations (116) arrive once each, in order, with no protocol violation', async () => {
+    const h = await setup({ sendIntervalMs: 30 });
+    type Sent = { endpoint: string; group?: number; discussion?: string; buddy?: number; text: string };
+    const sentNow = () => h.control<Sent[]>('GET', '/sent');
+    const onlines = () => h.states.filter((s) => s.s === 'online').length;
+    const N = 90;
+    const results: Promise<number[]>[] = [];
+    // Every third message goes to the discussion or the buddy: their did/uin change at a relogin too.
+    const send = (i: number) =>
+      i % 3 === 1 ? h.client.sendDiscussion('good day', [{ type: 'text', text: `seq ${i}` }])
+        : i % 3 === 2 ? h.client.sendBuddy(FRIEND, [{ type: 'text', text: `seq ${i}` }])
+          : h.client.sendGroup(GROUP, [{ type: 'text', text: `seq ${i}` }]);
+    let paused = false;
+    const stream = (async () => {
+      for (let i = 1; i <= N; i++) {
+        while (paused) await new Promise((r) => setTimeout(r, 5));
+        results.push(send(i));
+        // A little slower than the sender's pace: the queue stays short and every fault below
+        // meets sends still to come.
+        await new Promise((r) => setTimeout(r, 40));
+      }
+    })();
+    const sentCount = async (n: number) => {
+      const end = Date.now() + 8000;
+      while ((await sentNow()).length < n) {
+        if (Date.now() > end) throw new Error(`timed out waiting for ${n} sends`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    const before = await h.state();
+    await sentCount(5);
+    await h.control('POST', '/fault', { poll: { retcode: 100 } });
+    await h.waitFor(() => onlines() >= 2 || undefined, 'relogin after 100');
+    const afterRelogin = await h.state();
+    expect(afterRelogin.ptwebqq).not.toBe(before.ptwebqq);
+    await sentCount(25);
+    await h.control('POST', '/fault', { poll: { retcode: 121 } });
+    await h.waitFor(() => onlines() >= 3 || undefined, 'relink after 121');
+    expect((await h.state()).relinks).toBeGreaterThanOrEqual(1);
+    await sentCount(40);
+    // 116 changes ptwebqq on the server the moment it answers the poll: a send already on the wire
+    // then still carries the old cookie, for any client. So rotate between two sends (the stream is
+    // paused), and check that the sends after it carry the new cookie and the session's ptwebqq.
+    for (const [at, p] of [[50, 'c0ffee'.repeat(10) + 'beef'], [60, 'ab'.repeat(32)]] as const) {
+      await sentCount(at);
+      paused = true;
+      await Promise.allSettled(results);
+      const polls = (await h.state()).polls;
+      await h.control('POST', '/fault', { poll: { retcode: 116, p } });
+      for (const end = Date.now() + 5000; (await h.state()).polls < polls + 2;) {
+        if (Date.now() > end) throw new Error('no poll after the 116');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      expect((await h.state()).ptwebqq).toBe(p);
+      paused = false;
+    }
+    await sentCount(70);
+    await h.control('POST', '/fault', { poll: { retcode: 100 } });
+    await stream;
+    const ids = await Promise.all(results);
+    expect(ids.every((x) => x.length === 1)).toBe(true);
+    const sent = await sentNow();
+    expect(sent.map((s) => s.text)).toEqual(Array.from({ length: N }, (_, i) => `seq ${i + 1}`));
+    for (const [i, s] of sent.entries()) {
+      const n = i + 1;
+      if (n % 3 === 1) expect(s).toMatchObject({ endpoint: 'send_discu_msg2', discussion: 'good day' });
+      else if (n % 3 === 2) expect(s).toMatchObject({ endpoint: 'send_buddy_msg2', buddy: FRIEND });
+      else expect(s).toMatchObject({ endpoint: 'send_qun_msg2', group: GROUP });
+    }
+    expect(onlines()).toBeGreaterThanOrEqual(4);
+    expect((await h.state()).ptwebqq).not.toBe('ab'.repeat(32)); // the last 100 made a new session
+    expect(await h.violations()).toEqual([]);
+  }, 30_000);
 
   it('stops polling and goes offline when a relogin fails for good (captcha never answered)', async () => {
     const h = await setup({ captchaTimeoutMs: 200 });
