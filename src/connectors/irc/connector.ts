@@ -4,6 +4,14 @@
  * Reconnection is ours, not irc-framework's (its auto_reconnect gives up after a few tries and
  * only reconnects after 5 s of good registration): every drop schedules a new connection after
  * a jittered exponential backoff, and every registration rejoins every channel.
+ *
+ * Delivery is confirmed, not assumed: `send()` resolves only after the server answered a PING
+ * written after the message's lines (see confirm.ts), so the outbox never marks delivered a
+ * message that died in a socket buffer. If the link drops, or no PONG comes within
+ * `confirmTimeoutMs` (default 15 s) of writing, `send()` rejects with a retryable DeliveryError
+ * and the outbox sends the whole message again after reconnecting: the server may have
+ * processed some or all of its lines before the drop, so those lines can appear twice in the
+ * channel. A duplicate after a drop or timeout is the only failure mode; silent loss is not.
  */
 import IrcFramework from 'irc-framework';
 import type { Capabilities, Connector, ConnectorContext, Delivery } from '../../core/connector.js';
@@ -12,6 +20,7 @@ import { sourceId, type BridgeMessage, type MessageKind, type Part } from '../..
 import type { Logger } from '../../log.js';
 import { silentLogger } from '../../log.js';
 import { channelNameSchema, type IrcConfig } from './config.js';
+import { PingConfirmer } from './confirm.js';
 import { parseIrcText, renderIrcLines } from './format.js';
 
 export interface IrcConnectorOptions {
@@ -23,6 +32,17 @@ export interface IrcConnectorOptions {
   pingTimeoutSec?: number;
   /** Registration (001) must arrive within this many ms, else the attempt is abandoned. */
   registerTimeoutMs?: number;
+  /**
+   * A send not confirmed by the server (PONG) this many ms after its lines were written fails
+   * as retryable and the connection is recycled. Default 15 000.
+   */
+  confirmTimeoutMs?: number;
+  /**
+   * Minimum spacing of confirmation PINGs, ms; sends written meanwhile share the next one.
+   * Default 0: a PING goes out as soon as none is outstanding, so there are never more PINGs
+   * than sends and a lone send waits one round trip. Raise it to trade latency for fewer lines.
+   */
+  confirmIntervalMs?: number;
 }
 
 /** Delay before reconnect attempt `attempt` (0-based): exponential, capped, with 50–100 % jitter. */
@@ -33,6 +53,17 @@ export function backoffDelay(attempt: number, r: { minMs: number; maxMs: number 
 
 const key = (channel: string) => channel.toLowerCase();
 
+/**
+ * Turns Nagle off on the client's socket. A confirmation PING is a small write right after the
+ * message's lines; with Nagle on it waits for the ACK of those lines (delayed ACK: ~40 ms), so
+ * every send would wait a needless extra round trip. irc-framework exposes no option for this,
+ * hence the guarded reach into its transport.
+ */
+function noDelay(client: IrcFramework.Client): void {
+  const socket = (client.connection as { transport?: { socket?: { setNoDelay?: (on: boolean) => unknown } } }).transport?.socket;
+  socket?.setNoDelay?.(true);
+}
+
 export class IrcConnector implements Connector {
   readonly network = 'irc';
   readonly capabilities: Capabilities;
@@ -40,6 +71,8 @@ export class IrcConnector implements Connector {
   private ctx: ConnectorContext | undefined;
   private log: Logger = silentLogger;
   private client: IrcFramework.Client | undefined;
+  /** Confirms deliveries on `client`; replaced with it on every connection. */
+  private confirmer: PingConfirmer | undefined;
   /** Wanted channels by lower-cased name → the name as configured (the room id). */
   private readonly channels = new Map<string, string>();
   private readonly joined = new Set<string>();
@@ -120,6 +153,7 @@ export class IrcConnector implements Connector {
     this.rejoinTimers.clear();
     const client = this.client;
     this.client = undefined;
+    this.confirmer?.fail(new DeliveryError('retryable', 'IRC connector stopped before the server confirmed delivery'));
     this.markDown();
     if (!client) return;
     if (client.connection.connected) {
@@ -145,7 +179,8 @@ export class IrcConnector implements Connector {
     }
     if (!this.channels.has(key(room))) this.addChannel(room);
     const client = this.client;
-    if (!client || !this.registered || !client.connection.connected) {
+    const confirmer = this.confirmer;
+    if (!client || !confirmer || !this.registered || !client.connection.connected) {
       throw new DeliveryError('retryable', 'IRC is not connected');
     }
     if (!this.joined.has(key(room))) throw new DeliveryError('retryable', `not in ${room} yet`);
@@ -166,6 +201,8 @@ export class IrcConnector implements Connector {
       client.say(room, line);
       ids.push(this.nextId());
     }
+    // Written is not delivered: wait for the server to prove it processed the lines.
+    if (ids.length > 0) await confirmer.confirm();
     return ids;
   }
 
@@ -192,6 +229,21 @@ export class IrcConnector implements Connector {
     const c = this.config;
     const client = new IrcFramework.Client();
     this.client = client;
+    this.confirmer?.fail(new DeliveryError('retryable', 'IRC connection replaced before the server confirmed delivery'));
+    const confirmer = new PingConfirmer({
+      sendPing: (token) => client.raw('PING', token),
+      onTimeout: (err) => {
+        if (this.client !== client) return;
+        // A server that cannot answer a PING in time cannot be trusted with more lines.
+        this.log.warn({ err: err.message }, 'IRC delivery unconfirmed; reconnecting');
+        client.quit('delivery confirmation timeout');
+        this.onClosed(client);
+      },
+      intervalMs: this.opts.confirmIntervalMs ?? 0,
+      timeoutMs: this.opts.confirmTimeoutMs ?? 15_000,
+      tokenPrefix: `qqbridge-${Date.now().toString(36)}-`,
+    });
+    this.confirmer = confirmer;
     this.registered = false;
     this.joined.clear();
     this.members.clear();
@@ -225,6 +277,9 @@ export class IrcConnector implements Connector {
       this.members.set(key(e.channel), set);
     }));
     client.on('socket error', mine((err: Error) => this.log.warn({ err: err.message }, 'IRC socket error')));
+    client.on('socket connected' as never, mine(() => noDelay(client)));
+    // Not `mine`: an abandoned client's confirmer has already failed, and PONGs only match its own.
+    client.on('pong' as never, ((e: { message?: string }) => confirmer.pong(e.message)) as never);
     client.on('socket close', mine(() => this.onClosed(client)));
 
     // Secrets are handed to irc-framework only; nothing here logs the options object.
@@ -273,6 +328,7 @@ export class IrcConnector implements Connector {
 
   private onClosed(client: IrcFramework.Client): void {
     if (this.client !== client) return;
+    this.confirmer?.fail(new DeliveryError('retryable', 'IRC connection closed before the server confirmed delivery'));
     clearTimeout(this.registerTimer);
     client.removeAllListeners();
     this.markDown();

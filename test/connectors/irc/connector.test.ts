@@ -3,9 +3,10 @@ import type { ConnectorContext, MediaAccess } from '../../../src/core/connector.
 import { DeliveryError } from '../../../src/core/errors.js';
 import type { BridgeMessage, Part } from '../../../src/core/message.js';
 import { createLogger, silentLogger } from '../../../src/log.js';
-import { IrcConnector, backoffDelay } from '../../../src/connectors/irc/connector.js';
+import { IrcConnector, backoffDelay, type IrcConnectorOptions } from '../../../src/connectors/irc/connector.js';
 import { ircConfigSchema, type IrcConfigInput } from '../../../src/connectors/irc/config.js';
 import { ZWSP, antiPing, nickColor } from '../../../src/connectors/irc/format.js';
+import { IrcLineProxy } from '../../support/irc-proxy.js';
 import { startNgircd, TestIrcClient, type Ngircd } from '../../support/ngircd.js';
 
 const CHAN = '#bridge';
@@ -301,4 +302,157 @@ describe('ircConfigSchema', () => {
     const both = ircConfigSchema.safeParse({ host: 'h', nick: 'n', sasl: { account: 'a', password: 'p' }, nickservPassword: 'p' });
     expect(both.success).toBe(false);
   });
+});
+
+describe('IrcConnector delivery confirmation (PING/PONG) through a line proxy', () => {
+  const isConfirmPing = (l: string) => /^PING :?qqbridge-/.test(l);
+  const isConfirmPong = (l: string) => / PONG \S+ :?qqbridge-/.test(l);
+
+  async function setupProxied(opts: IrcConnectorOptions = {}) {
+    const proxy = new IrcLineProxy(server.host, server.port);
+    await proxy.start();
+    cleanups.push(() => proxy.stop());
+    const config = ircConfigSchema.parse({ host: '127.0.0.1', port: proxy.port, nick: 'qqbridge', reconnect: { minMs: 50, maxMs: 100 } });
+    const conn = new IrcConnector(config, [CHAN], opts);
+    const human = await TestIrcClient.connect(server.host, server.port, `dave${Math.floor(Math.random() * 1e6)}`);
+    cleanups.push(() => human.close());
+    await human.join(CHAN);
+    await conn.start(context([]));
+    cleanups.push(() => conn.stop());
+    await waitUntil(() => conn.isConnected(), 'the connector to register and join');
+    await human.waitFor((l) => l.command === 'JOIN' && l.nick === conn.currentNick());
+    return { conn, human, proxy };
+  }
+
+  const texts = (human: TestIrcClient, since = 0) =>
+    human.lines.slice(since).filter((l) => l.command === 'PRIVMSG' && l.params[0] === CHAN).map((l) => l.params[1]);
+
+  async function rejection(p: Promise<unknown>): Promise<DeliveryError> {
+    const e = await p.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(e, 'send() must reject').toBeInstanceOf(DeliveryError);
+    return e as DeliveryError;
+  }
+
+  it('confirms with a PING written after the lines, and resolves only once its PONG is back', async () => {
+    const { conn, proxy } = await setupProxied();
+    const mark = proxy.upLines.length;
+    await conn.send({ room: CHAN, message: outgoing([{ type: 'text', text: 'one\ntwo' }]) });
+    const up = proxy.upLines.slice(mark);
+    const privs = up.map((l, i) => (l.startsWith('PRIVMSG') ? i : -1)).filter((i) => i >= 0);
+    const ping = up.findIndex(isConfirmPing);
+    expect(privs).toHaveLength(2);
+    expect(ping).toBeGreaterThan(privs[1]!);
+    const token = up[ping]!.replace(/^PING :?/, '');
+    // The PONG for that token had reached the connector when send() resolved.
+    expect(proxy.downLines.some((l) => isConfirmPong(l) && l.endsWith(token))).toBe(true);
+  });
+
+  it('withheld PONG: send() stays pending though the line is out, then rejects retryable after confirmTimeoutMs and reconnects', async () => {
+    const { conn, human, proxy } = await setupProxied({ confirmTimeoutMs: 600 });
+    proxy.downHook = (l) => (isConfirmPong(l) ? 'drop' : 'pass');
+    const mark = human.lines.length;
+    let settled = false;
+    const started = Date.now();
+    const p = conn.send({ room: CHAN, message: outgoing([{ type: 'text', text: 'unconfirmed' }]) });
+    void p.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    await human.waitFor((l) => l.command === 'PRIVMSG' && l.params[1]?.endsWith('unconfirmed') === true, 5000, mark);
+    expect(settled).toBe(false);
+    const err = await rejection(p);
+    expect(err.kind).toBe('retryable');
+    expect(err.message).toMatch(/did not confirm delivery within 600 ms/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(550);
+    // The untrustworthy link is dropped and a new one made; delivery works there.
+    proxy.downHook = () => 'pass';
+    await waitUntil(() => proxy.connections >= 2 && conn.isConnected(), 'a reconnect', 10_000);
+    await conn.send({ room: CHAN, message: outgoing([{ type: 'text', text: 'after timeout' }]) });
+  });
+
+  it('lines lost on the way and the link dies before the PONG: send() rejects retryable; the retry after reconnect delivers', async () => {
+    const { conn, human, proxy } = await setupProxied();
+    // The PRIVMSG dies in transit (as in a dying server's buffers); the link is cut at the PING.
+    proxy.upHook = (l) => (l.includes('lost in transit') ? 'drop' : isConfirmPing(l) ? 'cut' : 'pass');
+    const mark = human.lines.length;
+    const msg = outgoing([{ type: 'text', text: 'lost in transit' }]);
+    const err = await rejection(conn.send({ room: CHAN, message: msg }));
+    expect(err.kind).toBe('retryable');
+    expect(err.message).toMatch(/closed before the server confirmed/);
+    expect(texts(human, mark)).toEqual([]);
+
+    proxy.upHook = () => 'pass';
+    await waitUntil(() => proxy.connections >= 2 && conn.isConnected(), 'a reconnect', 10_000);
+    await conn.send({ room: CHAN, message: msg });
+    await human.waitFor((l) => l.command === 'PRIVMSG' && l.params[1]?.endsWith('lost in transit') === true, 5000, mark);
+    expect(texts(human, mark)).toEqual([`${prefixOf('bob')}lost in transit`]);
+  });
+
+  it('server processed the lines but the link died before the PONG: send() rejects, and the retry shows a duplicate, never a loss', async () => {
+    const { conn, human, proxy } = await setupProxied();
+    proxy.downHook = (l) => (isConfirmPong(l) ? 'drop' : 'pass');
+    const mark = human.lines.length;
+    const msg = outgoing([{ type: 'text', text: 'maybe twice' }]);
+    const p = conn.send({ room: CHAN, message: msg });
+    // The server handled the PRIVMSG (the human has it) and answered the PING; the link dies now.
+    await human.waitFor((l) => l.command === 'PRIVMSG' && l.params[1]?.endsWith('maybe twice') === true, 5000, mark);
+    await waitUntil(() => proxy.downLines.some(isConfirmPong), 'the PONG the proxy swallows');
+    proxy.cutAll();
+    const err = await rejection(p);
+    expect(err.kind).toBe('retryable');
+
+    proxy.downHook = () => 'pass';
+    await waitUntil(() => proxy.connections >= 2 && conn.isConnected(), 'a reconnect', 10_000);
+    await conn.send({ room: CHAN, message: msg });
+    await waitUntil(() => texts(human, mark).length >= 2, 'the retried line');
+    expect(texts(human, mark)).toEqual([`${prefixOf('bob')}maybe twice`, `${prefixOf('bob')}maybe twice`]);
+  });
+
+  it('a multi-line message cut mid-way is retried whole (lines already out may repeat)', async () => {
+    const { conn, human, proxy } = await setupProxied();
+    proxy.upHook = (l) => (l.endsWith('part two') ? 'cut' : 'pass');
+    const mark = human.lines.length;
+    const msg = outgoing([{ type: 'text', text: 'part one\npart two\npart three' }]);
+    const err = await rejection(conn.send({ room: CHAN, message: msg }));
+    expect(err.kind).toBe('retryable');
+    expect(texts(human, mark).some((t) => t?.endsWith('part two'))).toBe(false);
+
+    proxy.upHook = () => 'pass';
+    await waitUntil(() => proxy.connections >= 2 && conn.isConnected(), 'a reconnect', 10_000);
+    expect(await conn.send({ room: CHAN, message: msg })).toHaveLength(3);
+    await human.waitFor((l) => l.command === 'PRIVMSG' && l.params[1]?.endsWith('part three') === true, 5000, mark);
+    const got = texts(human, mark).map((t) => t!.slice(prefixOf('bob').length));
+    expect(got.slice(-3)).toEqual(['part one', 'part two', 'part three']);
+    // Only "part one" may have reached the channel before the cut.
+    expect(got.slice(0, -3).every((t) => t === 'part one')).toBe(true);
+  });
+
+  it('throughput: 200 concurrent sends share a handful of PINGs; 200 sequential sends stay fast', async () => {
+    const { conn, human, proxy } = await setupProxied();
+    const mark = human.lines.length;
+    const pingMark = proxy.upLines.length;
+    let t0 = Date.now();
+    const all = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => conn.send({ room: CHAN, message: outgoing([{ type: 'text', text: `burst ${i}` }]) })),
+    );
+    const concurrentMs = Date.now() - t0;
+    expect(all.flat()).toHaveLength(200);
+    const pings = proxy.upLines.slice(pingMark).filter(isConfirmPing).length;
+    expect(pings).toBeGreaterThanOrEqual(1);
+    expect(pings).toBeLessThanOrEqual(10);
+    await waitUntil(() => texts(human, mark).length >= 200, '200 burst lines');
+
+    t0 = Date.now();
+    for (let i = 0; i < 200; i++) await conn.send({ room: CHAN, message: outgoing([{ type: 'text', text: `seq ${i}` }]) });
+    const sequentialMs = Date.now() - t0;
+    await waitUntil(() => texts(human, mark).length >= 400, '200 sequential lines');
+    const seq = texts(human, mark).slice(200).map((t) => t!.slice(prefixOf('bob').length));
+    expect(seq).toEqual(Array.from({ length: 200 }, (_, i) => `seq ${i}`));
+    console.log(`IRC confirmed delivery: 200 concurrent sends in ${concurrentMs} ms (${pings} PINGs); 200 sequential sends in ${sequentialMs} ms`);
+    expect(concurrentMs).toBeLessThan(3000);
+    expect(sequentialMs).toBeLessThan(5_000);
+  }, 30_000);
 });
