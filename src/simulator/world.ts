@@ -109,11 +109,16 @@ export function defaultWorld(): World {
   };
 }
 
+const MAX_ISSUES_SHOWN = 20;
+
 /** Checks shape and cross-references; `source` names the file (or "world") in error messages. */
 export function parseWorld(input: unknown, source = 'world'): World {
   const r = worldSchema.safeParse(input);
   if (!r.success) {
-    const lines = r.error.issues.map((i) => `  ${i.path.length ? i.path.join('.') : '(top)'}: ${i.message}`);
+    // A huge broken file must not become a huge message: the first problems say enough.
+    const shown = r.error.issues.slice(0, MAX_ISSUES_SHOWN);
+    const lines = shown.map((i) => `  ${i.path.length ? i.path.join('.') : '(top)'}: ${i.message}`);
+    if (r.error.issues.length > shown.length) lines.push(`  … and ${r.error.issues.length - shown.length} more problems`);
     throw new ConfigError(`${source}: invalid world:\n${lines.join('\n')}`);
   }
   const w = r.data as World;
@@ -152,7 +157,10 @@ export function parseWorld(input: unknown, source = 'world'): World {
     need(d.owner, `discussions.${i}.owner`);
     d.members.forEach((m, j) => need(m, `discussions.${i}.members.${j}`));
   });
-  if (problems.length) throw new ConfigError(`${source}: invalid world:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  if (problems.length) {
+    const more = problems.length > MAX_ISSUES_SHOWN ? [`… and ${problems.length - MAX_ISSUES_SHOWN} more problems`] : [];
+    throw new ConfigError(`${source}: invalid world:\n${[...problems.slice(0, MAX_ISSUES_SHOWN), ...more].map((p) => `  ${p}`).join('\n')}`);
+  }
   return w;
 }
 

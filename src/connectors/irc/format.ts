@@ -83,8 +83,12 @@ export function cleanText(s: string): string {
     .replace(/\r\n|[\u0085\u2028\u2029]/g, '\n')
     // No chat network sends a bare CR as a line break: it is an injection attempt or noise.
     .replace(/[\t\r]/g, ' ')
-    .replace(ALL_CONTROLS, '');
+    .replace(ALL_CONTROLS, '')
+    // A lone surrogate cannot be encoded: it would go out as U+FFFD anyway, say so now.
+    .replace(LONE_SURROGATE, '\uFFFD');
 }
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /** Last line of defence on a finished line: only the formatting codes survive. */
 export function sanitizeLine(line: string): string {

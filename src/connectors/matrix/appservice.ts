@@ -14,6 +14,7 @@
  * loosely typed base below.
  */
 import { AppService } from 'matrix-appservice-bridge';
+import { secretMatches } from '../../core/secrets.js';
 
 /** The slice of express's request and response the handlers use. */
 interface Req {
@@ -28,6 +29,7 @@ interface Res {
 /** The library's own members this subclass relies on (present in matrix-appservice 2.x). */
 interface LibraryInternals {
   isInvalidToken(req: Req, res: Res): boolean;
+  config: { homeserverToken: string };
   lastProcessedTxnId: string;
   emit(event: string, ...args: unknown[]): boolean;
 }
@@ -55,6 +57,17 @@ class DurableAppService extends Base {
   hooks: DurableAppServiceHooks | undefined;
   /** Transactions being handled, so a resend of one still in progress waits for the same outcome. */
   private readonly inflight = new Map<string, Promise<void>>();
+
+  /** The library compares the hs_token with `!==`; this check takes the same time whatever was sent. */
+  override isInvalidToken(req: Req & { headers?: Record<string, string | string[] | undefined>; query?: Record<string, unknown> }, res: Res): boolean {
+    const auth = req.headers?.authorization;
+    const bearer = typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice('Bearer '.length) : undefined;
+    const query = req.query?.access_token;
+    const given = bearer ?? (typeof query === 'string' ? query : undefined);
+    if (secretMatches(given, this.config.homeserverToken)) return false;
+    res.status(403).send({ errcode: 'M_FORBIDDEN', error: 'Bad token supplied' });
+    return true;
+  }
 
   onTransaction(req: Req, res: Res): void {
     if (this.isInvalidToken(req, res)) return;

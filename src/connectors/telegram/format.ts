@@ -42,7 +42,9 @@ export function htmlToPlain(html: string): string {
 // Everything but \t and \n: Telegram shows no other control usefully, and NUL is refused.
 // eslint-disable-next-line no-control-regex
 const CONTROLS = /[\x00-\x08\x0B-\x1F\x7F]/g;
-const clean = (s: string) => s.replace(/\r\n?|[\u2028\u2029]/g, '\n').replace(CONTROLS, '');
+// A lone surrogate is not UTF-8: Telegram would refuse the whole message (HTML and plain alike).
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const clean = (s: string) => s.replace(/\r\n?|[\u2028\u2029]/g, '\n').replace(CONTROLS, '').replace(LONE_SURROGATE, '\uFFFD');
 
 function cleanNick(name: string): string {
   const flat = clean(name).replace(/\s+/g, ' ').trim();
@@ -124,7 +126,7 @@ function partRun(p: Exclude<Part, ImagePart>): Run {
     case 'text':
       return p.style ? { text: clean(p.text), style: p.style } : { text: clean(p.text) };
     case 'face':
-      return { text: p.emoji ?? `[${p.name ?? `face ${p.id}`}]` };
+      return { text: clean(p.emoji ?? `[${p.name ?? `face ${p.id}`}]`) };
     case 'mention':
       return { text: `@${clean(p.name)}` };
     case 'link': {
@@ -168,17 +170,30 @@ export function renderForTelegram(msg: BridgeMessage, limit = TELEGRAM_TEXT_LIMI
     }
     runs = [];
   };
+  const defuse = mentionDefuser();
   for (const p of msg.parts) {
     if (p.type === 'image') {
       flush();
       const captionHtml = `<b>${escapeHtml(cleanNick(msg.origin.sender.displayName))}</b>`;
       out.push({ type: 'photo', image: p, captionHtml, captionPlain: htmlToPlain(captionHtml) });
     } else {
-      runs.push(partRun(p));
+      const run = partRun(p);
+      runs.push(run.href ? run : { ...run, text: defuse(run.text) });
     }
   }
   flush();
   return out;
+}
+
+/** Mentions that may notify per message; later `@username`s get a zero-width space. */
+export const TELEGRAM_MAX_MENTIONS = 5;
+// Telegram makes `@username` (5–32 of [A-Za-z0-9_]) a mention that notifies that user.
+const USERNAME_MENTION = /(?<![\w@])@(?=[A-Za-z0-9_]{5,32}(?![\w]))/g;
+
+/** Per message: lets the first few `@username`s through and breaks the rest, so a flood pings nobody new. */
+function mentionDefuser(): (text: string) => string {
+  let seen = 0;
+  return (text) => text.replace(USERNAME_MENTION, () => (++seen > TELEGRAM_MAX_MENTIONS ? '@\u200B' : '@'));
 }
 
 /** A picture the connector could not upload: shown as a link, or a marker. */
@@ -206,6 +221,8 @@ export function entitiesToParts(text: string, entities: readonly MessageEntity[]
   const links: (string | undefined)[] = new Array(n).fill(undefined);
   const linkStart: boolean[] = new Array(n).fill(false);
   for (const e of entities) {
+    // Offsets index the string: anything but whole numbers is a malformed entity, skipped.
+    if (!Number.isSafeInteger(e.offset) || !Number.isSafeInteger(e.length)) continue;
     const from = Math.max(0, e.offset);
     const to = Math.min(n, e.offset + e.length);
     if (to <= from) continue;

@@ -321,7 +321,8 @@ export function parsePollBody(body: string | unknown): PollParse {
   if (retcode !== 0) {
     const r: PollParse = { kind: 'retcode', retcode };
     if (typeof o.p === 'string') r.p = o.p;
-    if (o.t !== undefined && o.t !== null) r.t = String(o.t);
+    // Only scalars: String() of an object from JSON (`{"toString":""}`) would throw.
+    if (typeof o.t === 'string' || typeof o.t === 'number' || typeof o.t === 'boolean') r.t = String(o.t);
     if (typeof o.errmsg === 'string') r.errmsg = o.errmsg;
     return r;
   }
