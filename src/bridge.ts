@@ -8,6 +8,8 @@ import { QqConnector } from './connectors/qq/connector.js';
 import { TelegramConnector } from './connectors/telegram/connector.js';
 import type { Config } from './config.js';
 import type { Connector } from './core/connector.js';
+import type { RelayObserver } from './core/observer.js';
+import type { DeliveryFailure } from './core/outbox.js';
 import { Relay } from './core/relay.js';
 import type { Logger } from './log.js';
 import type { MappingLink } from './mappings/config.js';
@@ -21,10 +23,20 @@ export interface RunningBridge {
   media: MediaService;
   routes: MappingRouteTable;
   connectors: Connector[];
+  /** Replaces the config's links (SIGHUP reload): routes change at once, new IRC channels are joined, new QQ rooms bound. */
+  reloadMappings(links: MappingLink[]): void;
   stop(): Promise<void>;
 }
 
-export async function startBridge(config: Config, log: Logger): Promise<RunningBridge> {
+/** Operations hooks (metrics, status notices); every one optional. */
+export interface BridgeHooks {
+  observer?: RelayObserver;
+  onFailure?: (f: DeliveryFailure) => void;
+  qq?: { onState?: (state: string, detail?: string) => void; onCondition?: (what: string) => void };
+  telegram?: { onRateLimited?: (retryAfterSec: number | undefined) => void };
+}
+
+export async function startBridge(config: Config, log: Logger, hooks: BridgeHooks = {}): Promise<RunningBridge> {
   const store = await openStore({ stateDir: config.stateDir, ...(config.store.url ? { url: config.store.url } : {}) }, log);
   const media = createMedia({ stateDir: config.stateDir, media: config.media }, log);
   const routes = new MappingRouteTable(config.mappings);
@@ -33,15 +45,32 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
     routes,
     log,
     media: media.access,
-    onFailure: (f) => log.error({ net: f.target.network, room: f.target.room, kind: f.kind, reason: f.reason, id: f.sourceId }, 'a message could not be delivered'),
-    onHalt: (e) => log.fatal({ err: e.message }, 'the store failed; no more input is taken until it is fixed'),
+    onFailure: (f) => {
+      log.error({ net: f.target.network, room: f.target.room, kind: f.kind, reason: f.reason, id: f.sourceId }, 'a message could not be delivered');
+      hooks.onFailure?.(f);
+    },
+    ...(hooks.observer ? { observer: hooks.observer } : {}),
+    onHalt: (e) => {
+      log.fatal({ err: e.message }, 'the store failed; no more input is taken until it is fixed');
+      // WebQQ keeps what the group says on its server until it is polled, and a polled message
+      // that cannot be stored is gone: stop polling, so it waits there for the restart.
+      qq.stop().catch((err: unknown) => log.error({ err: (err as Error).message }, 'stopping QQ after the store failure failed'));
+    },
   });
 
   const connectors: Connector[] = [];
-  const qq = new QqConnector(config.qq, { routes });
+  const qq = new QqConnector(config.qq, {
+    routes,
+    ...(hooks.qq?.onState ? { onState: hooks.qq.onState } : {}),
+    ...(hooks.qq?.onCondition ? { client: { onCondition: hooks.qq.onCondition } } : {}),
+  });
   connectors.push(qq);
+  // The config's links (replaced on reload) and the latest runtime links, merged into the routes.
+  let configured: readonly MappingLink[] = config.mappings;
+  let runtimeLinks: readonly MappingLink[] = [];
+  let irc: IrcConnector | undefined;
   if (config.irc) {
-    const irc = new IrcConnector(config.irc, routes.rooms('irc'), {
+    irc = new IrcConnector(config.irc, routes.rooms('irc'), {
       overflow: async (text) => (await media.access.putText(text)).url ?? '',
     });
     connectors.push(irc);
@@ -52,11 +81,22 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
     const matrix = new MatrixConnector(config.matrix, {
       store,
       rooms: routes.rooms('matrix'),
-      onLinksChanged: (runtime: MappingLink[]) => routes.replace(mergeLinks(config.mappings, runtime)),
+      onLinksChanged: (runtime: MappingLink[]) => {
+        runtimeLinks = runtime;
+        routes.replace(mergeLinks(configured, runtime));
+      },
+      // Portal rooms exist only for groups this QQ account is in.
+      groupInfo: async (n) => {
+        const g = qq.webqq?.groups().find((x) => x.number === n);
+        return g ? { name: g.name } : undefined;
+      },
     });
     connectors.push(matrix);
   }
-  if (config.telegram) connectors.push(new TelegramConnector(config.telegram));
+  if (config.telegram) {
+    const onRateLimited = hooks.telegram?.onRateLimited;
+    connectors.push(new TelegramConnector(config.telegram, onRateLimited ? { onRateLimited } : {}));
+  }
   for (const c of connectors) relay.register(c);
 
   try {
@@ -76,6 +116,12 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
     media,
     routes,
     connectors,
+    reloadMappings(links) {
+      configured = links;
+      routes.replace(mergeLinks(configured, runtimeLinks));
+      if (irc) for (const ch of routes.rooms('irc')) irc.addChannel(ch);
+      qq.refreshBindings();
+    },
     async stop() {
       await relay.stop();
       await media.server.stop();

@@ -16,6 +16,7 @@ import { qqConfigSchema } from './connectors/qq/config.js';
 import { ConfigError } from './core/errors.js';
 import { mappingsConfigSchema } from './mappings/config.js';
 import { mediaConfigSchema } from './media/config.js';
+import { metricsConfigSchema, noticesConfigSchema, shutdownTimeoutSchema } from './ops/config.js';
 import { storeConfigSchema } from './store/config.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -32,6 +33,9 @@ export const configSchema = z
     store: storeConfigSchema,
     media: mediaConfigSchema.prefault({}),
     mappings: mappingsConfigSchema.default([]),
+    metrics: metricsConfigSchema.prefault({}),
+    notices: noticesConfigSchema.prefault({}),
+    shutdownTimeoutMs: shutdownTimeoutSchema,
   })
   .strict();
 
@@ -99,7 +103,21 @@ export function parseConfig(text: string, file = '<config>', env: NodeJS.Process
   );
   if (envIssues.length > 0) throw new ConfigIssuesError(envIssues);
 
-  const data: unknown = dropEmpty(doc.toJS({ maxAliasCount: 100 }));
+  let js: unknown;
+  try {
+    js = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // An alias bomb (`maxAliasCount`) or an alias to its own anchor (`a: &a [*a]`, endless recursion).
+    const why = e instanceof RangeError ? 'an alias refers to its own anchor' : (e as Error).message;
+    throw new ConfigIssuesError([{ file, line: 1, col: 1, path: '', message: `YAML aliases refused: ${why}` }]);
+  }
+  let data: unknown;
+  try {
+    data = dropEmpty(js);
+  } catch (e) {
+    if (!(e instanceof CyclicAliasError)) throw e;
+    throw new ConfigIssuesError([{ file, line: 1, col: 1, path: '', message: 'YAML aliases refused: an alias refers to its own anchor' }]);
+  }
   if (data === null || data === undefined) {
     throw new ConfigIssuesError([{ file, line: 1, col: 1, path: '', message: 'the config file is empty; see config.example.yaml' }]);
   }
@@ -199,13 +217,18 @@ function substituteEnv(
  * `key:` with nothing after it (a section whose lines are all commented out) means "not set",
  * so its defaults apply, rather than a type error about null.
  */
-function dropEmpty(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(dropEmpty);
+function dropEmpty(v: unknown, ancestors: object[] = []): unknown {
   if (v && typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, dropEmpty(x)]));
+    // An alias inside its own anchor (`a: &a [*a]`) makes yaml build a cyclic value: refuse it.
+    if (ancestors.includes(v)) throw new CyclicAliasError();
+    const inner = [...ancestors, v];
+    if (Array.isArray(v)) return v.map((x) => dropEmpty(x, inner));
+    return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, dropEmpty(x, inner)]));
   }
   return v;
 }
+
+class CyclicAliasError extends Error {}
 
 function retype(text: string): unknown {
   if (/^[-+]?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$/.test(text)) return Number(text);
@@ -297,7 +320,8 @@ function unwrap(schema: ZodLike, value: unknown): ZodLike {
 function childSchema(schema: ZodLike, value: unknown, seg: string | number): ZodLike | undefined {
   const s = unwrap(schema, value);
   const def = s._zod.def;
-  if (def.type === 'object' && def.shape) return def.shape[String(seg)] ?? def.catchall;
+  // Own keys only: a YAML key like `__proto__` or `constructor` must not find Object.prototype.
+  if (def.type === 'object' && def.shape) return (Object.hasOwn(def.shape, String(seg)) ? def.shape[String(seg)] : undefined) ?? def.catchall;
   if (def.type === 'array' && typeof seg === 'number') return def.element;
   if (def.type === 'record') return def.valueType;
   return undefined;
@@ -326,7 +350,7 @@ function findUnknownKeys(schema: ZodLike, value: unknown, path: (string | number
   if (def.type === 'object' && def.shape && value && typeof value === 'object' && !Array.isArray(value)) {
     const known = Object.keys(def.shape);
     for (const [k, v] of Object.entries(value)) {
-      const child = def.shape[k];
+      const child = Object.hasOwn(def.shape, k) ? def.shape[k] : undefined;
       if (child) out.push(...findUnknownKeys(child, v, [...path, k]));
       else if (!def.catchall || def.catchall._zod.def.type === 'never') out.push({ path: [...path, k], known });
     }

@@ -28,6 +28,16 @@ program
   });
 
 program
+  .command('status')
+  .description('show queued and failed messages, links and the QQ session age, read from the store (the bridge may be running or not)')
+  .requiredOption('-c, --config <file>', 'config file (YAML)')
+  .action(async (opts: { config: string }) => {
+    const { loadConfig } = await import('../config.js');
+    const { readStatus, formatStatus } = await import('../ops/status.js');
+    process.stdout.write(formatStatus(await readStatus(loadConfig(opts.config))));
+  });
+
+program
   .command('generate-registration')
   .description('write a Matrix application-service registration (fresh tokens) for the config\'s matrix section')
   .requiredOption('-c, --config <file>', 'config file (YAML)')

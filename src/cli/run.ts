@@ -1,20 +1,29 @@
-import { startBridge } from '../bridge.js';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../log.js';
+import { startService, type Service } from '../ops/service.js';
 
-/** `qqbridge run`: starts the bridge and stops it cleanly on SIGINT/SIGTERM. */
+/**
+ * `qqbridge run`: starts the bridge. SIGINT/SIGTERM stop taking input, deliver what can be
+ * delivered within `shutdownTimeoutMs`, leave the rest queued and exit 0; SIGHUP reloads
+ * `mappings:` from the config file.
+ */
 export async function runBridgeFromConfig(file: string): Promise<void> {
   const config = loadConfig(file);
   const log = createLogger({ level: config.log.level });
-  const bridge = await startBridge(config, log);
+  let service: Service | undefined;
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'stopping');
-    const force = setTimeout(() => process.exit(1), 15_000);
+    log.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'stopping');
+    // The drain is bounded by shutdownTimeoutMs; this only catches a stop that hangs.
+    const force = setTimeout(() => {
+      log.error('stop did not finish in time; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs + 15_000);
     force.unref();
-    bridge.stop().then(
+    if (!service) process.exit(0); // still starting: nothing was taken yet
+    service.shutdown().then(
       () => process.exit(0),
       (e: unknown) => {
         log.error({ err: (e as Error).message }, 'stop failed');
@@ -22,6 +31,12 @@ export async function runBridgeFromConfig(file: string): Promise<void> {
       },
     );
   };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGHUP', () => {
+    if (!service || stopping) return;
+    log.info('SIGHUP: reloading mappings');
+    service.reload();
+  });
+  service = await startService(file, config, log);
 }

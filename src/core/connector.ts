@@ -64,6 +64,12 @@ export interface Connector {
   readonly capabilities: Capabilities;
   start(ctx: ConnectorContext): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * Stop fetching from the network (graceful shutdown), keeping what was already handed over and
+   * still able to send. For networks that only hear what they fetch (QQ's long poll): a message
+   * fetched after the relay stops taking input would be lost.
+   */
+  stopInput?(): Promise<void>;
   send(delivery: Delivery): Promise<string[]>;
   /** True while the connector can deliver; the outbox waits (and queues) while it is false. */
   isConnected(): boolean;

@@ -7,6 +7,7 @@ import { degradeEdit, degradeReply } from './degrade.js';
 import { isDeliveryError } from './errors.js';
 import { IdMap } from './idmap.js';
 import type { BridgeMessage, RoomRef } from './message.js';
+import type { RelayObserver } from './observer.js';
 import { roomKey } from './routes.js';
 import { TokenBucket } from './token-bucket.js';
 
@@ -45,6 +46,8 @@ export interface OutboxOptions {
   connectorFor(network: string): Connector | undefined;
   log?: Logger;
   onFailure?: (f: DeliveryFailure) => void;
+  /** Metrics hooks (deliveries, retries, drops). */
+  observer?: RelayObserver;
   /** The store failed: workers have stopped; the relay stops taking input. */
   onStoreError?: (e: StoreError) => void;
   /** First retry delay; doubles per attempt up to `maxBackoffMs`, with jitter. */
@@ -250,6 +253,7 @@ export class Outbox {
       const reason = `outbox item ${item.seq} has an unreadable payload`;
       await this.store.markFailed(item.seq, reason, this.now());
       this.report(w, item, 'rejected', reason, '?');
+      this.observe((o) => o.onDropped?.({ target: w.target, reason }));
       return true;
     }
     const message = item.payload.message;
@@ -293,6 +297,7 @@ export class Outbox {
           await this.store.markFailed(item.seq, reason, this.now());
           w.log.warn({ seq: item.seq, err: reason }, 'delivery rejected');
           this.report(w, item, 'rejected', reason, message.id);
+          this.observe((o) => o.onDropped?.({ target: w.target, reason, error: e }));
           return true;
         }
         if (kind === 'fatal') {
@@ -307,11 +312,23 @@ export class Outbox {
         item.nextAttemptAt = this.now() + delay;
         await this.store.markAttemptFailed(item.seq, { error: reason, nextAttemptAt: item.nextAttemptAt }, this.now());
         w.log.warn({ seq: item.seq, attempts: item.attempts, retryInMs: delay, err: reason }, 'delivery failed; will retry');
+        this.observe((o) => o.onRetry?.({ target: w.target, error: e, attempts: item.attempts }));
         continue;
       }
       await this.store.markDelivered(item.seq, { sourceId: message.id, network: w.target.network, room: w.target.room, remoteIds }, this.now());
       this.lastErrors.delete(w.key);
+      const latencyMs = Math.max(0, this.now() - item.createdAt);
+      this.observe((o) => o.onDelivered?.({ target: w.target, originNetwork: message.origin.network, kind: message.kind, latencyMs }));
       return true;
+    }
+  }
+
+  private observe(fn: (o: RelayObserver) => void): void {
+    if (!this.opts.observer) return;
+    try {
+      fn(this.opts.observer);
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, 'relay observer threw');
     }
   }
 

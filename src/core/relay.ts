@@ -6,7 +6,8 @@ import type { Connector, ConnectorContext, MediaAccess } from './connector.js';
 import { Dedupe } from './dedupe.js';
 import { degrade, type Quote } from './degrade.js';
 import { IdMap, originEntryOf } from './idmap.js';
-import type { BridgeMessage } from './message.js';
+import type { BridgeMessage, RoomRef } from './message.js';
+import type { RelayObserver } from './observer.js';
 import { Outbox, type DeliveryFailure, type OutboxOptions, type OutboxPayload, type TargetStats } from './outbox.js';
 import { roomKey, type RouteTable } from './routes.js';
 
@@ -25,6 +26,8 @@ export interface RelayOptions {
   onFailure?: (f: DeliveryFailure) => void;
   /** The store failed; the relay has stopped taking input. */
   onHalt?: (e: StoreError) => void;
+  /** Metrics hooks (see observer.ts). */
+  observer?: RelayObserver;
   /** Outbox tuning (backoff, polling, clock). */
   outbox?: Pick<OutboxOptions, 'baseBackoffMs' | 'maxBackoffMs' | 'connectPollMs' | 'batchSize' | 'now' | 'random'>;
   /** How long delivered/seen bookkeeping is kept (ms). */
@@ -81,6 +84,7 @@ export class Relay {
       log: this.log,
       connectorFor: (n) => this.connectors.get(n),
       onFailure: opts.onFailure,
+      ...(opts.observer ? { observer: opts.observer } : {}),
       onStoreError: (e) => this.halt(e),
     });
   }
@@ -140,6 +144,60 @@ export class Relay {
 
   async stats(): Promise<TargetStats[]> {
     return this.outbox.stats();
+  }
+
+  /** The registered connectors (health checks, status notices). */
+  registered(): Connector[] {
+    return [...this.connectors.values()];
+  }
+
+  /**
+   * Queues a message the bridge itself says (a status notice) straight to `rooms`' outboxes:
+   * no routes, no dedupe, never relayed on. Rooms whose network has no connector are skipped.
+   */
+  async notify(msg: BridgeMessage, rooms: readonly RoomRef[]): Promise<number> {
+    if (this.haltedBy) throw this.haltedBy;
+    const items: EnqueueItem[] = [];
+    for (const t of rooms) {
+      const conn = this.connectors.get(t.network);
+      if (!conn) continue;
+      const message = degrade({ ...msg, fromBridge: true }, conn.capabilities, { mediaUrl: (id) => this.media.urlFor(id) });
+      items.push({ network: t.network, room: t.room, key: `${msg.id}>${t.network}:${t.room}`, payload: { v: 1, message } satisfies OutboxPayload });
+    }
+    if (items.length === 0) return 0;
+    try {
+      const res = await this.store.enqueue(items);
+      for (const it of items) this.outbox.kick(it);
+      return res.inserted;
+    } catch (e) {
+      if (isStoreError(e)) this.halt(e);
+      throw e;
+    }
+  }
+
+  /**
+   * Graceful shutdown, first half: stops taking input, then waits (at most `timeoutMs`) until
+   * every pending item that can be delivered has been; what is left stays queued in the store.
+   * Returns the items still pending.
+   */
+  /** Asks every connector to stop fetching input; what arrives meanwhile is still taken, durably. */
+  async stopInput(): Promise<void> {
+    await Promise.all([...this.connectors.values()].map((c) => c.stopInput?.().catch((e: unknown) => this.log.warn({ net: c.network, err: (e as Error).message }, 'stopping input failed'))));
+  }
+
+  async drain(timeoutMs: number, pollMs = 50): Promise<number> {
+    // Input is still taken while draining: a message that arrives now is stored and goes out at
+    // the next start, which is better than refusing it (the network may not offer it again).
+    const deadline = Date.now() + timeoutMs;
+    await Promise.race([Promise.allSettled([...this.chains.values()]), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    for (;;) {
+      const stats = await this.outbox.stats().catch(() => []);
+      const left = stats.reduce((a, s) => a + s.depth, 0);
+      // Items for a paused or disconnected target cannot go now: waiting for them is pointless.
+      const deliverable = stats.filter((s) => !s.pausedReason && !s.waitingForConnection && this.connectors.get(s.network)?.isConnected());
+      if (deliverable.length === 0 || Date.now() >= deadline || this.haltedBy) return left;
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
   }
 
   /**

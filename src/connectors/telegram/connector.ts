@@ -3,6 +3,7 @@
  * Updates come by long polling (getUpdates) or by webhook (a local HTTP server checking the
  * secret token); messages go out as HTML (see format.ts), pictures as sendPhoto uploads.
  */
+import { secretMatches } from '../../core/secrets.js';
 import http from 'node:http';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Bot, GrammyError, HttpError, InputFile } from 'grammy';
@@ -26,6 +27,8 @@ export interface TelegramConnectorOptions {
   pollTimeoutSec?: number;
   /** Polling restart backoff after the loop fails (ms). */
   restart?: { minMs: number; maxMs: number };
+  /** For metrics: called on every 429 answer, including those auto-retry handles. */
+  onRateLimited?: (retryAfterSec: number | undefined) => void;
 }
 
 /** Bot API getFile only serves files up to 20 MB. */
@@ -34,11 +37,7 @@ const MAX_DOWNLOAD = 20 * 1024 * 1024;
 const errText = (e: unknown) => scrubSecrets(e instanceof Error ? e.message : String(e));
 
 /** Constant-time compare of two strings of any length (hashing first hides the length too). */
-export function secretMatches(given: string | undefined, expected: string): boolean {
-  const a = createHash('sha256').update(given ?? '').digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b) && given !== undefined;
-}
+export { secretMatches };
 
 /** Maps a Bot API failure to what the outbox should do with it. */
 export function toDeliveryError(e: unknown): DeliveryError {
@@ -88,6 +87,15 @@ export class TelegramConnector implements Connector {
       rateLimit: config.rateLimit,
     };
     this.bot = new Bot(config.token, { client: { apiRoot: config.apiRoot } });
+    // Installed first so it sits inside auto-retry and sees every 429, not only the last.
+    const onRateLimited = opts.onRateLimited;
+    if (onRateLimited) {
+      this.bot.api.config.use(async (prev, method, payload, signal) => {
+        const res = await prev(method, payload, signal);
+        if (!res.ok && res.error_code === 429) onRateLimited(res.parameters?.retry_after);
+        return res;
+      });
+    }
     this.bot.api.config.use(
       // Only 429s are retried here (they say how long to wait); 5xx and network errors go to the
       // outbox, whose backoff is bounded and persisted.
