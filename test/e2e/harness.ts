@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { startBridge, type RunningBridge } from '../../src/bridge.js';
-import { parseConfig } from '../../src/config.js';
+import { parseConfig, type Config } from '../../src/config.js';
 import { parseIrcFormatting } from '../../src/connectors/irc/format.js';
-import { createLogger, silentLogger } from '../../src/log.js';
+import { createLogger, silentLogger, type Logger } from '../../src/log.js';
 import { startSimulator, type RunningSimulator, type SentRecord, type Violation } from '../../src/simulator/index.js';
 import { TcpGate } from './gate.js';
 import { freePort, startNgircd, TestIrcClient, type IrcLine, type Ngircd } from '../support/ngircd.js';
@@ -109,6 +109,8 @@ export interface ConfigOptions {
   mediaPort: number;
   maxLines?: number;
   logLevel?: string;
+  /** More config: `top` lines go before `mappings:` (whole sections), `link` lines into the link. */
+  extraYaml?: { top?: string[]; link?: string[] };
 }
 
 /** The bridge config the tests run with: fast pacing, fast reconnects, a media server on loopback. */
@@ -133,9 +135,11 @@ export function configYaml(o: ConfigOptions): string {
     'media:',
     `  port: ${o.mediaPort}`,
     `  publicUrl: http://127.0.0.1:${o.mediaPort}`,
+    ...(o.extraYaml?.top ?? []),
     'mappings:',
     `  - qq: { group: ${GROUP} }`,
     `    irc: ${JSON.stringify(o.channel)}`,
+    ...(o.extraYaml?.link ?? []),
     '',
   ].join('\n');
 }
@@ -195,6 +199,10 @@ export interface Harness {
   mediaPort: number;
   /** Between the bridge and ngircd when `gate` was asked for. */
   gate: TcpGate | undefined;
+  /** The config the bridge runs with. */
+  config: Config;
+  /** Stops the bridge (cleanly) and starts a new one on the same config and state; updates `bridge`. */
+  restartBridge(): Promise<RunningBridge>;
   /** Connects the human again (after an IRC server restart) and rejoins the channel. */
   reconnectHuman(): Promise<TestIrcClient>;
   close(): Promise<void>;
@@ -205,6 +213,14 @@ export interface HarnessOptions {
   channel?: string;
   /** Put a TcpGate between the bridge and ngircd. */
   gate?: boolean;
+  /** Where the bridge keeps its state (default: a fresh temp dir, removed at close). */
+  stateDir?: string;
+  /** The bridge's logger (default: silent, or QQBRIDGE_E2E_LOG). */
+  log?: Logger;
+  /** See ConfigOptions.extraYaml. */
+  extraYaml?: ConfigOptions['extraYaml'];
+  /** Called after each bridge start (e.g. to point a fake homeserver at the appservice port). */
+  onBridgeStarted?: (bridge: RunningBridge) => Promise<void> | void;
 }
 
 /** ngircd + simulator + bridge (in this process) + a human in the channel, all ready. */
@@ -214,8 +230,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
   };
   try {
-    const dir = mkdtempSync(join(tmpdir(), 'qqbridge-e2e-'));
-    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const dir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'qqbridge-e2e-'));
+    if (!opts.stateDir) cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
     const channel = opts.channel ?? '#qq-e2e';
     const ircd = await startNgircd();
     cleanups.push(() => ircd.stop());
@@ -233,18 +249,27 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     }
     const mediaPort = await freePort();
     const config = parseConfig(
-      configYaml({ stateDir: dir, simUrl: sim.url, ircHost: ircd.host, ircPort: gate?.port ?? ircd.port, channel, mediaPort, ...(opts.maxLines ? { maxLines: opts.maxLines } : {}) }),
+      configYaml({ stateDir: dir, simUrl: sim.url, ircHost: ircd.host, ircPort: gate?.port ?? ircd.port, channel, mediaPort, ...(opts.maxLines ? { maxLines: opts.maxLines } : {}), ...(opts.extraYaml ? { extraYaml: opts.extraYaml } : {}) }),
       'e2e.yaml',
     );
     // QQBRIDGE_E2E_LOG=debug shows the in-process bridge's log when a test needs explaining.
-    const log = process.env.QQBRIDGE_E2E_LOG ? createLogger({ level: process.env.QQBRIDGE_E2E_LOG }) : silentLogger;
+    const log = opts.log ?? (process.env.QQBRIDGE_E2E_LOG ? createLogger({ level: process.env.QQBRIDGE_E2E_LOG }) : silentLogger);
     const bridge = await startBridge(config, log);
-    cleanups.push(() => bridge.stop());
+    let running = bridge;
+    cleanups.push(() => running.stop());
+    await opts.onBridgeStarted?.(bridge);
     await waitForBotInChannel(human, channel);
     const qq = new SimControl(sim.controlUrl);
     await waitUntil('the bridge to be online in QQ', () => (bridge.connectors.every((c) => c.isConnected()) ? true : undefined), 15_000);
     const harness: Harness = {
-      dir, channel, ircd, sim, qq, bridge, human, irc: new ChannelView(human, channel), mediaPort, gate, close,
+      dir, channel, ircd, sim, qq, bridge, human, irc: new ChannelView(human, channel), mediaPort, gate, config, close,
+      async restartBridge() {
+        await running.stop();
+        running = await startBridge(config, log);
+        harness.bridge = running;
+        await opts.onBridgeStarted?.(running);
+        return running;
+      },
       async reconnectHuman() {
         const again = await TestIrcClient.connect(ircd.host, ircd.port, HUMAN_NICK);
         cleanups.push(() => again.close());
