@@ -219,7 +219,10 @@ export class Sender {
       } catch (e) {
         this.lastSendAt = Date.now();
         if (e instanceof TransportError && gate.epoch !== epoch) return false;
-        this.hardFailure();
+        // An unreachable server says nothing about the session: a relogin would only replace a
+        // session that is still good (and lose what the server holds for it). The poller backs
+        // off on the same outage and relinks if the session really died.
+        if (!(e instanceof TransportError)) this.hardFailure();
         const kind = e instanceof TransportError || e instanceof DeliveryError ? 'retryable' : 'rejected';
         throw new SendError(ep, undefined, `${ep} failed on piece ${i + 1}/${pieces.length}: ${(e as Error).message}`, sent, kind, e);
       }
