@@ -69,6 +69,7 @@ export async function startBridge(config: Config, log: Logger, hooks: BridgeHook
   let configured: readonly MappingLink[] = config.mappings;
   let runtimeLinks: readonly MappingLink[] = [];
   let irc: IrcConnector | undefined;
+  let matrix: MatrixConnector | undefined;
   if (config.irc) {
     irc = new IrcConnector(config.irc, routes.rooms('irc'), {
       overflow: async (text) => (await media.access.putText(text)).url ?? '',
@@ -78,7 +79,7 @@ export async function startBridge(config: Config, log: Logger, hooks: BridgeHook
   if (config.matrix) {
     // Links made from Matrix (plumbing commands, portal rooms) live in the store and join the
     // config's links in the route table whenever they change.
-    const matrix = new MatrixConnector(config.matrix, {
+    matrix = new MatrixConnector(config.matrix, {
       store,
       rooms: routes.rooms('matrix'),
       onLinksChanged: (runtime: MappingLink[]) => {
@@ -120,6 +121,7 @@ export async function startBridge(config: Config, log: Logger, hooks: BridgeHook
       configured = links;
       routes.replace(mergeLinks(configured, runtimeLinks));
       if (irc) for (const ch of routes.rooms('irc')) irc.addChannel(ch);
+      if (matrix) for (const room of routes.rooms('matrix')) matrix.addRoom(room);
       qq.refreshBindings();
     },
     async stop() {

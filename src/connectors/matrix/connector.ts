@@ -111,6 +111,11 @@ export class MatrixConnector implements Connector {
     return (this.server?.address() as AddressInfo | null)?.port;
   }
 
+  /** Starts bridging a room the config now links (SIGHUP reload): its events are relayed from now on. */
+  addRoom(roomId: string): void {
+    this.rooms.add(roomId);
+  }
+
   bridgedRooms(): string[] {
     return [...this.rooms];
   }
