@@ -8,8 +8,9 @@ export function dedupeKeyOf(msg: BridgeMessage): { network: string; key: string 
 
 /**
  * Persisted "seen before?" for inbound messages, so a reconnect replay or a restart does not
- * relay a message twice. The relay claims the key in the same transaction that queues the
- * message (see Relay.receive), so a crash between the two cannot lose it.
+ * relay a message twice. The key is claimed by `store.enqueue({ dedupe })` in the same
+ * transaction that queues the message (Relay.accept), so a crash between the two cannot lose it;
+ * `seen` is only the cheap early exit before any routing work.
  */
 export class Dedupe {
   constructor(
@@ -20,12 +21,6 @@ export class Dedupe {
   seen(msg: BridgeMessage): Promise<boolean> {
     const { network, key } = dedupeKeyOf(msg);
     return this.store.hasSeen(network, key);
-  }
-
-  /** True the first time only. */
-  claim(msg: BridgeMessage, now = Date.now()): Promise<boolean> {
-    const { network, key } = dedupeKeyOf(msg);
-    return this.store.claimDedupe(network, key, now);
   }
 
   prune(now = Date.now()): Promise<number> {

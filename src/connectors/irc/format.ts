@@ -524,7 +524,7 @@ export function parseIrcMessage(text: string): { kind: 'message' | 'action'; par
   return { kind: 'message', parts: parseIrcText(text) };
 }
 
-/** Checks that nothing in `s` can break out of an IRC line: for asserts and the connector's guard. */
+/** Checks that nothing in `s` can break out of an IRC line (the property tests assert it of every rendered line). */
 export function isSafeLine(s: string): boolean {
   return !UNSAFE_TEST.test(s);
 }
