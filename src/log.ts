@@ -24,13 +24,33 @@ export const REDACT_PATHS = [
 const SECRET_QUERY = /([?&;\s](?:ptwebqq|vfwebqq|psessionid|skey|p_skey|pt4_token|supertoken|superkey|qrsig|verifysession|p|password|token|access_token|secret|login_sig|ptsigx|auth_token|pt4_hkey|sig)=)[^&;\s"']+/gi;
 const SECRET_JSON = /("(?:ptwebqq|vfwebqq|psessionid|skey|password|token|as_token|hs_token|secret|gface_sig|sig|key)"\s*:\s*")[^"]*/gi;
 const BOT_TOKEN_PATH = /\/bot\d+:[A-Za-z0-9_-]+/g;
+const BEARER = /(\bBearer\s+)[^\s"',;]+/gi;
 
-/** Masks credentials that appear inside free text: URLs, query strings, JSON bodies, Bot API paths. */
+/** Masks credentials that appear inside free text: URLs, query strings, JSON bodies, Bot API paths, bearer tokens. */
 export function scrubSecrets(text: string): string {
   return text
     .replace(SECRET_QUERY, '$1[redacted]')
     .replace(SECRET_JSON, '$1[redacted]')
-    .replace(BOT_TOKEN_PATH, '/bot[redacted]');
+    .replace(BOT_TOKEN_PATH, '/bot[redacted]')
+    .replace(BEARER, '$1[redacted]');
+}
+
+const isPlain = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
+
+/**
+ * A copy of a log object with every string scrubbed, however deep in plain objects and arrays:
+ * any free-text field (`reason`, `lastError`, `detail`, …) can quote a request. The caller's
+ * object is not changed.
+ */
+export function scrubFields(v: unknown, depth = 0): unknown {
+  if (typeof v === 'string') return scrubSecrets(v);
+  if (depth > 6) return v;
+  if (Array.isArray(v)) return v.map((x) => scrubFields(x, depth + 1));
+  if (!isPlain(v)) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = scrubFields(x, depth + 1);
+  return out;
 }
 
 export interface LogOptions {
@@ -45,14 +65,8 @@ export function createLogger(opts: LogOptions = {}): Logger {
       level,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       formatters: {
-        log(obj) {
-          // Error messages and URLs are free text that may quote a request; scrub them too.
-          for (const k of ['msg', 'url', 'err', 'error', 'body']) {
-            const v = (obj as Record<string, unknown>)[k];
-            if (typeof v === 'string') (obj as Record<string, unknown>)[k] = scrubSecrets(v);
-          }
-          return obj;
-        },
+        // Every string field is free text that may quote a request (an error, a URL, a reason).
+        log: (obj) => scrubFields(obj) as Record<string, unknown>,
       },
       hooks: {
         logMethod(args, method) {

@@ -36,6 +36,19 @@ describe('logging', () => {
     expect(out).toContain('clientid=53999199');
   });
 
+  it('scrubs every free-text field, however deep: a failure reason, a last error, a detail', () => {
+    const { log, text } = capture();
+    const reason = 'Matrix delivery to !r:hs: 403 M_FORBIDDEN: PUT https://hs.example/_matrix/client/v3/rooms/x/send?access_token=syt_REASONSECRET';
+    const fields = { net: 'matrix', room: '!r:hs', kind: 'rejected', reason, id: 'qq:1' };
+    log.error(fields, 'a message could not be delivered');
+    log.warn({ targets: [{ lastError: 'GET https://api.telegram.org/bot42:AAHlastErrorSECRET/getMe' }], qq: { detail: 'login2 {"ptwebqq":"DETAILSECRET"}' } }, 'status');
+    log.info({ note: 'Authorization: Bearer BEARERSECRET' }, 'x');
+    const out = text();
+    for (const secret of ['syt_REASONSECRET', 'AAHlastErrorSECRET', 'DETAILSECRET', 'BEARERSECRET']) expect(out).not.toContain(secret);
+    expect(out).toContain('403 M_FORBIDDEN');
+    expect(fields.reason).toBe(reason); // the caller's object is left as it was
+  });
+
   it('leaves ordinary text alone', () => {
     expect(scrubSecrets('group 346167134 says: the password policy changed')).toBe('group 346167134 says: the password policy changed');
     expect(scrubSecrets('?p=ABCDEF&u=123')).toBe('?p=[redacted]&u=123');

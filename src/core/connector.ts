@@ -65,12 +65,21 @@ export interface Connector {
   start(ctx: ConnectorContext): Promise<void>;
   stop(): Promise<void>;
   /**
-   * Stop fetching from the network (graceful shutdown), keeping what was already handed over and
-   * still able to send. For networks that only hear what they fetch (QQ's long poll): a message
-   * fetched after the relay stops taking input would be lost.
+   * Stop taking input from the network (graceful shutdown; the relay calls it before it stops
+   * taking input, and may call it more than once). Resolves once what was already fetched has
+   * been handed over; the connector stays able to send. For networks that take a message as
+   * delivered once fetched or answered (QQ's long poll, Telegram's getUpdates offset and webhook
+   * answer): a message fetched after the relay stops taking input would be lost. A network that
+   * can be asked to resend (Telegram: a webhook answered 503) should be asked to.
    */
   stopInput?(): Promise<void>;
   send(delivery: Delivery): Promise<string[]>;
   /** True while the connector can deliver; the outbox waits (and queues) while it is false. */
   isConnected(): boolean;
+  /**
+   * Optional: calls `fn` whenever isConnected() changes, so operations (metrics, status notices)
+   * hear of it at once instead of at their next poll. Returns an unsubscribe function. A connector
+   * without it is only polled.
+   */
+  onStateChange?(fn: (connected: boolean) => void): () => void;
 }

@@ -55,7 +55,15 @@ export class MediaCache {
   }
 
   private ensureDir(): Promise<void> {
-    this.ready ??= mkdir(this.dir, { recursive: true, mode: 0o700 }).then(() => undefined);
+    // A failed mkdir (a full disk, a directory made read-only) must not fail every later put
+    // until restart: forget the failure so the next call tries again.
+    this.ready ??= mkdir(this.dir, { recursive: true, mode: 0o700 }).then(
+      () => undefined,
+      (e: unknown) => {
+        this.ready = undefined;
+        throw e;
+      },
+    );
     return this.ready;
   }
 

@@ -13,6 +13,7 @@ import type { DeliveryFailure } from '../core/outbox.js';
 import { roomKey } from '../core/routes.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
+import { safeFailureReason } from './failure-reason.js';
 import { BRIDGE_NETWORK } from './metrics.js';
 
 export interface NoticeRelay {
@@ -74,6 +75,11 @@ export class StatusNotices {
     await this.pending;
   }
 
+  /** Resolves once every notice decided on so far has been handed to the relay's outbox. */
+  async settled(): Promise<void> {
+    await this.pending;
+  }
+
   /** Looks at every connector's connectivity now (also called on state-change events). */
   check(): void {
     const now = this.now();
@@ -110,10 +116,12 @@ export class StatusNotices {
     if (f.sourceId.startsWith(`${BRIDGE_NETWORK}:`)) return;
     const rooms = this.linkRoomsOf(f.target).filter((r) => roomKey(r) !== roomKey(f.target));
     const where = `${displayNetwork(f.target.network)} ${f.target.room}`;
+    // Never the raw error text: it can quote a request (a URL with a token). The logs have it, scrubbed.
+    const why = safeFailureReason(f);
     const text =
       f.kind === 'rejected'
-        ? `A message could not be delivered to ${where}: ${f.reason}`
-        : `Delivery to ${where} is paused (messages are kept): ${f.reason}`;
+        ? `A message could not be delivered to ${where}: ${why}`
+        : `Delivery to ${where} is paused (messages are kept): ${why}`;
     this.post(f.kind === 'rejected' ? 'failed' : 'paused', rooms, text);
   }
 

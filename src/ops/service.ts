@@ -5,7 +5,6 @@
  */
 import { startBridge, type BridgeHooks, type RunningBridge } from '../bridge.js';
 import { loadConfig, type Config } from '../config.js';
-import { IrcConnector } from '../connectors/irc/connector.js';
 import type { Logger } from '../log.js';
 import type { NetworkHealth } from './health.js';
 import { BridgeMetrics } from './metrics.js';
@@ -66,18 +65,20 @@ export async function startService(file: string, config: Config, log: Logger): P
   const running = bridge;
   metrics?.setStatsSource(() => running.relay.stats());
 
+  // Connectors that report connectivity changes are heard at once; the others are polled.
   const unsubscribe: Array<() => void> = [];
   for (const c of running.connectors) {
-    if (c instanceof IrcConnector && metrics) {
-      let wasConnected = c.isConnected();
-      unsubscribe.push(
-        c.onStateChange((up) => {
-          if (up && wasConnected) metrics.ircReconnects.inc();
-          if (up) wasConnected = true;
-          notices?.check();
-        }),
-      );
-    }
+    if (!c.onStateChange) continue;
+    let wasConnected = c.isConnected();
+    unsubscribe.push(
+      c.onStateChange((up) => {
+        // Coming back after having been connected is a reconnection (the first connect is not).
+        if (up && wasConnected && c.network === 'irc') metrics?.ircReconnects.inc();
+        if (up) wasConnected = true;
+        metrics?.setConnected(c.network, up);
+        notices?.check();
+      }),
+    );
   }
   const tick = () => {
     for (const c of running.connectors) metrics?.setConnected(c.network, c.isConnected());

@@ -1,15 +1,15 @@
 /**
  * `qqbridge status`: what the bridge's store says, read without the running process — queued
  * messages per target, messages given up on, links (config and runtime) and the age of the saved
- * QQ session. Opens the store read-only; never migrates or writes.
+ * QQ session. Reads through the Store interface (the store's own SQL); never creates a store that
+ * does not exist yet. Error texts are scrubbed: they can quote a request with its credentials.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
-import pg from 'pg';
 import type { Config } from '../config.js';
 import { ConfigError } from '../core/errors.js';
-import { redactUrl, SQLITE_FILE } from '../store/store.js';
+import { scrubSecrets, silentLogger } from '../log.js';
+import { openStore, redactUrl, SQLITE_FILE, type Store } from '../store/store.js';
 
 export interface StatusReport {
   store: string;
@@ -20,67 +20,57 @@ export interface StatusReport {
   qqSession: { file: string; savedAt: number | undefined; problem?: string };
 }
 
-type Query = (sql: string) => Promise<Array<Record<string, unknown>>>;
+const scrub = (s: string | undefined): string | undefined => (s === undefined ? undefined : scrubSecrets(s));
 
-const num = (v: unknown): number => Number(v);
-const optStr = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : String(v));
+/** Opens the configured store if it exists; a clear ConfigError if it does not or cannot be reached. */
+async function openExisting(config: Config): Promise<Store> {
+  if (config.store.url) {
+    const where = redactUrl(config.store.url);
+    try {
+      return await openStore({ stateDir: config.stateDir, url: config.store.url }, silentLogger);
+    } catch (e) {
+      throw new ConfigError(`cannot open the store ${where}: ${scrubSecrets(redactUrl((e as Error).message))}`);
+    }
+  }
+  const file = path.join(config.stateDir, SQLITE_FILE);
+  // Opening would create an empty store; a status report on one would only mislead.
+  if (!fs.existsSync(file)) throw new ConfigError(`no store at ${file}: has the bridge run with stateDir ${config.stateDir}?`);
+  try {
+    return await openStore({ stateDir: config.stateDir }, silentLogger);
+  } catch (e) {
+    throw new ConfigError(`cannot open the store ${file}: ${(e as Error).message}`);
+  }
+}
 
 export async function readStatus(config: Config, now = Date.now()): Promise<StatusReport> {
-  let query: Query;
-  let close: () => Promise<void>;
-  let where: string;
-  if (config.store.url) {
-    const client = new pg.Client({ connectionString: config.store.url });
-    where = redactUrl(config.store.url);
-    try {
-      await client.connect();
-    } catch (e) {
-      throw new ConfigError(`cannot connect to the store ${where}: ${(e as Error).message}`);
-    }
-    query = async (sql) => (await client.query(sql)).rows as Array<Record<string, unknown>>;
-    close = () => client.end();
-  } else {
-    const file = path.join(config.stateDir, SQLITE_FILE);
-    where = file;
-    if (!fs.existsSync(file)) throw new ConfigError(`no store at ${file}: has the bridge run with stateDir ${config.stateDir}?`);
-    const db = new Database(file, { readonly: true, fileMustExist: true });
-    query = async (sql) => db.prepare(sql).all() as Array<Record<string, unknown>>;
-    close = async () => {
-      db.close();
-    };
-  }
+  const store = await openExisting(config);
   try {
-    const pending = await query(
-      `SELECT network, room, COUNT(*) AS depth, MIN(created_at) AS oldest, MAX(attempts) AS attempts,
-              (SELECT o2.last_error FROM outbox o2 WHERE o2.network = o.network AND o2.room = o.room AND o2.state = 'pending' ORDER BY o2.seq LIMIT 1) AS last_error
-         FROM outbox o WHERE state = 'pending' GROUP BY network, room ORDER BY network, room`,
+    const depths = await store.pendingDepths();
+    const pending = await Promise.all(
+      depths.map(async (d) => {
+        // The head of a target's queue is the item being retried: its attempts and last error say why the queue waits.
+        const [head] = await store.nextPending(d, 1);
+        return { network: d.network, room: d.room, depth: d.depth, oldestCreatedAt: d.oldestCreatedAt, attempts: head?.attempts ?? 0, lastError: scrub(head?.lastError) };
+      }),
     );
-    const failedTotal = await query(`SELECT COUNT(*) AS n FROM outbox WHERE state = 'failed'`);
-    const failed = await query(`SELECT seq, network, room, updated_at, last_error FROM outbox WHERE state = 'failed' ORDER BY seq DESC LIMIT 20`);
-    const runtime = await query(`SELECT id, link FROM links ORDER BY id`);
+    const failed = await store.failedItems(20);
+    const runtime = await store.listLinks();
     return {
-      store: where,
+      store: store.location,
       now,
-      pending: pending.map((r) => ({
-        network: String(r.network),
-        room: String(r.room),
-        depth: num(r.depth),
-        oldestCreatedAt: num(r.oldest),
-        attempts: num(r.attempts),
-        lastError: optStr(r.last_error),
-      })),
+      pending,
       failed: {
-        total: num(failedTotal[0]?.n ?? 0),
-        recent: failed.map((r) => ({ seq: num(r.seq), network: String(r.network), room: String(r.room), at: num(r.updated_at), error: optStr(r.last_error) })),
+        total: failed.total,
+        recent: failed.recent.map((f) => ({ seq: f.seq, network: f.network, room: f.room, at: f.failedAt, error: scrub(f.error) })),
       },
       links: [
         ...config.mappings.map((l) => ({ source: `config ${l.source ?? ''}`.trim(), rooms: l.rooms.map((r) => `${r.network}:${r.room}`) })),
-        ...runtime.map((r) => ({ source: `runtime ${String(r.id)}`, rooms: runtimeRooms(r.link) })),
+        ...runtime.map((r) => ({ source: `runtime ${r.id}`, rooms: runtimeRooms(r.link) })),
       ],
       qqSession: readSession(config.qq.stateDir),
     };
   } finally {
-    await close();
+    await store.close();
   }
 }
 

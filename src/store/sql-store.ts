@@ -3,6 +3,7 @@ import { stmt } from './db.js';
 import type {
   EnqueueItem,
   EnqueueResult,
+  FailedItem,
   Ghost,
   LinkRecord,
   MapEntry,
@@ -125,6 +126,15 @@ export class SqlStore implements Store {
        WHERE state = 'pending' GROUP BY network, room ORDER BY network, room`,
     );
     return rows.map((r) => ({ network: String(r.network), room: String(r.room), depth: num(r.depth), oldestCreatedAt: num(r.oldest) }));
+  }
+
+  async failedItems(limit: number): Promise<{ total: number; recent: FailedItem[] }> {
+    const [count] = await this.db.all(`SELECT COUNT(*) AS n FROM outbox WHERE state = 'failed'`);
+    const rows = await this.db.all(`SELECT seq, network, room, updated_at, last_error FROM outbox WHERE state = 'failed' ORDER BY seq DESC LIMIT ?`, [limit]);
+    return {
+      total: num(count?.n ?? 0),
+      recent: rows.map((r) => ({ seq: num(r.seq), network: String(r.network), room: String(r.room), error: optStr(r.last_error), failedAt: num(r.updated_at) })),
+    };
   }
 
   async pendingTargets(): Promise<StoreTarget[]> {

@@ -56,6 +56,14 @@ export interface TargetDepth extends StoreTarget {
   oldestCreatedAt: number;
 }
 
+/** An item given up on for good, as `qqbridge status` lists it. */
+export interface FailedItem extends StoreTarget {
+  seq: number;
+  error: string | undefined;
+  /** Epoch ms when it was given up on. */
+  failedAt: number;
+}
+
 export interface LinkRecord {
   id: string;
   /** The link as the mappings code defines it; stored as JSON. */
@@ -109,6 +117,8 @@ export interface Store {
   pendingDepths(): Promise<TargetDepth[]>;
   /** Targets that have at least one pending item. */
   pendingTargets(): Promise<StoreTarget[]>;
+  /** How many items were given up on, and the latest `limit` of them, newest first. */
+  failedItems(limit: number): Promise<{ total: number; recent: FailedItem[] }>;
   /** Deletes delivered and failed items queued before `before` (epoch ms). Returns how many. */
   pruneOutbox(before: number): Promise<number>;
 

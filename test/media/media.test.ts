@@ -1,4 +1,4 @@
-import { mkdtemp, rm, stat, writeFile, readdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile, readdir } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -214,6 +214,26 @@ describe('media config', () => {
       await off.server.stop();
     } finally {
       await rm(stateDir, { recursive: true, force: true });
+    }
+  });
+
+  it('stores pictures again once a media directory that could not be created becomes creatable', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'qqbridge-media-'));
+    // A file where the state directory should be: mkdir <stateDir>/media fails (even as root).
+    const stateDir = join(parent, 'state');
+    await writeFile(stateDir, 'not a directory');
+    try {
+      const media = createMedia({ stateDir, media: mediaConfigSchema.parse({ enabled: false }) }, silentLogger);
+      await expect(media.access.put(PNG, 'image/png')).rejects.toThrow(/ENOTDIR|ENOENT|EEXIST/);
+      await expect(media.access.put(PNG, 'image/png')).rejects.toThrow();
+
+      await rm(stateDir);
+      await mkdir(stateDir);
+      const { mediaId } = await media.access.put(PNG, 'image/png');
+      expect((await media.access.get(mediaId))?.data).toEqual(new Uint8Array(PNG));
+      expect((await stat(join(stateDir, 'media', mediaId))).isFile()).toBe(true);
+    } finally {
+      await rm(parent, { recursive: true, force: true });
     }
   });
 

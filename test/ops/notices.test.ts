@@ -9,7 +9,8 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Relay } from '../../src/core/relay.js';
 import { StaticRoutes } from '../../src/core/routes.js';
-import { silentLogger } from '../../src/log.js';
+import { Writable } from 'node:stream';
+import { createLogger, silentLogger, type Logger } from '../../src/log.js';
 import { BridgeMetrics } from '../../src/ops/metrics.js';
 import { StatusNotices } from '../../src/ops/notices.js';
 import { openStore } from '../../src/store/store.js';
@@ -30,7 +31,8 @@ afterEach(async () => {
 });
 
 let n = 0;
-async function setup(o: { intervalMs?: number; graceMs?: number } = {}) {
+async function setup(o: { intervalMs?: number; graceMs?: number; log?: Logger } = {}) {
+  const log = o.log ?? silentLogger;
   const store = await openStore({ stateDir: path.join(root, `s${++n}`) }, silentLogger);
   const links = [{ rooms: [QQ, IRC, TG] }, { rooms: [OTHER_QQ, OTHER_IRC] }];
   const qq = new LoopbackConnector('qq');
@@ -41,61 +43,101 @@ async function setup(o: { intervalMs?: number; graceMs?: number } = {}) {
   const relay = new Relay({
     store,
     routes: new StaticRoutes(links.map((l) => l.rooms)),
-    log: silentLogger,
+    log,
     observer: metrics,
     onFailure: (f) => notices?.onFailure(f),
     outbox: { baseBackoffMs: 5, maxBackoffMs: 20, connectPollMs: 10 },
   });
   for (const c of [qq, irc, tg]) relay.register(c);
   await relay.start();
-  notices = new StatusNotices({ relay, links: () => links, intervalMs: o.intervalMs ?? 60_000, graceMs: o.graceMs ?? 0, pollMs: 10, log: silentLogger });
+  // The watcher's clock is ours: grace times and rate-limit windows pass only when a test says so.
+  const clock = { now: Date.now() };
+  notices = new StatusNotices({
+    relay,
+    links: () => links,
+    intervalMs: o.intervalMs ?? 60_000,
+    graceMs: o.graceMs ?? 0,
+    pollMs: 10,
+    log,
+    now: () => clock.now,
+  });
   notices.start();
   cleanups.push(async () => {
     await notices.stop();
     await relay.stop();
     await store.close();
   });
-  return { relay, qq, irc, tg, metrics, notices: notices };
+  const watcher = notices;
+  let marks = 0;
+  /**
+   * Everything the watcher has decided so far has reached every room: each room's outbox delivers
+   * in order, so once a message queued after those notices has arrived, they have too (or never were).
+   */
+  async function flushed(): Promise<void> {
+    watcher.check();
+    await watcher.settled();
+    const text = `mark ${++marks}`;
+    await qq.inject(QQ.room, { text });
+    await qq.inject(OTHER_QQ.room, { text });
+    await until(() => tg.remote.texts(TG.room).includes(text) && irc.remote.texts(IRC.room).includes(text) && irc.remote.texts(OTHER_IRC.room).includes(text));
+  }
+  /** What a room was told, without the marks `flushed` sent. */
+  const told = (c: LoopbackConnector, room: string) => c.remote.texts(room).filter((t) => !t.startsWith('mark '));
+  return { relay, qq, irc, tg, metrics, notices: watcher, clock, flushed, told };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
+async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error('timed out waiting');
-    await sleep(10);
+    await sleep(5);
   }
+}
+
+function capture() {
+  const lines: string[] = [];
+  const dest = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(chunk.toString());
+      cb();
+    },
+  });
+  return { log: createLogger({ level: 'debug', destination: dest }), text: () => lines.join('') };
 }
 
 describe('status notices', () => {
   it('QQ going offline and coming back is announced once in the other rooms of its links, and never loops', async () => {
     const b = await setup();
-    await sleep(30); // the watcher has seen everyone connected
+    b.notices.check(); // everyone is connected
     b.qq.online = false;
-    await until(() => b.tg.remote.texts(TG.room).length === 1 && b.irc.remote.texts(IRC.room).length === 1);
-    expect(b.tg.remote.texts(TG.room)).toEqual(['QQ connection lost, messages are queued']);
-    expect(b.irc.remote.texts(IRC.room)).toEqual(['QQ connection lost, messages are queued']);
+    b.notices.check();
+    await until(() => b.told(b.tg, TG.room).length === 1 && b.told(b.irc, IRC.room).length === 1);
+    expect(b.told(b.tg, TG.room)).toEqual(['QQ connection lost, messages are queued']);
+    expect(b.told(b.irc, IRC.room)).toEqual(['QQ connection lost, messages are queued']);
     const notice = b.tg.remote.sent(TG.room)[0]!.delivery.message;
     expect(notice.kind).toBe('notice');
     expect(notice.origin.network).toBe('bridge');
 
     // Flapping within the rate-limit window: one "lost" and one "restored" per room, no more.
     b.qq.online = true;
-    await until(() => b.tg.remote.texts(TG.room).length === 2);
+    b.notices.check();
+    await until(() => b.told(b.tg, TG.room).length === 2);
     b.qq.online = false;
-    await sleep(60);
+    b.notices.check();
     b.qq.online = true;
-    await sleep(60);
-    expect(b.tg.remote.texts(TG.room)).toEqual(['QQ connection lost, messages are queued', 'QQ connection restored']);
-    expect(b.irc.remote.texts(IRC.room)).toEqual(['QQ connection lost, messages are queued', 'QQ connection restored']);
+    b.notices.check();
+    await b.flushed();
+    expect(b.told(b.tg, TG.room)).toEqual(['QQ connection lost, messages are queued', 'QQ connection restored']);
+    expect(b.told(b.irc, IRC.room)).toEqual(['QQ connection lost, messages are queued', 'QQ connection restored']);
 
     // The networks show the bridge its own notices (as Telegram and Matrix do): nothing is relayed on.
-    for (const sent of b.tg.remote.sent(TG.room)) await b.tg.echo(TG.room, sent);
-    await sleep(80);
+    for (const sent of b.tg.remote.sent(TG.room)) if (sent.delivery.message.origin.network === 'bridge') await b.tg.echo(TG.room, sent);
+    await b.flushed();
     expect(b.qq.remote.sent(QQ.room)).toEqual([]); // not the echo, and never a notice to QQ
-    expect(b.irc.remote.texts(IRC.room)).toHaveLength(2);
+    expect(b.told(b.irc, IRC.room)).toHaveLength(2);
     // The other link has a QQ room too, so its IRC room heard about QQ as well; QQ rooms never do.
-    expect(b.irc.remote.texts(OTHER_IRC.room)).toHaveLength(2);
+    expect(b.told(b.irc, OTHER_IRC.room)).toHaveLength(2);
     expect(b.qq.remote.sent(OTHER_QQ.room)).toEqual([]);
     // Notices are not user traffic.
     const text = await b.metrics.text();
@@ -105,37 +147,72 @@ describe('status notices', () => {
 
   it('an IRC outage is announced to Telegram only (not to IRC itself, not to QQ), and a short blip within the grace time not at all', async () => {
     const b = await setup({ graceMs: 150 });
-    await sleep(30);
+    b.notices.check();
     b.irc.online = false;
-    await sleep(40);
+    b.notices.check();
+    b.clock.now += 40;
+    b.notices.check();
     b.irc.online = true;
-    await sleep(200);
-    expect(b.tg.remote.texts(TG.room)).toEqual([]);
+    b.clock.now += 200;
+    b.notices.check();
     b.irc.online = false;
-    await until(() => b.tg.remote.texts(TG.room).length === 1);
-    expect(b.tg.remote.texts(TG.room)).toEqual(['IRC connection lost, messages are queued']);
+    b.notices.check();
+    b.clock.now += 149;
+    // Still within the grace time: nothing yet.
+    b.notices.check();
+    b.irc.online = true;
+    await b.flushed();
+    expect(b.told(b.tg, TG.room)).toEqual([]);
+
+    b.irc.online = false;
+    b.notices.check();
+    b.clock.now += 150;
+    b.notices.check();
+    await until(() => b.told(b.tg, TG.room).length === 1);
+    expect(b.told(b.tg, TG.room)).toEqual(['IRC connection lost, messages are queued']);
     expect(b.qq.remote.sent(QQ.room)).toEqual([]);
     b.irc.online = true;
-    await until(() => b.tg.remote.texts(TG.room).length === 2);
-    expect(b.tg.remote.texts(TG.room)[1]).toBe('IRC connection restored');
-    expect(b.irc.remote.texts(IRC.room)).toEqual([]);
+    b.notices.check();
+    await until(() => b.told(b.tg, TG.room).length === 2);
+    expect(b.told(b.tg, TG.room)[1]).toBe('IRC connection restored');
+    await b.flushed();
+    expect(b.told(b.irc, IRC.room)).toEqual([]);
+    expect(b.qq.remote.sent(QQ.room)).toEqual([]);
   });
 
-  it('a rejected delivery is announced with its reason in the other rooms of the link', async () => {
+  it('a rejected delivery is announced in the other rooms of the link, once per window', async () => {
     const b = await setup();
     b.irc.rejectWhen((d) => (JSON.stringify(d.message.parts).includes('huge') ? 'line too long for this channel' : undefined));
     await b.qq.inject(QQ.room, { text: 'a huge message' });
     await until(() => b.tg.remote.texts(TG.room).length === 2);
     const texts = b.tg.remote.texts(TG.room);
     expect(texts[0]).toBe('a huge message');
-    expect(texts[1]).toBe('A message could not be delivered to IRC #a: line too long for this channel');
+    expect(texts[1]).toBe('A message could not be delivered to IRC #a: rejected by IRC');
     expect(b.irc.remote.texts(IRC.room)).toEqual([]); // not to the room that refused it
     expect(b.qq.remote.sent(QQ.room)).toEqual([]);
 
     // The next rejection within the window adds no notice.
     await b.qq.inject(QQ.room, { text: 'another huge one' });
-    await until(() => b.tg.remote.texts(TG.room).length === 3);
-    await sleep(80);
-    expect(b.tg.remote.texts(TG.room)).toEqual(['a huge message', 'A message could not be delivered to IRC #a: line too long for this channel', 'another huge one']);
+    await until(async () => /^qqbridge_delivery_dropped_total\{target="irc"\} 2$/m.test(await b.metrics.text()));
+    await b.flushed();
+    expect(b.told(b.tg, TG.room)).toEqual(['a huge message', 'A message could not be delivered to IRC #a: rejected by IRC', 'another huge one']);
+  });
+
+  it('an error that quotes a request with secrets reaches neither the room notice nor the log', async () => {
+    const cap = capture();
+    const b = await setup({ log: cap.log });
+    const raw =
+      'sendMessage: 400 Bad Request: message is too long (POST https://api.telegram.org/bot123456:AAHsecretTOKEN/sendMessage?access_token=syt_SECRETVALUE, Authorization: Bearer sk-SECRETBEARER)';
+    b.tg.rejectWhen((d) => (JSON.stringify(d.message.parts).includes('long story') ? raw : undefined));
+    await b.qq.inject(QQ.room, { text: 'a long story' });
+    await until(() => b.irc.remote.texts(IRC.room).length === 2);
+    expect(b.irc.remote.texts(IRC.room)).toEqual(['a long story', 'A message could not be delivered to Telegram -100: Telegram: message too long']);
+    await b.flushed();
+    const logged = cap.text();
+    expect(logged).toContain('delivery rejected'); // the failure was logged…
+    for (const secret of ['AAHsecretTOKEN', 'syt_SECRETVALUE', 'sk-SECRETBEARER']) {
+      expect(logged).not.toContain(secret); // …without its secrets
+      for (const t of b.irc.remote.texts(IRC.room)) expect(t).not.toContain(secret);
+    }
   });
 });

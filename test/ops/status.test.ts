@@ -54,6 +54,9 @@ describe('qqbridge status', () => {
     );
     const [first] = await store.nextPending({ network: 'irc', room: '#qq' }, 1);
     await store.markAttemptFailed(first!.seq, { error: 'IRC is not connected', nextAttemptAt: now + 1000 }, now);
+    await store.enqueue([{ network: 'matrix', room: '!r:hs', key: 'k5', payload: payload('five') }], { now: now - 1000 });
+    const [mx] = await store.nextPending({ network: 'matrix', room: '!r:hs' }, 1);
+    await store.markAttemptFailed(mx!.seq, { error: 'PUT https://hs/_matrix/send?access_token=syt_STATUSSECRET: 502', nextAttemptAt: now + 1000 }, now);
     await store.enqueue([{ network: 'telegram', room: '-100', key: 'k4', payload: payload('four') }], { now: now - 2000 });
     const [tg] = await store.nextPending({ network: 'telegram', room: '-100' }, 1);
     await store.markFailed(tg!.seq, 'telegram: 400 Bad Request: chat not found', now);
@@ -66,19 +69,21 @@ describe('qqbridge status', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const out = r.stdout;
-    expect(out).toContain('Outbox: 3 message(s) waiting');
+    expect(out).toContain('Outbox: 4 message(s) waiting');
+    expect(out).toMatch(/^matrix\s+!r:hs\s+1\s+\d+s\s+1\s+PUT https:\/\/hs\/_matrix\/send\?access_token=\[redacted\]/m);
     expect(out).toMatch(/^irc\s+#qq\s+3\s+5m \d+s\s+1\s+IRC is not connected$/m);
     expect(out).toContain('Failed (given up on): 1');
     expect(out).toMatch(/^\d+\s+telegram\s+-100\s+\d+s\s+telegram: 400 Bad Request: chat not found$/m);
     expect(out).toMatch(/^config \S+:10:\d+\s+qq:group:346167134, irc:#qq$/m);
     expect(out).toMatch(/^runtime matrix:!room:hs\s+qq:group:5, matrix:!room:hs$/m);
     expect(out).toMatch(/QQ session: saved 3h 0m ago/);
-    expect(out).not.toContain('SECRET');
+    expect(out).not.toContain('SECRET'); // neither the session's tokens nor the one quoted in an error
   });
 
   it('says plainly when there is no store yet', () => {
     const r = cli(['status', '--config', writeConfig(path.join(dir, 'never-ran'))]);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('no store at');
+    expect(fs.existsSync(path.join(dir, 'never-ran', 'qqbridge.sqlite'))).toBe(false); // and none was made
   });
 });
