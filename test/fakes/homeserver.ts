@@ -409,10 +409,17 @@ export class FakeHomeserver {
       const aliasName = typeof body.room_alias_name === 'string' ? body.room_alias_name : undefined;
       const alias = aliasName ? `#${aliasName}:${this.o.domain}` : undefined;
       if (alias && this.aliases.has(alias)) throw new HttpError(400, 'M_ROOM_IN_USE', 'Room alias already taken');
-      const room = this.newRoom(body.preset === 'public_chat');
+      // As the spec orders it: the preset's join rule, then initial_state may override it.
+      const initial = Array.isArray(body.initial_state) ? (body.initial_state as { type: string; state_key?: string; content: Record<string, unknown> }[]) : [];
+      const joinRuleState = initial.find((e) => e.type === 'm.room.join_rules')?.content.join_rule;
+      const joinRule = typeof joinRuleState === 'string' ? joinRuleState : body.preset === 'public_chat' ? 'public' : 'invite';
+      const room = this.newRoom(joinRule === 'public');
       this.setMember(room, user, 'join');
       const override = (body.power_level_content_override ?? {}) as { users?: Record<string, number> };
       this.addState(room, user, 'm.room.power_levels', '', { users: { [user]: 100, ...override.users }, users_default: 0 });
+      this.addState(room, user, 'm.room.join_rules', '', { join_rule: joinRule });
+      for (const e of initial) if (e.type !== 'm.room.join_rules') this.addState(room, user, e.type, e.state_key ?? '', e.content);
+      for (const invitee of Array.isArray(body.invite) ? (body.invite as string[]) : []) this.setMember(room, invitee, 'invite', user);
       if (typeof body.name === 'string') this.addState(room, user, 'm.room.name', '', { name: body.name });
       if (typeof body.topic === 'string') this.addState(room, user, 'm.room.topic', '', { topic: body.topic });
       if (alias) {

@@ -17,8 +17,19 @@ export const matrixConfigSchema = z
     port: z.number().int().min(0).max(65535).default(8090),
     /** Localpart prefix of ghosts (`@qq_10001:domain`) and portal aliases (`#qq_346167134:domain`). */
     userPrefix: z.string().regex(/^[a-z0-9._=\-/]+$/, 'lower-case letters, digits and ._=-/').default('qq_'),
-    /** Matrix users allowed to run `!qq link`/`!qq unlink` in any room. */
+    /**
+     * Matrix users allowed to run `!qq link`/`!qq unlink` in any room and to invite the bot into
+     * a room. Nobody else can link a room to a QQ group: a room's own moderators (anyone can
+     * create a room) may only `!qq unlink` or `!qq list` in a room that is already linked.
+     */
     admins: z.array(matrixUserIdSchema).default([]),
+    /**
+     * Whether an alias query for `#<userPrefix><group>:<domain>` creates a portal room (invite-only;
+     * the admins are invited). Off by default: a portal reads and posts into a QQ group.
+     */
+    portals: z.boolean().default(false),
+    /** With `portals`, only these QQ groups get portal rooms (default: any group the account is in). */
+    portalGroups: z.array(z.number().int().positive()).optional(),
     /** What a Matrix redaction becomes on QQ (which cannot delete): a short notice, or nothing. */
     redactions: z.enum(['notice', 'ignore']).default('notice'),
   })

@@ -370,6 +370,13 @@ export class MatrixConnector implements Connector {
       // Our bot or a ghost kicked, banned or gone: the next message joins again.
       if (this.isOurs(target) && content.membership !== 'join') this.memberships.delete(`${room}\0${target}`);
       if (target === this.botUserId && content.membership === 'invite') {
+        // Anyone on any federated server can create a room and invite the bot: only a bridge admin
+        // may bring it into a new room, so a stranger cannot reach a QQ group through one.
+        if (!this.isAdmin(sender) && !this.rooms.has(room)) {
+          this.log.info({ room, by: sender }, 'declined a Matrix invitation from a user who is not a bridge admin');
+          await this.client.leave(room);
+          return;
+        }
         await this.client.join(room);
         this.memberships.add(`${room}\0${this.botUserId}`);
         this.log.info({ room, by: sender }, 'joined a Matrix room on invitation');
@@ -512,8 +519,12 @@ export class MatrixConnector implements Connector {
     await this.emitLinks();
   }
 
-  private async mayPlumb(room: string, user: string): Promise<boolean> {
-    if (this.config.admins.includes(user)) return true;
+  private isAdmin(user: string): boolean {
+    return this.config.admins.includes(user);
+  }
+
+  /** A room moderator (power level 50 or more in that room); their say covers only their own room. */
+  private async isModerator(room: string, user: string): Promise<boolean> {
     try {
       const pl = await this.client.getState<{ users?: Record<string, number>; users_default?: number }>(room, 'm.room.power_levels');
       return (pl.users?.[user] ?? pl.users_default ?? 0) >= 50;
@@ -526,11 +537,21 @@ export class MatrixConnector implements Connector {
     await this.client.sendEvent(room, 'm.room.message', `cmd.${Date.now()}.${Math.random().toString(36).slice(2)}`, { msgtype: 'm.notice', body: text });
   }
 
+  /**
+   * `!qq link` belongs to bridge admins alone: a room's power levels say nothing about who may
+   * read a QQ group, since anyone can create a room and be its moderator. A moderator may still
+   * `!qq unlink` (stop the bridge in their own room, as kicking the bot would) and `!qq list`,
+   * and only in a room that is already linked.
+   */
   private async command(room: string, sender: string, body: string): Promise<void> {
     const [, verb = '', arg = ''] = body.split(/\s+/);
-    if (!(await this.mayPlumb(room, sender))) {
-      await this.notice(room, `${sender}: only bridge admins and room moderators (power level 50) can use !qq commands`);
-      return;
+    const admin = this.isAdmin(sender);
+    if (!admin) {
+      const allowed = (verb === 'unlink' || verb === 'list') && this.rooms.has(room) && (await this.isModerator(room, sender));
+      if (!allowed) {
+        await this.notice(room, `${sender}: only bridge admins can link rooms; room moderators may only !qq unlink or !qq list in a linked room`);
+        return;
+      }
     }
     if (verb === 'link') {
       if (!/^\d{5,12}$/.test(arg)) return this.notice(room, 'usage: !qq link <QQ group number>');
@@ -549,7 +570,7 @@ export class MatrixConnector implements Connector {
     if (verb === 'list') {
       const links = await this.matrixLinks();
       const mine = links.filter((l) => l.rooms.some((r) => r.network === 'matrix' && r.room === room));
-      const shown = this.config.admins.includes(sender) ? links : mine;
+      const shown = admin ? links : mine;
       const lines = shown.map((l) => `${l.rooms[0]!.room} ↔ ${l.rooms[1]!.room}`);
       return this.notice(room, lines.length ? lines.join('\n') : 'no links');
     }
@@ -557,26 +578,33 @@ export class MatrixConnector implements Connector {
   }
 
   /**
-   * A client asked for `#qq_<group>:<domain>`: create the portal room and link it. Only for a
-   * group the QQ account is in (known to `groupInfo`); anything else answers 404, so the
-   * homeserver tells the client the alias does not exist.
+   * A client asked for `#qq_<group>:<domain>`: create the portal room and link it. Only when the
+   * config turns portals on, for a group it allows (`portalGroups`) that the QQ account is in
+   * (known to `groupInfo`); anything else answers 404, so the homeserver tells the client the
+   * alias does not exist. The alias query does not say who asked, so the room is invite-only
+   * and the bridge admins are invited: they decide who else may read the group.
    */
   private async onAliasQuery(alias: string): Promise<void> {
     const m = this.aliasRe.exec(alias);
     if (!m) throw new AliasNotFound(`${alias} is not a QQ group alias of this bridge`);
     const group = Number(m[1]);
     if (!Number.isSafeInteger(group) || group <= 0) throw new AliasNotFound(`${alias} does not name a QQ group`);
+    if (!this.config.portals) throw new AliasNotFound(`portal rooms are off (matrix.portals); ${alias} not created`);
+    if (this.config.portalGroups && !this.config.portalGroups.includes(group)) throw new AliasNotFound(`QQ group ${group} is not in matrix.portalGroups; ${alias} not created`);
     if (!this.opts.groupInfo) throw new AliasNotFound(`portal rooms need the QQ group list; ${alias} not created`);
     // A failed lookup (QQ offline) throws through: the client gets an error it may retry, not a 404.
     const info = await this.opts.groupInfo(group);
     if (!info) throw new AliasNotFound(`the QQ account is not in group ${group}`);
+    const admins = this.config.admins.filter((a) => a !== this.botUserId);
     const created = await this.client.createRoom({
       room_alias_name: alias.slice(1, alias.indexOf(':')),
       name: info.name ?? `QQ group ${group}`,
       topic: info.topic ?? `Bridged to QQ group ${group} by qqbridge`,
-      preset: 'public_chat',
+      preset: 'private_chat',
       visibility: 'private',
-      power_level_content_override: { users: { [this.botUserId]: 100 } },
+      initial_state: [{ type: 'm.room.join_rules', state_key: '', content: { join_rule: 'invite' } }],
+      invite: admins,
+      power_level_content_override: { users: { [this.botUserId]: 100, ...Object.fromEntries(admins.map((a) => [a, 50])) } },
     });
     this.memberships.add(`${created.room_id}\0${this.botUserId}`);
     await this.link(created.room_id, group, `alias query ${alias}`);

@@ -375,7 +375,9 @@ export function parseMatrixContent(content: Record<string, unknown>): ParsedMatr
   const base = { ...(replyToEventId ? { replyToEventId } : {}), ...(editOfEventId ? { editOfEventId } : {}) };
 
   if (msgtype === 'm.text' || msgtype === 'm.notice' || msgtype === 'm.emote') {
-    const kind: MessageKind = msgtype === 'm.emote' ? 'action' : msgtype === 'm.notice' ? 'notice' : 'message';
+    // An `m.notice` from a person is still their words: relayed as a message, with their name,
+    // so nobody can post text that passes for the bridge's own notices on the other side.
+    const kind: MessageKind = msgtype === 'm.emote' ? 'action' : 'message';
     let parts: Part[];
     if (c.format === 'org.matrix.custom.html' && typeof c.formatted_body === 'string') {
       parts = parseMatrixHtml(c.formatted_body);

@@ -81,9 +81,8 @@ export type QqRenderItem = OutgoingItem | PendingImage;
  */
 export function renderForQq(msg: BridgeMessage): QqRenderItem[] {
   const out: QqRenderItem[] = [];
-  const nick = oneLine(msg.origin.sender.displayName);
-  if (msg.kind === 'action') out.push({ type: 'text', text: `* ${nick} ` });
-  else if (msg.kind !== 'notice') out.push({ type: 'text', text: `[${nick}] ` });
+  const prefix = qqSenderPrefix(msg);
+  if (prefix) out.push({ type: 'text', text: prefix });
 
   const pushText = (text: string) => {
     for (const p of textToParts(text, { emoji: true })) {
@@ -117,6 +116,27 @@ function appendText(out: QqRenderItem[], text: string): void {
   const last = out[out.length - 1];
   if (last && last.type === 'text') last.text += text;
   else out.push({ type: 'text', text });
+}
+
+/**
+ * What opens a message on QQ. Only the bridge's own notices (`fromBridge`) go bare: a notice from
+ * a person (an IRC NOTICE, a Matrix redaction) is named too, or anyone could post text that passes
+ * for the bridge's status. A join or topic change degraded to a notice already opens with the
+ * nick (`alice joined`): it gets the action's `* ` instead of the nick twice.
+ */
+export function qqSenderPrefix(msg: BridgeMessage): string {
+  if (msg.fromBridge) return '';
+  const nick = oneLine(msg.origin.sender.displayName);
+  if (msg.kind === 'action') return `* ${nick} `;
+  if (msg.kind !== 'message' && opensWithNick(msg)) return '* ';
+  return `[${nick}] `;
+}
+
+/** The first part is text starting with the sender's display name. */
+export function opensWithNick(msg: BridgeMessage): boolean {
+  const first = msg.parts[0];
+  const name = msg.origin.sender.displayName;
+  return name !== '' && first?.type === 'text' && first.text.startsWith(name);
 }
 
 function oneLine(s: string): string {

@@ -138,17 +138,20 @@ function partRun(p: Exclude<Part, ImagePart>): Run {
   }
 }
 
-/** The nick line in front of a message: `<b>nick</b>: ` (`* <b>nick</b> ` for an action). */
+/**
+ * The nick line in front of a message: `<b>nick</b>: ` (`* <b>nick</b> ` for an action). Only
+ * the bridge's own notices (`fromBridge`) go bare: a notice from a person is named too, or
+ * anyone could post text that passes for the bridge's status. An event degraded to a notice that
+ * already opens with the nick (`alice joined`) gets `* ` instead of the nick twice.
+ */
 export function nickHtml(msg: BridgeMessage): string {
+  if (msg.fromBridge) return '';
   const nick = `<b>${escapeHtml(cleanNick(msg.origin.sender.displayName))}</b>`;
-  switch (msg.kind) {
-    case 'action':
-      return `* ${nick} `;
-    case 'message':
-      return `${nick}: `;
-    default:
-      return '';
-  }
+  if (msg.kind === 'action') return `* ${nick} `;
+  const name = msg.origin.sender.displayName;
+  const first = msg.parts[0];
+  if (msg.kind !== 'message' && name !== '' && first?.type === 'text' && first.text.startsWith(name)) return '* ';
+  return `${nick}: `;
 }
 
 /**

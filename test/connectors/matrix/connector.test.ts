@@ -111,18 +111,39 @@ describe('MatrixConnector', () => {
     expect(b.hs.requests.filter((r) => r.status === 429).length).toBe(3);
   });
 
-  it('!qq link: refused for a non-moderator, allowed for an admin, persisted and announced', async () => {
+  it('a stranger who creates a room (power 100) and invites the bot is declined and cannot link it', async () => {
+    const b = await setup({ groups: { 123456: {} } });
+    const MALLORY = '@mallory:evil.example';
+    const theirs = b.hs.createRoomAs(MALLORY, {});
+    b.hs.inviteAs(MALLORY, theirs, b.hs.botUserId);
+    await waitFor(() => b.hs.membership(theirs, b.hs.botUserId) === 'leave', 'invitation declined');
+    // Even with the bot inside (say, joined before this release), their power 100 links nothing.
+    b.hs.inviteAs(ADMIN, theirs, b.hs.botUserId);
+    await waitFor(() => b.hs.membership(theirs, b.hs.botUserId) === 'join', 'admin invitation accepted');
+    const notices = () => b.hs.messages(theirs).filter((e) => e.sender === b.hs.botUserId).map((e) => String(e.content.body));
+    b.hs.sendAs(MALLORY, theirs, { msgtype: 'm.text', body: '!qq link 123456' });
+    await waitFor(() => notices().length === 1, 'refusal');
+    expect(notices()[0]).toMatch(/only bridge admins can link/);
+    b.hs.sendAs(MALLORY, theirs, { msgtype: 'm.text', body: '!qq unlink' });
+    b.hs.sendAs(MALLORY, theirs, { msgtype: 'm.text', body: 'hello QQ' });
+    await waitFor(() => notices().length === 2, 'second refusal');
+    await b.hs.settled();
+    expect(await b.store.listLinks()).toHaveLength(0);
+    expect(b.qq.remote.sent('group:123456')).toHaveLength(0);
+  });
+
+  it('!qq link: an admin links a room; its moderator may unlink it but not link it again', async () => {
     const b = await setup();
     const other = b.hs.createRoomAs(ALICE, {});
     b.hs.joinAs(BOB, other, 'Bob');
     b.hs.joinAs(ADMIN, other, 'Admin');
-    b.hs.inviteAs(ALICE, other, b.hs.botUserId);
+    b.hs.inviteAs(ADMIN, other, b.hs.botUserId);
     await waitFor(() => b.hs.membership(other, b.hs.botUserId) === 'join', 'bot in second room');
     const notices = () => b.hs.messages(other).filter((e) => e.sender === b.hs.botUserId).map((e) => String(e.content.body));
 
     b.hs.sendAs(BOB, other, { msgtype: 'm.text', body: '!qq link 123456' });
     await waitFor(() => notices().length === 1, 'refusal');
-    expect(notices()[0]).toMatch(/only bridge admins and room moderators/);
+    expect(notices()[0]).toMatch(/only bridge admins can link/);
     expect(await b.store.listLinks()).toHaveLength(0);
 
     b.hs.sendAs(ADMIN, other, { msgtype: 'm.text', body: '!qq link 123456' });
@@ -132,23 +153,45 @@ describe('MatrixConnector', () => {
     expect(stored.map((l) => (l.link as MappingLink).rooms.map((r) => r.room))).toEqual([['group:123456', other]]);
     expect(b.links.at(-1)?.[0]?.qq).toEqual({ kind: 'group', number: 123456 });
 
-    // Alice created the room (power 100): a moderator may unlink.
+    // Bob (power 0) may not unlink; Alice (the room's creator, power 100) may, in her linked room.
+    b.hs.sendAs(BOB, other, { msgtype: 'm.text', body: '!qq unlink' });
+    await waitFor(() => notices().length === 3, 'refusal to Bob');
+    expect(await b.store.listLinks()).toHaveLength(1);
     b.hs.sendAs(ALICE, other, { msgtype: 'm.text', body: '!qq unlink' });
-    await waitFor(() => notices().length === 3, 'unlink');
+    await waitFor(() => notices().length === 4, 'unlink');
+    expect(notices()[3]).toBe('unlinked this room');
     expect(await b.store.listLinks()).toHaveLength(0);
     expect(b.links.at(-1)).toEqual([]);
+    b.hs.sendAs(ALICE, other, { msgtype: 'm.text', body: '!qq link 123456' });
+    await waitFor(() => notices().length === 5, 'refusal to Alice');
+    expect(notices()[4]).toMatch(/only bridge admins can link/);
+    expect(await b.store.listLinks()).toHaveLength(0);
   });
 
-  it('an alias query for #qq_<group> creates the portal room with name and topic, and links it', async () => {
+  it('alias queries for #qq_<group> answer 404 while portals are off (the default)', async () => {
     const b = await setup({ groups: { 654321: {} } });
+    expect(await b.hs.resolveAlias('#qq_654321:test.hs')).toBeUndefined();
+    expect([...b.hs.aliases.keys()]).toEqual([]);
+    expect(await b.store.listLinks()).toHaveLength(0);
+  });
+
+  it('with portals on, an alias query creates an invite-only portal room (admins invited) and links it', async () => {
+    const b = await setup({ groups: { 654321: {}, 777777: {} }, portals: true, portalGroups: [654321] });
     const roomId = await b.hs.resolveAlias('#qq_654321:test.hs');
     expect(roomId).toBeDefined();
     const r = b.hs.rooms.get(roomId!)!;
+    expect(r.public).toBe(false);
+    expect(r.state.get('m.room.join_rules\0')).toEqual({ join_rule: 'invite' });
     expect(r.state.get('m.room.name\0')).toEqual({ name: 'QQ group 654321' });
     expect(String(r.state.get('m.room.topic\0')?.topic)).toContain('654321');
     expect(r.members.get(b.hs.botUserId)).toBe('join');
+    expect(r.members.get(ADMIN)).toBe('invite');
+    expect(r.members.get(ALICE)).toBeUndefined();
     expect((await b.store.getLink(`matrix:${roomId}`))?.link).toMatchObject({ qq: { kind: 'group', number: 654321 } });
+    // A group the account is in but the config does not list, and a malformed alias: 404.
+    expect(await b.hs.resolveAlias('#qq_777777:test.hs')).toBeUndefined();
     expect(await b.hs.resolveAlias('#qq_notanumber:test.hs')).toBeUndefined();
+    expect(await b.store.listLinks()).toHaveLength(1);
   });
 });
 

@@ -97,7 +97,7 @@ describe('Matrix transactions are acknowledged only once durably taken', () => {
 
 describe('Matrix alias queries', () => {
   it('a group the QQ account is not in, or a malformed alias, answers 404 M_NOT_FOUND and creates nothing', async () => {
-    const b = await setup({ groups: { 111222: { name: 'Known group' } } });
+    const b = await setup({ groups: { 111222: { name: 'Known group' } }, portals: true });
     const ask = async (alias: string) => {
       const res = await fetch(`http://127.0.0.1:${b.matrix.port}/_matrix/app/v1/rooms/${encodeURIComponent(alias)}`, { headers: { Authorization: `Bearer ${b.reg.hs_token}` } });
       return { status: res.status, body: (await res.json()) as Record<string, unknown> };

@@ -75,9 +75,9 @@ describe('Matrix format: Matrix → neutral', () => {
     expect(stripReplyFallback('no quote')).toBe('no quote');
   });
 
-  it('emote is an action, notice a notice, edits carry the new content', () => {
+  it('emote is an action, a user\'s m.notice a message (named like any other), edits carry the new content', () => {
     expect(parseMatrixContent({ msgtype: 'm.emote', body: 'dances' })?.kind).toBe('action');
-    expect(parseMatrixContent({ msgtype: 'm.notice', body: 'n' })?.kind).toBe('notice');
+    expect(parseMatrixContent({ msgtype: 'm.notice', body: 'n' })?.kind).toBe('message');
     const edit = parseMatrixContent({ msgtype: 'm.text', body: '* new', 'm.new_content': { msgtype: 'm.text', body: 'new' }, 'm.relates_to': { rel_type: 'm.replace', event_id: '$old' } });
     expect(edit).toEqual({ kind: 'message', editOfEventId: '$old', parts: [{ type: 'text', text: 'new' }] });
   });

@@ -65,12 +65,16 @@ export interface SetupOptions {
   redactions?: 'notice' | 'ignore';
   /** QQ groups the account is in (for portal rooms). */
   groups?: Record<number, { name?: string; topic?: string }>;
+  /** `matrix.portals` and `matrix.portalGroups`. */
+  portals?: boolean;
+  portalGroups?: number[];
 }
 
 /** One run of the bridge (relay + Matrix + loopback QQ) on the SQLite store in `stateDir`. */
 export async function startBridge(hs: FakeHomeserver, reg: Registration, room: string, stateDir: string, remote: LoopbackNetwork, media: MediaAccess, o: SetupOptions = {}) {
   const store: Store = await openStore({ stateDir }, silentLogger);
-  const config = matrixConfigSchema.parse({ homeserverUrl: hs.url, domain: DOMAIN, registration: '/unused', port: 0, admins: [ADMIN], ...(o.redactions ? { redactions: o.redactions } : {}) });
+  const config = matrixConfigSchema.parse({ homeserverUrl: hs.url, domain: DOMAIN, registration: '/unused', port: 0, admins: [ADMIN], ...(o.redactions ? { redactions: o.redactions } : {}),
+    ...(o.portals !== undefined ? { portals: o.portals } : {}), ...(o.portalGroups ? { portalGroups: o.portalGroups } : {}) });
   const links: MappingLink[][] = [];
   const groups = o.groups;
   const matrix = new MatrixConnector(config, {

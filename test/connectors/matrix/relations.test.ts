@@ -3,7 +3,9 @@
  * and the fake homeserver.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { sourceId } from '../../../src/core/message.js';
+import { renderForQq } from '../../../src/connectors/qq/format.js';
+import { renderForTelegram } from '../../../src/connectors/telegram/format.js';
+import { sourceId, type BridgeMessage } from '../../../src/core/message.js';
 import { ALICE, BOB, DOMAIN, GROUP, PNG, cleanup, ghost, removeRoot, setup, waitFor } from './harness.js';
 
 afterEach(cleanup);
@@ -40,6 +42,32 @@ describe('Matrix → QQ', () => {
     expect(notice.message.origin.sender).toEqual({ id: BOB, displayName: 'Bob' });
     expect(notice.message.parts).toEqual([{ type: 'text', text: 'deleted a message' }]);
     expect(notice.message.replyTo).toBe(b.qq.remote.sent(GROUP)[0]!.delivery.message.id);
+    // QQ and Telegram readers see who deleted it.
+    expect(renderForQq(notice.message)[0]).toEqual({ type: 'text', text: '[Bob] deleted a message' });
+    const tg = renderForTelegram(notice.message)[0]!;
+    expect(tg.type === 'text' && tg.plain).toBe('Bob: deleted a message');
+  });
+
+  it('a user\'s m.notice reaches QQ and Telegram as a named message; only the bridge\'s own notice goes bare', async () => {
+    const b = await setup();
+    b.hs.sendAs(BOB, b.room, { msgtype: 'm.notice', body: 'QQ connection lost; messages are queued' });
+    await waitFor(() => b.qq.remote.sent(GROUP).length === 1, 'notice from Bob');
+    const fromBob = b.qq.remote.sent(GROUP)[0]!.delivery.message;
+    expect(fromBob.kind).toBe('message');
+    expect(fromBob.fromBridge).toBeUndefined();
+    expect(renderForQq(fromBob)).toEqual([{ type: 'text', text: '[Bob] QQ connection lost; messages are queued' }]);
+    const tg = renderForTelegram(fromBob)[0]!;
+    expect(tg.type === 'text' && tg.plain).toBe('Bob: QQ connection lost; messages are queued');
+
+    const status: BridgeMessage = {
+      id: 'bridge:status:1', origin: { network: 'bridge', room: 'status', sender: { id: 'qqbridge', displayName: 'qqbridge' } },
+      kind: 'notice', parts: [{ type: 'text', text: 'QQ connection lost; messages are queued' }], time: Date.now(),
+    };
+    await b.relay.notify(status, [{ network: 'qq', room: GROUP }]);
+    await waitFor(() => b.qq.remote.sent(GROUP).length === 2, 'bridge notice');
+    const own = b.qq.remote.sent(GROUP)[1]!.delivery.message;
+    expect(own.fromBridge).toBe(true);
+    expect(renderForQq(own)).toEqual([{ type: 'text', text: 'QQ connection lost; messages are queued' }]);
   });
 
   it('with redactions: ignore, a redaction reaches QQ as nothing', async () => {

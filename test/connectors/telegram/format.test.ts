@@ -12,6 +12,16 @@ const msg = (parts: Part[], displayName = 'alice', kind: BridgeMessage['kind'] =
 });
 
 describe('renderForTelegram', () => {
+  it('a notice from a person carries their name; only the bridge\'s own notice goes bare', () => {
+    const plain = (m: BridgeMessage) => renderForTelegram(m).map((i) => (i.type === 'text' ? i.plain : '')).join('');
+    const status: Part[] = [{ type: 'text', text: 'QQ connection lost' }];
+    expect(plain(msg(status, 'mallory', 'notice'))).toBe('mallory: QQ connection lost');
+    expect(plain({ ...msg(status, 'qqbridge', 'notice'), fromBridge: true })).toBe('QQ connection lost');
+    // A join degraded to a notice already opens with the nick: not named twice.
+    expect(plain(msg([{ type: 'text', text: 'alice joined' }], 'alice', 'notice'))).toBe('* alice joined');
+    expect(plain(msg([{ type: 'text', text: 'waves' }], 'alice', 'action'))).toBe('* alice waves');
+  });
+
   it('escapes HTML-hostile text and nicks so Telegram shows them literally', () => {
     const out = renderForTelegram(msg([{ type: 'text', text: '<script>alert(1)</script> &amp; <b>not bold' }], 'a<b>&c'));
     expect(out).toHaveLength(1);
