@@ -125,8 +125,13 @@ export class Relay {
     }
   }
 
-  /** Stops taking input, lets in-flight sends finish and be recorded, then stops the connectors. */
+  /**
+   * Asks every connector to stop fetching input (an update refused from here on could be lost:
+   * networks that take it as delivered would not send it again), then stops taking input, lets
+   * in-flight sends finish and be recorded, then stops the connectors.
+   */
   async stop(): Promise<void> {
+    await this.stopInput();
     this.stopping = true;
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     await Promise.allSettled([...this.chains.values()]);

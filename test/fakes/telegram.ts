@@ -129,6 +129,9 @@ export class FakeTelegram {
   private injections: Injection[] = [];
   private files = new Map<string, { path: string; data: Uint8Array }>();
   private nextFile = 1;
+  /** getUpdates offset last asked for: Telegram forgets every update below it (confirmed). */
+  private confirmedBelow = 0;
+  private held = new Map<string, Promise<void>>();
 
   constructor(opts: FakeTelegramOptions) {
     this.token = opts.token;
@@ -167,6 +170,21 @@ export class FakeTelegram {
     const description =
       opts.description ?? (code === 429 ? `Too Many Requests: retry after ${opts.retryAfter ?? 1}` : code >= 500 ? 'Internal Server Error' : 'Bad Request');
     this.injections.push({ method: opts.method, code, description, retryAfter: opts.retryAfter, remaining: opts.count ?? 1 });
+  }
+
+  /** Ids of the updates Telegram still holds (not confirmed by a getUpdates offset past them). */
+  unconfirmed(): number[] {
+    return this.updates.filter((u) => u.update_id >= this.confirmedBelow).map((u) => u.update_id);
+  }
+
+  /** Calls of `method` wait (unanswered) until the returned function is called. */
+  hold(method: string): () => void {
+    let release!: () => void;
+    this.held.set(method, new Promise<void>((r) => (release = r)));
+    return () => {
+      this.held.delete(method);
+      release();
+    };
   }
 
   /** Stores a file the bot can getFile and download; returns its file_id. */
@@ -253,6 +271,7 @@ export class FakeTelegram {
       return json(400, { ok: false, error_code: 400, description: `Bad Request: ${(e as Error).message}` });
     }
     this.calls.push(method);
+    await this.held.get(method);
     try {
       const inj = this.injections.find((i) => i.method === undefined || i.method === method);
       if (inj && method !== 'getUpdates' && method !== 'getMe' && method !== 'deleteWebhook') {
@@ -304,7 +323,10 @@ export class FakeTelegram {
     const offset = Number(params.offset ?? 0);
     const timeout = Number(params.timeout ?? 0);
     const limit = Number(params.limit ?? 100);
-    if (offset > 0) this.updates = this.updates.filter((u) => u.update_id >= offset);
+    if (offset > 0) {
+      this.confirmedBelow = Math.max(this.confirmedBelow, offset);
+      this.updates = this.updates.filter((u) => u.update_id >= offset);
+    }
     if (this.updates.length === 0 && timeout > 0) {
       await new Promise<void>((resolve) => {
         const done = () => {

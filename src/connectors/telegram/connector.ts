@@ -2,11 +2,15 @@
  * The Telegram connector: a bot (grammY) in each bridged chat. Rooms are chat ids as strings.
  * Updates come by long polling (getUpdates) or by webhook (a local HTTP server checking the
  * secret token); messages go out as HTML (see format.ts), pictures as sendPhoto uploads.
+ *
+ * Telegram sends an update again until it is confirmed (a later getUpdates offset, or a 2xx
+ * webhook answer), so an update is confirmed only once the relay has taken it: a refusal (store
+ * failure, shutdown) leaves it with Telegram, which hands it over again later.
  */
 import { secretMatches } from '../../core/secrets.js';
 import http from 'node:http';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { Bot, GrammyError, HttpError, InputFile } from 'grammy';
+import { Bot, BotError, GrammyError, HttpError, InputFile } from 'grammy';
 import type { Message, MessageEntity, Update, UserFromGetMe } from 'grammy/types';
 import { autoRetry, type AutoRetryOptions } from '@grammyjs/auto-retry';
 import type { Capabilities, Connector, ConnectorContext, Delivery } from '../../core/connector.js';
@@ -25,7 +29,7 @@ export interface TelegramConnectorOptions {
   autoRetry?: Partial<AutoRetryOptions>;
   /** getUpdates long-poll timeout in seconds (default 30). */
   pollTimeoutSec?: number;
-  /** Polling restart backoff after the loop fails (ms). */
+  /** Backoff (ms) after getUpdates fails or an update cannot be handed to the relay. */
   restart?: { minMs: number; maxMs: number };
   /** For metrics: called on every 429 answer, including those auto-retry handles. */
   onRateLimited?: (retryAfterSec: number | undefined) => void;
@@ -33,6 +37,9 @@ export interface TelegramConnectorOptions {
 
 /** Bot API getFile only serves files up to 20 MB. */
 const MAX_DOWNLOAD = 20 * 1024 * 1024;
+const ALLOWED_UPDATES = ['message', 'edited_message'] as const;
+/** grammY's Node build types its signals with the abort-controller polyfill; Node's are compatible. */
+type ApiSignal = Parameters<Bot['api']['getUpdates']>[1];
 
 const errText = (e: unknown) => scrubSecrets(e instanceof Error ? e.message : String(e));
 
@@ -71,8 +78,14 @@ export class TelegramConnector implements Connector {
   private me: UserFromGetMe | undefined;
   private server: http.Server | undefined;
   private webhookChain: Promise<unknown> = Promise.resolve();
-  private restartTimer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
+  /** The next update id to ask for: every update below it was taken by the relay (or ignored). */
+  private offset = 0;
+  /** Set by stopInput (and stop): no update is fetched or accepted from then on. */
+  private inputStopped = false;
+  private inputStopping: Promise<void> | undefined;
+  private pollAbort: AbortController | undefined;
+  private wakePause: (() => void) | undefined;
 
   constructor(
     private readonly config: TelegramConfig,
@@ -102,11 +115,14 @@ export class TelegramConnector implements Connector {
       autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 60, rethrowHttpErrors: true, rethrowInternalServerErrors: true, ...opts.autoRetry }),
     );
     this.bot.command('chatid', async (c) => {
-      await c.reply(`This chat's id is ${c.chat.id}. Use "${c.chat.id}" as the telegram room in mappings:`);
+      // A failed answer is not worth having Telegram send the command again (and again).
+      await c
+        .reply(`This chat's id is ${c.chat.id}. Use "${c.chat.id}" as the telegram room in mappings:`)
+        .catch((e: unknown) => this.log.warn({ err: errText(e), room: String(c.chat.id) }, 'could not answer /chatid'));
     });
+    // A handler that throws leaves its update unconfirmed (see pollLoop and onWebhookRequest).
     this.bot.on('message', (c) => this.onMessage(c.msg, false));
     this.bot.on('edited_message', (c) => this.onMessage(c.editedMessage, true));
-    this.bot.catch((err) => this.log.error({ err: errText(err.error) }, 'error handling a Telegram update'));
   }
 
   /** The bot's own account, once started. */
@@ -128,6 +144,8 @@ export class TelegramConnector implements Connector {
     this.ctx = ctx;
     this.log = ctx.log;
     this.stopping = false;
+    this.inputStopped = false;
+    this.inputStopping = undefined;
     try {
       await this.bot.init();
     } catch (e) {
@@ -143,49 +161,123 @@ export class TelegramConnector implements Connector {
       );
     }
     if (this.config.mode === 'webhook') await this.startWebhook();
-    else this.startPolling(0);
+    else this.polling = this.pollLoop().catch((e: unknown) => this.log.error({ err: errText(e) }, 'Telegram polling ended unexpectedly'));
+  }
+
+  /**
+   * Graceful shutdown, first half: stops fetching updates (polling) or answers 503 to new ones
+   * (webhook; Telegram sends them again later), lets the update being handled reach the relay,
+   * and confirms only what the relay took. Sending keeps working until `stop`.
+   */
+  stopInput(): Promise<void> {
+    this.inputStopped = true;
+    this.inputStopping ??= (async () => {
+      this.pollAbort?.abort();
+      this.wakePause?.();
+      const loop = this.polling;
+      this.polling = undefined;
+      if (loop) {
+        await loop;
+        // Confirms what was taken, so the next start does not fetch it again (it would be
+        // dropped as a duplicate anyway). limit 1: whatever this returns stays unconfirmed.
+        if (this.offset > 0) {
+          await this.bot.api
+            // Bounded: an unreachable Bot API must not hold up the shutdown.
+            .getUpdates({ offset: this.offset, limit: 1, timeout: 0 }, AbortSignal.timeout(5_000) as unknown as ApiSignal)
+            .catch((e: unknown) => this.log.warn({ err: errText(e) }, 'confirming handled Telegram updates failed; they will be fetched again'));
+        }
+      }
+      await this.webhookChain.catch(() => undefined);
+    })();
+    return this.inputStopping;
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
-    this.ready = false;
-    clearTimeout(this.restartTimer);
+    this.inputStopped = true;
     if (this.server) {
       const s = this.server;
       this.server = undefined;
+      // Cut requests not answered yet: Telegram sends those updates again.
       s.closeAllConnections();
       await new Promise<void>((r) => s.close(() => r()));
-      await this.webhookChain.catch(() => undefined);
     }
-    if (this.bot.isRunning()) await this.bot.stop().catch((e) => this.log.warn({ err: errText(e) }, 'stopping Telegram polling failed'));
-    await this.polling?.catch(() => undefined);
+    await this.stopInput();
+    this.stopping = true;
+    this.ready = false;
     this.ctx = undefined;
   }
 
   // -------------------------------------------------------------------------------------------
   // Receiving
 
-  private startPolling(attempt: number): void {
-    if (this.stopping) return;
-    let started = false;
-    this.polling = this.bot
-      .start({
-        timeout: this.opts.pollTimeoutSec ?? 30,
-        allowed_updates: ['message', 'edited_message'],
-        onStart: () => {
-          started = true;
+  /**
+   * Long polling, our own loop rather than grammY's `bot.start`: grammY advances its offset past
+   * an update before handling it, so an update the relay refused would be confirmed by the next
+   * getUpdates (or by `bot.stop`). Here the offset moves past an update only once it was handled;
+   * a failure stops the batch and fetches again from that update after a backoff.
+   */
+  private async pollLoop(): Promise<void> {
+    const r = this.opts.restart ?? { minMs: 1000, maxMs: 60_000 };
+    const timeout = this.opts.pollTimeoutSec ?? 30;
+    let failures = 0;
+    let webhookCleared = false;
+    const backoff = async (e: unknown, what: string) => {
+      const wait = Math.min(r.maxMs, r.minMs * 2 ** failures++) * (0.75 + Math.random() * 0.5);
+      this.log.error({ err: errText(e instanceof BotError ? e.error : e), waitMs: Math.round(wait) }, what);
+      await this.pause(wait);
+    };
+    while (!this.inputStopped) {
+      const abort = new AbortController();
+      this.pollAbort = abort;
+      const signal = abort.signal as unknown as ApiSignal;
+      let updates: Update[];
+      try {
+        if (!webhookCleared) {
+          // A webhook left over from webhook mode makes getUpdates answer 409.
+          await this.bot.api.deleteWebhook(undefined, signal);
+          webhookCleared = true;
           this.ready = true;
-        },
-      })
-      .catch((e: unknown) => {
-        this.ready = false;
-        if (this.stopping) return;
-        const r = this.opts.restart ?? { minMs: 1000, maxMs: 60_000 };
-        const n = started ? 0 : attempt;
-        const wait = Math.min(r.maxMs, r.minMs * 2 ** n) * (0.75 + Math.random() * 0.5);
-        this.log.error({ err: errText(e), waitMs: Math.round(wait) }, 'Telegram polling stopped; restarting');
-        this.restartTimer = setTimeout(() => this.startPolling(n + 1), wait);
-      });
+        }
+        updates = await this.bot.api.getUpdates({ offset: this.offset, timeout, allowed_updates: [...ALLOWED_UPDATES] }, signal);
+        this.ready = true;
+      } catch (e) {
+        if (this.inputStopped) break;
+        // 401: the token is revoked; 409: another getUpdates or a webhook. Not connected until it clears.
+        if (e instanceof GrammyError && (e.error_code === 401 || e.error_code === 409)) {
+          this.ready = false;
+          webhookCleared = false;
+        }
+        await backoff(e, 'Telegram getUpdates failed; polling again');
+        continue;
+      }
+      let all = true;
+      for (const update of updates) {
+        if (this.inputStopped) return; // not handled, so not confirmed: fetched again next start
+        try {
+          await this.bot.handleUpdate(update);
+        } catch (e) {
+          all = false;
+          await backoff(e, 'a Telegram update could not be handed to the relay; it stays unconfirmed and is fetched again');
+          break;
+        }
+        this.offset = update.update_id + 1;
+      }
+      if (all) failures = 0;
+    }
+  }
+
+  /** Sleeps `ms`, or less when input stops. */
+  private pause(ms: number): Promise<void> {
+    if (this.inputStopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        if (this.wakePause === done) this.wakePause = undefined;
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      this.wakePause = done;
+    });
   }
 
   private async startWebhook(): Promise<void> {
@@ -201,7 +293,7 @@ export class TelegramConnector implements Connector {
     });
     this.server = server;
     try {
-      await this.bot.api.setWebhook(wh.url, { secret_token: wh.secretToken, allowed_updates: ['message', 'edited_message'] });
+      await this.bot.api.setWebhook(wh.url, { secret_token: wh.secretToken, allowed_updates: [...ALLOWED_UPDATES] });
     } catch (e) {
       throw new Error(`Telegram setWebhook failed: ${errText(e)}`);
     }
@@ -223,6 +315,12 @@ export class TelegramConnector implements Connector {
       req.resume();
       return reply(401, 'wrong secret token');
     }
+    // Shutting down: a non-2xx answer makes Telegram send the update again later.
+    const refuse = () => reply(503, 'shutting down; send it again later');
+    if (this.inputStopped) {
+      req.resume();
+      return refuse();
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
@@ -237,7 +335,9 @@ export class TelegramConnector implements Connector {
       } catch {
         return reply(400, 'body is not JSON');
       }
-      // Handled one at a time, in arrival order, and answered only once handed over.
+      if (this.inputStopped) return refuse();
+      // Handled one at a time, in arrival order, and answered 200 only once the relay took it;
+      // a failure answers 500 so that Telegram sends it again.
       const p = this.webhookChain.then(() => this.bot.handleUpdate(update));
       this.webhookChain = p.catch(() => undefined);
       p.then(
@@ -277,7 +377,7 @@ export class TelegramConnector implements Connector {
 
   private async onMessage(m: Message, edited: boolean): Promise<void> {
     const ctx = this.ctx;
-    if (!ctx) return;
+    if (!ctx) throw new Error('Telegram connector is stopped; update left for Telegram to send again');
     const room = String(m.chat.id);
     const log = this.log.child({ room });
     const parts: Part[] = [];
@@ -340,7 +440,9 @@ export class TelegramConnector implements Connector {
     try {
       await ctx.receive(msg);
     } catch (e) {
-      log.error({ err: errText(e), id: msg.id }, 'relay refused a Telegram message');
+      // Rethrown: the update must stay unconfirmed so that Telegram sends it again.
+      log.error({ err: errText(e), id: msg.id }, 'relay refused a Telegram message; leaving it unconfirmed');
+      throw e;
     }
   }
 
