@@ -3,24 +3,45 @@
  * on the product compiled by tsc (run.ts builds it), so no TypeScript loader sits in its memory.
  *
  *   bridge <config.yaml>   the real bridge; answers {type:'memory', gc} and {type:'stop'} over IPC
- *   core <messages>        Relay + SQLite outbox + two sink connectors; RSS as the messages pass
+ *   core <messages> [at]   Relay + SQLite outbox + two sink connectors; RSS as the messages pass,
+ *                          sampled at `at` (comma-separated counts; default a tenth, half, all)
  *   empty                  nothing loaded: the node baseline
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
+import { getHeapSpaceStatistics } from 'node:v8';
 
-const [build, mode, arg] = process.argv.slice(2);
+const [build, mode, arg, arg2] = process.argv.slice(2);
 const load = (p) => import(pathToFileURL(join(build, p)).href);
 const send = (m) => process.send(m);
 
 function memory(gc) {
   if (gc) global.gc?.();
   const m = process.memoryUsage();
-  return { rss: m.rss, heapUsed: m.heapUsed };
+  return { rss: m.rss, heapUsed: m.heapUsed, ...(mode === 'core' || process.env.BENCH_MEM_DETAIL ? detail(m) : {}) };
 }
+
+/**
+ * In core mode (or with BENCH_MEM_DETAIL=1): where the RSS is. Anonymous memory is the V8 heap and
+ * malloc (which holds SQLite's page cache); file-backed is code and mapped files (SQLite's -shm
+ * wal-index, or the database itself if mmap_size were set).
+ */
+function detail(m) {
+  const kb = (re, text) => Number(re.exec(text)?.[1] ?? NaN) * 1024;
+  const roll = readFileSync('/proc/self/smaps_rollup', 'utf8');
+  const d = {
+    external: m.external, arrayBuffers: m.arrayBuffers, heapTotal: m.heapTotal,
+    anon: kb(/^Anonymous:\s+(\d+)/m, roll), rssFile: kb(/^Rss:\s+(\d+)/m, roll) - kb(/^Anonymous:\s+(\d+)/m, roll),
+  };
+  // V8 sizes its young generation to the allocation rate: committed, not used, after a burst.
+  for (const sp of getHeapSpaceStatistics()) if (/^(new|old)_space$/.test(sp.space_name)) d[sp.space_name] = sp.space_size;
+  if (dbFile) for (const suffix of ['', '-wal', '-shm']) d[`db${suffix || '-main'}`] = existsSync(dbFile + suffix) ? statSync(dbFile + suffix).size : 0;
+  return d;
+}
+let dbFile;
 
 async function bridge(file) {
   const [{ startBridge }, { loadConfig }, { createLogger }] = await Promise.all([load('bridge.js'), load('config.js'), load('log.js')]);
@@ -50,12 +71,13 @@ class Sink {
   async send() { return [String(++this.delivered)]; }
 }
 
-async function core(total) {
+async function core(total, at) {
   const [{ Relay }, { StaticRoutes }, { openStore }, { silentLogger }] = await Promise.all([
     load('core/relay.js'), load('core/routes.js'), load('store/store.js'), load('log.js'),
   ]);
   const dir = mkdtempSync(join(tmpdir(), 'bench-core-'));
   const store = await openStore({ stateDir: dir }, silentLogger);
+  dbFile = store.location;
   const caps = { formatting: false, images: 'link', replies: false, edits: false, kinds: ['message', 'notice'], rateLimit: { perSecond: 0, burst: 1 } };
   const src = new Sink('src', { ...caps, formatting: true });
   const dst = new Sink('dst', caps);
@@ -69,7 +91,9 @@ async function core(total) {
   const samples = [{ after: 0, gc: true, ...memory(true) }];
   const t0 = performance.now();
   let done = 0;
-  for (const mark of [total / 10, total / 2, total]) {
+  // Sample points: `at` (comma-separated counts) when given, else a tenth, half and all.
+  const marks = at ? at.split(',').map(Number) : [total / 10, total / 2, total];
+  for (const mark of marks) {
     await Promise.all(Array.from({ length: ROOMS }, async (_, r) => {
       for (let i = done + 1 + r; i <= mark; i += ROOMS) {
         await relay.receive('src', {
@@ -94,7 +118,7 @@ async function core(total) {
 }
 
 const run = mode === 'bridge' ? bridge(arg)
-  : mode === 'core' ? core(Number(arg ?? 100_000))
+  : mode === 'core' ? core(Number(arg ?? 100_000), arg2)
   : mode === 'empty' ? Promise.resolve(send({ type: 'memory', ...memory(true) })).then(() => process.exit(0))
   : Promise.reject(new Error(`unknown mode ${mode}`));
 run.catch((e) => {

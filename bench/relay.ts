@@ -23,14 +23,14 @@ interface Setup {
   close(): Promise<void>;
 }
 
-async function setup(ircd: Ircd, nick: string, tuning: { sendIntervalMs?: number; rateLimit?: { perSecond: number; burst: number } }, pollHoldMs: number): Promise<Setup> {
-  const sim = await startSimulator({ world: worldWithGroups(1), pollHoldMs });
+async function setup(ircd: Ircd, nick: string, tuning: { sendIntervalMs?: number; rateLimit?: { perSecond: number; burst: number } }, pollHoldMs: number, links = 1): Promise<Setup> {
+  const sim = await startSimulator({ world: worldWithGroups(links), pollHoldMs });
   const dir = mkdtempSync(join(tmpdir(), 'bench-bridge-'));
   const human = await TestIrcClient.connect(ircd.host, ircd.port, `human${nick}`);
-  await human.join(CHANNEL);
+  for (let i = 0; i < links; i++) await human.join(channelName(i));
   let bridge: ChildBridge;
   try {
-    bridge = await startChildBridge(bridgeConfig({ dir, simUrl: sim.url, ircd, nick, links: 1, ...tuning }));
+    bridge = await startChildBridge(bridgeConfig({ dir, simUrl: sim.url, ircd, nick, links, ...tuning }));
   } catch (e) {
     await human.close();
     await sim.close();
@@ -142,6 +142,35 @@ export async function benchTuned(ircd: Ircd, n = 200, nBack = 100, throughputN =
     const throughputPerSec = (throughputN / (performance.now() - t0)) * 1000;
 
     return { pollHoldMs, qqToIrc: spread(lat), qqToIrcGapMs: gap, pollsPerMessage, ircToQq: spread(back), ircToQqPeriodMs: period, throughputN, throughputPerSec, rateLimit };
+  } finally {
+    await s.close();
+  }
+}
+
+export interface IrcToQqRaisedResult {
+  links: number;
+  n: number;
+  perSec: number;
+}
+
+/**
+ * Throughput IRC → QQ with the limits raised (qq.sendIntervalMs 0). The QQ outbox's per-room
+ * bucket (5/s burst 10) is fixed in code, so the lines rotate over `links` linked channels/groups.
+ */
+export async function benchIrcToQqRaised(ircd: Ircd, links = 100, n = 1000): Promise<IrcToQqRaisedResult> {
+  const s = await setup(ircd, 'bridgec', { sendIntervalMs: 0 }, 30_000, links);
+  try {
+    for (let i = 0; i < links; i++) s.human.say(channelName(i), `warm-up [v${i}]`);
+    for (let i = 0; i < links; i++) await waitSent(s.sim, `[v${i}]`);
+    const t0 = Date.now();
+    for (let k = 0; k < n; k++) s.human.say(channelName(k % links), `throughput [u${k}]`);
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const at = (await sentTo(s.sim)).filter((x) => /\[u\d+\]/.test(x.text)).map((x) => x.at);
+      if (at.length >= n) return { links, n, perSec: (n / (Math.max(...at) - t0)) * 1000 };
+      if (Date.now() > deadline) throw new Error(`only ${at.length} of ${n} IRC lines reached QQ within 120 s`);
+      await sleep(50);
+    }
   } finally {
     await s.close();
   }

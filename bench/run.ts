@@ -10,7 +10,8 @@ import { benchLogin } from './login.js';
 import { buildProduct, fmtMs, fmtSpread, mb, median, REPO, removeBuild, startIrcd, type Ircd } from './lib.js';
 import { benchBaseline, benchCoreMemory, benchManyGroups } from './memory.js';
 import { benchParser } from './parser.js';
-import { benchDefaults, benchTuned } from './relay.js';
+import { benchNetworkDefaults, benchNetworkTuned, type Network } from './networks.js';
+import { benchDefaults, benchIrcToQqRaised, benchTuned } from './relay.js';
 
 type Row = [measurement: string, result: string, conditions: string];
 const rows: Row[] = [];
@@ -98,6 +99,12 @@ async function main(): Promise<void> {
       row('throughput IRC → QQ, default limits', `${num(r.ircToQqPerMin, 1)} msgs/min`, `burst of ${r.ircToQqN} lines; qq.sendIntervalMs 1500`);
     });
 
+    await section('IRC → QQ, limits raised', async () => {
+      const r = await benchIrcToQqRaised(irc, 100, 1000);
+      row('throughput IRC → QQ, limits raised', `${num(r.perSec)} msgs/s`,
+        `${r.n} lines written at once, rotating over ${r.links} linked channels/groups (QQ outbox bucket 5/s burst 10 per group, fixed in code: 10 lines a group stay within its burst); qq.sendIntervalMs 0; until the simulator recorded the last send`);
+    });
+
     await section('500 groups', async () => {
       const r = await benchManyGroups(irc, 500);
       row(`RSS, bridge idle, ${r.groups} mapped groups`, mb(r.memory.rss), `heap used ${mb(r.memory.heapUsed)} after GC; ${r.groups} groups ↔ ${r.groups} IRC channels`);
@@ -107,6 +114,54 @@ async function main(): Promise<void> {
   } finally {
     await ircd?.stop();
   }
+
+  const NAME: Record<Network, string> = { matrix: 'Matrix', telegram: 'Telegram' };
+  const HOW: Record<Network, { fake: string; toX: string; fromX: string }> = {
+    matrix: {
+      fake: 'fake homeserver (test/fakes/homeserver.ts)',
+      toX: 'inject → the fake homeserver stores the ghost\'s m.room.message',
+      fromX: 'the fake stores the event and pushes it as a transaction → simulator send `at`',
+    },
+    telegram: {
+      fake: 'fake Bot API (test/fakes/telegram.ts)',
+      toX: 'inject → the fake Bot API records sendMessage',
+      fromX: 'update queued, the held getUpdates answered → simulator send `at`',
+    },
+  };
+  for (const net of ['matrix', 'telegram'] as const) {
+    const X = NAME[net];
+    await section(`QQ ↔ ${X}, limits raised`, async () => {
+      const r = await benchNetworkTuned(net, 100, 100, 1000);
+      const rot = `rotating over ${r.links} linked groups/rooms`;
+      const lim = net === 'telegram' ? 'telegram.rateLimit 100000/s burst 100000' : 'Matrix bucket 10/s burst 20 per room (fixed in code)';
+      row(`added latency QQ → ${X}, p50 / p90 / p99 / max`, fmtSpread(r.toX),
+        `${r.toX.n} msgs one at a time, next ${r.toXGapMs} ms after the last arrived, ${rot}; ${HOW[net].toX}; ${lim}`);
+      row(`added latency ${X} → QQ, p50 / p90 / p99 / max`, fmtSpread(r.fromX, 0),
+        `${r.fromX.n} msgs one at a time, next ${r.fromXGapMs} ms after the last was sent, ${rot}; ${HOW[net].fromX} (1 ms resolution); qq.sendIntervalMs 0`);
+      row(`throughput QQ → ${X}, limits raised`, `${num(r.toXPerSec)} msgs/s`,
+        `${r.toXThroughputN} msgs injected 20 at a time, ${rot}; ${lim}; ${HOW[net].fake} on loopback`);
+      row(`throughput ${X} → QQ, limits raised`, `${num(r.fromXPerSec)} msgs/s`,
+        `${r.fromXThroughputN} msgs handed to the fake at once${net === 'matrix' ? ' (one event per transaction, pushed one after the other)' : ''}, ${rot} (QQ outbox bucket 5/s burst 10 per group, fixed in code: 10 msgs a group stay within its burst); qq.sendIntervalMs 0`);
+    });
+  }
+
+  // Limit-bound, not CPU-bound: both networks at once, each with its own simulator and bridge.
+  await section('QQ ↔ Matrix / Telegram, default limits', async () => {
+    const rs = await Promise.allSettled((['matrix', 'telegram'] as const).map((n) => benchNetworkDefaults(n)));
+    for (const [i, net] of (['matrix', 'telegram'] as const).entries()) {
+      const X = NAME[net];
+      const s = rs[i]!;
+      if (s.status === 'rejected') {
+        row(`throughput QQ ↔ ${X}, default limits`, `**failed**: ${(s.reason as Error).message.split('\n')[0]}`);
+        continue;
+      }
+      const r = s.value;
+      const lim = net === 'telegram' ? 'telegram.rateLimit default 0.33/s burst 5 per chat (Telegram allows ~20/min in a group)' : 'Matrix bucket 10/s burst 20 per room';
+      row(`throughput QQ → ${X}, default limits`, `${num(r.toXSteadyPerMin, 1)} msgs/min`,
+        `burst of ${r.toXN} after a warm-up: first ${r.toXBurst} in ${fmtMs(r.toXBurstMs, 0)}, steady rate from arrival ${r.toXSteadyFrom + 1} to ${r.toXN} (${lim}); run alongside the other default-limit rows`);
+      row(`throughput ${X} → QQ, default limits`, `${num(r.fromXPerMin, 1)} msgs/min`, `burst of ${r.fromXN} at once, at the same time as the row above; qq.sendIntervalMs 1500 (default)`);
+    }
+  });
 
   await section('core memory, 100k messages', async () => {
     const base = await benchBaseline();
