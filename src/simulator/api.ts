@@ -38,6 +38,16 @@ function api(ctx: Ctx, opts: ApiOpts): { s: Session; r: Record<string, unknown> 
     ctx.violation('vfwebqq', s.vfwebqq ? 'vfwebqq is not the current one (SmartQQ: take it from getvfwebqq, not login2)' : 'no vfwebqq issued yet (login2 / getvfwebqq first)');
     return ctx.json({ retcode: 100000, errmsg: '' }), null;
   }
+  // Control-API faults (POST /fault {"api":…}): a list endpoint failing for this account.
+  const endpoint = ctx.path.slice(ctx.path.lastIndexOf('/') + 1);
+  const faults = ctx.state.apiFaults;
+  const fault = faults.find((f) => f.endpoint === endpoint && (f.account === undefined || f.account === s.qq));
+  if (fault) {
+    if (--fault.times <= 0) faults.splice(faults.indexOf(fault), 1);
+    if ('http' in fault) ctx.send(fault.http, `<html><body><h1>${fault.http}</h1></body></html>`, 'text/html');
+    else ctx.json({ retcode: fault.retcode, errmsg: '' });
+    return null;
+  }
   if (opts.channel) {
     if (ctx.query.get('clientid') !== s.clientid || ctx.query.get('psessionid') !== s.psessionid) {
       ctx.violation('clientid-mismatch', 'clientid/psessionid are not the ones bound by login2');

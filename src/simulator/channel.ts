@@ -335,9 +335,16 @@ function send(state: SimState, endpoint: SendEndpoint) {
       fail(ctx, retcode);
     };
     let answer = 0;
-    const fault = s.sendFaults[0];
+    let fault: (typeof s.sendFaults)[number] | undefined = s.sendFaults[0];
+    if (fault?.after) {
+      fault.after--;
+      fault = undefined;
+    }
     if (fault) {
       if (--fault.times <= 0) s.sendFaults.shift();
+      // HTTP error pages and garbled bodies: the send is not delivered
+      if ('http' in fault) return ctx.send(fault.http, `<html><body><h1>${fault.http}</h1></body></html>`, 'text/html');
+      if ('body' in fault) return ctx.send(200, fault.body);
       // 100100 = delivered anyway (§2.6); the others are not delivered here
       if (fault.retcode !== 100100) return ctx.json({ errmsg: 'error!!!', retcode: fault.retcode });
       answer = 100100;

@@ -17,6 +17,8 @@ const bad = (msg: string): never => {
 
 const POLL_FAULT_RETCODES = [102, 103, 108, 100, 116, 120, 121, 122, 100012, 1202, 10000];
 const SEND_FAULT_RETCODES = [1202, 100100, 100012, 103];
+const SEND_FAULT_HTTP = [502, 503, 504];
+const API_FAULT_ENDPOINTS = ['get_group_info_ext2', 'get_friend_uin2', 'get_group_name_list_mask2', 'get_discus_list', 'get_user_friends2'];
 
 type Body = Record<string, unknown>;
 
@@ -127,7 +129,21 @@ function member(state: SimState, b: Body): void {
   if (!join) g.members = g.members.filter((m) => m.qq !== who);
 }
 
+/** `{"api":{"endpoint":…,"http"|"retcode":…,"times":n}}`: may be set before the account logs in. */
+function apiFault(state: SimState, af: Body, to: unknown): void {
+  if (typeof af.endpoint !== 'string' || !API_FAULT_ENDPOINTS.includes(af.endpoint)) bad(`api.endpoint must be one of ${API_FAULT_ENDPOINTS.join(', ')}`);
+  const endpoint = af.endpoint as string;
+  const times = af.times === undefined ? 1 : num(af.times, 'api.times');
+  const account = to === undefined || to === null ? {} : { account: num(to, 'to') };
+  if (af.http !== undefined) {
+    const status = num(af.http, 'api.http');
+    if (!SEND_FAULT_HTTP.includes(status)) bad(`api.http must be one of ${SEND_FAULT_HTTP.join(', ')}`);
+    state.apiFaults.push({ endpoint, http: status, times, ...account });
+  } else state.apiFaults.push({ endpoint, retcode: af.retcode === undefined ? 100000 : num(af.retcode, 'api.retcode'), times, ...account });
+}
+
 function fault(state: SimState, b: Body): void {
+  if (b.api !== undefined) return apiFault(state, b.api as Body, b.to);
   const s = state.target(b.to);
   if (b.poll !== undefined) {
     const p = b.poll as Body;
@@ -146,11 +162,23 @@ function fault(state: SimState, b: Body): void {
   else if (b.kick === true) s.queue.push(kickMessage(s));
   else if (b.send !== undefined) {
     const sf = b.send as Body;
-    const retcode = num(sf.retcode, 'send.retcode');
-    if (!SEND_FAULT_RETCODES.includes(retcode)) bad(`send.retcode must be one of ${SEND_FAULT_RETCODES.join(', ')}`);
-    s.sendFaults.push({ retcode, times: sf.times === undefined ? 1 : num(sf.times, 'send.times') });
+    const times = sf.times === undefined ? 1 : num(sf.times, 'send.times');
+    const after = sf.after === undefined ? {} : { after: num(sf.after, 'send.after') };
+    if (sf.http !== undefined) {
+      // A gateway in front of the channel server failing: the send never reached it.
+      const status = num(sf.http, 'send.http');
+      if (!SEND_FAULT_HTTP.includes(status)) bad(`send.http must be one of ${SEND_FAULT_HTTP.join(', ')}`);
+      s.sendFaults.push({ http: status, times, ...after });
+    } else if (sf.body !== undefined) {
+      if (typeof sf.body !== 'string') bad('send.body must be a string');
+      s.sendFaults.push({ body: sf.body as string, times, ...after });
+    } else {
+      const retcode = num(sf.retcode, 'send.retcode');
+      if (!SEND_FAULT_RETCODES.includes(retcode)) bad(`send.retcode must be one of ${SEND_FAULT_RETCODES.join(', ')}`);
+      s.sendFaults.push({ retcode, times, ...after });
+    }
     return;
-  } else bad('unknown fault: give poll, http, body, duplicate, outOfOrder, kick or send');
+  } else bad('unknown fault: give poll, http, body, duplicate, outOfOrder, kick, send or api');
   s.wake();
 }
 

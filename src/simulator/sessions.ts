@@ -234,7 +234,9 @@ export class Session {
   queue: PollEvent[] = [];
   faults: PollFault[] = [];
   batchMods = { duplicate: false, outOfOrder: false };
-  sendFaults: { retcode: number; times: number }[] = [];
+  /** What the next sends meet: a retcode, or (not delivered) an HTTP error page or a non-JSON body. */
+  /** `after`: sends to let through untouched first (to fail the 2nd piece of a split message). */
+  sendFaults: ({ times: number; after?: number } & ({ retcode: number } | { http: number } | { body: string }))[] = [];
   waiter: PollWaiter | null = null;
   /** cface names this session uploaded (md5 name → size). */
   uploads = new Map<string, number>();
@@ -305,6 +307,11 @@ export class SimState {
   readonly qrcodes: QrCode[] = [];
   readonly images = new Map<string, StoredImage>();
   selfEcho = false;
+  /**
+   * What the next calls to one s.web2 API endpoint (last path segment) meet, for every account or
+   * one; kept here rather than on a session so a fault can be set before the login that meets it.
+   */
+  readonly apiFaults: ({ endpoint: string; times: number; account?: number } & ({ retcode: number } | { http: number }))[] = [];
   private discuSeq = new Map<string, number>();
 
   constructor(

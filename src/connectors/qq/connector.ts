@@ -12,6 +12,8 @@ import type { MappingLink } from '../../mappings/config.js';
 import type { QqConfig } from './config.js';
 import { imageAsText, partsFromQq, pictureItems, renderForQq } from './format.js';
 import { imageRefs, WebQqClient, type ClientState, type SendItem, type WebQqClientOptions } from './webqq/client.js';
+import { itemsFingerprint, PartialSends } from './partial-sends.js';
+import { SendError } from './webqq/sender.js';
 import type { QqEvent } from './webqq/events.js';
 
 export interface QqConnectorOptions {
@@ -51,10 +53,19 @@ export class QqConnector implements Connector {
   private log: Logger | undefined;
   private state: ClientState = 'offline';
   private rebind: RetryHandle | undefined;
+  /** Bumped by every bindMappings() and by stop(): an attempt of an older generation does nothing. */
+  private bindGeneration = 0;
+  private stopped = false;
+  /**
+   * Pieces of a split message already in the QQ room, per Delivery.idempotencyKey, so a retried
+   * delivery sends only the rest. In memory only: after a restart a retry sends the whole message.
+   */
+  private readonly partial = new PartialSends();
 
   constructor(private readonly config: QqConfig, private readonly opts: QqConnectorOptions = {}) {}
 
   async start(ctx: ConnectorContext): Promise<void> {
+    this.stopped = false;
     this.ctx = ctx;
     this.log = ctx.log;
     this.client = new WebQqClient(this.config, {
@@ -68,7 +79,10 @@ export class QqConnector implements Connector {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    this.bindGeneration++;
     this.rebind?.stop();
+    this.rebind = undefined;
     await this.client?.stop();
   }
 
@@ -102,20 +116,30 @@ export class QqConnector implements Connector {
 
   /** At every login, tell the operator which mapped groups/discussions this account cannot see, and retry them. */
   private bindMappings(): void {
-    const links = this.opts.routes?.links() ?? [];
-    if (links.length === 0 || !this.client || !this.log) return;
+    if (this.stopped || !this.client || !this.log || !this.opts.routes) return;
     const client = this.client;
     const log = this.log;
+    const routes = this.opts.routes;
+    // A newer call (next login, config reload) or stop() makes this one's attempts stale.
+    const generation = ++this.bindGeneration;
+    const current = () => generation === this.bindGeneration && !this.stopped;
+    this.rebind?.stop();
+    this.rebind = undefined;
     const attempt = async (refresh: boolean): Promise<number> => {
+      if (!current()) return 0;
       if (refresh) await client.refreshContacts();
+      // Read at every attempt: a SIGHUP reload changes the links between retries.
+      const links = routes.links();
+      if (links.length === 0 || !current()) return 0;
       const report = bindLinks(links, { groups: client.groups(), discussions: client.discussions() });
       logBindingReport(report, log);
       return report.unbound.length;
     };
-    this.rebind?.stop();
-    void attempt(false).then((unbound) => {
-      if (unbound > 0) this.rebind = retryUnbound(() => attempt(true), { intervalMs: 60_000, maxIntervalMs: 15 * 60_000, log });
-    });
+    attempt(false)
+      .then((unbound) => {
+        if (unbound > 0 && current()) this.rebind = retryUnbound(() => attempt(true), { intervalMs: 60_000, maxIntervalMs: 15 * 60_000, log });
+      })
+      .catch((err: unknown) => log.warn({ err }, 'could not check which QQ mappings this account can reach'));
   }
 
   private async onEvent(e: QqEvent): Promise<void> {
@@ -186,10 +210,21 @@ export class QqConnector implements Connector {
     if (items.length === 0) return [];
     // The client holds sends while the session is replaced, resolves the room's session ids at the
     // moment of sending and resends what a session change refused: its errors can be taken as given.
+    // A retry of a delivery whose first pieces went out resumes after them (same items, same split).
+    const key = delivery.idempotencyKey;
+    const fingerprint = key !== undefined ? itemsFingerprint(delivery.room, items) : '';
+    const alreadySent = key !== undefined ? this.partial.take(key, fingerprint) : [];
+    const opts = alreadySent.length ? { alreadySent } : {};
     try {
-      const ids = room.kind === 'group' ? await client.sendGroup(room.number, items) : await client.sendDiscussion(room.name, items);
+      const ids = room.kind === 'group' ? await client.sendGroup(room.number, items, opts) : await client.sendDiscussion(room.name, items, opts);
       return ids.map(String);
     } catch (e) {
+      const sent = e instanceof SendError ? e.sentMsgIds : alreadySent;
+      const kind = isDeliveryError(e) ? e.kind : 'retryable';
+      if (key !== undefined && kind === 'retryable' && sent.length > 0) {
+        this.partial.keep(key, fingerprint, sent);
+        this.log?.info({ room: delivery.room, piecesSent: sent.length }, 'QQ send failed part-way; a retry sends only the rest');
+      }
       if (isDeliveryError(e)) throw e;
       throw new DeliveryError('retryable', `QQ send failed: ${(e as Error).message}`, { cause: e });
     }

@@ -11,6 +11,7 @@ import * as api from './api.js';
 import type { ApiContext, GfaceSig, Picture, QqStatus, SendTarget } from './api.js';
 import { establishSession, relink as authRelink, type LoginContext, type Session } from './auth.js';
 import { Contacts, type DiscussionContact, type GroupContact } from './contacts.js';
+import { receivedText, RecentSends, sentText } from './echoes.js';
 import type { OutgoingItem, ReceivedItem } from './content.js';
 import type { QqEvent } from './events.js';
 import { Poller, type PollerTuning } from './poller.js';
@@ -18,6 +19,9 @@ import { Sender, type StableTarget } from './sender.js';
 import { SessionGate } from './session-gate.js';
 import { SessionStore, type StoredSession } from './session-store.js';
 import { createTransport, type Transport } from './transport.js';
+
+/** After a member list failed to load, how long before an unknown sender triggers another try. */
+const MEMBER_REFRESH_RETRY_MS = 60_000;
 
 export type ClientState = 'connecting' | 'online' | 'relinking' | 'offline' | 'kicked';
 
@@ -34,6 +38,11 @@ export type ImageRef =
   | { kind: 'discussion'; did: number; sendUin: number; name: string; fileId: number; server?: string }
   | { kind: 'buddy-cface'; fromUin: number; msgId: number; name: string }
   | { kind: 'offpic'; fromUin: number; filePath: string };
+
+export interface SendOptions {
+  /** msg_ids of the pieces an earlier attempt of this message sent: those pieces are not sent again. */
+  alreadySent?: readonly number[];
+}
 
 export interface WebQqClientOptions {
   log: Logger;
@@ -86,6 +95,12 @@ export class WebQqClient {
   private saving: Promise<void> = Promise.resolve();
   /** Groups/discussions whose member list was refreshed because of an unknown sender (§5.5). */
   private readonly refreshedFor = new Set<string>();
+  /** Rooms whose member-list refresh failed lately, so a dead endpoint is not hit per message. */
+  private readonly memberRefreshFailedAt = new Map<string, number>();
+  /** Rooms already warned about for having no member list (once per session). */
+  private readonly noMembersWarned = new Set<string>();
+  /** Pieces just sent, by room: their echoes are recognised by content. */
+  private readonly recentSends = new RecentSends();
   private readonly log: Logger;
   private readonly delivered = new WeakSet<QqEvent>();
   private readonly resolved = new WeakSet<QqEvent>();
@@ -106,6 +121,9 @@ export class WebQqClient {
       resolve: (t) => this.resolveTarget(t),
       gfaceSig: () => this.gfaceSig(),
       face: () => this.selfFace,
+      onSending: (t, piece) => {
+        if (t.kind !== 'buddy') this.recentSends.note(t.kind === 'group' ? `g:${t.gid}` : `d:${t.did}`, sentText(piece));
+      },
       // The poller owns every relogin, so none runs while a poll is being built or handled.
       onHardFailures: (n) => this.poller?.requestRelogin(`${n} consecutive send failures`),
       ...(opts.sendHoldMs !== undefined ? { holdMs: opts.sendHoldMs } : {}),
@@ -133,6 +151,7 @@ export class WebQqClient {
       onKicked: (reason) => this.setState('kicked', reason),
       onGiveUp: (e) => this.setState('offline', `relogin failed for good: ${(e as Error).message}`),
       isSelfEcho: (e) => this.isSelfEcho(e),
+      wasDelivered: (e) => this.delivered.has(e),
       onCondition: (what) => this.opts.onCondition?.(what),
       ...(this.opts.tuning ? { tuning: this.opts.tuning } : {}),
     });
@@ -218,11 +237,15 @@ export class WebQqClient {
    * sender right before each request, in the session that request goes out with.
    */
 
-  sendGroup(groupNumber: number, items: SendItem[]): Promise<number[]> {
-    return this.sender.send({ kind: 'group', number: groupNumber }, this.prepare(items, 'group'));
+  /**
+   * `opts.alreadySent`: msg_ids an earlier attempt of this same message got out (its
+   * SendError.sentMsgIds); the send resumes after those pieces and resolves to all the ids.
+   */
+  sendGroup(groupNumber: number, items: SendItem[], opts: SendOptions = {}): Promise<number[]> {
+    return this.sender.send({ kind: 'group', number: groupNumber }, this.prepare(items, 'group'), opts.alreadySent);
   }
 
-  async sendDiscussion(nameOrDid: string | number, items: SendItem[]): Promise<number[]> {
+  async sendDiscussion(nameOrDid: string | number, items: SendItem[], opts: SendOptions = {}): Promise<number[]> {
     let name = nameOrDid;
     if (typeof nameOrDid === 'number') {
       // A did is only good for this login: queue the discussion by its name.
@@ -234,11 +257,11 @@ export class WebQqClient {
       if (!d) throw new DeliveryError('rejected', `the bot is not in QQ discussion ${nameOrDid}`);
       name = d.name;
     }
-    return this.sender.send({ kind: 'discussion', name: String(name) }, this.prepare(items, 'group'));
+    return this.sender.send({ kind: 'discussion', name: String(name) }, this.prepare(items, 'group'), opts.alreadySent);
   }
 
-  sendBuddy(qq: number, items: SendItem[]): Promise<number[]> {
-    return this.sender.send({ kind: 'buddy', qq }, this.prepare(items, 'buddy'));
+  sendBuddy(qq: number, items: SendItem[], opts: SendOptions = {}): Promise<number[]> {
+    return this.sender.send({ kind: 'buddy', qq }, this.prepare(items, 'buddy'), opts.alreadySent);
   }
 
   private prepare(items: SendItem[], scope: 'group' | 'buddy'): OutgoingItem[] | (() => Promise<OutgoingItem[]>) {
@@ -389,6 +412,9 @@ export class WebQqClient {
     this.contacts.reset();
     this.gface = undefined;
     this.refreshedFor.clear();
+    this.memberRefreshFailedAt.clear();
+    this.noMembersWarned.clear();
+    this.recentSends.clear();
     await this.loadContacts();
     this.setState('online');
   }
@@ -477,37 +503,53 @@ export class WebQqClient {
   }
 
   /**
-   * Own messages come back through poll (§5.5): from our uin, or (groups/discussions, 2017+) with
-   * a send_uin that is not a member even after one member-list refresh.
+   * Own messages come back through poll (§5.5): from our uin, or (groups/discussions, 2017+) with a
+   * send_uin that is nobody's. Such an echo is recognised by the text just sent to that room, or
+   * by its sender missing from a member list that loaded — even after one refresh for that sender.
+   * Without a member list nothing is called an echo: relaying one echo too many beats muting a
+   * whole group for the session.
    */
   private async isSelfEcho(e: QqEvent): Promise<boolean> {
     const me = this.session?.uin;
     if (e.type === 'message' || e.type === 'sess_message') return e.fromUin === me;
-    if (e.type === 'group_message') {
-      if (e.sendUin === me) return true;
-      if (this.contacts.isGroupMember(e.gid, e.sendUin)) return false;
-      if (!this.contacts.group(e.gid)) {
-        await this.contacts.refreshGroups().catch((err) => this.log.warn({ err }, 'group list refresh failed'));
-        if (!this.contacts.group(e.gid)) return false; // nothing to compare against
-      }
-      const key = `g:${e.gid}:${e.sendUin}`;
-      if (!this.refreshedFor.has(key)) {
-        this.refreshedFor.add(key);
-        await this.contacts.refreshGroupInfo(e.gid).catch((err) => this.log.warn({ err }, 'member list refresh failed'));
-      }
-      return !this.contacts.isGroupMember(e.gid, e.sendUin);
+    if (e.type !== 'group_message' && e.type !== 'discu_message') return false;
+    if (e.sendUin === me) return true;
+    const c = this.contacts;
+    const isGroup = e.type === 'group_message';
+    const id = isGroup ? e.gid : e.did;
+    const room = `${isGroup ? 'g' : 'd'}:${id}`;
+    const isMember = () => (isGroup ? c.isGroupMember(id, e.sendUin) : c.isDiscussionMember(id, e.sendUin));
+    const members = () => (isGroup ? c.group(id)?.members : c.discussion(id)?.members);
+    if (isMember()) return false;
+    if (this.recentSends.take(room, receivedText(e.content.items))) return true;
+    if (isGroup && !c.group(id)) {
+      await c.refreshGroups().catch((err) => this.log.warn({ err }, 'group list refresh failed'));
+      if (!c.group(id)) return false; // nothing to compare against
     }
-    if (e.type === 'discu_message') {
-      if (e.sendUin === me) return true;
-      if (this.contacts.isDiscussionMember(e.did, e.sendUin)) return false;
-      const key = `d:${e.did}:${e.sendUin}`;
-      if (!this.refreshedFor.has(key)) {
+    const key = `${room}:${e.sendUin}`;
+    const lastFailure = this.memberRefreshFailedAt.get(room);
+    const mayRefresh = lastFailure === undefined || Date.now() - lastFailure >= MEMBER_REFRESH_RETRY_MS;
+    if (!this.refreshedFor.has(key) && mayRefresh) {
+      try {
+        await (isGroup ? c.refreshGroupInfo(id) : c.refreshDiscussionInfo(id));
         this.refreshedFor.add(key);
-        await this.contacts.refreshDiscussionInfo(e.did).catch((err) => this.log.warn({ err }, 'discussion refresh failed'));
+        this.memberRefreshFailedAt.delete(room);
+      } catch (err) {
+        // A list that did not load proves nothing about this sender: relay, and try again later.
+        this.memberRefreshFailedAt.set(room, Date.now());
+        this.log.warn({ err, pollType: e.pollType, room }, 'member list refresh failed; relaying the message from an unknown sender');
+        return false;
       }
-      return !this.contacts.isDiscussionMember(e.did, e.sendUin);
     }
-    return false;
+    if (members() === undefined) {
+      if (!this.noMembersWarned.has(room)) {
+        this.noMembersWarned.add(room);
+        this.log.warn({ pollType: e.pollType, room }, 'member list of this QQ group/discussion is unavailable; its own echoes cannot all be told apart, relaying everything');
+      }
+      return false;
+    }
+    if (!this.refreshedFor.has(key)) return false; // the list is stale and could not be refreshed yet
+    return !isMember();
   }
 
   /**

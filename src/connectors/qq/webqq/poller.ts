@@ -5,7 +5,43 @@
  */
 import type { Logger } from '../../../log.js';
 import type { PollResult } from './api.js';
+import { contentText } from './content.js';
 import { EventDeduper, type KickEvent, type QqEvent } from './events.js';
+
+/** Where an event came from and who sent it: enough to find it in QQ, without its text. */
+export function describeEvent(e: QqEvent): Record<string, unknown> {
+  const out: Record<string, unknown> = { poll_type: e.pollType, msg_id: e.msgId };
+  if (e.time) out.time = e.time;
+  switch (e.type) {
+    case 'group_message':
+      if (e.groupNumber !== undefined) out.group = e.groupNumber;
+      else out.gid = e.gid;
+      if (e.groupName !== undefined) out.groupName = e.groupName;
+      out.sender = e.senderQq ?? `uin:${e.sendUin}`;
+      if (e.senderName !== undefined) out.senderName = e.senderName;
+      break;
+    case 'discu_message':
+      if (e.discussionName !== undefined) out.discussion = e.discussionName;
+      else out.did = e.did;
+      out.sender = e.senderQq ?? `uin:${e.sendUin}`;
+      if (e.senderName !== undefined) out.senderName = e.senderName;
+      break;
+    case 'message':
+    case 'sess_message':
+      out.sender = e.senderQq ?? `uin:${e.fromUin}`;
+      if (e.senderName !== undefined) out.senderName = e.senderName;
+      break;
+    case 'sys_g_msg':
+      out.subType = e.subType;
+      if (e.groupNumber !== undefined) out.group = e.groupNumber;
+      else if (e.gcode !== undefined) out.gcode = e.gcode;
+      if (e.memberQq !== undefined) out.member = e.memberQq;
+      break;
+    default:
+      out.from = `uin:${e.fromUin}`;
+  }
+  return out;
+}
 
 export interface PollerTuning {
   /** Network-error backoff bounds (exponential with jitter). */
@@ -46,6 +82,8 @@ export interface PollerDeps {
   onKicked(reason: string): void;
   /** A relogin failed for good (error with `retryable === false`, e.g. wrong password): polling has stopped. */
   onGiveUp?(error: unknown): void;
+  /** Events of a batch the handler already accepted (not reported as lost when the batch is dropped). */
+  wasDelivered?(e: QqEvent): boolean;
   /** Own echoes (§5.5) are dropped before the handler sees them. */
   isSelfEcho?(e: QqEvent): Promise<boolean>;
   tuning?: Partial<PollerTuning>;
@@ -212,12 +250,24 @@ export class Poller {
         return;
       } catch (e) {
         if (attempt >= this.tuning.handlerTries || signal.aborted) {
-          this.deps.log.error({ err: e, events: events.length }, 'event handler failed; batch dropped');
+          this.logDropped(events, e);
           return;
         }
         this.deps.log.warn({ err: e, attempt }, 'event handler failed; retrying');
         await this.sleep(this.tuning.backoffMinMs * attempt, signal);
       }
+    }
+  }
+
+  /** Names every event a dropped batch lost, so an operator knows what to look for; texts only at debug. */
+  private logDropped(events: QqEvent[], err: unknown): void {
+    const { log } = this.deps;
+    const lost = events.filter((e) => !this.deps.wasDelivered?.(e));
+    log.error({ err, events: events.length, lost: lost.length }, 'event handler failed; batch dropped');
+    for (const e of lost) {
+      const what = describeEvent(e);
+      log.error(what, 'QQ event lost (handler failed)');
+      if ('content' in e) log.debug({ ...what, text: contentText(e.content.items) }, 'text of the lost QQ event');
     }
   }
 

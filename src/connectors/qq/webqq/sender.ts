@@ -64,6 +64,11 @@ export interface SenderDeps {
   maxBytes?: number;
   /** Notified of 1202 answers (delivered, maybe): not resent, per §4.6. */
   onUncertain?(target: SendTarget, msgId: number): void;
+  /**
+   * Told of every piece right before it goes out (its echo can come back through poll before the
+   * send is answered), so the client can recognise the echo by its content.
+   */
+  onSending?(target: SendTarget, piece: OutgoingItem[], msgId: number): void;
   /** How long a job waits for the session to come back before failing as retryable; default 60 s. */
   holdMs?: number;
   /** How long a session-error answer waits for the client to notice the session change; default 3 s. */
@@ -76,6 +81,8 @@ export type JobItems = OutgoingItem[] | (() => Promise<OutgoingItem[]>);
 interface Job {
   target: StableTarget;
   items: JobItems;
+  /** msg_ids of the first pieces, sent by an earlier attempt of the same delivery: not sent again. */
+  alreadySent: number[];
   resolve(ids: number[]): void;
   reject(e: unknown): void;
 }
@@ -106,10 +113,14 @@ export class Sender {
     return this.queue.length;
   }
 
-  send(target: StableTarget, items: JobItems): Promise<number[]> {
-    if (this.closed) return Promise.reject(new SendError('send', undefined, 'WebQQ client is stopped', [], 'retryable'));
+  /**
+   * Queues a message. `alreadySent` (msg_ids an earlier attempt of this same message got out, from
+   * its SendError.sentMsgIds) resumes after those pieces; the result then lists them first.
+   */
+  send(target: StableTarget, items: JobItems, alreadySent: readonly number[] = []): Promise<number[]> {
+    if (this.closed) return Promise.reject(new SendError('send', undefined, 'WebQQ client is stopped', [...alreadySent], 'retryable'));
     return new Promise<number[]>((resolve, reject) => {
-      this.queue.push({ target, items, resolve, reject });
+      this.queue.push({ target, items, alreadySent: [...alreadySent], resolve, reject });
       void this.drain();
     });
   }
@@ -124,7 +135,7 @@ export class Sender {
   close(): void {
     this.closed = true;
     this.closing.abort(new SendError('send', undefined, 'WebQQ client stopped before sending', [], 'retryable'));
-    for (const job of this.queue.splice(0)) job.reject(new SendError('send', undefined, 'WebQQ client stopped before sending', [], 'retryable'));
+    for (const job of this.queue.splice(0)) job.reject(new SendError('send', undefined, 'WebQQ client stopped before sending', job.alreadySent, 'retryable'));
   }
 
   private async drain(): Promise<void> {
@@ -167,7 +178,8 @@ export class Sender {
   private async sendJob(job: Job): Promise<number[]> {
     const ep = this.endpointOf(job.target);
     const { gate } = this.deps;
-    const sent: number[] = [];
+    // Pieces go out from sent.length on: a resumed job starts after what went out before.
+    const sent: number[] = [...job.alreadySent];
     for (let session = 0; ; session++) {
       if (session > SESSION_RETRIES) throw new SendError(ep, undefined, `${ep}: the session kept changing; not sent`, sent, 'retryable');
       await this.ready(ep, sent);
@@ -214,6 +226,7 @@ export class Sender {
       const face = this.deps.face?.() ?? 0;
       let answer;
       try {
+        this.deps.onSending?.(target, piece, msgId);
         // ctx(), the cookies and the target are read in this synchronous step: one session.
         answer = await sendMessage(this.deps.ctx(), target, encodeContent(piece), msgId, { face, ...withPic });
       } catch (e) {
@@ -223,8 +236,9 @@ export class Sender {
         // session that is still good (and lose what the server holds for it). The poller backs
         // off on the same outage and relinks if the session really died.
         if (!(e instanceof TransportError)) this.hardFailure();
-        const kind = e instanceof TransportError || e instanceof DeliveryError ? 'retryable' : 'rejected';
-        throw new SendError(ep, undefined, `${ep} failed on piece ${i + 1}/${pieces.length}: ${(e as Error).message}`, sent, kind, e);
+        // No answer we could read (network error, HTTP 502/503, a garbled body): the server has not
+        // refused this message, so it is worth sending again. Only a retcode refuses it (below).
+        throw new SendError(ep, undefined, `${ep} failed on piece ${i + 1}/${pieces.length}: ${(e as Error).message}`, sent, 'retryable', e);
       }
       this.lastSendAt = Date.now();
       const rc = answer.retcode;

@@ -6,7 +6,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../../src/log.js';
+import { silentLogger, type Logger } from '../../../../src/log.js';
+import { capturedLogger } from '../../../faults/support.js';
+import { SendError } from '../../../../src/connectors/qq/webqq/sender.js';
 import { qqConfigSchema } from '../../../../src/connectors/qq/config.js';
 import { imageRefs, WebQqClient, type ClientState } from '../../../../src/connectors/qq/webqq/client.js';
 import type { QqEvent } from '../../../../src/connectors/qq/webqq/events.js';
@@ -41,7 +43,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function setup(opts: { mode?: 'password' | 'qrcode'; sendIntervalMs?: number; hashVersion?: 'P' | 'O' | 'Q' | 'N'; handler?: (e: QqEvent) => Promise<void>; captchaTimeoutMs?: number } = {}): Promise<Harness> {
+async function setup(opts: { mode?: 'password' | 'qrcode'; sendIntervalMs?: number; hashVersion?: 'P' | 'O' | 'Q' | 'N'; handler?: (e: QqEvent) => Promise<void>; captchaTimeoutMs?: number; beforeStart?: (control: Harness['control']) => Promise<void>; log?: Logger } = {}): Promise<Harness> {
   const sim = await startSimulator({ pollHoldMs: 250, ...(opts.hashVersion ? { hashVersion: opts.hashVersion } : {}), log: silentLogger });
   cleanups.push(() => sim.close());
   const stateDir = mkdtempSync(path.join(tmpdir(), 'qqclient-'));
@@ -61,7 +63,7 @@ async function setup(opts: { mode?: 'password' | 'qrcode'; sendIntervalMs?: numb
   const events: QqEvent[] = [];
   const states: { s: ClientState; detail?: string }[] = [];
   const client = new WebQqClient(config, {
-    log: silentLogger,
+    log: opts.log ?? silentLogger,
     onEvent: async (e) => {
       if (opts.handler) await opts.handler(e);
       events.push(e);
@@ -101,6 +103,7 @@ async function setup(opts: { mode?: 'password' | 'qrcode'; sendIntervalMs?: numb
     },
     violations: () => control<unknown[]>('GET', '/violations'),
   };
+  if (opts.beforeStart) await opts.beforeStart(control);
   await client.start();
   return h;
 }
@@ -436,6 +439,75 @@ describe('WebQqClient over the simulator', () => {
     expect(h.events.filter((e) => textOf(e).includes('echo me not'))).toEqual([]);
     expect(await h.violations()).toEqual([]);
   });
+
+  it('relays group messages when the member list cannot be loaded, and still drops its own echoes by content', async () => {
+    const h = await setup({
+      // Every member-list request of the session fails: at login and at every later refresh.
+      beforeStart: (control) => control('POST', '/fault', { api: { endpoint: 'get_group_info_ext2', http: 502, times: 1000 } }),
+    });
+    expect(h.client.groups().find((g) => g.number === GROUP)?.members).toBe(0);
+    await h.control('POST', '/self-echo', { on: true });
+    await h.client.sendGroup(GROUP, [{ type: 'text', text: 'my own words' }]);
+    await h.control('POST', '/inject', { group: GROUP, from: FRIEND, text: 'first words' });
+    await h.control('POST', '/inject', { group: GROUP, from: 2899268194, text: 'second words' });
+    await h.waitFor(withText(h, 'second words'), 'second message');
+    expect(h.events.filter((e) => e.type === 'group_message').map(textOf)).toEqual(['first words', 'second words']);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(h.events.filter((e) => textOf(e).includes('my own words'))).toEqual([]);
+    expect(await h.violations()).toEqual([]);
+  });
+
+  it('relays a new member whose member-list refresh fails instead of taking them for an echo', async () => {
+    const h = await setup();
+    expect(h.client.groups().find((g) => g.number === GROUP)?.members).toBeGreaterThan(0);
+    await h.control('POST', '/fault', { api: { endpoint: 'get_group_info_ext2', http: 503, times: 1000 } });
+    await h.control('POST', '/member', { group: GROUP, join: 123456789, nick: 'newbie' });
+    await h.control('POST', '/inject', { group: GROUP, from: 123456789, text: 'hi, I am new' });
+    await h.control('POST', '/inject', { group: GROUP, from: 123456789, text: 'anyone here?' });
+    await h.waitFor(withText(h, 'anyone here?'), 'the second message of the new member');
+    expect(h.events.filter((e) => e.type === 'group_message').map(textOf)).toEqual(['hi, I am new', 'anyone here?']);
+  });
+
+  it('a send answered with HTTP 502 or a garbled body fails as retryable, and sending again delivers it once', async () => {
+    const h = await setup();
+    for (const fault of [{ http: 502 }, { http: 503 }, { body: '<html>gateway</html>' }]) {
+      await h.control('DELETE', '/sent');
+      await h.control('POST', '/fault', { send: fault });
+      const err = await h.client.sendGroup(GROUP, [{ type: 'text', text: 'try again' }]).catch((e: unknown) => e);
+      expect(err, JSON.stringify(fault)).toBeInstanceOf(SendError);
+      expect((err as SendError).kind, JSON.stringify(fault)).toBe('retryable');
+      expect(await h.client.sendGroup(GROUP, [{ type: 'text', text: 'try again' }])).toHaveLength(1);
+      const sent = await h.control<{ text: string }[]>('GET', '/sent');
+      expect(sent.map((s) => s.text)).toEqual(['try again']);
+    }
+  });
+
+  it('resumes a split message after the pieces already sent (alreadySent)', async () => {
+    const h = await setup();
+    const long = Array.from({ length: 200 }, (_, i) => `字${String(i).padStart(5, '0')}`).join(' ');
+    await h.control('POST', '/fault', { send: { http: 502, after: 1 } });
+    const err = (await h.client.sendGroup(GROUP, [{ type: 'text', text: long }]).catch((e: unknown) => e)) as SendError;
+    expect(err).toBeInstanceOf(SendError);
+    expect(err.kind).toBe('retryable');
+    expect(err.sentMsgIds).toHaveLength(1);
+    const ids = await h.client.sendGroup(GROUP, [{ type: 'text', text: long }], { alreadySent: err.sentMsgIds });
+    expect(ids.length).toBe(3);
+    expect(ids[0]).toBe(err.sentMsgIds[0]);
+    const sent = await h.control<{ msg_id: number; text: string }[]>('GET', '/sent');
+    expect(sent.map((s) => s.msg_id)).toEqual(ids);
+    expect(sent.map((s) => s.text).join('')).toBe(long);
+  });
+
+  it('logs every event of a batch it had to drop (poll_type, group, sender, msg_id), text only at debug', async () => {
+    const { log, lines: logged } = capturedLogger('info');
+    const h = await setup({ log, handler: async (e) => { if (textOf(e).startsWith('doomed')) throw new Error('disk full'); } });
+    const { msg_id } = await h.control<{ msg_id: number }>('POST', '/inject', { group: GROUP, from: FRIEND, text: 'doomed secret text' });
+    await h.waitFor(() => logged().find((l) => l.msg === 'QQ event lost (handler failed)'), 'the lost-event log line', 10_000);
+    const lost = logged().filter((l) => l.msg === 'QQ event lost (handler failed)');
+    expect(lost).toHaveLength(1);
+    expect(lost[0]).toMatchObject({ poll_type: 'group_message', group: GROUP, sender: FRIEND, msg_id });
+    expect(JSON.stringify(logged())).not.toContain('secret text');
+  }, 20_000);
 
   it('sends to a group, a discussion and a buddy; splits 2000 bytes into ≤720-byte pieces, in order, paced', async () => {
     const interval = 150;
