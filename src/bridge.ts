@@ -8,6 +8,7 @@ import { QqConnector } from './connectors/qq/connector.js';
 import { TelegramConnector } from './connectors/telegram/connector.js';
 import type { Config } from './config.js';
 import type { Connector } from './core/connector.js';
+import { loadFaces } from './core/faces.js';
 import type { RelayObserver } from './core/observer.js';
 import type { DeliveryFailure } from './core/outbox.js';
 import { Relay } from './core/relay.js';
@@ -37,6 +38,8 @@ export interface BridgeHooks {
 }
 
 export async function startBridge(config: Config, log: Logger, hooks: BridgeHooks = {}): Promise<RunningBridge> {
+  // Every codec needs the face table: a missing data file stops start-up here, not the first message.
+  loadFaces();
   const store = await openStore({ stateDir: config.stateDir, ...(config.store.url ? { url: config.store.url } : {}) }, log);
   const media = createMedia({ stateDir: config.stateDir, media: config.media }, log);
   const routes = new MappingRouteTable(config.mappings);

@@ -33,7 +33,7 @@ function tsvPath(): string {
     fileURLToPath(new URL(rel, import.meta.url)),
   );
   const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new Error(`qq-faces.tsv not found; looked in ${candidates.join(', ')}`);
+  if (!found) throw new Error(`QQ face table data/qq-faces.tsv not found (looked in ${candidates.join(', ')}); it ships with qqbridge, restore the data folder`);
   return found;
 }
 
@@ -57,12 +57,49 @@ export function parseFaceTable(tsv: string, where = 'qq-faces.tsv'): Face[] {
   return faces;
 }
 
+/** Rejects what would make lookups silently wrong: no faces at all, or an id or name given twice. */
+function validateFaces(faces: Face[], where: string): void {
+  if (faces.length === 0) throw new Error(`${where}: the table has no faces`);
+  const ids = new Set<number>();
+  const names = new Set<string>();
+  for (const f of faces) {
+    if (ids.has(f.id)) throw new Error(`${where}: face id ${f.id} appears twice`);
+    if (names.has(f.name)) throw new Error(`${where}: face name ${JSON.stringify(f.name)} appears twice`);
+    ids.add(f.id);
+    names.add(f.name);
+  }
+}
+
 let table: FaceTable | undefined;
 
+/**
+ * Reads, validates and indexes the face table now (default: the bundled data/qq-faces.tsv) and
+ * returns how many faces it has. startBridge calls it first, so a missing or broken data file
+ * stops start-up with an error naming the file instead of failing the first message; lookups
+ * that run before it (tests, codecs on their own) load the bundled table on first use.
+ */
+export function loadFaces(file?: string): number {
+  table = readFaceTable(file ?? tsvPath());
+  return table.byId.size;
+}
+
 function load(): FaceTable {
-  if (table) return table;
-  const path = tsvPath();
-  const faces = parseFaceTable(readFileSync(path, 'utf8'), path);
+  return (table ??= readFaceTable(tsvPath()));
+}
+
+function readFaceTable(path: string): FaceTable {
+  let tsv: string;
+  try {
+    tsv = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(`QQ face table ${path} cannot be read: ${(e as Error).message}`);
+  }
+  const faces = parseFaceTable(tsv, path);
+  validateFaces(faces, path);
+  return indexFaces(faces);
+}
+
+function indexFaces(faces: Face[]): FaceTable {
   const byId = new Map<number, Face>();
   const byName = new Map<string, Face>();
   const byEmoji = new Map<string, Face>();
@@ -76,14 +113,13 @@ function load(): FaceTable {
   // Longest first so that a name that is a prefix of another does not shadow it.
   const names = [...byName.keys()].sort((a, b) => b.length - a.length).map(escapeRe);
   const emojis = [...byEmoji.keys()].sort((a, b) => b.length - a.length).map((e) => `${escapeRe(e)}\\uFE0F?`);
-  table = {
+  return {
     byId,
     byName,
     byEmoji,
     nameRe: new RegExp(`\\[(${names.join('|')})\\]`, 'gu'),
     emojiRe: new RegExp(`(${emojis.join('|')})`, 'gu'),
   };
-  return table;
 }
 
 export function faceById(id: number): Face | undefined {

@@ -2,6 +2,7 @@ import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { isStoreError, type StoreError } from '../store/errors.js';
 import type { OutboxItem, Store } from '../store/store.js';
+import { backoffDelay } from './backoff.js';
 import type { Connector, Delivery } from './connector.js';
 import { degradeEdit, degradeReply } from './degrade.js';
 import { isDeliveryError } from './errors.js';
@@ -212,12 +213,12 @@ export class Outbox {
     });
   }
 
+  /** Delay before retry number `attempts` (1-based) of an item. */
   private backoff(attempts: number): number {
-    const base = this.opts.baseBackoffMs ?? 1_000;
-    const max = this.opts.maxBackoffMs ?? 300_000;
-    const exp = Math.min(max, base * 2 ** Math.min(30, attempts - 1));
+    const minMs = this.opts.baseBackoffMs ?? 1_000;
+    const maxMs = this.opts.maxBackoffMs ?? 300_000;
     // Equal jitter: never less than half the step, so retries of many targets spread out.
-    return Math.round(exp / 2 + (this.random() * exp) / 2);
+    return backoffDelay(attempts - 1, { minMs, maxMs, jitter: 0.5 }, this.random);
   }
 
   private async run(w: Worker): Promise<void> {

@@ -3,7 +3,7 @@ import { silentLogger } from '../log.js';
 import { StoreError, isStoreError } from '../store/errors.js';
 import type { EnqueueItem, Store } from '../store/store.js';
 import type { Connector, ConnectorContext, MediaAccess } from './connector.js';
-import { Dedupe } from './dedupe.js';
+import { Dedupe, dedupeKeyOf } from './dedupe.js';
 import { degrade, type Quote } from './degrade.js';
 import { IdMap, originEntryOf } from './idmap.js';
 import type { BridgeMessage, RoomRef } from './message.js';
@@ -180,16 +180,16 @@ export class Relay {
     }
   }
 
-  /**
-   * Graceful shutdown, first half: stops taking input, then waits (at most `timeoutMs`) until
-   * every pending item that can be delivered has been; what is left stays queued in the store.
-   * Returns the items still pending.
-   */
   /** Asks every connector to stop fetching input; what arrives meanwhile is still taken, durably. */
   async stopInput(): Promise<void> {
     await Promise.all([...this.connectors.values()].map((c) => c.stopInput?.().catch((e: unknown) => this.log.warn({ net: c.network, err: (e as Error).message }, 'stopping input failed'))));
   }
 
+  /**
+   * Graceful shutdown, after `stopInput`: waits (at most `timeoutMs`) until every pending item
+   * that can be delivered has been; what is left stays queued in the store. Returns the number
+   * of items still pending.
+   */
   async drain(timeoutMs: number, pollMs = 50): Promise<number> {
     // Input is still taken while draining: a message that arrives now is stored and goes out at
     // the next start, which is better than refusing it (the network may not offer it again).
@@ -270,7 +270,7 @@ export class Relay {
       }
 
       const origin = originEntryOf(msg);
-      const res = await this.store.enqueue(items, { dedupe: { network: msg.origin.network, key: msg.id }, ...(origin ? { origin } : {}) });
+      const res = await this.store.enqueue(items, { dedupe: dedupeKeyOf(msg), ...(origin ? { origin } : {}) });
       if (!res.firstSeen) return { status: 'duplicate' };
       for (const it of items) this.outbox.kick(it);
       return items.length > 0 ? { status: 'queued', targets: items.length } : { status: 'unrouted' };

@@ -1,3 +1,4 @@
+import { backoffDelay } from '../core/backoff.js';
 import type { Logger } from '../log.js';
 import { describeLink, qqRoomName, type MappingLink } from './config.js';
 
@@ -108,7 +109,7 @@ export function logBindingReport(report: BindingReport, log: Logger): void {
 }
 
 export interface RetryOptions {
-  /** First wait before retrying. */
+  /** First wait before retrying; each wait is jittered into [½, 1] of its step (equal jitter). */
   intervalMs: number;
   /** Longest wait; the interval doubles up to it. Default 10 × intervalMs. */
   maxIntervalMs?: number;
@@ -131,7 +132,7 @@ export interface RetryHandle {
 export function retryUnbound(attempt: () => Promise<number> | number, opts: RetryOptions): RetryHandle {
   const max = opts.maxIntervalMs ?? opts.intervalMs * 10;
   const random = opts.random ?? Math.random;
-  let delay = opts.intervalMs;
+  let failures = 0;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let finish!: () => void;
@@ -139,8 +140,8 @@ export function retryUnbound(attempt: () => Promise<number> | number, opts: Retr
 
   const schedule = (): void => {
     if (stopped) return;
-    // ±20% jitter so several bridges restarted together do not hit QQ in step.
-    const wait = Math.round(delay * (0.8 + 0.4 * random()));
+    // Jitter so several bridges restarted together do not hit QQ in step.
+    const wait = backoffDelay(failures++, { minMs: opts.intervalMs, maxMs: max }, random);
     timer = setTimeout(run, wait);
     timer.unref();
   };
@@ -158,7 +159,6 @@ export function retryUnbound(attempt: () => Promise<number> | number, opts: Retr
     } catch (err) {
       opts.log?.warn({ net: 'qq', err }, 'retrying unbound QQ mappings failed');
     }
-    delay = Math.min(max, delay * 2);
     schedule();
   };
   schedule();

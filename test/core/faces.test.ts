@@ -1,5 +1,8 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { faceByEmoji, faceById, faceByName, facePart, parseFaceTable, textToParts } from '../../src/core/faces.js';
+import { faceByEmoji, faceById, faceByName, facePart, loadFaces, parseFaceTable, textToParts } from '../../src/core/faces.js';
 
 describe('QQ face table', () => {
   it('looks faces up by id and by name', () => {
@@ -50,5 +53,24 @@ describe('QQ face table', () => {
   it('reports a malformed table row with its line number', () => {
     expect(() => parseFaceTable('id\tname\temoji\tnote\n1\t撇嘴\t\t\nx\ty\n', 't.tsv')).toThrow(/t\.tsv: line 3/);
     expect(() => parseFaceTable('nope\n', 't.tsv')).toThrow(/line 1/);
+  });
+
+  it('loadFaces reads the bundled table eagerly and names a missing or broken file', () => {
+    expect(loadFaces()).toBe(185);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faces-'));
+    try {
+      const missing = path.join(dir, 'qq-faces.tsv');
+      expect(() => loadFaces(missing)).toThrow(`QQ face table ${missing} cannot be read`);
+      const dup = path.join(dir, 'dup.tsv');
+      fs.writeFileSync(dup, 'id\tname\temoji\tnote\n1\t撇嘴\t\t\n1\t色\t\t\n');
+      expect(() => loadFaces(dup)).toThrow(`${dup}: face id 1 appears twice`);
+      const empty = path.join(dir, 'empty.tsv');
+      fs.writeFileSync(empty, 'id\tname\temoji\tnote\n');
+      expect(() => loadFaces(empty)).toThrow(`${empty}: the table has no faces`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    // A failed load leaves the table in place.
+    expect(faceById(0)?.name).toBe('惊讶');
   });
 });

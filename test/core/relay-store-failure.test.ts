@@ -6,6 +6,7 @@ import { StoreError } from '../../src/store/errors.js';
 import { openStore } from '../../src/store/store.js';
 import { LoopbackConnector, LoopbackNetwork } from '../support/loopback.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
+import { waitFor } from '../support/wait.js';
 
 let pgServer: TestPostgres;
 beforeAll(async () => {
@@ -17,14 +18,6 @@ afterAll(async () => {
 
 const QQ = { network: 'qq', room: 'group:1' };
 const IRC = { network: 'irc', room: '#a' };
-
-async function waitFor(cond: () => boolean, what: string, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe('Relay on PostgreSQL when the store fails', () => {
   it('stops taking input with a StoreError instead of losing messages, and resumes after a restart', async () => {

@@ -9,6 +9,7 @@ import { StaticRoutes } from '../../src/core/routes.js';
 import { silentLogger } from '../../src/log.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { LoopbackConnector, LoopbackNetwork } from '../support/loopback.js';
+import { waitFor } from '../support/wait.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'qqbridge-relay-'));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -73,14 +74,6 @@ async function setup(o: SetupOptions = {}): Promise<Bridge> {
   };
   running.push(b);
   return b;
-}
-
-async function waitFor(cond: () => boolean | Promise<boolean>, what: string, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 const texts = (n: number, prefix = 'm') => Array.from({ length: n }, (_, i) => `${prefix}${i}`);

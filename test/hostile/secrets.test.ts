@@ -14,6 +14,7 @@ import { parseConfig } from '../../src/config.js';
 import { createLogger, silentLogger } from '../../src/log.js';
 import { defaultWorld, startSimulator, type RunningSimulator } from '../../src/simulator/index.js';
 import { freePort, startNgircd, TestIrcClient, type Ngircd } from '../support/ngircd.js';
+import { waitFor } from '../support/wait.js';
 
 const GROUP = 346167134;
 const ACCOUNT = 2769546520;
@@ -27,15 +28,8 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => undefined);
 });
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await Promise.resolve().then(probe).catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** The probes here fail until the system is up (an HTTP call, a NAMES answer, a file being written): errors mean "not yet". */
+const until = (what: string, cond: () => boolean | Promise<boolean>, ms = 15_000) => waitFor(cond, what, ms, { intervalMs: 50, ignoreErrors: true });
 
 async function control<T = unknown>(sim: RunningSimulator, method: string, p: string, body?: unknown): Promise<T> {
   const res = await fetch(`${sim.controlUrl}${p}`, { method, ...(body !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}) });
@@ -100,9 +94,9 @@ it('no password, token, session key or cookie reaches a trace-level log; state f
   const log = createLogger({ level: 'trace', destination: new Writable({ write(chunk, _e, cb) { logText += String(chunk); cb(); } }) });
   const bridge: RunningBridge = await startBridge(config, log);
   cleanups.push(() => bridge.stop());
-  await until('the bridge online in QQ and IRC', () => (bridge.connectors.every((c) => c.isConnected()) ? true : undefined));
+  await until('the bridge online in QQ and IRC', () => bridge.connectors.every((c) => c.isConnected()));
   const sessionFile = path.join(dir, 'qq', 'session.json');
-  await until('the session file', () => (fs.existsSync(sessionFile) ? true : undefined));
+  await until('the session file', () => fs.existsSync(sessionFile));
   const secrets = secretsOf(sessionFile);
   expect(secrets.has('ptwebqq') && secrets.has('vfwebqq') && secrets.has('psessionid')).toBe(true);
 
@@ -111,20 +105,24 @@ it('no password, token, session key or cookie reaches a trace-level log; state f
     const mark = human.lines.length;
     human.send(`NAMES ${CHANNEL}`);
     const names = await human.waitFor((l) => l.command === '353' || l.command === '366', 2_000, mark);
-    return names.command === '353' && /\bqqbridge\b/.test(names.params[names.params.length - 1] ?? '') ? true : undefined;
+    return names.command === '353' && /\bqqbridge\b/.test(names.params[names.params.length - 1] ?? '');
   });
   await control(sim, 'POST', '/inject', { group: GROUP, from: SENDER, text: `hello from QQ ${'lorem ipsum '.repeat(120)}` });
   await human.waitFor((l) => l.command === 'PRIVMSG' && /full message: http/.test(l.params[1] ?? ''), 15_000);
   human.say(CHANNEL, 'hello from IRC');
-  await until('the IRC message in QQ', async () => ((await control<Array<{ text: string }>>(sim, 'GET', '/sent')).some((s) => s.text.includes('hello from IRC')) ? true : undefined));
+  await until('the IRC message in QQ', async () => (await control<Array<{ text: string }>>(sim, 'GET', '/sent')).some((s) => s.text.includes('hello from IRC')));
 
   // Relogin: the session is refused, the bridge logs in again (new tokens, logged at trace too).
   const before = secrets.get('psessionid');
   await control(sim, 'POST', '/fault', { poll: { retcode: 100 } });
+  let relogged: Map<string, string> | undefined;
   await until('a relogin', () => {
     const now = secretsOf(sessionFile);
-    return now.get('psessionid') !== before ? now : undefined;
-  }, 20_000).then((now) => now.forEach((v, k) => secrets.set(`${k} (after relogin)`, v)));
+    if (now.get('psessionid') === before) return false;
+    relogged = now;
+    return true;
+  }, 20_000);
+  relogged!.forEach((v, k) => secrets.set(`${k} (after relogin)`, v));
   await control(sim, 'POST', '/inject', { group: GROUP, from: SENDER, text: 'after relogin' });
   await human.waitFor((l) => l.command === 'PRIVMSG' && /after relogin/.test(l.params[1] ?? ''), 15_000);
 

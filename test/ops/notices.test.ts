@@ -15,6 +15,7 @@ import { BridgeMetrics } from '../../src/ops/metrics.js';
 import { StatusNotices } from '../../src/ops/notices.js';
 import { openStore } from '../../src/store/store.js';
 import { LoopbackConnector } from '../support/loopback.js';
+import { waitFor } from '../support/wait.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'qqbridge-ops-notices-'));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -79,20 +80,11 @@ async function setup(o: { intervalMs?: number; graceMs?: number; log?: Logger } 
     const text = `mark ${++marks}`;
     await qq.inject(QQ.room, { text });
     await qq.inject(OTHER_QQ.room, { text });
-    await until(() => tg.remote.texts(TG.room).includes(text) && irc.remote.texts(IRC.room).includes(text) && irc.remote.texts(OTHER_IRC.room).includes(text));
+    await waitFor(() => tg.remote.texts(TG.room).includes(text) && irc.remote.texts(IRC.room).includes(text) && irc.remote.texts(OTHER_IRC.room).includes(text), `${text} in every room`);
   }
   /** What a room was told, without the marks `flushed` sent. */
   const told = (c: LoopbackConnector, room: string) => c.remote.texts(room).filter((t) => !t.startsWith('mark '));
   return { relay, qq, irc, tg, metrics, notices: watcher, clock, flushed, told };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await sleep(5);
-  }
 }
 
 function capture() {
@@ -112,7 +104,7 @@ describe('status notices', () => {
     b.notices.check(); // everyone is connected
     b.qq.online = false;
     b.notices.check();
-    await until(() => b.told(b.tg, TG.room).length === 1 && b.told(b.irc, IRC.room).length === 1);
+    await waitFor(() => b.told(b.tg, TG.room).length === 1 && b.told(b.irc, IRC.room).length === 1, 'the QQ outage notice on Telegram and IRC');
     expect(b.told(b.tg, TG.room)).toEqual(['QQ connection lost, messages are queued']);
     expect(b.told(b.irc, IRC.room)).toEqual(['QQ connection lost, messages are queued']);
     const notice = b.tg.remote.sent(TG.room)[0]!.delivery.message;
@@ -122,7 +114,7 @@ describe('status notices', () => {
     // Flapping within the rate-limit window: one "lost" and one "restored" per room, no more.
     b.qq.online = true;
     b.notices.check();
-    await until(() => b.told(b.tg, TG.room).length === 2);
+    await waitFor(() => b.told(b.tg, TG.room).length === 2, 'the QQ restored notice on Telegram');
     b.qq.online = false;
     b.notices.check();
     b.qq.online = true;
@@ -168,12 +160,12 @@ describe('status notices', () => {
     b.notices.check();
     b.clock.now += 150;
     b.notices.check();
-    await until(() => b.told(b.tg, TG.room).length === 1);
+    await waitFor(() => b.told(b.tg, TG.room).length === 1, 'the IRC outage notice on Telegram');
     expect(b.told(b.tg, TG.room)).toEqual(['IRC connection lost, messages are queued']);
     expect(b.qq.remote.sent(QQ.room)).toEqual([]);
     b.irc.online = true;
     b.notices.check();
-    await until(() => b.told(b.tg, TG.room).length === 2);
+    await waitFor(() => b.told(b.tg, TG.room).length === 2, 'the IRC restored notice on Telegram');
     expect(b.told(b.tg, TG.room)[1]).toBe('IRC connection restored');
     await b.flushed();
     expect(b.told(b.irc, IRC.room)).toEqual([]);
@@ -184,7 +176,7 @@ describe('status notices', () => {
     const b = await setup();
     b.irc.rejectWhen((d) => (JSON.stringify(d.message.parts).includes('huge') ? 'line too long for this channel' : undefined));
     await b.qq.inject(QQ.room, { text: 'a huge message' });
-    await until(() => b.tg.remote.texts(TG.room).length === 2);
+    await waitFor(() => b.tg.remote.texts(TG.room).length === 2, 'the message and the rejection notice on Telegram');
     const texts = b.tg.remote.texts(TG.room);
     expect(texts[0]).toBe('a huge message');
     expect(texts[1]).toBe('A message could not be delivered to IRC #a: rejected by IRC');
@@ -193,7 +185,7 @@ describe('status notices', () => {
 
     // The next rejection within the window adds no notice.
     await b.qq.inject(QQ.room, { text: 'another huge one' });
-    await until(async () => /^qqbridge_delivery_dropped_total\{target="irc"\} 2$/m.test(await b.metrics.text()));
+    await waitFor(async () => /^qqbridge_delivery_dropped_total\{target="irc"\} 2$/m.test(await b.metrics.text()), 'the second IRC drop in the metrics');
     await b.flushed();
     expect(b.told(b.tg, TG.room)).toEqual(['a huge message', 'A message could not be delivered to IRC #a: rejected by IRC', 'another huge one']);
   });
@@ -205,7 +197,7 @@ describe('status notices', () => {
       'sendMessage: 400 Bad Request: message is too long (POST https://api.telegram.org/bot123456:AAHsecretTOKEN/sendMessage?access_token=syt_SECRETVALUE, Authorization: Bearer sk-SECRETBEARER)';
     b.tg.rejectWhen((d) => (JSON.stringify(d.message.parts).includes('long story') ? raw : undefined));
     await b.qq.inject(QQ.room, { text: 'a long story' });
-    await until(() => b.irc.remote.texts(IRC.room).length === 2);
+    await waitFor(() => b.irc.remote.texts(IRC.room).length === 2, 'the message and the rejection notice on IRC');
     expect(b.irc.remote.texts(IRC.room)).toEqual(['a long story', 'A message could not be delivered to Telegram -100: Telegram: message too long']);
     await b.flushed();
     const logged = cap.text();

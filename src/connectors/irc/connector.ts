@@ -14,6 +14,7 @@
  * channel. A duplicate after a drop or timeout is the only failure mode; silent loss is not.
  */
 import IrcFramework from 'irc-framework';
+import { backoffDelay } from '../../core/backoff.js';
 import type { Capabilities, Connector, ConnectorContext, Delivery } from '../../core/connector.js';
 import { DeliveryError } from '../../core/errors.js';
 import { sourceId, type BridgeMessage, type MessageKind, type Part } from '../../core/message.js';
@@ -45,11 +46,8 @@ export interface IrcConnectorOptions {
   confirmIntervalMs?: number;
 }
 
-/** Delay before reconnect attempt `attempt` (0-based): exponential, capped, with 50–100 % jitter. */
-export function backoffDelay(attempt: number, r: { minMs: number; maxMs: number }, random: () => number = Math.random): number {
-  const base = Math.min(r.maxMs, r.minMs * 2 ** Math.min(attempt, 30));
-  return Math.round(base * (0.5 + 0.5 * random()));
-}
+/** Reconnect delays: the shared backoff with its default equal (50–100 %) jitter; tests import it from here. */
+export { backoffDelay };
 
 const key = (channel: string) => channel.toLowerCase();
 

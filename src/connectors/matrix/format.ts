@@ -4,17 +4,14 @@
  * content → neutral parts (HTML reduced to what QQ can show). No I/O here: the connector uploads
  * and downloads media and resolves reply/edit ids.
  */
+import { escapeHtml as escapeHtmlWith } from '../../core/html.js';
 import type { ImagePart, MessageKind, Part, TextPart, TextStyle } from '../../core/message.js';
 
 export type MatrixContent = Record<string, unknown>;
 
-export function escapeHtml(s: string): string {
-  return s
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
+/** One rule for text and attributes alike: both quotes too, so a value is safe however it is quoted. */
+function escapeHtml(s: string): string {
+  return escapeHtmlWith(s, { quotes: 'all' });
 }
 
 const SAFE_URL = /^(https?|mxc|mailto):/i;

@@ -7,17 +7,17 @@
  * webhook answer), so an update is confirmed only once the relay has taken it: a refusal (store
  * failure, shutdown) leaves it with Telegram, which hands it over again later.
  */
-import { secretMatches } from '../../core/secrets.js';
 import http from 'node:http';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { Bot, BotError, GrammyError, HttpError, InputFile } from 'grammy';
 import type { Message, MessageEntity, Update, UserFromGetMe } from 'grammy/types';
 import { autoRetry, type AutoRetryOptions } from '@grammyjs/auto-retry';
+import { backoffDelay } from '../../core/backoff.js';
 import type { Capabilities, Connector, ConnectorContext, Delivery } from '../../core/connector.js';
 import { degradeEdit } from '../../core/degrade.js';
 import { DeliveryError } from '../../core/errors.js';
 import type { BridgeMessage, Part } from '../../core/message.js';
 import { sourceId } from '../../core/message.js';
+import { secretMatches } from '../../core/secrets.js';
 import { scrubSecrets, silentLogger, type Logger } from '../../log.js';
 import type { TelegramConfig } from './config.js';
 import { entitiesToParts, imageFallbackText, renderForTelegram, type OutItem } from './format.js';
@@ -29,7 +29,7 @@ export interface TelegramConnectorOptions {
   autoRetry?: Partial<AutoRetryOptions>;
   /** getUpdates long-poll timeout in seconds (default 30). */
   pollTimeoutSec?: number;
-  /** Backoff (ms) after getUpdates fails or an update cannot be handed to the relay. */
+  /** Backoff bounds (ms, equal jitter) after getUpdates fails or an update cannot be handed to the relay. */
   restart?: { minMs: number; maxMs: number };
   /** For metrics: called on every 429 answer, including those auto-retry handles. */
   onRateLimited?: (retryAfterSec: number | undefined) => void;
@@ -43,7 +43,7 @@ type ApiSignal = Parameters<Bot['api']['getUpdates']>[1];
 
 const errText = (e: unknown) => scrubSecrets(e instanceof Error ? e.message : String(e));
 
-/** Constant-time compare of two strings of any length (hashing first hides the length too). */
+/** The webhook's secret-token check (core/secrets.ts), re-exported for the tests of this connector. */
 export { secretMatches };
 
 /** Maps a Bot API failure to what the outbox should do with it. */
@@ -222,8 +222,8 @@ export class TelegramConnector implements Connector {
     let failures = 0;
     let webhookCleared = false;
     const backoff = async (e: unknown, what: string) => {
-      const wait = Math.min(r.maxMs, r.minMs * 2 ** failures++) * (0.75 + Math.random() * 0.5);
-      this.log.error({ err: errText(e instanceof BotError ? e.error : e), waitMs: Math.round(wait) }, what);
+      const wait = backoffDelay(failures++, r);
+      this.log.error({ err: errText(e instanceof BotError ? e.error : e), waitMs: wait }, what);
       await this.pause(wait);
     };
     while (!this.inputStopped) {

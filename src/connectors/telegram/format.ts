@@ -13,6 +13,7 @@
  * styles, links are kept (text_link as a link with its text), everything else is plain text.
  */
 import type { MessageEntity } from 'grammy/types';
+import { escapeHtml } from '../../core/html.js';
 import type { BridgeMessage, ImagePart, Part, TextStyle } from '../../core/message.js';
 
 /** Telegram's limit for a text message, in UTF-16 code units. */
@@ -21,12 +22,12 @@ export const TELEGRAM_TEXT_LIMIT = 4096;
 export const TELEGRAM_CAPTION_LIMIT = 1024;
 const NICK_MAX = 64;
 
-export function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
+/** Text escaping for Telegram's HTML: `&`, `<`, `>` only; quotes in text need none. */
+export { escapeHtml };
 
+/** Attributes are always `"`-quoted here, and htmlToPlain decodes exactly `&quot;`. */
 function escapeAttr(s: string): string {
-  return escapeHtml(s).replace(/"/g, '&quot;');
+  return escapeHtml(s, { quotes: 'double' });
 }
 
 /** The text a user sees for HTML this module produced (tags dropped, entities decoded): the plain-text fallback. */

@@ -430,29 +430,23 @@ describe('IrcConnector delivery confirmation (PING/PONG) through a line proxy', 
     expect(got.slice(0, -3).every((t) => t === 'part one')).toBe(true);
   });
 
-  it('throughput: 200 concurrent sends share a handful of PINGs; 200 sequential sends stay fast', async () => {
+  // Functional only; throughput figures are measured by the benchmarks, not asserted here.
+  it('200 concurrent sends share a handful of PINGs; 200 sequential sends all arrive, in order', async () => {
     const { conn, human, proxy } = await setupProxied();
     const mark = human.lines.length;
     const pingMark = proxy.upLines.length;
-    let t0 = Date.now();
     const all = await Promise.all(
       Array.from({ length: 200 }, (_, i) => conn.send({ room: CHAN, message: outgoing([{ type: 'text', text: `burst ${i}` }]) })),
     );
-    const concurrentMs = Date.now() - t0;
     expect(all.flat()).toHaveLength(200);
     const pings = proxy.upLines.slice(pingMark).filter(isConfirmPing).length;
     expect(pings).toBeGreaterThanOrEqual(1);
     expect(pings).toBeLessThanOrEqual(10);
     await waitUntil(() => texts(human, mark).length >= 200, '200 burst lines');
 
-    t0 = Date.now();
     for (let i = 0; i < 200; i++) await conn.send({ room: CHAN, message: outgoing([{ type: 'text', text: `seq ${i}` }]) });
-    const sequentialMs = Date.now() - t0;
     await waitUntil(() => texts(human, mark).length >= 400, '200 sequential lines');
     const seq = texts(human, mark).slice(200).map((t) => t!.slice(prefixOf('bob').length));
     expect(seq).toEqual(Array.from({ length: 200 }, (_, i) => `seq ${i}`));
-    console.log(`IRC confirmed delivery: 200 concurrent sends in ${concurrentMs} ms (${pings} PINGs); 200 sequential sends in ${sequentialMs} ms`);
-    expect(concurrentMs).toBeLessThan(3000);
-    expect(sequentialMs).toBeLessThan(5_000);
   }, 30_000);
 });

@@ -13,6 +13,7 @@ import type { MappingLink } from '../../../src/mappings/config.js';
 import { openStore, type Store } from '../../../src/store/store.js';
 import { FakeHomeserver } from '../../fakes/homeserver.js';
 import { LoopbackConnector, LoopbackNetwork } from '../../support/loopback.js';
+import { waitFor } from '../../support/wait.js';
 
 export const root = fs.mkdtempSync(path.join(os.tmpdir(), 'qqbridge-matrix-'));
 
@@ -41,13 +42,8 @@ export function memoryMedia(): MediaAccess {
   };
 }
 
-export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** The shared polling helper, re-exported for the Matrix tests that import it from here. */
+export { waitFor };
 
 const cleanups: (() => Promise<void>)[] = [];
 /** Stops what the last test started (call from afterEach). */

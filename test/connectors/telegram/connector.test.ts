@@ -14,6 +14,7 @@ import { TelegramConnector, type TelegramConnectorOptions } from '../../../src/c
 import { telegramConfigSchema, type TelegramConfigInput } from '../../../src/connectors/telegram/config.js';
 import { FakeTelegram } from '../../fakes/telegram.js';
 import { LoopbackConnector } from '../../support/loopback.js';
+import { waitFor } from '../../support/wait.js';
 
 const TOKEN = '123456:AAtestTOKENsecret_value-xyz';
 const CHAT = -1001;
@@ -40,14 +41,6 @@ function memoryMedia(): MediaAccess {
     },
     urlFor: (id) => (items.has(id) ? `http://media.test/${id}` : undefined),
   };
-}
-
-async function waitFor(cond: () => boolean, what: string, ms = 8_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -91,7 +84,7 @@ async function setup(o: { config?: Partial<TelegramConfigInput>; opts?: Telegram
     await relay.stop();
     await store.close();
   });
-  await waitFor(() => tg.isConnected(), 'the telegram connector to connect');
+  await waitFor(() => tg.isConnected(), 'the telegram connector to connect', 8_000);
   const toQQ = () => qq.remote.sent(QQ.room).map((s) => s.delivery.message);
   return { fake, relay, qq, tg, media, logLines, toQQ, failures };
 }
@@ -100,7 +93,7 @@ describe('TelegramConnector through a Relay and the fake Bot API', () => {
   it('QQ → Telegram: HTML with the nick in bold and hostile text escaped', async () => {
     const { fake, qq } = await setup();
     await qq.inject(QQ.room, { sender: { id: '1', displayName: 'Ann<i>' }, parts: [{ type: 'text', text: '<script>x</script> &amp; ' }, { type: 'text', text: 'hi', style: { bold: true } }] });
-    await waitFor(() => fake.sentTo(CHAT).length === 1, 'a Telegram message');
+    await waitFor(() => fake.sentTo(CHAT).length === 1, 'a Telegram message', 8_000);
     expect(fake.sentTo(CHAT)[0]).toMatchObject({ parseMode: 'HTML', text: '<b>Ann&lt;i&gt;</b>: &lt;script&gt;x&lt;/script&gt; &amp;amp; <b>hi</b>' });
   });
 
@@ -110,14 +103,14 @@ describe('TelegramConnector through a Relay and the fake Bot API', () => {
     const m = fake.message(CHAT, TOM, { text: 'see https://a.b now', entities: [{ type: 'url', offset: 4, length: 11 }] });
     fake.message(CHAT, { id: fake.bot.id, first_name: 'Bridge' }, { text: 'my own echo' });
     fake.message(CHAT, TOM, { text: 'last' });
-    await waitFor(() => toQQ().length === 2, 'two relayed messages');
+    await waitFor(() => toQQ().length === 2, 'two relayed messages', 8_000);
     expect(toQQ()[0]).toMatchObject({
       id: `telegram:${ROOM}:${m.message_id}`,
       origin: { network: 'telegram', room: ROOM, sender: { id: '42', displayName: 'Tom' } },
       parts: [{ type: 'text', text: 'see ' }, { type: 'link', url: 'https://a.b' }, { type: 'text', text: ' now' }],
     });
     expect(toQQ()[1]!.parts).toEqual([{ type: 'text', text: 'last' }]);
-    await waitFor(() => fake.sentTo(CHAT).length === 1, 'the /chatid answer');
+    await waitFor(() => fake.sentTo(CHAT).length === 1, 'the /chatid answer', 8_000);
     expect(fake.sentTo(CHAT)[0]!.text).toContain(ROOM);
   });
 
@@ -126,7 +119,7 @@ describe('TelegramConnector through a Relay and the fake Bot API', () => {
     const bytes = new Uint8Array([0xff, 0xd8, 0xff, 1, 2, 3, 250, 0, 9]);
     const { mediaId } = await media.put(bytes, 'image/jpeg');
     await qq.inject(QQ.room, { sender: { id: '1', displayName: 'ann' }, parts: [{ type: 'text', text: 'pic:' }, { type: 'image', mediaId }] });
-    await waitFor(() => fake.sentTo(CHAT).length === 2, 'text then photo');
+    await waitFor(() => fake.sentTo(CHAT).length === 2, 'text then photo', 8_000);
     const [t, p] = fake.sentTo(CHAT);
     expect(t).toMatchObject({ method: 'sendMessage', text: '<b>ann</b>: pic:' });
     expect(p).toMatchObject({ method: 'sendPhoto', caption: '<b>ann</b>' });
@@ -139,7 +132,7 @@ describe('TelegramConnector through a Relay and the fake Bot API', () => {
     const webp = fake.addFile(new Uint8Array([82, 73, 70, 70, 1, 2]), 'webp');
     fake.message(CHAT, TOM, { sticker: { file_id: webp, file_unique_id: 'w', type: 'regular', width: 512, height: 512, is_animated: false, is_video: false, emoji: '😺' } });
     fake.message(CHAT, TOM, { sticker: { file_id: 'anim', file_unique_id: 'a', type: 'regular', width: 512, height: 512, is_animated: true, is_video: false, emoji: '🎉' } });
-    await waitFor(() => toQQ().length === 3, 'photo and stickers');
+    await waitFor(() => toQQ().length === 3, 'photo and stickers', 8_000);
     const [photo, sticker, anim] = toQQ();
     expect(photo!.origin.sender.displayName).toBe('tom_t');
     expect(photo!.parts[0]).toMatchObject({ type: 'image', mime: 'image/jpeg', width: 1280 });
@@ -153,24 +146,24 @@ describe('TelegramConnector through a Relay and the fake Bot API', () => {
   it('replies and edits map to the right messages both ways', async () => {
     const { fake, qq, toQQ } = await setup();
     const q = await qq.inject(QQ.room, { text: 'question' });
-    await waitFor(() => fake.sentTo(CHAT).length === 1, 'the question on Telegram');
+    await waitFor(() => fake.sentTo(CHAT).length === 1, 'the question on Telegram', 8_000);
     const tgId = fake.sentTo(CHAT)[0]!.messageId;
     // A Telegram user answers the bridged QQ message: QQ sees a reply to the QQ original.
     const ans = fake.message(CHAT, TOM, { text: 'answer', reply_to_message: { message_id: tgId, date: 0, chat: { id: CHAT, type: 'supergroup' } } });
-    await waitFor(() => toQQ().length === 1, 'the answer on QQ');
+    await waitFor(() => toQQ().length === 1, 'the answer on QQ', 8_000);
     expect(toQQ()[0]!.replyTo).toBe(q.id);
     // QQ answers the Telegram message: Telegram threads it natively.
     await qq.inject(QQ.room, { text: 'thanks', replyTo: `telegram:${ROOM}:${ans.message_id}` });
-    await waitFor(() => fake.sentTo(CHAT).length === 2, 'the reply on Telegram');
+    await waitFor(() => fake.sentTo(CHAT).length === 2, 'the reply on Telegram', 8_000);
     expect(fake.sentTo(CHAT)[1]).toMatchObject({ replyTo: ans.message_id });
     // Telegram edit → QQ edit of the original.
     fake.editedMessage(ans, 'answer, fixed');
-    await waitFor(() => toQQ().length === 2, 'the edit on QQ');
+    await waitFor(() => toQQ().length === 2, 'the edit on QQ', 8_000);
     expect(toQQ()[1]).toMatchObject({ editOf: `telegram:${ROOM}:${ans.message_id}`, parts: [{ type: 'text', text: 'answer, fixed' }] });
     expect(toQQ()[1]!.id).toMatch(new RegExp(`^telegram:${ROOM}:${ans.message_id}:edit:\\d+$`));
     // QQ edit → editMessageText of the bridged copy.
     await qq.inject(QQ.room, { text: 'question (edited)', editOf: q.id });
-    await waitFor(() => fake.sentTo(CHAT).some((s) => s.method === 'editMessageText'), 'the edit on Telegram');
+    await waitFor(() => fake.sentTo(CHAT).some((s) => s.method === 'editMessageText'), 'the edit on Telegram', 8_000);
     expect(fake.sentTo(CHAT).find((s) => s.method === 'editMessageText')).toMatchObject({ editOf: tgId, text: '<b>alice</b>: question (edited)' });
   });
 
@@ -208,14 +201,14 @@ describe('TelegramConnector through a Relay and the fake Bot API', () => {
     const { fake, qq, failures } = await setup();
     fake.fail(400, { method: 'sendMessage', description: "Bad Request: can't parse entities: Unsupported start tag \"x\" at byte offset 0" });
     await qq.inject(QQ.room, { text: 'a < b & c' });
-    await waitFor(() => fake.sentTo(CHAT).length === 1, 'the plain fallback');
+    await waitFor(() => fake.sentTo(CHAT).length === 1, 'the plain fallback', 8_000);
     expect(fake.sentTo(CHAT)[0]).toEqual(expect.objectContaining({ text: 'alice: a < b & c' }));
     expect(fake.sentTo(CHAT)[0]!.parseMode).toBeUndefined();
 
     fake.fail(403, { method: 'sendMessage', description: 'Forbidden: bot was kicked from the supergroup chat' });
     await qq.inject(QQ.room, { text: 'lost cause' });
     await qq.inject(QQ.room, { text: 'next' });
-    await waitFor(() => fake.sentTo(CHAT).length === 2, 'the next message');
+    await waitFor(() => fake.sentTo(CHAT).length === 2, 'the next message', 8_000);
     expect(fake.sentTo(CHAT)[1]!.text).toBe('<b>alice</b>: next');
     expect(failures).toEqual([expect.objectContaining({ kind: 'rejected', reason: expect.stringContaining('bot was kicked') })]);
   });
@@ -223,7 +216,7 @@ describe('TelegramConnector through a Relay and the fake Bot API', () => {
   it('splits a long message into ≤4096-unit chunks Telegram accepts', async () => {
     const { fake, qq } = await setup();
     await qq.inject(QQ.room, { text: '😀<&'.repeat(2000) });
-    await waitFor(() => fake.sentTo(CHAT).length >= 3, 'the chunks');
+    await waitFor(() => fake.sentTo(CHAT).length >= 3, 'the chunks', 8_000);
     for (const s of fake.sentTo(CHAT)) expect(s.text!.length).toBeLessThanOrEqual(4096);
   });
 
@@ -253,7 +246,7 @@ describe('TelegramConnector through a Relay and the fake Bot API', () => {
     expect(await fake.postWebhook(update, '')).toBe(401);
     expect(toQQ()).toHaveLength(0);
     expect(await fake.postWebhook(update)).toBe(200);
-    await waitFor(() => toQQ().length === 1, 'the webhook message');
+    await waitFor(() => toQQ().length === 1, 'the webhook message', 8_000);
     expect(toQQ()[0]!.parts).toEqual([{ type: 'text', text: 'via hook' }]);
   });
 });

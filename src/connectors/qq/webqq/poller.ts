@@ -3,6 +3,7 @@
  * a batch are handed to an async handler that is awaited before the next poll, so the caller can
  * queue them durably first. Every retcode of §3.3 is handled as the table says.
  */
+import { backoffDelay } from '../../../core/backoff.js';
 import type { Logger } from '../../../log.js';
 import type { PollResult } from './api.js';
 import { contentText } from './content.js';
@@ -101,7 +102,8 @@ export class Poller {
   private readonly deduper = new EventDeduper(5000);
   private abort: AbortController | undefined;
   private loop: Promise<void> | undefined;
-  private backoffMs = 0;
+  /** Consecutive network failures: the exponent of the next backoff. */
+  private backoffAttempt = 0;
   private transient = 0;
   private gaveUp = false;
   /** A relogin asked for from outside the loop (send failures): done by the loop, between polls. */
@@ -161,9 +163,8 @@ export class Poller {
 
   private nextBackoff(): number {
     const { backoffMinMs, backoffMaxMs } = this.tuning;
-    this.backoffMs = this.backoffMs ? Math.min(backoffMaxMs, this.backoffMs * 2) : backoffMinMs;
-    // Full jitter on the upper half keeps many clients from retrying in lockstep.
-    return Math.round(this.backoffMs / 2 + Math.random() * (this.backoffMs / 2));
+    // Equal jitter (the upper half of the step) keeps many clients from retrying in lockstep.
+    return backoffDelay(this.backoffAttempt++, { minMs: backoffMinMs, maxMs: backoffMaxMs, jitter: 0.5 });
   }
 
   private async run(signal: AbortSignal): Promise<void> {
@@ -203,7 +204,7 @@ export class Poller {
         this.pollAbort = undefined;
       }
       if (signal.aborted) return;
-      this.backoffMs = 0;
+      this.backoffAttempt = 0;
       const p = res.parse;
       // The session is about to be replaced anyway: a retcode about the old one means nothing.
       if (this.pendingRelogin !== undefined && p.kind !== 'events') continue;
@@ -332,7 +333,7 @@ export class Poller {
       try {
         this.deps.log.info({ reason }, 'relogging in');
         await this.deps.relogin(reason);
-        this.backoffMs = 0;
+        this.backoffAttempt = 0;
         return;
       } catch (e) {
         if (signal.aborted) return;
