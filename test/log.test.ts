@@ -1,17 +1,8 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, scrubSecrets } from '../src/log.js';
+import { scrubSecrets } from '../src/log.js';
+import { capturedLogger } from './support/log-capture.js';
 
-function capture() {
-  const lines: string[] = [];
-  const dest = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      lines.push(chunk.toString());
-      cb();
-    },
-  });
-  return { log: createLogger({ level: 'debug', destination: dest }), text: () => lines.join('') };
-}
+const capture = () => capturedLogger('debug');
 
 describe('logging', () => {
   it('redacts credentials in structured fields at any depth', () => {

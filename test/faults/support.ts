@@ -2,9 +2,7 @@
  * What every fault scenario needs on top of the e2e harness: numbered streams, the checks on
  * what the receiving side saw (loss, duplicates, order), and a logger the test can read.
  */
-import { Writable } from 'node:stream';
 import { expect } from 'vitest';
-import { createLogger, type Logger } from '../../src/log.js';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -70,29 +68,4 @@ export async function stream(numbers: readonly number[], everyMs: number, send: 
   }
 }
 
-/** A real pino logger (same redaction as production) whose JSON lines the test can read. */
-export function capturedLogger(level = 'info'): { log: Logger; lines: () => Array<Record<string, unknown>>; text: () => string } {
-  const raw: string[] = [];
-  const log = createLogger({
-    level,
-    destination: new Writable({
-      write(chunk, _enc, cb) {
-        raw.push(String(chunk));
-        cb();
-      },
-    }),
-  });
-  const lines = () =>
-    raw
-      .join('')
-      .split('\n')
-      .filter((l) => l.trim())
-      .map((l) => {
-        try {
-          return JSON.parse(l) as Record<string, unknown>;
-        } catch {
-          return { msg: l };
-        }
-      });
-  return { log, lines, text: () => raw.join('') };
-}
+export { capturedLogger } from '../support/log-capture.js';

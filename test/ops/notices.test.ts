@@ -9,13 +9,13 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Relay } from '../../src/core/relay.js';
 import { StaticRoutes } from '../../src/core/routes.js';
-import { Writable } from 'node:stream';
-import { createLogger, silentLogger, type Logger } from '../../src/log.js';
+import { silentLogger, type Logger } from '../../src/log.js';
 import { BridgeMetrics } from '../../src/ops/metrics.js';
 import { StatusNotices } from '../../src/ops/notices.js';
 import { openStore } from '../../src/store/store.js';
 import { LoopbackConnector } from '../support/loopback.js';
 import { waitFor } from '../support/wait.js';
+import { capturedLogger } from '../support/log-capture.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'qqbridge-ops-notices-'));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -87,16 +87,7 @@ async function setup(o: { intervalMs?: number; graceMs?: number; log?: Logger } 
   return { relay, qq, irc, tg, metrics, notices: watcher, clock, flushed, told };
 }
 
-function capture() {
-  const lines: string[] = [];
-  const dest = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      lines.push(chunk.toString());
-      cb();
-    },
-  });
-  return { log: createLogger({ level: 'debug', destination: dest }), text: () => lines.join('') };
-}
+const capture = () => capturedLogger('debug');
 
 describe('status notices', () => {
   it('QQ going offline and coming back is announced once in the other rooms of its links, and never loops', async () => {

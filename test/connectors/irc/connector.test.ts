@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ConnectorContext, MediaAccess } from '../../../src/core/connector.js';
+import type { ConnectorContext } from '../../../src/core/connector.js';
 import { DeliveryError } from '../../../src/core/errors.js';
 import type { BridgeMessage, Part } from '../../../src/core/message.js';
 import { createLogger, silentLogger } from '../../../src/log.js';
@@ -8,6 +8,7 @@ import { ircConfigSchema, type IrcConfigInput } from '../../../src/connectors/ir
 import { ZWSP, antiPing, nickColor } from '../../../src/connectors/irc/format.js';
 import { IrcLineProxy } from '../../support/irc-proxy.js';
 import { startNgircd, TestIrcClient, type Ngircd } from '../../support/ngircd.js';
+import { memoryMedia } from '../../support/memory-media.js';
 
 const CHAN = '#bridge';
 const two = (n: number) => String(n).padStart(2, '0');
@@ -21,25 +22,6 @@ async function waitUntil(pred: () => boolean, what: string, timeoutMs = 10_000):
   }
 }
 
-/** A media store in memory with public URLs, as the media server would give. */
-function memoryMedia(): MediaAccess & { items: Map<string, { data: Uint8Array; mime: string }> } {
-  const items = new Map<string, { data: Uint8Array; mime: string }>();
-  return {
-    items,
-    async put(data, mime) {
-      const mediaId = `m${items.size + 1}`;
-      items.set(mediaId, { data, mime });
-      return { mediaId, url: `http://media.test/${mediaId}` };
-    },
-    async putText(text) {
-      return this.put(new TextEncoder().encode(text), 'text/plain; charset=utf-8');
-    },
-    async get(id) {
-      return items.get(id);
-    },
-    urlFor: (id) => (items.has(id) ? `http://media.test/${id}` : undefined),
-  };
-}
 
 function context(received: BridgeMessage[], media = memoryMedia()): ConnectorContext {
   return {

@@ -14,6 +14,8 @@ import { openStore, type Store } from '../../../src/store/store.js';
 import { FakeHomeserver } from '../../fakes/homeserver.js';
 import { LoopbackConnector, LoopbackNetwork } from '../../support/loopback.js';
 import { waitFor } from '../../support/wait.js';
+import { memoryMedia } from '../../support/memory-media.js';
+export { memoryMedia };
 
 export const root = fs.mkdtempSync(path.join(os.tmpdir(), 'qqbridge-matrix-'));
 
@@ -24,23 +26,6 @@ export const ADMIN = '@admin:test.hs';
 export const GROUP = 'group:346167134';
 export const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489', 'hex');
 
-export function memoryMedia(): MediaAccess {
-  const items = new Map<string, { data: Uint8Array; mime: string }>();
-  return {
-    async put(data, mime) {
-      const mediaId = `m${items.size + 1}`;
-      items.set(mediaId, { data, mime });
-      return { mediaId, url: `http://media.test/${mediaId}` };
-    },
-    async putText(text) {
-      return this.put(new TextEncoder().encode(text), 'text/plain');
-    },
-    async get(id) {
-      return items.get(id);
-    },
-    urlFor: (id) => (items.has(id) ? `http://media.test/${id}` : undefined),
-  };
-}
 
 /** The shared polling helper, re-exported for the Matrix tests that import it from here. */
 export { waitFor };

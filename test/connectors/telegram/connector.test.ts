@@ -4,7 +4,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { MediaAccess } from '../../../src/core/connector.js';
 import type { DeliveryFailure } from '../../../src/core/outbox.js';
 import { Relay } from '../../../src/core/relay.js';
 import { StaticRoutes } from '../../../src/core/routes.js';
@@ -15,6 +14,7 @@ import { telegramConfigSchema, type TelegramConfigInput } from '../../../src/con
 import { FakeTelegram } from '../../fakes/telegram.js';
 import { LoopbackConnector } from '../../support/loopback.js';
 import { waitFor } from '../../support/wait.js';
+import { memoryMedia } from '../../support/memory-media.js';
 
 const TOKEN = '123456:AAtestTOKENsecret_value-xyz';
 const CHAT = -1001;
@@ -25,23 +25,6 @@ const TOM = { id: 42, first_name: 'Tom', username: 'tom_t' };
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'qqbridge-tg-'));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
-function memoryMedia(): MediaAccess {
-  const items = new Map<string, { data: Uint8Array; mime: string }>();
-  return {
-    async put(data, mime) {
-      const mediaId = `m${items.size + 1}`;
-      items.set(mediaId, { data, mime });
-      return { mediaId, url: `http://media.test/${mediaId}` };
-    },
-    async putText(text) {
-      return this.put(new TextEncoder().encode(text), 'text/plain');
-    },
-    async get(id) {
-      return items.get(id);
-    },
-    urlFor: (id) => (items.has(id) ? `http://media.test/${id}` : undefined),
-  };
-}
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

@@ -9,7 +9,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { MediaAccess } from '../../../src/core/connector.js';
 import { Relay } from '../../../src/core/relay.js';
 import { StaticRoutes } from '../../../src/core/routes.js';
 import { createLogger } from '../../../src/log.js';
@@ -20,6 +19,7 @@ import { telegramConfigSchema, type TelegramConfigInput } from '../../../src/con
 import { FakeTelegram } from '../../fakes/telegram.js';
 import { LoopbackConnector, LoopbackNetwork } from '../../support/loopback.js';
 import { startPostgres, type TestPostgres } from '../../support/postgres.js';
+import { memoryMedia } from '../../support/memory-media.js';
 
 const TOKEN = '123456:AAshutdownTOKEN_value-xyz';
 const CHAT = -1002;
@@ -51,23 +51,6 @@ async function waitFor(cond: () => boolean, what: string, ms = 8_000): Promise<v
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function memoryMedia(): MediaAccess {
-  const items = new Map<string, { data: Uint8Array; mime: string }>();
-  return {
-    async put(data, mime) {
-      const mediaId = `m${items.size + 1}`;
-      items.set(mediaId, { data, mime });
-      return { mediaId };
-    },
-    async putText(text) {
-      return this.put(new TextEncoder().encode(text), 'text/plain');
-    },
-    async get(id) {
-      return items.get(id);
-    },
-    urlFor: () => undefined,
-  };
-}
 
 async function freePort(): Promise<number> {
   return new Promise<number>((resolve) => {
@@ -99,7 +82,7 @@ async function runBridge(o: { fake: FakeTelegram; remote: LoopbackNetwork; store
     store,
     routes: new StaticRoutes([[QQ, { network: 'telegram', room: ROOM }]]),
     log,
-    media: memoryMedia(),
+    media: memoryMedia({ publicUrls: false }),
     onHalt: (e) => halts.push(e),
     outbox: { baseBackoffMs: 5, maxBackoffMs: 50, connectPollMs: 10 },
     pruneIntervalMs: 0,
