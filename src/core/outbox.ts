@@ -122,6 +122,8 @@ export class Outbox {
   private readonly paused = new Map<string, string>();
   private readonly buckets = new Map<string, TokenBucket>();
   private readonly lastErrors = new Map<string, string>();
+  /** Per queued item, how many of its failed attempts were server-imposed waits (429 retry-after); in memory. */
+  private readonly rateLimitedAttempts = new Map<number, number>();
   private readonly store: Store;
   private readonly ids: IdMap;
   private readonly log: Logger;
@@ -296,6 +298,7 @@ export class Outbox {
         this.lastErrors.set(w.key, reason);
         if (kind === 'rejected') {
           await this.store.markFailed(item.seq, reason, this.now());
+          this.rateLimitedAttempts.delete(item.seq);
           w.log.warn({ seq: item.seq, err: reason }, 'delivery rejected');
           this.report(w, item, 'rejected', reason, message.id);
           this.observe((o) => o.onDropped?.({ target: w.target, reason, error: e }));
@@ -308,7 +311,11 @@ export class Outbox {
           continue;
         }
         const retryAfter = isDeliveryError(e) ? e.retryAfterMs : undefined;
-        const delay = retryAfter !== undefined ? Math.max(0, retryAfter) : this.backoff(item.attempts + 1);
+        // A server's "wait N ms" is obeyed as given and does not escalate the backoff: after a
+        // 429 storm, a plain failure starts again from the first step, not from minutes.
+        const rateLimited = this.rateLimitedAttempts.get(item.seq) ?? 0;
+        if (retryAfter !== undefined) this.rateLimitedAttempts.set(item.seq, rateLimited + 1);
+        const delay = retryAfter !== undefined ? Math.max(0, retryAfter) : this.backoff(item.attempts + 1 - rateLimited);
         item.attempts += 1;
         item.nextAttemptAt = this.now() + delay;
         await this.store.markAttemptFailed(item.seq, { error: reason, nextAttemptAt: item.nextAttemptAt }, this.now());
@@ -317,6 +324,7 @@ export class Outbox {
         continue;
       }
       await this.store.markDelivered(item.seq, { sourceId: message.id, network: w.target.network, room: w.target.room, remoteIds }, this.now());
+      this.rateLimitedAttempts.delete(item.seq);
       this.lastErrors.delete(w.key);
       const latencyMs = Math.max(0, this.now() - item.createdAt);
       this.observe((o) => o.onDelivered?.({ target: w.target, originNetwork: message.origin.network, kind: message.kind, latencyMs }));

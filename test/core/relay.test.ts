@@ -29,6 +29,8 @@ interface Bridge {
 }
 
 interface SetupOptions {
+  /** Cap of the outbox's exponential backoff (default 40 ms). */
+  maxBackoffMs?: number;
   dir?: string;
   remotes?: { qq: LoopbackNetwork; irc: LoopbackNetwork; tg: LoopbackNetwork };
   caps?: { qq?: Partial<Capabilities>; irc?: Partial<Capabilities>; tg?: Partial<Capabilities> };
@@ -53,7 +55,7 @@ async function setup(o: SetupOptions = {}): Promise<Bridge> {
     routes: new StaticRoutes([[QQ, IRC, TG]]),
     log: silentLogger,
     onFailure: (f) => failures.push(f),
-    outbox: { baseBackoffMs: 5, maxBackoffMs: 40, connectPollMs: 10 },
+    outbox: { baseBackoffMs: 5, maxBackoffMs: o.maxBackoffMs ?? 40, connectPollMs: 10 },
   });
   for (const c of [qq, irc, tg]) relay.register(c);
   await relay.start();
@@ -261,6 +263,18 @@ describe('Relay', () => {
     await b.qq.inject(QQ.room, { text: 'later' });
     await waitFor(() => b.irc.remote.sent(IRC.room).length === 1, 'delivery after retry-after');
     expect(b.irc.remote.sent(IRC.room)[0]!.at - t0).toBeGreaterThanOrEqual(290);
+  });
+
+  it('server-imposed waits do not escalate the backoff of a later plain failure', async () => {
+    // Ten 429s (5 ms each), then one 502. Counted as eleven plain failures the 502 would wait
+    // 2.6-5.1 s (5 ms doubling, cap 10 s); it must start over at the first step instead.
+    const b = await setup({ maxBackoffMs: 10_000 });
+    b.irc.failNext('retryable', { count: 10, retryAfterMs: 5, message: '429 Too Many Requests' });
+    b.irc.failNext('retryable', { message: '502 Bad Gateway' });
+    const t0 = Date.now();
+    await b.qq.inject(QQ.room, { text: 'after the storm' });
+    await waitFor(() => b.irc.remote.sent(IRC.room).length === 1, 'delivery after the 502', 8_000);
+    expect(b.irc.remote.sent(IRC.room)[0]!.at - t0).toBeLessThan(1_000);
   });
 
   it('a rejected message is reported through onFailure and the rest goes on', async () => {
