@@ -100,6 +100,14 @@ export class SimControl {
   }
 }
 
+/** Config lines that add a (fake) Telegram chat to the harness's link, with its rate limit lifted. */
+export function telegramYaml(apiRoot: string, token: string, chat: number): NonNullable<ConfigOptions['extraYaml']> {
+  return {
+    top: ['telegram:', `  token: ${JSON.stringify(token)}`, `  apiRoot: ${JSON.stringify(apiRoot)}`, '  rateLimit: { perSecond: 100, burst: 100 }'],
+    link: [`    telegram: ${chat}`],
+  };
+}
+
 export interface ConfigOptions {
   stateDir: string;
   simUrl: string;

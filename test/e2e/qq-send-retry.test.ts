@@ -5,7 +5,7 @@
  * The long messages come from Telegram (an IRC line is too short to need three QQ pieces).
  */
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import { startHarness, type Harness } from './harness.js';
+import { startHarness, telegramYaml, type Harness } from './harness.js';
 import { FakeTelegram } from '../fakes/telegram.js';
 
 const TOKEN = '123456:AAretryTOKEN_value-xyz';
@@ -18,10 +18,7 @@ beforeAll(async () => {
   tg = await new FakeTelegram({ token: TOKEN }).start();
   h = await startHarness({
     channel: '#qq-retry',
-    extraYaml: {
-      top: ['telegram:', `  token: ${JSON.stringify(TOKEN)}`, `  apiRoot: ${JSON.stringify(tg.apiRoot)}`, '  rateLimit: { perSecond: 100, burst: 100 }'],
-      link: [`    telegram: ${CHAT}`],
-    },
+    extraYaml: telegramYaml(tg.apiRoot, TOKEN, CHAT),
   });
 });
 afterAll(async () => {

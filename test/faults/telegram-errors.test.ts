@@ -4,7 +4,7 @@
  * once, in order. Bound: exactly once — a refused sendMessage (429/5xx) posted nothing.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../e2e/harness.js';
+import { startHarness, telegramYaml, type Harness } from '../e2e/harness.js';
 import { FakeTelegram } from '../fakes/telegram.js';
 import { expectExactlyOnce, numbersOf, range, sleep, stream } from './support.js';
 
@@ -17,10 +17,7 @@ beforeAll(async () => {
   tg = await new FakeTelegram({ token: TOKEN }).start();
   h = await startHarness({
     channel: '#qq-tg',
-    extraYaml: {
-      top: ['telegram:', `  token: ${JSON.stringify(TOKEN)}`, `  apiRoot: ${JSON.stringify(tg.apiRoot)}`, '  rateLimit: { perSecond: 100, burst: 100 }'],
-      link: [`    telegram: ${CHAT}`],
-    },
+    extraYaml: telegramYaml(tg.apiRoot, TOKEN, CHAT),
   });
 });
 afterAll(async () => {

@@ -2,12 +2,11 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { DeliveryFailure } from '../../../src/core/outbox.js';
 import { Relay } from '../../../src/core/relay.js';
 import { StaticRoutes } from '../../../src/core/routes.js';
-import { createLogger } from '../../../src/log.js';
+import { capturedLogger } from '../../support/log-capture.js';
 import { openStore, type Store } from '../../../src/store/store.js';
 import { TelegramConnector, type TelegramConnectorOptions } from '../../../src/connectors/telegram/connector.js';
 import { telegramConfigSchema, type TelegramConfigInput } from '../../../src/connectors/telegram/config.js';
@@ -35,16 +34,9 @@ let dirs = 0;
 async function setup(o: { config?: Partial<TelegramConfigInput>; opts?: TelegramConnectorOptions; fake?: { canReadAllGroupMessages?: boolean } } = {}) {
   const fake = await new FakeTelegram({ token: TOKEN, ...o.fake }).start();
   cleanups.push(() => fake.stop());
-  const logLines: string[] = [];
-  const log = createLogger({
-    level: 'debug',
-    destination: new Writable({
-      write(chunk, _enc, cb) {
-        logLines.push(String(chunk));
-        cb();
-      },
-    }),
-  });
+  const captured = capturedLogger('debug');
+  const log = captured.log;
+  const logLines = () => captured.text().split('\n');
   const store: Store = await openStore({ stateDir: path.join(root, `s${++dirs}`) }, log);
   const media = memoryMedia();
   const failures: DeliveryFailure[] = [];
@@ -206,10 +198,10 @@ describe('TelegramConnector through a Relay and the fake Bot API', () => {
   it('warns about privacy mode with the BotFather fix, and never logs the token', async () => {
     const { logLines, fake } = await setup({ fake: { canReadAllGroupMessages: false } });
     fake.fail(400, { method: 'sendMessage', description: 'Bad Request: chat not found' });
-    const warn = logLines.find((l) => l.includes('privacy mode is on'));
+    const warn = logLines().find((l) => l.includes('privacy mode is on'));
     expect(warn).toBeDefined();
     expect(warn).toContain('/setprivacy');
-    expect(logLines.join('\n')).not.toContain(TOKEN.split(':')[1]);
+    expect(logLines().join('\n')).not.toContain(TOKEN.split(':')[1]);
   });
 
   it('webhook mode: wrong secret refused with 401, right secret accepted and relayed', async () => {

@@ -7,11 +7,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Relay } from '../../../src/core/relay.js';
 import { StaticRoutes } from '../../../src/core/routes.js';
-import { createLogger } from '../../../src/log.js';
+import { capturedLogger } from '../../support/log-capture.js';
 import { StoreError } from '../../../src/store/errors.js';
 import { openStore } from '../../../src/store/store.js';
 import { TelegramConnector } from '../../../src/connectors/telegram/connector.js';
@@ -66,16 +65,9 @@ async function freePort(): Promise<number> {
  * Runs with the same `store` location and `remote` are restarts of the same bridge.
  */
 async function runBridge(o: { fake: FakeTelegram; remote: LoopbackNetwork; store: { url?: string; stateDir: string }; config?: Partial<TelegramConfigInput>; qqSendDelayMs?: number }) {
-  const logLines: string[] = [];
-  const log = createLogger({
-    level: 'debug',
-    destination: new Writable({
-      write(chunk, _enc, cb) {
-        logLines.push(String(chunk));
-        cb();
-      },
-    }),
-  });
+  const captured = capturedLogger('debug');
+  const log = captured.log;
+  const logLines = () => captured.text().split('\n');
   const store = await openStore(o.store, log);
   const halts: StoreError[] = [];
   const relay = new Relay({
@@ -180,7 +172,7 @@ describe('Telegram updates across shutdowns and store failures (polling)', () =>
     const polls = fake.calls.filter((c) => c === 'getUpdates').length;
     await waitFor(() => fake.calls.filter((c) => c === 'getUpdates').length >= polls + 2, 'the connector to fetch it again');
     expect(fake.unconfirmed()).toEqual([outageUpdate]);
-    expect(a.logLines.some((l) => l.includes('leaving it unconfirmed'))).toBe(true);
+    expect(a.logLines().some((l) => l.includes('leaving it unconfirmed'))).toBe(true);
 
     await pgServer.startServer();
     await a.stop();
