@@ -15,6 +15,13 @@ export interface Sender {
   /** Stable id on the origin network (QQ number, IRC nick, Matrix user id, Telegram user id). */
   id: string;
   displayName: string;
+  /**
+   * The origin connector says this sender is a person of its network whom other networks may
+   * show as a puppet/ghost of their own (a stable numeric account, not a bot or a nick).
+   */
+  puppet?: boolean;
+  /** A picture of the sender that other networks can fetch (a ghost's avatar), when the origin has one. */
+  avatarUrl?: string;
 }
 
 export type MessageKind = 'message' | 'action' | 'notice' | 'join' | 'leave' | 'rename' | 'topic';

@@ -170,7 +170,7 @@ export class MatrixConnector implements Connector {
     const msg = d.message;
     const room = d.room;
     const key = (d.idempotencyKey ?? msg.id).replace(/[^A-Za-z0-9._~-]/g, '_');
-    const ghost = msg.origin.network === 'qq' && /^\d+$/.test(msg.origin.sender.id) ? this.ghostId(msg.origin.sender.id) : undefined;
+    const ghost = msg.origin.sender.puppet ? this.ghostId(msg.origin.sender.id) : undefined;
     try {
       if (ghost && (msg.kind === 'join' || msg.kind === 'leave')) {
         if (msg.kind === 'join') await this.ensureGhost(ghost, msg.origin.sender.displayName, room);
@@ -180,7 +180,7 @@ export class MatrixConnector implements Connector {
       if (ghost) await this.ensureGhost(ghost, msg.origin.sender.displayName, room);
       else await this.ensureBotJoined(room);
       const segments = renderSegments(msg.parts, msg.kind, {
-        pillFor: (p) => (p.userId?.startsWith('@') ? p.userId : p.userId && /^\d+$/.test(p.userId) && msg.origin.network === 'qq' ? this.ghostId(p.userId) : undefined),
+        pillFor: (p) => (p.userId?.startsWith('@') ? p.userId : p.userId && msg.origin.sender.puppet ? this.ghostId(p.userId) : undefined),
         ...(ghost ? {} : { senderPrefix: msg.origin.sender.displayName }),
       });
       const ids: string[] = [];

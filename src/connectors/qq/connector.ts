@@ -163,7 +163,7 @@ export class QqConnector implements Connector {
           this.log?.warn({ poll_type: e.type, msgId: e.msgId }, 'message from a QQ group/discussion whose number could not be resolved; not relayed');
           return undefined;
         }
-        const sender = { id: e.senderQq !== undefined ? String(e.senderQq) : `uin:${e.sendUin}`, displayName: e.senderName ?? String(e.senderQq ?? e.sendUin) };
+        const sender = { id: e.senderQq !== undefined ? String(e.senderQq) : `uin:${e.sendUin}`, displayName: e.senderName ?? String(e.senderQq ?? e.sendUin), puppet: e.senderQq !== undefined };
         const parts = partsFromQq(e.content, await this.fetchPictures(e));
         if (parts.length === 0) return undefined;
         return { id: sourceId('qq', room, native), origin: { network: 'qq', room, sender }, kind: 'message', parts, time };
@@ -174,7 +174,7 @@ export class QqConnector implements Connector {
         const member = e.memberQq ?? (e.subType === 'group_join' ? e.newMember : e.oldMember);
         const name = member !== undefined ? String(member) : 'someone';
         const kind: MessageKind = e.subType === 'group_join' ? 'join' : 'leave';
-        return { id: sourceId('qq', room, native), origin: { network: 'qq', room, sender: { id: name, displayName: name } }, kind, parts: [], time };
+        return { id: sourceId('qq', room, native), origin: { network: 'qq', room, sender: { id: name, displayName: name, puppet: member !== undefined } }, kind, parts: [], time };
       }
       case 'kick_message':
         this.log?.error({ reason: e.reason }, 'kicked off QQ');

@@ -12,19 +12,19 @@ afterAll(removeRoot);
 describe('MatrixConnector', () => {
   it('QQ → Matrix: a ghost per member speaks with the group card, renamed when the card changes', async () => {
     const b = await setup();
-    await b.qq.inject(GROUP, { sender: { id: '10001', displayName: 'Card A' }, parts: [{ type: 'text', text: 'hello <b>', style: { bold: true } }] });
+    await b.qq.inject(GROUP, { sender: { id: '10001', displayName: 'Card A', puppet: true }, parts: [{ type: 'text', text: 'hello <b>', style: { bold: true } }] });
     await waitFor(() => b.hs.messages(b.room).length === 1, 'first message');
     const [m] = b.hs.messages(b.room);
     expect(m!.sender).toBe(ghost('10001'));
     expect(m!.content).toMatchObject({ msgtype: 'm.text', body: 'hello <b>', formatted_body: '<strong>hello &lt;b&gt;</strong>' });
     expect(b.hs.memberName(b.room, ghost('10001'))).toBe('Card A');
 
-    await b.qq.inject(GROUP, { sender: { id: '10001', displayName: 'Card B' }, text: 'renamed' });
+    await b.qq.inject(GROUP, { sender: { id: '10001', displayName: 'Card B', puppet: true }, text: 'renamed' });
     await waitFor(() => b.hs.messages(b.room).length === 2, 'second message');
     expect(b.hs.memberName(b.room, ghost('10001'))).toBe('Card B');
     const renames = () => b.hs.requests.filter((r) => r.method === 'PUT' && (r.path.includes('/state/m.room.member/') || r.path.includes('/profile/'))).length;
     const before = renames();
-    await b.qq.inject(GROUP, { sender: { id: '10001', displayName: 'Card B' }, text: 'same name' });
+    await b.qq.inject(GROUP, { sender: { id: '10001', displayName: 'Card B', puppet: true }, text: 'same name' });
     await waitFor(() => b.hs.messages(b.room).length === 3, 'third message');
     expect(renames()).toBe(before); // name unchanged: no profile/state call
     expect((await b.store.getGhost(ghost('10001')))?.roomNames[b.room]).toBe('Card B');
@@ -35,10 +35,10 @@ describe('MatrixConnector', () => {
 
   it('QQ join/leave become ghost membership changes', async () => {
     const b = await setup();
-    await b.qq.inject(GROUP, { kind: 'join', sender: { id: '10002', displayName: 'Newbie' }, parts: [] });
+    await b.qq.inject(GROUP, { kind: 'join', sender: { id: '10002', displayName: 'Newbie', puppet: true }, parts: [] });
     await waitFor(() => b.hs.membership(b.room, ghost('10002')) === 'join', 'ghost joined');
     expect(b.hs.memberName(b.room, ghost('10002'))).toBe('Newbie');
-    await b.qq.inject(GROUP, { kind: 'leave', sender: { id: '10002', displayName: 'Newbie' }, parts: [] });
+    await b.qq.inject(GROUP, { kind: 'leave', sender: { id: '10002', displayName: 'Newbie', puppet: true }, parts: [] });
     await waitFor(() => b.hs.membership(b.room, ghost('10002')) === 'leave', 'ghost left');
     expect(b.hs.messages(b.room)).toHaveLength(0);
   });
@@ -62,7 +62,7 @@ describe('MatrixConnector', () => {
   it('pictures both ways: upload to the media repo as m.image, and download into the media store', async () => {
     const b = await setup();
     const { mediaId } = await b.media.put(PNG, 'image/png');
-    await b.qq.inject(GROUP, { sender: { id: '10003', displayName: 'Pic' }, parts: [{ type: 'image', mediaId, mime: 'image/png' }] });
+    await b.qq.inject(GROUP, { sender: { id: '10003', displayName: 'Pic', puppet: true }, parts: [{ type: 'image', mediaId, mime: 'image/png' }] });
     await waitFor(() => b.hs.messages(b.room).length === 1, 'm.image');
     const img = b.hs.messages(b.room)[0]!.content as { msgtype: string; url: string; info: { mimetype: string; size: number } };
     expect(img.msgtype).toBe('m.image');
@@ -104,7 +104,7 @@ describe('MatrixConnector', () => {
     b.hs.failNext(3, { status: 502, errcode: 'M_UNKNOWN' });
     b.hs.failNext(3, { status: 429, errcode: 'M_LIMIT_EXCEEDED', retryAfterMs: 30 });
     const texts = Array.from({ length: 6 }, (_, i) => `m${i}`);
-    for (const t of texts) await b.qq.inject(GROUP, { sender: { id: '10004', displayName: 'Busy' }, text: t });
+    for (const t of texts) await b.qq.inject(GROUP, { sender: { id: '10004', displayName: 'Busy', puppet: true }, text: t });
     await waitFor(() => b.hs.messages(b.room).length === 6, 'all six', 10_000);
     expect(b.hs.messages(b.room).map((e) => e.content.body)).toEqual(texts);
     expect(b.hs.requests.filter((r) => r.status === 502).length).toBe(3);

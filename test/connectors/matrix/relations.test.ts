@@ -118,12 +118,12 @@ describe('Matrix → QQ', () => {
 describe('QQ → Matrix', () => {
   it('a reply points at the original event (m.in_reply_to); an edit replaces it (m.new_content + m.replace)', async () => {
     const b = await setup();
-    const sender = { id: '10005', displayName: 'Writer' };
+    const sender = { id: '10005', displayName: 'Writer', puppet: true };
     const first = await b.qq.inject(GROUP, { id: 'q1', sender, text: 'frist' });
     await waitFor(() => b.hs.messages(b.room).length === 1, 'original');
     const original = b.hs.messages(b.room)[0]!;
 
-    await b.qq.inject(GROUP, { id: 'q2', sender: { id: '10006', displayName: 'Reader' }, text: 'typo!', replyTo: first.id });
+    await b.qq.inject(GROUP, { id: 'q2', sender: { id: '10006', displayName: 'Reader', puppet: true }, text: 'typo!', replyTo: first.id });
     await waitFor(() => b.hs.messages(b.room).length === 2, 'reply');
     const reply = b.hs.messages(b.room)[1]!;
     expect(reply.sender).toBe(ghost('10006'));
@@ -146,7 +146,7 @@ describe('QQ → Matrix', () => {
     const b = await setup();
     expect(b.hs.profiles.get(b.hs.botUserId)).toBe('QQ bridge');
     const { mediaId } = await b.media.put(PNG, 'image/png');
-    await b.qq.inject(GROUP, { sender: { id: '10007', displayName: 'Pic' }, parts: [{ type: 'image', mediaId, mime: 'image/png', name: 'holiday.png', size: PNG.length }] });
+    await b.qq.inject(GROUP, { sender: { id: '10007', displayName: 'Pic', puppet: true }, parts: [{ type: 'image', mediaId, mime: 'image/png', name: 'holiday.png', size: PNG.length }] });
     await waitFor(() => b.hs.messages(b.room).length === 1, 'm.image');
     const img = b.hs.messages(b.room)[0]!.content;
     expect(img).toMatchObject({ msgtype: 'm.image', body: 'holiday.png', info: { mimetype: 'image/png', size: PNG.length } });
@@ -155,7 +155,7 @@ describe('QQ → Matrix', () => {
 
   it('ghost names and memberships survive a restart: no re-join, a rename only when the card changes', async () => {
     const b = await setup();
-    const say = (displayName: string, text: string, id = '10008') => b.qq.inject(GROUP, { sender: { id, displayName }, text });
+    const say = (displayName: string, text: string, id = '10008') => b.qq.inject(GROUP, { sender: { id, displayName, puppet: true }, text });
     await say('Global', 'one');
     await waitFor(() => b.hs.messages(b.room).length === 1, 'first');
     await say('Card B', 'two');
@@ -172,13 +172,13 @@ describe('QQ → Matrix', () => {
     const since = () => b.hs.requests.slice(mark);
     const ghostCalls = (re: RegExp, method: string) => since().filter((r) => r.userId === ghost('10008') && r.method === method && re.test(r.path));
     // (Explicit ids: the restarted loopback numbers its messages from 1 again.)
-    await run2.qq.inject(GROUP, { id: 'after-restart-3', sender: { id: '10008', displayName: 'Card B' }, text: 'three' });
+    await run2.qq.inject(GROUP, { id: 'after-restart-3', sender: { id: '10008', displayName: 'Card B', puppet: true }, text: 'three' });
     await waitFor(() => b.hs.messages(b.room).length === 3, 'third');
     expect(ghostCalls(/\/join\//, 'POST')).toHaveLength(0); // the member state said: joined
     expect(ghostCalls(/\/state\/m\.room\.member\/|\/profile\//, 'PUT')).toHaveLength(0); // the store said: same name
     expect(b.hs.memberName(b.room, ghost('10008'))).toBe('Card B');
 
-    await run2.qq.inject(GROUP, { id: 'after-restart-4', sender: { id: '10008', displayName: 'Card C' }, text: 'four' });
+    await run2.qq.inject(GROUP, { id: 'after-restart-4', sender: { id: '10008', displayName: 'Card C', puppet: true }, text: 'four' });
     await waitFor(() => b.hs.messages(b.room).length === 4, 'fourth');
     expect(ghostCalls(/\/state\/m\.room\.member\//, 'PUT')).toHaveLength(1);
     expect(b.hs.memberName(b.room, ghost('10008'))).toBe('Card C');
@@ -187,11 +187,11 @@ describe('QQ → Matrix', () => {
 
   it('a ghost kicked by a Matrix moderator joins again with the next QQ message', async () => {
     const b = await setup();
-    await b.qq.inject(GROUP, { sender: { id: '10010', displayName: 'Kicked' }, text: 'one' });
+    await b.qq.inject(GROUP, { sender: { id: '10010', displayName: 'Kicked', puppet: true }, text: 'one' });
     await waitFor(() => b.hs.messages(b.room).length === 1, 'first');
     b.hs.kickAs(ALICE, b.room, ghost('10010'));
     await b.hs.settled();
-    await b.qq.inject(GROUP, { sender: { id: '10010', displayName: 'Kicked' }, text: 'two' });
+    await b.qq.inject(GROUP, { sender: { id: '10010', displayName: 'Kicked', puppet: true }, text: 'two' });
     await waitFor(() => b.hs.messages(b.room).length === 2, 'second');
     expect(b.hs.membership(b.room, ghost('10010'))).toBe('join');
     expect(b.hs.messages(b.room)[1]!.sender).toBe(ghost('10010'));
@@ -199,12 +199,12 @@ describe('QQ → Matrix', () => {
 
   it('a ghost that left comes back after a restart with its group card, not its global name', async () => {
     const b = await setup();
-    await b.qq.inject(GROUP, { sender: { id: '10009', displayName: 'Global' }, text: 'hi' });
-    await b.qq.inject(GROUP, { sender: { id: '10009', displayName: 'Card' }, text: 'renamed' });
-    await b.qq.inject(GROUP, { kind: 'leave', sender: { id: '10009', displayName: 'Card' }, parts: [] });
+    await b.qq.inject(GROUP, { sender: { id: '10009', displayName: 'Global', puppet: true }, text: 'hi' });
+    await b.qq.inject(GROUP, { sender: { id: '10009', displayName: 'Card', puppet: true }, text: 'renamed' });
+    await b.qq.inject(GROUP, { kind: 'leave', sender: { id: '10009', displayName: 'Card', puppet: true }, parts: [] });
     await waitFor(() => b.hs.membership(b.room, ghost('10009')) === 'leave', 'left');
     const run2 = await b.restart();
-    await run2.qq.inject(GROUP, { id: 'after-restart', sender: { id: '10009', displayName: 'Card' }, text: 'back' });
+    await run2.qq.inject(GROUP, { id: 'after-restart', sender: { id: '10009', displayName: 'Card', puppet: true }, text: 'back' });
     await waitFor(() => b.hs.messages(b.room).length === 3, 'back');
     expect(b.hs.membership(b.room, ghost('10009'))).toBe('join');
     expect(b.hs.memberName(b.room, ghost('10009'))).toBe('Card');
