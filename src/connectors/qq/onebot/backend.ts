@@ -66,7 +66,8 @@ export class OnebotBackend implements QqBackend {
       onEvent: (e) => this.enqueue(() => this.onEvent(e)),
       onState: (s, reason) => {
         if (s === 'auth-failed') this.setState('auth-failed', reason);
-        else if (s !== 'open') this.setState(this.st === 'offline' && s === 'closed' ? 'offline' : 'relinking', reason);
+        else if (s === 'closed') this.setState('offline', reason);
+        else if (s !== 'open') this.setState(this.me ? 'relinking' : 'connecting', reason);
         if (s !== 'open') ctx.onCondition?.(`socket:${s}`);
       },
       onOpen: () => {

@@ -172,6 +172,21 @@ describe('OneBot messages both ways', () => {
     expect(h.sim.violations()).toEqual([]);
   });
 
+  it('mentions of group members become at segments; others stay text', async () => {
+    const h = await start();
+    await online(h);
+    await h.irc.inject(IRC_ROOM, { parts: [
+      { type: 'mention', userId: String(MEMBERS.huxi), name: 'huxi' }, { type: 'text', text: ' and ' },
+      { type: 'mention', name: 'robot' }, { type: 'text', text: ' but not ' }, { type: 'mention', userId: '99999', name: 'stranger' },
+    ] });
+    await waitFor(() => h.sim.sends().length === 1, 'sent');
+    expect(h.sim.sends()[0]!.segments).toEqual([
+      { type: 'text', data: { text: '[alice] ' } }, { type: 'at', data: { qq: String(MEMBERS.huxi) } }, { type: 'text', data: { text: ' and ' } },
+      { type: 'at', data: { qq: String(MEMBERS.robot) } }, { type: 'text', data: { text: ' but not @stranger' } },
+    ]);
+    expect(h.sim.violations()).toEqual([]);
+  });
+
   it('long text is split under the limit and arrives whole, in order', async () => {
     const h = await start();
     await online(h);
