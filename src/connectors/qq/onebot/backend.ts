@@ -39,6 +39,11 @@ export class OnebotBackend implements QqBackend {
   /** Live events and catch-up share this chain, so each room's messages are handed over in order. */
   private inbound: Promise<void> = Promise.resolve();
   private historySupported: boolean | undefined;
+  /**
+   * Per group, the newest message id handed over (or seen in history at the first connection;
+   * '' when the history was empty then): where catch-up starts when the adapter relayed nothing yet.
+   */
+  private readonly baseline = new Map<number, string>();
   /** Bumped at every new socket: a setup of an older socket stops. */
   private generation = 0;
 
@@ -181,8 +186,11 @@ export class OnebotBackend implements QqBackend {
     if (this.historySupported === false || !this.ctx?.lastRelayed) return;
     for (const room of this.ctx.mappedRooms?.() ?? []) {
       if (room.kind !== 'group' || gen !== this.generation) continue;
-      const last = await this.ctx.lastRelayed(room);
-      if (last === undefined) continue;
+      const last = (await this.ctx.lastRelayed(room)) ?? this.baseline.get(room.number);
+      if (last === undefined) {
+        await this.setBaseline(room.number);
+        continue;
+      }
       let found = false;
       const missed: Record<string, unknown>[] = [];
       let seq: number | undefined;
@@ -216,9 +224,25 @@ export class OnebotBackend implements QqBackend {
         if (oldest === undefined || msgs.length < HISTORY_PAGE || oldest === seq) break;
         seq = oldest;
       }
-      if (!found) this.log?.warn({ group: room.number, relaying: missed.length }, 'catch-up did not reach the last relayed message; relaying the history it read (duplicates are dropped)');
+      if (!found && last !== '') this.log?.warn({ group: room.number, relaying: missed.length }, 'catch-up did not reach the last relayed message; relaying the history it read (duplicates are dropped)');
       if (missed.length > 0) this.log?.info({ group: room.number, count: missed.length }, 'catching up on QQ messages missed while disconnected');
       for (const m of missed) await this.onEvent({ ...m, post_type: 'message', message_type: 'group', group_id: room.number } as OneBotEvent);
+    }
+  }
+
+  /** The first connection: remember where the group's history stands, so a later catch-up knows what is new. */
+  private async setBaseline(group: number): Promise<void> {
+    try {
+      const data = await this.client!.call<{ messages?: unknown }>('get_group_msg_history', { group_id: group, count: 1 });
+      this.historySupported = true;
+      const msgs = (Array.isArray(data?.messages) ? data.messages : []) as Record<string, unknown>[];
+      const newest = msgs[msgs.length - 1];
+      if (!this.baseline.has(group)) this.baseline.set(group, newest ? String(newest.message_id) : '');
+    } catch (e) {
+      if (e instanceof OneBotActionError && e.retcode === 1404) {
+        this.historySupported = false;
+        this.log?.warn({}, 'this OneBot implementation has no get_group_msg_history: messages sent while disconnected cannot be caught up');
+      }
     }
   }
 
@@ -274,6 +298,7 @@ export class OnebotBackend implements QqBackend {
       time: (numberField(e.time) ?? Math.floor(Date.now() / 1000)) * 1000,
     };
     await this.ctx!.onEvent(ev);
+    this.baseline.set(group, id);
   }
 
   private async expandForwards(parts: QqPart[], ids: string[]): Promise<void> {

@@ -187,7 +187,7 @@ export class OneBotClient {
       res.resume();
       ws.terminate();
     });
-    ws.on('error', (err) => this.opts.log.debug({ err: err.message }, 'OneBot socket error'));
+    ws.on('error', (err) => this.socketError(err));
     ws.on('open', () => this.adopt(ws, undefined));
     ws.on('close', (code, reason) => {
       if (this.socket === ws) this.dropped(ws, code, reason.toString());
@@ -291,7 +291,7 @@ export class OneBotClient {
       ws.on('close', (code, reason) => {
         if (this.socket === ws) this.dropped(ws, code, reason.toString());
       });
-      ws.on('error', (err) => this.opts.log.debug({ err: err.message }, 'OneBot socket error'));
+      ws.on('error', (err) => this.socketError(err));
     }
     ws.on('message', (data, isBinary) => this.onFrame(ws, data, isBinary));
     this.armSilence(ws);
@@ -300,14 +300,18 @@ export class OneBotClient {
     this.opts.onOpen?.(this.selfId !== undefined ? { selfId: this.selfId } : {});
   }
 
+  private socketError(err: Error & { code?: string }): void {
+    if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.opts.log.warn({ maxFrameBytes: this.opts.maxFrameBytes ?? 32 * 1024 * 1024 }, 'the OneBot implementation sent a frame over the size limit; dropping the socket (catch-up recovers what follows)');
+    else this.opts.log.debug({ err: err.message }, 'OneBot socket error');
+  }
+
   private dropped(ws: WebSocket, code: number, reason: string): void {
     this.socket = undefined;
     clearTimeout(this.silenceTimer);
     this.failPending(new OneBotConnectionError(`the OneBot socket closed (${code}${reason ? ` ${reason}` : ''}) with the action in flight`), ws);
     if (this.stopped) return;
     const auth = this.authRefused ? 'the implementation refused the access token (retcode 1403)' : undefined;
-    if (code === 1009) this.opts.log.warn({ code }, 'the OneBot implementation sent a frame over the size limit; reconnecting');
-    else if (!auth) this.opts.log.warn({ code, reason }, 'the OneBot socket closed');
+    if (!auth && code !== 1009) this.opts.log.warn({ code, reason }, 'the OneBot socket closed');
     if (this.opts.mode === 'forward') this.scheduleReconnect(auth, `socket closed (${code})`);
     else if (auth) this.setState('auth-failed', auth);
     else this.setState('connecting', `socket closed (${code}); waiting for the implementation to connect again`);

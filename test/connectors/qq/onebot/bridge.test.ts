@@ -301,3 +301,32 @@ describe('OneBot hostile frames', () => {
     expect(log).toMatch(/malformed segments/);
   });
 });
+
+describe('OneBot oversized frames and account state', () => {
+  it('a frame over the size limit drops the socket with a clear log line; what follows is not lost', async () => {
+    const h = await start({ tuning: { maxFrameBytes: 64 * 1024 } });
+    await online(h);
+    const conns = h.sim.connections;
+    h.sim.injectRaw(JSON.stringify({ post_type: 'message', message_type: 'group', group_id: GROUP, message_id: 1, user_id: MEMBERS.huxi, message: 'x'.repeat(100_000) }));
+    h.sim.inject(GROUP, MEMBERS.huxi, 'after the big one');
+    h.sim.inject(GROUP, MEMBERS.robot, 'and one more');
+    await waitFor(() => h.sim.connections > conns, 'reconnected', 5000);
+    await waitFor(() => texts(h).includes('and one more'), 'the following messages', 5000);
+    expect(texts(h).filter((t) => t === 'after the big one')).toHaveLength(1);
+    expect(h.log.text()).toMatch(/frame over the size limit/);
+  });
+
+  it('heartbeat status.online false and bot_offline take the account offline; a healthy heartbeat brings it back', async () => {
+    const h = await start();
+    await online(h);
+    h.sim.injectRaw(JSON.stringify({ post_type: 'meta_event', meta_event_type: 'heartbeat', status: { online: false, good: true }, interval: 200, self_id: BOT, time: 1 }));
+    await waitFor(() => !h.qq.isConnected(), 'offline');
+    expect(h.states).toContain('offline');
+    h.sim.injectRaw(JSON.stringify({ post_type: 'meta_event', meta_event_type: 'heartbeat', status: { online: true, good: true }, interval: 200, self_id: BOT, time: 2 }));
+    await online(h);
+    h.sim.injectNotice({ notice_type: 'bot_offline', user_id: BOT, tag: 'kicked', message: 'logged in elsewhere' });
+    await waitFor(() => !h.qq.isConnected(), 'offline again');
+    expect(h.log.text()).toMatch(/logged in elsewhere/);
+  });
+});
+
