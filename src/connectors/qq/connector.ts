@@ -82,6 +82,7 @@ export class QqConnector implements Connector {
       ...(this.opts.onCondition ? { onCondition: this.opts.onCondition } : {}),
       lastRelayed: async (room) => this.lastRelayed.get(qqRoomKey(room)),
       mappedRooms: () => this.mappedRooms(),
+      wasRelayed: async (room, nativeId) => (await ctx.sourceIdFor(qqRoomKey(room), nativeId)) !== undefined,
     });
     if (this.backend.state() === 'online') this.bindMappings();
   }

@@ -188,7 +188,7 @@ export class OnebotBackend implements QqBackend {
       if (room.kind !== 'group' || gen !== this.generation) continue;
       const last = (await this.ctx.lastRelayed(room)) ?? this.baseline.get(room.number);
       if (last === undefined) {
-        await this.setBaseline(room.number);
+        await this.resumeAfterStart(room);
         continue;
       }
       let found = false;
@@ -230,20 +230,47 @@ export class OnebotBackend implements QqBackend {
     }
   }
 
-  /** The first connection: remember where the group's history stands, so a later catch-up knows what is new. */
-  private async setBaseline(group: number): Promise<void> {
-    try {
-      const data = await this.client!.call<{ messages?: unknown }>('get_group_msg_history', { group_id: group, count: 1 });
-      this.historySupported = true;
-      const msgs = (Array.isArray(data?.messages) ? data.messages : []) as Record<string, unknown>[];
-      const newest = msgs[msgs.length - 1];
-      if (!this.baseline.has(group)) this.baseline.set(group, newest ? String(newest.message_id) : '');
-    } catch (e) {
-      if (e instanceof OneBotActionError && e.retcode === 1404) {
-        this.historySupported = false;
-        this.log?.warn({}, 'this OneBot implementation has no get_group_msg_history: messages sent while disconnected cannot be caught up');
+  /**
+   * The first connection of this process: find, newest first, the last message the bridge already
+   * knows (the persisted message map says so) and hand over what came after it — what was said
+   * while the bridge was down. When none of the recent history is known (a fresh install, or down
+   * for longer than the pages read), nothing old is replayed and the log says so.
+   */
+  private async resumeAfterStart(room: QqRoom & { kind: 'group' }): Promise<void> {
+    const known = this.ctx?.wasRelayed;
+    const newer: Record<string, unknown>[] = [];
+    let seq: number | undefined;
+    let newest: string | undefined;
+    for (let page = 0; page < HISTORY_PAGES; page++) {
+      let msgs: Record<string, unknown>[];
+      try {
+        const data = await this.client!.call<{ messages?: unknown }>('get_group_msg_history', { group_id: room.number, count: HISTORY_PAGE, ...(seq !== undefined ? { message_seq: seq } : {}) });
+        this.historySupported = true;
+        msgs = (Array.isArray(data?.messages) ? data.messages : []) as Record<string, unknown>[];
+      } catch (e) {
+        if (e instanceof OneBotActionError && e.retcode === 1404) {
+          this.historySupported = false;
+          this.log?.warn({}, 'this OneBot implementation has no get_group_msg_history: messages sent while disconnected cannot be caught up');
+        } else this.log?.warn({ group: room.number, err: (e as Error).message }, 'reading the group history at start failed');
+        return;
       }
+      if (page === 0) newest = msgs.length ? String(msgs[msgs.length - 1]!.message_id) : '';
+      for (let i = msgs.length - 1; i >= 0; i--) {
+        const m = msgs[i]!;
+        if (seq !== undefined && numberField(m.message_seq) === seq) continue; // the page boundary, already seen
+        if (known && (await known(room, String(m.message_id)))) {
+          if (newer.length) this.log?.info({ group: room.number, count: newer.length }, 'relaying QQ messages said while the bridge was down');
+          for (const x of newer) await this.onEvent({ ...x, post_type: 'message', message_type: 'group', group_id: room.number } as OneBotEvent);
+          return;
+        }
+        newer.unshift(m);
+      }
+      const oldest = numberField(msgs[0]?.message_seq);
+      if (msgs.length < HISTORY_PAGE || oldest === undefined || oldest === seq) break;
+      seq = oldest;
     }
+    if (newer.length) this.log?.info({ group: room.number, unknown: newer.length }, 'none of the recent QQ history was relayed before (a new link, or down for long): not replaying it');
+    if (!this.baseline.has(room.number) && newest !== undefined) this.baseline.set(room.number, newest);
   }
 
   // ---- events ------------------------------------------------------------------------------

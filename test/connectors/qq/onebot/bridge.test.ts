@@ -330,3 +330,24 @@ describe('OneBot oversized frames and account state', () => {
   });
 });
 
+describe('OneBot across a bridge restart', () => {
+  it('what QQ said while the bridge was down is relayed at the next start, once; older history is not replayed', async () => {
+    const h1 = await start();
+    h1.sim.inject(GROUP, MEMBERS.ops, 'said before the bridge ever ran');
+    await online(h1);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(texts(h1)).toEqual([]);
+    expect(h1.log.text()).toMatch(/not replaying it/);
+    for (let i = 0; i < 3; i++) h1.sim.inject(GROUP, MEMBERS.huxi, `up ${i}`);
+    await waitFor(() => texts(h1).length === 3, 'relayed while up');
+    await h1.stop();
+    running.splice(running.indexOf(h1), 1);
+    for (let i = 0; i < 60; i++) h1.sim.inject(GROUP, MEMBERS.robot, `down ${i}`);
+    const h2 = await start({ reuse: { sim: h1.sim, dir: h1.dir } });
+    await online(h2);
+    await waitFor(() => texts(h2).length >= 60, 'the 60 said while down', 8000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(texts(h2)).toEqual(Array.from({ length: 60 }, (_, i) => `down ${i}`));
+  });
+});
+
