@@ -7,6 +7,7 @@
  * refused token (401/403 at the upgrade, or NapCat's retcode 1403 then close) is an auth failure,
  * retried slowly. A library: no bridge types; its own logger interface and errors.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
@@ -266,7 +267,7 @@ export class OneBotClient {
     const header = req.headers.authorization;
     const given = header ? header.replace(/^(Bearer|Token)\s+/i, '') : url.searchParams.get('access_token') ?? undefined;
     if (!given) return 'missing';
-    return given === want ? 'ok' : 'wrong';
+    return sameSecret(given, want) ? 'ok' : 'wrong';
   }
 
   // ---- the socket --------------------------------------------------------------------------
@@ -417,4 +418,10 @@ export class OneBotClient {
     this.st = s;
     if (changed) this.opts.onState?.(s, reason);
   }
+}
+
+/** Compares in constant time (hashes first, so lengths do not show either). */
+function sameSecret(given: string, want: string): boolean {
+  const h = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(h(given), h(want));
 }
