@@ -265,6 +265,7 @@ describe('OneBot: no loss across drops and stalls', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(texts(h)).toEqual(Array.from({ length: 25 }, (_, i) => `m${i}`));
     expect(h.log.text()).toMatch(/catching up on QQ messages missed while disconnected/);
+    expect(h.conditions.filter((c) => c === 'reconnect')).toHaveLength(1);
   });
 
   it('a stalled socket is detected within heartbeatTimeoutMs and reconnected; nothing said meanwhile is lost', async () => {
