@@ -31,3 +31,26 @@ describe('qq config section', () => {
     expect(qqConfigSchema.parse({ uin: 1, login: 'qrcode', endpoint: 'http://127.0.0.1:8700' }).endpoint).toBe('http://127.0.0.1:8700');
   });
 });
+
+describe('qq.pacing', () => {
+  it('defaults: WebQQ keeps its 1500 ms through the old name; jitter 0.3, burst 3, coalesceAfter 3', async () => {
+    const { resolvePacing } = await import('../../../src/connectors/qq/account/config.js');
+    const c = qqConfigSchema.parse({ uin: 1, login: 'qrcode' });
+    expect(resolvePacing(c)).toEqual({ intervalMs: 1500, jitter: 0.3, burst: 3, coalesceAfter: 3 });
+    expect(resolvePacing({})).toEqual({ intervalMs: 1000, jitter: 0.3, burst: 3, coalesceAfter: 3 });
+  });
+  it('sendIntervalMs is the old name of pacing.intervalMs; the new name wins and feeds both', async () => {
+    const { resolvePacing } = await import('../../../src/connectors/qq/account/config.js');
+    expect(resolvePacing(qqConfigSchema.parse({ uin: 1, login: 'qrcode', sendIntervalMs: 2000 })).intervalMs).toBe(2000);
+    const c = qqConfigSchema.parse({ uin: 1, login: 'qrcode', pacing: { intervalMs: 800, coalesceAfter: 0 } });
+    expect(c.sendIntervalMs).toBe(800);
+    expect(resolvePacing(c)).toEqual({ intervalMs: 800, jitter: 0.3, burst: 3, coalesceAfter: 0 });
+  });
+  it('rejects bad pacing with the key', () => {
+    for (const pacing of [{ jitter: 1 }, { burst: 0 }, { intervalMs: -5 }, { coalesceAfter: 1.5 }, { typo: 1 }]) {
+      const r = qqConfigSchema.safeParse({ uin: 1, login: 'qrcode', pacing });
+      expect(r.success, JSON.stringify(pacing)).toBe(false);
+      expect(r.error?.issues[0]?.path[0]).toBe('pacing');
+    }
+  });
+});
