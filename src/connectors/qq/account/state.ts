@@ -5,8 +5,8 @@
  * - Refused (risk control, blocked, rate limited — or repeated suspected refusals): the whole
  *   account backs off, exponentially from 30 s to at most 30 min, jittered, and lets exactly one
  *   send through per step as a probe. The probe succeeding ends the episode.
- * - Offline (the implementation says the account is logged out, or a send says so): no sends at
- *   all; the adapter may check the account's status once per back-off step; an online signal ends it.
+ * - Offline (the implementation says the account is logged out, or a send says so): no sends
+ *   but one probe per back-off step (same steps); an online signal or a successful probe ends it.
  * - Each episode is announced once when it starts and once when it ends, never per message.
  */
 import { backoffDelay } from '../../../core/backoff.js';
@@ -15,7 +15,7 @@ import type { Verdict } from './failures.js';
 
 export type AccountStatus =
   | { state: 'online' }
-  | { state: 'offline'; reason: string; since: number; step: number; nextCheckAt: number }
+  | { state: 'offline'; reason: string; since: number; step: number; nextProbeAt: number; probing: boolean }
   | { state: 'refused'; reason: string; since: number; step: number; nextProbeAt: number; probing: boolean };
 
 export type AccountEvent =
@@ -61,7 +61,6 @@ export class AccountState {
   permit(): number {
     const s = this.status_;
     if (s.state === 'online') return 0;
-    if (s.state === 'offline') return Infinity;
     if (s.probing) return Infinity;
     const wait = s.nextProbeAt - this.clock.now();
     if (wait > 0) return wait;
@@ -80,9 +79,9 @@ export class AccountState {
   onFailure(v: Verdict): void {
     const now = this.clock.now();
     const s = this.status_;
-    if (v.class === 'offline') return this.setOffline(v.reason);
+    if (v.class === 'offline' && !(s.state === 'offline' && s.probing)) return this.setOffline(v.reason);
     const refusal = v.class === 'refused' || (v.suspectRefusal && ++this.suspects >= (this.opts.suspectLimit ?? 3));
-    if (s.state === 'refused' && s.probing) {
+    if (s.state !== 'online' && s.probing) {
       // A bad request says nothing about the account: the next message may probe at once.
       if (v.class === 'bad_request') this.status_ = { ...s, probing: false, nextProbeAt: now };
       else {
@@ -104,7 +103,7 @@ export class AccountState {
     if (s.state === 'offline') return;
     const now = this.clock.now();
     this.episodes.offline++;
-    this.status_ = { state: 'offline', reason, since: now, step: 0, nextCheckAt: now + this.backoff(0) };
+    this.status_ = { state: 'offline', reason, since: now, step: 0, nextProbeAt: now + this.backoff(0), probing: false };
     this.emit({ type: 'episode', status: this.status_ });
   }
 
@@ -114,12 +113,12 @@ export class AccountState {
     if (s.state === 'offline') this.recover(s);
   }
 
-  /** An offline account's status was checked and is still offline: the next check one step later. */
-  checkedStillOffline(): void {
+  /** Ms until the next probe may go (0: due now; Infinity: one is in flight), without taking it. */
+  peek(): number {
     const s = this.status_;
-    if (s.state !== 'offline') return;
-    const step = s.step + 1;
-    this.status_ = { ...s, step, nextCheckAt: this.clock.now() + this.backoff(step) };
+    if (s.state === 'online') return 0;
+    if (s.probing) return Infinity;
+    return Math.max(0, s.nextProbeAt - this.clock.now());
   }
 
   private recover(s: Exclude<AccountStatus, { state: 'online' }>): void {

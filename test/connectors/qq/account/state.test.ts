@@ -78,15 +78,20 @@ describe('AccountState', () => {
     expect(events).toEqual([]);
   });
 
-  it('offline: no sends at all, one notice, resumes on the online signal', () => {
-    const { events, acct } = setup();
+  it('offline: no sends but one probe per step, one notice, resumes on the online signal', () => {
+    const { clock, events, acct } = setup();
     acct.setOffline('bot_offline: 账号在其他设备登录');
     acct.onFailure(offline);
     acct.setOffline('again');
     expect(events).toHaveLength(1);
+    expect(acct.permit()).toBe(30_000);
+    // @ts-expect-error ManualClock's time is set directly for this pure test
+    clock.t += 30_000;
+    expect(acct.permit()).toBe(0); // one probe per step
     expect(acct.permit()).toBe(Infinity);
-    acct.checkedStillOffline();
-    expect(acct.status).toMatchObject({ state: 'offline', step: 1 });
+    acct.onFailure(offline);
+    expect(acct.status).toMatchObject({ state: 'offline', step: 1, probing: false });
+    expect(events).toHaveLength(1);
     acct.setOnline();
     expect(acct.permit()).toBe(0);
     expect(events.map((e) => e.type)).toEqual(['episode', 'recovered']);
