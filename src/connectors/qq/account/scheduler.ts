@@ -148,6 +148,14 @@ export class SendScheduler {
     this.wake();
   }
 
+  /** Rejects the sends waiting now (the account stopped sending: they wait in the outbox instead). */
+  rejectWaiting(error: () => Error): void {
+    for (const q of this.queues.values()) for (const job of q) job.reject(error());
+    this.queues.clear();
+    this.ring = [];
+    this.next = 0;
+  }
+
   /** Accepts sends again after close(). Pacing state is kept: a restart cannot burst twice. */
   reopen(): void {
     this.closed = false;
