@@ -110,6 +110,14 @@ export class StatusNotices {
     }
   }
 
+  /**
+   * The QQ account's episode started or ended (refused / offline / recovered): one notice in each
+   * room bridged with QQ, never one per message; `text` says since when, what waits, the next try.
+   */
+  qqAccount(kind: 'episode' | 'recovered', text: string): void {
+    this.post(`qq-account:${kind}`, this.roomsAffectedBy('qq'), text);
+  }
+
   /** The relay's onFailure: a message was rejected for good, or a target paused. */
   onFailure(f: DeliveryFailure): void {
     // A notice that cannot be delivered must not cause more notices.
