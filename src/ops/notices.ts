@@ -113,8 +113,9 @@ export class StatusNotices {
   /**
    * The QQ account's episode started or ended (refused / offline / recovered): one notice in each
    * room bridged with QQ, never one per message; `text` says since when, what waits, the next try.
+   * `kind` (`episode:refused`, `recovered:offline`, …) is rate limited per room like every notice.
    */
-  qqAccount(kind: 'episode' | 'recovered', text: string): void {
+  qqAccount(kind: string, text: string): void {
     this.post(`qq-account:${kind}`, this.roomsAffectedBy('qq'), text);
   }
 

@@ -77,7 +77,7 @@ export async function startService(file: string, config: Config, log: Logger): P
       ...(metrics ? { onCondition: (what: string) => metrics.qqCondition(what) } : {}),
       onAccountEvent: (e, text) => {
         metrics?.qqAccountEvent(e);
-        notices?.qqAccount(e.type, text.notice);
+        notices?.qqAccount(e.type === 'episode' ? `episode:${e.status.state}` : `recovered:${e.from}`, text.notice);
         // The admins' alert: once per episode, in the log at error level (alert rooms: see docs/qq-account.md).
         if (text.alert) log.error({ alert: true }, text.alert);
       },

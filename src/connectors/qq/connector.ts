@@ -22,7 +22,7 @@ import { imageAsText, partsFromQqParts, renderForQq, type ResolvedMedia } from '
 import { itemsFingerprint, PartialSends } from './partial-sends.js';
 import { AccountHeldError, ClassifiedSendError, QqAccount } from './account/account.js';
 import { resolvePacing } from './account/config.js';
-import type { FailureClass, QqBackendKind, SendFailure } from './account/failures.js';
+import { classifySendFailure, type FailureClass, type QqBackendKind, type SendFailure } from './account/failures.js';
 import { accountAlert, accountNotice, type AccountEvent } from './account/state.js';
 
 export { parseQqRoom } from './backend.js';
@@ -42,7 +42,7 @@ export interface QqConnectorOptions {
    */
   onAccountEvent?: (e: AccountEvent, text: { notice: string; alert?: string }) => void;
   /** Tests shorten the account's back-off (default 30 s doubling to 30 min). */
-  account?: { backoffMinMs?: number; backoffMaxMs?: number; suspectLimit?: number; random?: () => number };
+  account?: { suspectLimit?: number; random?: () => number };
 }
 
 const FALLBACK: Record<QqFailure, FailureClass> = { 'bad-request': 'bad_request', 'not-in-room': 'bad_request', offline: 'offline', refused: 'refused', transient: 'transient' };
@@ -111,7 +111,11 @@ export class QqConnector implements Connector {
       log: ctx.log,
       onEvent: (e) => this.onEvent(e),
       onState: (c) => this.onState(c.state, c.reason),
-      ...(this.opts.onCondition ? { onCondition: this.opts.onCondition } : {}),
+      onCondition: (what) => {
+        // WebQQ answered 1202 to a send: counted against the account (repeated, it is the spam filter).
+        if (what === 'send:1202') this.account.noteUncertain(classifySendFailure({ backend: 'webqq', retcode: 1202 }));
+        this.opts.onCondition?.(what);
+      },
       lastRelayed: async (room) => this.lastRelayed.get(qqRoomKey(room)),
     });
     if (this.backend.state() === 'online') this.bindMappings();

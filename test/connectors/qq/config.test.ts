@@ -67,13 +67,13 @@ describe('qq.protocol picks the backend and its keys', () => {
 
 describe('qq.pacing', () => {
   it('defaults: WebQQ keeps its 1500 ms through the old name, OneBot 1000; jitter 0.3, burst 3, coalesceAfter 3', () => {
-    expect(resolvePacing(qqConfigSchema.parse({ uin: 1, login: 'qrcode' }) as never)).toEqual({ intervalMs: 1500, jitter: 0.3, burst: 3, coalesceAfter: 3 });
-    expect(resolvePacing(qqConfigSchema.parse({ protocol: 'onebot', onebot: { url: 'ws://127.0.0.1:3001' } }) as never)).toEqual({ intervalMs: 1000, jitter: 0.3, burst: 3, coalesceAfter: 3 });
+    expect(resolvePacing(qqConfigSchema.parse({ uin: 1, login: 'qrcode' }) as never)).toEqual({ intervalMs: 1500, jitter: 0.3, burst: 3, coalesceAfter: 3, backoffMinMs: 30_000, backoffMaxMs: 1_800_000 });
+    expect(resolvePacing(qqConfigSchema.parse({ protocol: 'onebot', onebot: { url: 'ws://127.0.0.1:3001' } }) as never)).toEqual({ intervalMs: 1000, jitter: 0.3, burst: 3, coalesceAfter: 3, backoffMinMs: 30_000, backoffMaxMs: 1_800_000 });
   });
   it('sendIntervalMs is the old name of pacing.intervalMs; the new name wins', () => {
     expect(resolvePacing(qqConfigSchema.parse({ uin: 1, login: 'qrcode', sendIntervalMs: 2000 }) as never).intervalMs).toBe(2000);
     const c = qqConfigSchema.parse({ uin: 1, login: 'qrcode', sendIntervalMs: 2000, pacing: { intervalMs: 800, coalesceAfter: 0 } });
-    expect(resolvePacing(c as never)).toEqual({ intervalMs: 800, jitter: 0.3, burst: 3, coalesceAfter: 0 });
+    expect(resolvePacing(c as never)).toEqual({ intervalMs: 800, jitter: 0.3, burst: 3, coalesceAfter: 0, backoffMinMs: 30_000, backoffMaxMs: 1_800_000 });
     const o = qqConfigSchema.parse({ protocol: 'onebot', onebot: { url: 'ws://127.0.0.1:3001' }, pacing: { burst: 1 } });
     expect(resolvePacing(o as never).burst).toBe(1);
   });

@@ -16,9 +16,6 @@ export interface QqAccountOptions {
   pacing: ResolvedPacing;
   clock?: Clock;
   random?: () => number;
-  /** Back-off of refusals/offline probes (default 30 s doubling to 30 min; tests shorten it). */
-  backoffMinMs?: number;
-  backoffMaxMs?: number;
   suspectLimit?: number;
   onEvent?: (e: AccountEvent) => void;
   /** Every send as it starts (metrics, the bench). */
@@ -47,14 +44,15 @@ export class QqAccount {
   readonly state: AccountState;
   readonly scheduler: SendScheduler;
   private readonly clock: Clock;
+  private uncertain: Verdict | undefined;
 
   constructor(opts: QqAccountOptions) {
     this.clock = opts.clock ?? systemClock;
     this.state = new AccountState({
       clock: this.clock,
+      backoffMinMs: opts.pacing.backoffMinMs,
+      backoffMaxMs: opts.pacing.backoffMaxMs,
       ...(opts.random ? { random: opts.random } : {}),
-      ...(opts.backoffMinMs !== undefined ? { backoffMinMs: opts.backoffMinMs } : {}),
-      ...(opts.backoffMaxMs !== undefined ? { backoffMaxMs: opts.backoffMaxMs } : {}),
       ...(opts.suspectLimit !== undefined ? { suspectLimit: opts.suspectLimit } : {}),
       onEvent: (e) => {
         opts.onEvent?.(e);
@@ -82,25 +80,43 @@ export class QqAccount {
   async send<T>(room: string, run: () => Promise<T>, describe: (e: unknown) => { failure: SendFailure; fallback?: Verdict['class'] }): Promise<T> {
     this.holdIfNotSending();
     return this.scheduler.run(room, async () => {
+      this.uncertain = undefined;
+      const probe = this.state.status.state !== 'online';
       try {
         const r = await run();
-        this.state.onSuccess();
+        // WebQQ's 1202: "sent" (often delivered, never resent) yet a sign of the spam filter. Once
+        // the account is known to be refused, a probe answered so was refused: it is sent again.
+        const u = this.uncertain as Verdict | undefined;
+        if (u) {
+          this.failed(u);
+          if (probe) throw new ClassifiedSendError({ ...u, class: 'refused' }, `probe answered as refused (${u.reason})`, undefined);
+        } else this.state.onSuccess();
         return r;
       } catch (e) {
+        if (e instanceof ClassifiedSendError) throw e;
         const { failure, fallback } = describe(e);
         let v = classifySendFailure(failure);
         if (fallback && fallback !== v.class && v.rule.endsWith('.other')) v = { ...v, class: fallback, rule: `${v.rule}+backend` };
-        const wasOnline = this.state.status.state === 'online';
-        this.state.onFailure(v);
-        const s = this.state.status;
-        // The account stopped sending (a new episode, or a failed probe): what waits behind this
-        // send goes back to the outbox rather than waiting here for the next step.
-        if (s.state !== 'online' && (wasOnline || !s.probing)) {
-          this.scheduler.rejectWaiting(() => new AccountHeldError(s, this.retryAfter()));
-        }
+        this.failed(v);
         throw new ClassifiedSendError(v, `${(e as Error).message ?? String(e)} [${v.class}: ${v.rule}]`, e);
       }
     });
+  }
+
+  /** A send answered in a way that counts against the account though it was not an error. */
+  noteUncertain(v: Verdict): void {
+    this.uncertain = v;
+  }
+
+  private failed(v: Verdict): void {
+    const wasOnline = this.state.status.state === 'online';
+    this.state.onFailure(v);
+    const s = this.state.status;
+    // The account stopped sending (a new episode, or a failed probe): what waits behind this
+    // send goes back to the outbox rather than waiting here for the next step.
+    if (s.state !== 'online' && (wasOnline || !s.probing)) {
+      this.scheduler.rejectWaiting(() => new AccountHeldError(s, this.retryAfter()));
+    }
   }
 
   /** Rejects at once when the account may not send now and no probe is due. */

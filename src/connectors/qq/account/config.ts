@@ -13,6 +13,10 @@ export const pacingSchema = z
     burst: z.number().int().min(1).max(100).default(3),
     /** More than this many messages waiting for one group are joined; 0 turns it off. */
     coalesceAfter: z.number().int().min(0).default(3),
+    /** While QQ refuses the account or it is offline: first probe after this (default 30 s)… */
+    backoffMinMs: z.number().int().min(10).default(30_000),
+    /** …doubling up to this (default 30 min). Shorter only makes risk control worse; tests shorten it. */
+    backoffMaxMs: z.number().int().min(10).default(30 * 60_000),
   })
   .strict();
 
@@ -23,6 +27,8 @@ export interface ResolvedPacing {
   jitter: number;
   burst: number;
   coalesceAfter: number;
+  backoffMinMs: number;
+  backoffMaxMs: number;
 }
 
 /** Default mean gap for backends without their own (OneBot, Milky). */
@@ -31,5 +37,12 @@ export const DEFAULT_INTERVAL_MS = 1000;
 /** The effective pacing: `pacing.intervalMs`, else the old `sendIntervalMs`, else 1000 ms. */
 export function resolvePacing(section: { pacing?: PacingConfig | undefined; sendIntervalMs?: number | undefined }): ResolvedPacing {
   const p = section.pacing ?? pacingSchema.parse({});
-  return { intervalMs: p.intervalMs ?? section.sendIntervalMs ?? DEFAULT_INTERVAL_MS, jitter: p.jitter, burst: p.burst, coalesceAfter: p.coalesceAfter };
+  return {
+    intervalMs: p.intervalMs ?? section.sendIntervalMs ?? DEFAULT_INTERVAL_MS,
+    jitter: p.jitter,
+    burst: p.burst,
+    coalesceAfter: p.coalesceAfter,
+    backoffMinMs: p.backoffMinMs,
+    backoffMaxMs: Math.max(p.backoffMaxMs, p.backoffMinMs),
+  };
 }
