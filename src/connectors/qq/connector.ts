@@ -13,7 +13,7 @@ import { bindLinks, logBindingReport, retryUnbound, type RetryHandle } from '../
 import type { MappingLink } from '../../mappings/config.js';
 import {
   parseQqRoom, qqRoomKey, type QqBackend, type QqBackendState, type QqInboundEvent, type QqMember, type QqOutItem,
-  type QqPart, type QqSender, QqSendError, type QqFailure,
+  type QqPart, type QqRoom, type QqSender, QqSendError, type QqFailure,
 } from './backend.js';
 import { QQ_BACKENDS, type QqBackendOptions } from './backends.js';
 import type { QqSectionConfig } from './config.js';
@@ -117,6 +117,7 @@ export class QqConnector implements Connector {
         this.opts.onCondition?.(what);
       },
       lastRelayed: async (room) => this.lastRelayed.get(qqRoomKey(room)),
+      mappedRooms: () => this.mappedRooms(),
     });
     if (this.backend.state() === 'online') this.bindMappings();
   }
@@ -143,6 +144,17 @@ export class QqConnector implements Connector {
     return this.backend;
   }
 
+  private mappedRooms(): QqRoom[] {
+    const out: QqRoom[] = [];
+    for (const l of this.opts.routes?.links() ?? []) {
+      for (const r of l.rooms) {
+        const room = r.network === 'qq' ? parseQqRoom(r.room) : undefined;
+        if (room) out.push(room);
+      }
+    }
+    return out;
+  }
+
   /** A group this account is in, by number (portal rooms are made only for those). */
   groupInfo(number: number): { name: string } | undefined {
     const g = this.backend?.groups().find((x) => x.number === number);
@@ -158,6 +170,8 @@ export class QqConnector implements Connector {
     if (s === 'online' && was !== 'online' && was !== 'offline') this.bindMappings();
     // A kick (and, with OneBot/Milky, bot_offline) is the account going offline, not the transport.
     if (s === 'kicked') this.account.setOffline(detail ?? 'kicked off QQ');
+    // OneBot's bot_offline / lifecycle disable / heartbeat online:false (the transport is fine).
+    else if (s === 'offline' && !this.stopped && detail !== undefined && detail !== 'stopped') this.account.setOffline(detail);
     else if (s === 'online' && this.account.status.state === 'offline') this.account.setOnline();
     this.opts.onState?.(s, detail);
   }

@@ -36,6 +36,9 @@ describe('classifySendFailure', () => {
   it('go-cqhttp: SEND_MSG_API_ERROR is risk control, GROUP_NOT_FOUND a bad request', () => {
     expect(c({ backend: 'onebot', implementation: 'go-cqhttp', retcode: 100, message: 'SEND_MSG_API_ERROR' })[0]).toBe('refused');
     expect(c({ backend: 'onebot', implementation: 'go-cqhttp', retcode: 100, message: 'GROUP_NOT_FOUND' })[0]).toBe('bad_request');
+    // Only the wording reached us (send_group_msg failed: retcode 100 (请参考 go-cqhttp 端输出)).
+    expect(c({ backend: 'onebot', retcode: 100, message: 'send_group_msg failed: retcode 100 (请参考 go-cqhttp 端输出)' })[0]).toBe('refused');
+    expect(c({ backend: 'onebot', implementation: 'go-cqhttp', retcode: 100, message: 'EMPTY_NODES' })[0]).toBe('transient');
   });
 
   it('Lagrange.OneBot passes QQ results through: 46 refused, 120 muted, 200 exception', () => {
