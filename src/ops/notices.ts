@@ -119,6 +119,11 @@ export class StatusNotices {
     this.post(`qq-account:${kind}`, this.roomsAffectedBy('qq'), text);
   }
 
+  /** The operators' alert room (`qq.alert`): the account's episode, its reason and what to do. */
+  alert(room: RoomRef, kind: string, text: string): void {
+    this.post(`alert:${kind}`, [room], text);
+  }
+
   /** The relay's onFailure: a message was rejected for good, or a target paused. */
   onFailure(f: DeliveryFailure): void {
     // A notice that cannot be delivered must not cause more notices.

@@ -80,6 +80,8 @@ export async function startService(file: string, config: Config, log: Logger): P
         notices?.qqAccount(e.type === 'episode' ? `episode:${e.status.state}` : `recovered:${e.from}`, text.notice);
         // The admins' alert: once per episode, in the log at error level (alert rooms: see docs/qq-account.md).
         if (text.alert) log.error({ alert: true }, text.alert);
+        const alertRoom = (config.qq as { alert?: { network: string; room: string } }).alert;
+        if (text.alert && alertRoom && e.type === 'episode') notices?.alert(alertRoom, e.status.state, text.alert);
       },
     },
     ...(metrics ? { observer: metrics, telegram: { onRateLimited: () => metrics.telegramRateLimited.inc() } } : {}),

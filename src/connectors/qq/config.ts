@@ -4,7 +4,7 @@
  * error naming the protocol it belongs to, so a half-switched config is caught by check-config.
  */
 import { z } from 'zod';
-import { pacingSchema } from './account/config.js';
+import { alertSchema, pacingSchema } from './account/config.js';
 import { QQ_BACKENDS, QQ_PROTOCOLS, type QqProtocol } from './backends.js';
 import type { OnebotConfig } from './onebot/config.js';
 import type { WebqqConfig } from './webqq/config.js';
@@ -34,7 +34,7 @@ function withForeignKeys(protocol: QqProtocol) {
     }
   }
   // qq.pacing is the account's, whatever the backend (account/config.ts).
-  return own.extend({ ...foreign, pacing: pacingSchema.optional() }).strict();
+  return own.extend({ ...foreign, pacing: pacingSchema.optional(), alert: alertSchema.optional() }).strict();
 }
 
 const options = QQ_PROTOCOLS.map(withForeignKeys) as unknown as [z.ZodObject, z.ZodObject, ...z.ZodObject[]];

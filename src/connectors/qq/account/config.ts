@@ -46,3 +46,16 @@ export function resolvePacing(section: { pacing?: PacingConfig | undefined; send
     backoffMaxMs: Math.max(p.backoffMaxMs, p.backoffMinMs),
   };
 }
+
+/**
+ * `qq.alert`: a room on any network where the operators hear once per episode that the account is
+ * refused or offline, with the reason and what to do (besides the log's error line).
+ */
+export const alertSchema = z
+  .object({
+    network: z.string().min(1),
+    room: z.string().min(1),
+  })
+  .strict();
+
+export type AlertRoom = z.infer<typeof alertSchema>;
