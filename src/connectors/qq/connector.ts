@@ -41,7 +41,7 @@ export interface QqConnectorOptions {
    * the bridged rooms, `alert` (episodes only) the message for the admins.
    */
   onAccountEvent?: (e: AccountEvent, text: { notice: string; alert?: string }) => void;
-  /** Tests shorten the account's back-off (default 30 s doubling to 30 min). */
+  /** Tests tune how many suspected refusals make one, and the jitter source (the back-off is qq.pacing). */
   account?: { suspectLimit?: number; random?: () => number };
 }
 
