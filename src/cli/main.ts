@@ -89,14 +89,45 @@ program
   });
 
 program
+  .command('simulate-onebot')
+  .description('run the OneBot v11 simulator (a WebSocket server, or a client of a reverse-mode bridge)')
+  .option('-p, --port <n>', 'WebSocket and control API port (forward mode)', '3001')
+  .option('--host <addr>', 'bind address', '127.0.0.1')
+  .option('-w, --world <file>', 'world file (YAML or JSON); default: the captured seeds')
+  .option('--token <token>', 'access token the simulator requires (default: $ONEBOT_TOKEN, else none)')
+  .option('--reverse <url>', 'also connect to a reverse-mode bridge at this ws:// URL')
+  .addOption(new Option('--format <f>', 'message format of events').choices(['array', 'string']).default('array'))
+  .addOption(new Option('--token-refusal <how>', 'how a wrong token is refused').choices(['http', 'napcat']).default('http'))
+  .option('--heartbeat-ms <n>', 'heartbeat interval', '30000')
+  .action(async (opts: { port: string; host: string; world?: string; token?: string; reverse?: string; format: 'array' | 'string'; tokenRefusal: 'http' | 'napcat'; heartbeatMs: string }) => {
+    const { OneBotSimulator } = await import('../connectors/qq/onebot/simulator/simulator.js');
+    const { loadWorld } = await import('../simulator/world.js');
+    const token = opts.token ?? process.env.ONEBOT_TOKEN;
+    const sim = new OneBotSimulator({
+      ...(opts.world ? { world: loadWorld(opts.world) } : {}),
+      ...(token ? { accessToken: token } : {}),
+      messageFormat: opts.format,
+      tokenRefusal: opts.tokenRefusal,
+      heartbeatIntervalMs: intOption('--heartbeat-ms', opts.heartbeatMs),
+    });
+    const url = await sim.listen(intOption('--port', opts.port), opts.host);
+    if (opts.reverse) sim.connectReverse(opts.reverse, 3000);
+    process.stdout.write(`OneBot v11 simulator on ${url} (control API ${sim.controlUrl()}/{inject,notice,drop,stall,fail,sends,violations})${opts.reverse ? `; connecting to ${opts.reverse}` : ''}\n`);
+    const stop = () => void sim.close().then(() => process.exit(0));
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+
+program
   .command('demo')
   .description('run everything on this machine: simulated QQ group <-> a real local IRC server, with a live view')
   .option('--irc-port <n>', 'port of the local IRC server', '6667')
   .option('--channel <name>', 'IRC channel', '#qqbridge-demo')
   .option('--duration <seconds>', 'stop after this many seconds (0 = run until Ctrl-C)', '0')
-  .action(async (opts: { ircPort: string; channel: string; duration: string }) => {
+  .addOption(new Option('--qq <protocol>', 'the simulated QQ backend').choices(['webqq', 'onebot']).default('webqq'))
+  .action(async (opts: { ircPort: string; channel: string; duration: string; qq: 'webqq' | 'onebot' }) => {
     const { runDemo } = await import('./demo.js');
-    await runDemo({ ircPort: intOption('--irc-port', opts.ircPort), channel: opts.channel, durationS: intOption('--duration', opts.duration) });
+    await runDemo({ ircPort: intOption('--irc-port', opts.ircPort), channel: opts.channel, durationS: intOption('--duration', opts.duration), qq: opts.qq });
   });
 
 function intOption(name: string, value: string): number {

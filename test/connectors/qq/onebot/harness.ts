@@ -54,6 +54,8 @@ export interface HarnessOptions {
   reuse?: { sim: OneBotSimulator; dir: string };
   /** qq.pacing (the account's pacing and back-off). */
   pacing?: Record<string, number>;
+  /** Backend tuning on top of the harness's short timings. */
+  tuning?: Record<string, unknown>;
 }
 
 const roots: string[] = [];
@@ -86,7 +88,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness & { 
   const link: MappingLink = { qq: { kind: 'group', number: GROUP }, rooms: [{ network: 'qq', room: QQ_ROOM }, { network: 'irc', room: IRC_ROOM }] } as MappingLink;
   const qq = new QqConnector(config, {
     routes: { links: () => [link] },
-    backend: { tuning: { actionTimeoutMs: 2000, backoffMinMs: 20, backoffMaxMs: 200, authRetryMs: 400 } },
+    backend: { tuning: { actionTimeoutMs: 2000, backoffMinMs: 20, backoffMaxMs: 200, authRetryMs: 400, ...o.tuning } },
     onState: (s) => states.push(s),
     onAccountEvent: (e, text) => accountEvents.push({ type: e.type, notice: text.notice }),
   });
