@@ -17,8 +17,8 @@ afterAll(() => cleanupDirs());
 
 const PACING = { intervalMs: 50, jitter: 0.3, burst: 3, coalesceAfter: 0, backoffMinMs: 400, backoffMaxMs: 1600 };
 
-async function start() {
-  const h = await startHarness({ pacing: PACING });
+async function start(reuse?: { sim: Harness['sim']; dir: string }) {
+  const h = await startHarness({ pacing: PACING, ...(reuse ? { reuse } : {}) });
   running.push(h);
   await waitFor(() => h.qq.isConnected(), 'QQ (OneBot) online', 5000);
   return h;
@@ -61,4 +61,21 @@ describe('QQ account over OneBot', () => {
     expect(sentTexts(h)).toEqual(lines.map((l) => `[alice] ${l}`));
     expect(h.accountEvents.map((e) => e.type)).toEqual(['episode', 'recovered']);
   }, 30_000);
+
+  it('a restart during the back-off loses nothing: held messages are in the outbox, not in memory', async () => {
+    const h1 = await start();
+    h1.sim.refuse(4_000, 200);
+    const windowEnd = Date.now() + 4_000;
+    const lines = Array.from({ length: 8 }, (_, i) => `across ${i}`);
+    for (const l of lines) await h1.irc.inject(IRC_ROOM, { text: l });
+    await waitFor(() => h1.qq.account.status.state === 'refused', 'the account refused', 10_000);
+    await h1.stop();
+    running.splice(running.indexOf(h1), 1);
+    // A new process knows nothing of the refusal: it finds out again (three more timeouts at most).
+    const h2 = await start({ sim: h1.sim, dir: h1.dir });
+    await waitFor(() => sentTexts(h2).length >= lines.length, 'every line delivered', 20_000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sentTexts(h2)).toEqual(lines.map((l) => `[alice] ${l}`));
+    expect(h2.sim.sendAttempts().filter((a) => a.at < windowEnd).length).toBeLessThanOrEqual(2 * 3 + 5);
+  }, 40_000);
 });
