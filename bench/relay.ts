@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { Pacer } from '../src/connectors/qq/account/scheduler.js';
 import { startSimulator, type RunningSimulator, type SentRecord } from '../src/simulator/index.js';
 import { TestIrcClient, type IrcLine } from '../test/support/ngircd.js';
 import {
@@ -185,6 +186,8 @@ export interface DefaultResult {
   qqToIrcSteadyPerSec: number;
   ircToQqN: number;
   ircToQqPerMin: number;
+  /** The account's pacing as the simulator saw it, beside the configured bound. */
+  pacing: { meanGapMs: number; minGapMs: number; maxIn10s: number; boundIn10s: number };
 }
 
 /** The bridge with its default limits, as a user sees it: idle memory, then bursts both ways. */
@@ -209,10 +212,22 @@ export async function benchDefaults(ircd: Ircd, qqN = 15, ircN = 10): Promise<De
     await waitSent(s.sim, `[e${ircN - 1}]`, 60_000);
     const times = (await sentTo(s.sim)).filter((x) => /\[e\d+\]/.test(x.text)).map((x) => x.at).sort((a, b) => a - b);
     const ircToQqPerMin = ((times.length - 1) / (times[times.length - 1]! - times[0]!)) * 60_000;
+    // Defaults: WebQQ's 1500 ms mean (qq.sendIntervalMs), ±30 %, burst 3.
+    const defaults = { intervalMs: 1500, jitter: 0.3, burst: 3 };
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    const after = gaps.slice(defaults.burst - 1);
+    let maxIn10s = 0;
+    for (let i = 0; i < times.length; i++) maxIn10s = Math.max(maxIn10s, times.filter((t) => t >= times[i]! && t < times[i]! + 10_000).length);
+    const pacing = {
+      meanGapMs: after.length ? after.reduce((a, b) => a + b, 0) / after.length : 0,
+      minGapMs: gaps.length ? Math.min(...gaps) : 0,
+      maxIn10s,
+      boundIn10s: Pacer.maxSendsIn(10_000, defaults),
+    };
 
     return {
       idle, startMs: s.bridge.startMs, connectedMs: s.bridge.connectedMs,
-      qqToIrcN: qqN, qqToIrcBurstMs: at[burst - 1]! - t0, qqToIrcSteadyPerSec, ircToQqN: ircN, ircToQqPerMin,
+      qqToIrcN: qqN, qqToIrcBurstMs: at[burst - 1]! - t0, qqToIrcSteadyPerSec, ircToQqN: ircN, ircToQqPerMin, pacing,
     };
   } finally {
     await s.close();

@@ -97,6 +97,8 @@ async function main(): Promise<void> {
       row('throughput QQ → IRC, default limits', `${num(r.qqToIrcSteadyPerSec, 2)} msgs/s`,
         `burst of ${r.qqToIrcN}: first 5 in ${fmtMs(r.qqToIrcBurstMs, 0)}, then the rest (irc.rateLimit 1/s burst 5)`);
       row('throughput IRC → QQ, default limits', `${num(r.ircToQqPerMin, 1)} msgs/min`, `burst of ${r.ircToQqN} lines; qq.sendIntervalMs 1500`);
+      row('QQ account pacing at the simulator, default', `mean gap ${fmtMs(r.pacing.meanGapMs, 0)} after the burst, min ${fmtMs(r.pacing.minGapMs, 0)}; at most ${r.pacing.maxIn10s} sends in 10 s (bound ${r.pacing.boundIn10s})`,
+        `the ${r.ircToQqN} IRC lines above; configured mean 1500 ms ±30 %, burst 3 (qq.pacing defaults with WebQQ's 1500); simulator send \`at\``);
     });
 
     await section('IRC → QQ, limits raised', async () => {

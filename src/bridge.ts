@@ -2,6 +2,7 @@
  * Puts the bridge together from a validated config: store, media, routes, relay and one connector
  * per configured network. The only module that knows every part; each part knows only its own.
  */
+import type { AccountEvent } from './connectors/qq/account/state.js';
 import { IrcConnector } from './connectors/irc/connector.js';
 import { MatrixConnector } from './connectors/matrix/connector.js';
 import { QqConnector } from './connectors/qq/connector.js';
@@ -33,7 +34,12 @@ export interface RunningBridge {
 export interface BridgeHooks {
   observer?: RelayObserver;
   onFailure?: (f: DeliveryFailure) => void;
-  qq?: { onState?: (state: string, detail?: string) => void; onCondition?: (what: string) => void };
+  qq?: {
+    onState?: (state: string, detail?: string) => void;
+    onCondition?: (what: string) => void;
+    /** The QQ account's episodes (refused, offline) and recoveries, once each, with their texts. */
+    onAccountEvent?: (e: AccountEvent, text: { notice: string; alert?: string }) => void;
+  };
   telegram?: { onRateLimited?: (retryAfterSec: number | undefined) => void };
 }
 
@@ -66,6 +72,7 @@ export async function startBridge(config: Config, log: Logger, hooks: BridgeHook
     routes,
     ...(hooks.qq?.onState ? { onState: hooks.qq.onState } : {}),
     ...(hooks.qq?.onCondition ? { onCondition: hooks.qq.onCondition } : {}),
+    ...(hooks.qq?.onAccountEvent ? { onAccountEvent: hooks.qq.onAccountEvent } : {}),
   });
   connectors.push(qq);
   // The config's links (replaced on reload) and the latest runtime links, merged into the routes.

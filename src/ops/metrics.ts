@@ -3,6 +3,7 @@
  * one process, as in tests, never mix). Core code never sees prom-client: it is handed this
  * object as a RelayObserver, and connectors get plain callbacks that end up here.
  */
+import type { AccountEvent } from '../connectors/qq/account/state.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RelayObserver } from '../core/observer.js';
 import type { TargetStats } from '../core/outbox.js';
@@ -34,6 +35,8 @@ export class BridgeMetrics implements RelayObserver {
   readonly qqState: Gauge<'state'>;
   readonly qqRelogins: Counter<'kind'>;
   readonly qqPollRetcodes: Counter<'retcode'>;
+  readonly qqAccountEpisodes: Counter<'kind'>;
+  readonly qqAccountState: Gauge<'state'>;
   readonly ircReconnects: Counter;
   readonly connected: Gauge<'network'>;
   readonly telegramRateLimited: Counter;
@@ -77,6 +80,9 @@ export class BridgeMetrics implements RelayObserver {
     this.qqState = new Gauge({ name: 'qqbridge_qq_session_state', help: 'QQ session state (1 for the current state)', labelNames: ['state'], registers });
     for (const s of QQ_STATES) this.qqState.set({ state: s }, s === 'offline' ? 1 : 0);
     this.qqRelogins = new Counter({ name: 'qqbridge_qq_relogins_total', help: 'QQ session recoveries: relink (same session) or relogin (new login)', labelNames: ['kind'], registers });
+    this.qqAccountEpisodes = new Counter({ name: 'qqbridge_qq_account_episodes_total', help: 'QQ account episodes: refused (risk control) or offline', labelNames: ['kind'], registers });
+    this.qqAccountState = new Gauge({ name: 'qqbridge_qq_account_state', help: 'QQ account state (1 = current): online, offline, refused', labelNames: ['state'], registers });
+    this.qqAccountState.set({ state: 'online' }, 1);
     this.qqPollRetcodes = new Counter({ name: 'qqbridge_qq_poll_retcodes_total', help: 'poll2 retcodes seen', labelNames: ['retcode'], registers });
     this.ircReconnects = new Counter({ name: 'qqbridge_irc_reconnects_total', help: 'IRC reconnections after a lost connection', registers });
     this.connected = new Gauge({ name: 'qqbridge_network_connected', help: '1 while a network can deliver', labelNames: ['network'], registers });
@@ -134,6 +140,13 @@ export class BridgeMetrics implements RelayObserver {
   }
 
   // ---- connector hooks -------------------------------------------------------------------
+
+  /** The QQ account's episodes (refused, offline) and its state now. */
+  qqAccountEvent(e: AccountEvent): void {
+    const state = e.type === 'episode' ? e.status.state : 'online';
+    if (e.type === 'episode') this.qqAccountEpisodes.inc({ kind: e.status.state });
+    for (const s of ['online', 'offline', 'refused']) this.qqAccountState.set({ state: s }, s === state ? 1 : 0);
+  }
 
   setQqState(state: string): void {
     for (const s of QQ_STATES) this.qqState.set({ state: s }, s === state ? 1 : 0);

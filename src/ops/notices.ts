@@ -110,6 +110,20 @@ export class StatusNotices {
     }
   }
 
+  /**
+   * The QQ account's episode started or ended (refused / offline / recovered): one notice in each
+   * room bridged with QQ, never one per message; `text` says since when, what waits, the next try.
+   * `kind` (`episode:refused`, `recovered:offline`, …) is rate limited per room like every notice.
+   */
+  qqAccount(kind: string, text: string): void {
+    this.post(`qq-account:${kind}`, this.roomsAffectedBy('qq'), text);
+  }
+
+  /** The operators' alert room (`qq.alert`): the account's episode, its reason and what to do. */
+  alert(room: RoomRef, kind: string, text: string): void {
+    this.post(`alert:${kind}`, [room], text);
+  }
+
   /** The relay's onFailure: a message was rejected for good, or a target paused. */
   onFailure(f: DeliveryFailure): void {
     // A notice that cannot be delivered must not cause more notices.

@@ -3,6 +3,7 @@
  * status notices, graceful shutdown on SIGINT/SIGTERM (drain within shutdownTimeoutMs; the rest
  * stays queued in the store) and mapping reload on SIGHUP.
  */
+import type { QqAccount } from '../connectors/qq/account/account.js';
 import { startBridge, type BridgeHooks, type RunningBridge } from '../bridge.js';
 import { loadConfig, type Config } from '../config.js';
 import type { Logger } from '../log.js';
@@ -21,6 +22,23 @@ export interface Service {
   shutdown(): Promise<number>;
 }
 
+/** The QQ account's state for /health, when the connector is the QQ adapter. */
+function qqAccountHealth(c: unknown): { account?: NetworkHealth['account'] } {
+  const acct = (c as { account?: QqAccount }).account;
+  if (!acct) return {};
+  const s = acct.snapshot();
+  const iso = (t: number | undefined) => (t !== undefined ? new Date(t).toISOString() : undefined);
+  return {
+    account: {
+      state: s.state,
+      waiting: s.waiting,
+      ...(s.reason !== undefined ? { reason: s.reason } : {}),
+      ...(s.since !== undefined ? { since: iso(s.since)! } : {}),
+      ...(s.nextProbeAt !== undefined ? { nextTry: iso(s.nextProbeAt)! } : {}),
+    },
+  };
+}
+
 export async function startService(file: string, config: Config, log: Logger): Promise<Service> {
   const metrics = config.metrics.enabled ? new BridgeMetrics() : undefined;
   let bridge: RunningBridge | undefined;
@@ -28,7 +46,11 @@ export async function startService(file: string, config: Config, log: Logger): P
   let qqState = 'offline';
 
   const networks = (): NetworkHealth[] | undefined =>
-    bridge?.relay.registered().map((c) => ({ network: c.network, connected: c.isConnected(), ...(c.network === 'qq' ? { state: qqState } : {}) }));
+    bridge?.relay.registered().map((c) => ({
+      network: c.network,
+      connected: c.isConnected(),
+      ...(c.network === 'qq' ? { state: qqState, ...qqAccountHealth(c) } : {}),
+    }));
 
   // Up before the bridge: a QQ login can take minutes (captcha, QR), and /health should say so.
   let server: OpsServer | undefined;
@@ -53,6 +75,14 @@ export async function startService(file: string, config: Config, log: Logger): P
         notices?.check();
       },
       ...(metrics ? { onCondition: (what: string) => metrics.qqCondition(what) } : {}),
+      onAccountEvent: (e, text) => {
+        metrics?.qqAccountEvent(e);
+        notices?.qqAccount(e.type === 'episode' ? `episode:${e.status.state}` : `recovered:${e.from}`, text.notice);
+        // The admins' alert: once per episode, in the log at error level (alert rooms: see docs/qq-account.md).
+        if (text.alert) log.error({ alert: true }, text.alert);
+        const alertRoom = (config.qq as { alert?: { network: string; room: string } }).alert;
+        if (text.alert && alertRoom && e.type === 'episode') notices?.alert(alertRoom, e.status.state, text.alert);
+      },
     },
     ...(metrics ? { observer: metrics, telegram: { onRateLimited: () => metrics.telegramRateLimited.inc() } } : {}),
   };

@@ -335,6 +335,10 @@ function send(state: SimState, endpoint: SendEndpoint) {
       fail(ctx, retcode);
     };
     let answer = 0;
+    if ((state.refusingUntil.get(s.qq) ?? 0) > Date.now()) {
+      state.sendAttempts.push({ account: s.qq, at: Date.now(), outcome: 'refused' });
+      return ctx.json({ errmsg: 'error!!!', retcode: 1202 });
+    }
     let fault: (typeof s.sendFaults)[number] | undefined = s.sendFaults[0];
     if (fault?.after) {
       fault.after--;
@@ -342,6 +346,7 @@ function send(state: SimState, endpoint: SendEndpoint) {
     }
     if (fault) {
       if (--fault.times <= 0) s.sendFaults.shift();
+      state.sendAttempts.push({ account: s.qq, at: Date.now(), outcome: 'fault' });
       // HTTP error pages and garbled bodies: the send is not delivered
       if ('http' in fault) return ctx.send(fault.http, `<html><body><h1>${fault.http}</h1></body></html>`, 'text/html');
       if ('body' in fault) return ctx.send(200, fault.body);
@@ -365,6 +370,7 @@ function send(state: SimState, endpoint: SendEndpoint) {
     if (s.lastMsgId !== null && msgId <= s.lastMsgId) return reject('msg_id-not-increasing', `msg_id ${msgId} after ${s.lastMsgId}`);
     if (r.face !== undefined && !Number.isInteger(r.face)) return reject('param:face', `face must be an integer, got ${JSON.stringify(r.face)}`);
     s.lastMsgId = msgId;
+    state.sendAttempts.push({ account: s.qq, at: Date.now(), outcome: 'accepted' });
     state.sent.push({ endpoint, account: s.qq, ...target.rec, msg_id: msgId, content: parsed.content, text: parsed.text, faces: parsed.faces, images: parsed.images, at: Date.now() });
     if (state.selfEcho) {
       s.queue.push(target.echo(receivedForm(parsed.content)));

@@ -160,6 +160,12 @@ function fault(state: SimState, b: Body): void {
   } else if (b.duplicate === true) s.batchMods.duplicate = true;
   else if (b.outOfOrder === true) s.batchMods.outOfOrder = true;
   else if (b.kick === true) s.queue.push(kickMessage(s));
+  else if (b.refuse !== undefined) {
+    // A risk-control window: every send of this account answered 1202, not delivered, for forMs.
+    const forMs = num((b.refuse as Body).forMs, 'refuse.forMs');
+    state.refusingUntil.set(s.qq, Date.now() + forMs);
+    return;
+  }
   else if (b.send !== undefined) {
     const sf = b.send as Body;
     const times = sf.times === undefined ? 1 : num(sf.times, 'send.times');
@@ -178,7 +184,7 @@ function fault(state: SimState, b: Body): void {
       s.sendFaults.push({ retcode, times, ...after });
     }
     return;
-  } else bad('unknown fault: give poll, http, body, duplicate, outOfOrder, kick, send or api');
+  } else bad('unknown fault: give poll, http, body, duplicate, outOfOrder, kick, refuse, send or api');
   s.wake();
 }
 
@@ -270,6 +276,8 @@ export function createControlServer(state: SimState, webqq: WebqqServer): Contro
       case 'DELETE /sent':
         state.sent.length = 0;
         return { ok: true };
+      case 'GET /send-attempts':
+        return state.sendAttempts;
       case 'GET /violations':
         return state.violations;
       case 'DELETE /violations':

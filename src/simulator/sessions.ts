@@ -296,6 +296,13 @@ export interface QrCode {
 export class SimState {
   readonly violations: Violation[] = [];
   readonly sent: SentRecord[] = [];
+  /**
+   * Risk control: until this time (ms since the epoch) per account, every send is answered 1202 and
+   * not delivered — how WebQQ answered a blocked account (protocol reference §4.6).
+   */
+  readonly refusingUntil = new Map<number, number>();
+  /** Every send attempt and its outcome, in order (tests count attempts during a refusal window). */
+  readonly sendAttempts: { account: number; at: number; outcome: 'accepted' | 'refused' | 'fault' }[] = [];
   /** skey cookie → session (current and replaced ones; replaced are `dead`). */
   readonly bySkey = new Map<string, Session>();
   /** account QQ → current session */

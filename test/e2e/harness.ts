@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { startBridge, type RunningBridge } from '../../src/bridge.js';
+import { startBridge, type BridgeHooks, type RunningBridge } from '../../src/bridge.js';
 import { parseConfig, type Config } from '../../src/config.js';
 import { parseIrcFormatting } from '../../src/connectors/irc/format.js';
 import { createLogger, silentLogger, type Logger } from '../../src/log.js';
@@ -118,7 +118,7 @@ export interface ConfigOptions {
   maxLines?: number;
   logLevel?: string;
   /** More config: `top` lines go before `mappings:` (whole sections), `link` lines into the link. */
-  extraYaml?: { top?: string[]; link?: string[] };
+  extraYaml?: { top?: string[]; link?: string[]; qq?: string[] };
 }
 
 /** The bridge config the tests run with: fast pacing, fast reconnects, a media server on loopback. */
@@ -133,6 +133,7 @@ export function configYaml(o: ConfigOptions): string {
     `  endpoint: ${JSON.stringify(o.simUrl)}`,
     `  stateDir: ${JSON.stringify(join(o.stateDir, 'qq'))}`,
     '  sendIntervalMs: 50',
+    ...(o.extraYaml?.qq ?? []),
     'irc:',
     `  host: ${o.ircHost}`,
     `  port: ${o.ircPort}`,
@@ -227,6 +228,8 @@ export interface HarnessOptions {
   log?: Logger;
   /** See ConfigOptions.extraYaml. */
   extraYaml?: ConfigOptions['extraYaml'];
+  /** Operations hooks for the bridge (status notices, account events). */
+  hooks?: BridgeHooks;
   /** Called after each bridge start (e.g. to point a fake homeserver at the appservice port). */
   onBridgeStarted?: (bridge: RunningBridge) => Promise<void> | void;
 }
@@ -262,7 +265,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     );
     // QQBRIDGE_E2E_LOG=debug shows the in-process bridge's log when a test needs explaining.
     const log = opts.log ?? (process.env.QQBRIDGE_E2E_LOG ? createLogger({ level: process.env.QQBRIDGE_E2E_LOG }) : silentLogger);
-    const bridge = await startBridge(config, log);
+    const bridge = await startBridge(config, log, opts.hooks);
     let running = bridge;
     cleanups.push(() => running.stop());
     await opts.onBridgeStarted?.(bridge);
@@ -273,7 +276,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       dir, channel, ircd, sim, qq, bridge, human, irc: new ChannelView(human, channel), mediaPort, gate, config, close,
       async restartBridge() {
         await running.stop();
-        running = await startBridge(config, log);
+        running = await startBridge(config, log, opts.hooks);
         harness.bridge = running;
         await opts.onBridgeStarted?.(running);
         return running;

@@ -162,6 +162,22 @@ describe('sends', () => {
     expect((await sendQun(b, ch, gid, ['b', FONT], 2)).retcode).toBe(0);
     expect((await control(sim, 'GET', '/sent')).map((s: any) => s.text)).toEqual(['a', 'b']);
   });
+
+  it('a refusal window answers every send 1202, delivers none, and records each attempt', async () => {
+    const b = new Browser(sim);
+    const ch = await loginA(b);
+    const gid = await gidOf(b, ch);
+    await control(sim, 'DELETE', '/sent');
+    const before = (await control(sim, 'GET', '/send-attempts')).length;
+    await control(sim, 'POST', '/fault', { refuse: { forMs: 300 } });
+    expect(await sendQun(b, ch, gid, ['x', FONT], 500)).toEqual({ errmsg: 'error!!!', retcode: 1202 });
+    expect(await sendQun(b, ch, gid, ['y', FONT], 501)).toEqual({ errmsg: 'error!!!', retcode: 1202 });
+    await new Promise((r) => setTimeout(r, 350));
+    expect((await sendQun(b, ch, gid, ['z', FONT], 502)).retcode).toBe(0);
+    expect((await control(sim, 'GET', '/sent')).map((s: any) => s.text)).toEqual(['z']);
+    const attempts = (await control(sim, 'GET', '/send-attempts')).slice(before);
+    expect(attempts.map((a: any) => a.outcome)).toEqual(['refused', 'refused', 'accepted']);
+  });
 });
 
 describe('control', () => {

@@ -4,6 +4,7 @@
  * error naming the protocol it belongs to, so a half-switched config is caught by check-config.
  */
 import { z } from 'zod';
+import { alertSchema, pacingSchema } from './account/config.js';
 import { QQ_BACKENDS, QQ_PROTOCOLS, type QqProtocol } from './backends.js';
 import type { OnebotConfig } from './onebot/config.js';
 import type { WebqqConfig } from './webqq/config.js';
@@ -32,7 +33,8 @@ function withForeignKeys(protocol: QqProtocol) {
       foreign[key] = z.unknown().refine((v) => v === undefined, { error: `a setting of protocol: ${other}; this config says protocol: ${protocol}` }).optional();
     }
   }
-  return own.extend(foreign).strict();
+  // qq.pacing is the account's, whatever the backend (account/config.ts).
+  return own.extend({ ...foreign, pacing: pacingSchema.optional(), alert: alertSchema.optional() }).strict();
 }
 
 const options = QQ_PROTOCOLS.map(withForeignKeys) as unknown as [z.ZodObject, z.ZodObject, ...z.ZodObject[]];

@@ -13,13 +13,17 @@ import { bindLinks, logBindingReport, retryUnbound, type RetryHandle } from '../
 import type { MappingLink } from '../../mappings/config.js';
 import {
   parseQqRoom, qqRoomKey, type QqBackend, type QqBackendState, type QqInboundEvent, type QqMember, type QqOutItem,
-  type QqPart, type QqRoom, type QqSender,
+  type QqPart, type QqRoom, type QqSender, QqSendError, type QqFailure,
 } from './backend.js';
 import { QQ_BACKENDS, type QqBackendOptions } from './backends.js';
 import type { QqSectionConfig } from './config.js';
 import { deliveryErrorFor, sentBeforeFailure } from './failures.js';
 import { imageAsText, partsFromQqParts, renderForQq, type ResolvedMedia } from './format.js';
 import { itemsFingerprint, PartialSends } from './partial-sends.js';
+import { AccountHeldError, ClassifiedSendError, QqAccount } from './account/account.js';
+import { resolvePacing } from './account/config.js';
+import { classifySendFailure, type FailureClass, type QqBackendKind, type SendFailure } from './account/failures.js';
+import { accountAlert, accountNotice, type AccountEvent } from './account/state.js';
 
 export { parseQqRoom } from './backend.js';
 
@@ -32,6 +36,26 @@ export interface QqConnectorOptions {
   onState?: (s: QqBackendState, detail?: string) => void;
   /** For metrics: protocol conditions the backend counts (`retcode:<n>`, `timeout`, `relink`, …). */
   onCondition?: (what: string) => void;
+  /**
+   * The account's episodes (refused, offline) and recoveries, once each: `notice` is the line for
+   * the bridged rooms, `alert` (episodes only) the message for the admins.
+   */
+  onAccountEvent?: (e: AccountEvent, text: { notice: string; alert?: string }) => void;
+  /** Tests tune how many suspected refusals make one, and the jitter source (the back-off is qq.pacing). */
+  account?: { suspectLimit?: number; random?: () => number };
+}
+
+const FALLBACK: Record<QqFailure, FailureClass> = { 'bad-request': 'bad_request', 'not-in-room': 'bad_request', offline: 'offline', refused: 'refused', transient: 'transient' };
+
+/** A backend's send error as its implementation's answer, for the account's failure table. */
+function describeFailure(protocol: string, e: unknown): { failure: SendFailure; fallback?: FailureClass } {
+  const backend = (['webqq', 'onebot', 'milky'].includes(protocol) ? protocol : 'onebot') as QqBackendKind;
+  if (!(e instanceof QqSendError)) return { failure: { backend, noAnswer: 'network', message: (e as Error)?.message ?? String(e) } };
+  const failure: SendFailure = { backend, message: typeof e.code === 'string' ? `${e.code} ${e.message}` : e.message };
+  if (typeof e.code === 'number') failure.retcode = e.code;
+  // No code from the implementation and "try again": nothing answered (network, timeout, session change).
+  else if (e.failure === 'transient') failure.noAnswer = 'network';
+  return { failure, fallback: FALLBACK[e.failure] };
 }
 
 export class QqConnector implements Connector {
@@ -53,8 +77,15 @@ export class QqConnector implements Connector {
    * delivery sends only the rest. In memory only: after a restart a retry sends the whole message.
    */
   private readonly partial = new PartialSends();
+  /** The account above the backend: pacing, failure classes, refused/offline state (account/). */
+  readonly account: QqAccount;
 
   constructor(private readonly config: QqSectionConfig, private readonly opts: QqConnectorOptions = {}) {
+    this.account = new QqAccount({
+      pacing: resolvePacing(config as Parameters<typeof resolvePacing>[0]),
+      ...(opts.account ?? {}),
+      onEvent: (e) => this.onAccountEvent(e),
+    });
     const features = QQ_BACKENDS[config.protocol].features;
     this.capabilities = {
       formatting: false,
@@ -70,6 +101,7 @@ export class QqConnector implements Connector {
 
   async start(ctx: ConnectorContext): Promise<void> {
     this.stopped = false;
+    this.account.reopen();
     this.ctx = ctx;
     this.log = ctx.log;
     const entry = QQ_BACKENDS[this.config.protocol];
@@ -79,7 +111,11 @@ export class QqConnector implements Connector {
       log: ctx.log,
       onEvent: (e) => this.onEvent(e),
       onState: (c) => this.onState(c.state, c.reason),
-      ...(this.opts.onCondition ? { onCondition: this.opts.onCondition } : {}),
+      onCondition: (what) => {
+        // WebQQ answered 1202 to a send: counted against the account (repeated, it is the spam filter).
+        if (what === 'send:1202') this.account.noteUncertain(classifySendFailure({ backend: 'webqq', retcode: 1202 }));
+        this.opts.onCondition?.(what);
+      },
       lastRelayed: async (room) => this.lastRelayed.get(qqRoomKey(room)),
       mappedRooms: () => this.mappedRooms(),
       wasRelayed: async (room, nativeId) => (await ctx.sourceIdFor(qqRoomKey(room), nativeId)) !== undefined,
@@ -89,6 +125,7 @@ export class QqConnector implements Connector {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.account.close();
     this.bindGeneration++;
     this.rebind?.stop();
     this.rebind = undefined;
@@ -132,7 +169,24 @@ export class QqConnector implements Connector {
     else if (s === 'auth-failed') this.log?.error({ reason: detail }, 'the QQ implementation refused the bridge\'s credentials (check qq.onebot.accessToken); retrying slowly');
     else if (s !== was) this.log?.info({ state: s, detail }, 'QQ session state');
     if (s === 'online' && was !== 'online' && was !== 'offline') this.bindMappings();
+    // A kick (and, with OneBot/Milky, bot_offline) is the account going offline, not the transport.
+    if (s === 'kicked') this.account.setOffline(detail ?? 'kicked off QQ');
+    // OneBot's bot_offline / lifecycle disable / heartbeat online:false (the transport is fine).
+    else if (s === 'offline' && !this.stopped && detail !== undefined && detail !== 'stopped') this.account.setOffline(detail);
+    else if (s === 'online' && this.account.status.state === 'offline') this.account.setOnline();
     this.opts.onState?.(s, detail);
+  }
+
+  private onAccountEvent(e: AccountEvent): void {
+    const waiting = this.account.scheduler.waiting();
+    if (e.type === 'episode') {
+      const s = e.status;
+      this.log?.error({ state: s.state, reason: s.reason, nextProbeAt: new Date(s.nextProbeAt).toISOString() }, s.state === 'refused' ? 'QQ is refusing this account\'s messages; the whole account backs off' : 'QQ account offline; holding every send');
+      this.opts.onAccountEvent?.(e, { notice: accountNotice(e, waiting), alert: accountAlert(e) });
+    } else {
+      this.log?.info({ from: e.from, since: new Date(e.since).toISOString() }, 'QQ account sending again');
+      this.opts.onAccountEvent?.(e, { notice: accountNotice(e, waiting) });
+    }
   }
 
   /** The links changed (config reload): bind the new ones now when online, else at the next login. */
@@ -243,10 +297,13 @@ export class QqConnector implements Connector {
     const fingerprint = key !== undefined ? itemsFingerprint(delivery.room, items) : '';
     const alreadySent = key !== undefined ? this.partial.take(key, fingerprint) : [];
     try {
-      return await backend.send(room, items, alreadySent.length ? { alreadySent } : {});
+      // The account's one send path: paced, fair between groups, held while QQ refuses it.
+      return await this.account.send(delivery.room, () => backend.send(room, items, alreadySent.length ? { alreadySent } : {}), (e) => describeFailure(backend.protocol, e));
     } catch (e) {
-      const err = deliveryErrorFor(e);
-      const sent = sentBeforeFailure(e, alreadySent);
+      if (e instanceof AccountHeldError) throw e;
+      const original = e instanceof ClassifiedSendError ? e.cause : e;
+      const err = e instanceof ClassifiedSendError ? e : deliveryErrorFor(e);
+      const sent = sentBeforeFailure(original, alreadySent);
       if (key !== undefined && err.kind === 'retryable' && sent.length > 0) {
         this.partial.keep(key, fingerprint, sent);
         this.log?.info({ room: delivery.room, piecesSent: sent.length }, 'QQ send failed part-way; a retry sends only the rest');

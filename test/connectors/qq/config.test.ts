@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { resolvePacing } from '../../../src/connectors/qq/account/config.js';
 import { qqConfigSchema } from '../../../src/connectors/qq/config.js';
 import { formatIssue, parseConfig, type ConfigIssuesError } from '../../../src/config.js';
 
@@ -61,5 +62,26 @@ describe('qq.protocol picks the backend and its keys', () => {
     expect(issues('qq:\n  protocol: onebot\n  onebot:\n    mode: reverse\n')[0]).toMatch(/^<config>:3:3: qq\.onebot\.reverse: .*required with mode: reverse/);
     expect(issues('qq:\n  protocol: onebot\n  onebot: {}\n')[0]).toMatch(/qq\.onebot\.url: .*required with mode: forward/);
     expect(issues('qq:\n  protocol: onebot\n  onebot:\n    url: http://127.0.0.1:3001\n')[0]).toMatch(/qq\.onebot\.url: qq\.onebot\.url must be a ws:\/\/ or wss:\/\/ URL/);
+  });
+});
+
+describe('qq.pacing', () => {
+  it('defaults: WebQQ keeps its 1500 ms through the old name, OneBot 1000; jitter 0.3, burst 3, coalesceAfter 3', () => {
+    expect(resolvePacing(qqConfigSchema.parse({ uin: 1, login: 'qrcode' }) as never)).toEqual({ intervalMs: 1500, jitter: 0.3, burst: 3, coalesceAfter: 3, backoffMinMs: 30_000, backoffMaxMs: 1_800_000 });
+    expect(resolvePacing(qqConfigSchema.parse({ protocol: 'onebot', onebot: { url: 'ws://127.0.0.1:3001' } }) as never)).toEqual({ intervalMs: 1000, jitter: 0.3, burst: 3, coalesceAfter: 3, backoffMinMs: 30_000, backoffMaxMs: 1_800_000 });
+  });
+  it('sendIntervalMs is the old name of pacing.intervalMs; the new name wins', () => {
+    expect(resolvePacing(qqConfigSchema.parse({ uin: 1, login: 'qrcode', sendIntervalMs: 2000 }) as never).intervalMs).toBe(2000);
+    const c = qqConfigSchema.parse({ uin: 1, login: 'qrcode', sendIntervalMs: 2000, pacing: { intervalMs: 800, coalesceAfter: 0 } });
+    expect(resolvePacing(c as never)).toEqual({ intervalMs: 800, jitter: 0.3, burst: 3, coalesceAfter: 0, backoffMinMs: 30_000, backoffMaxMs: 1_800_000 });
+    const o = qqConfigSchema.parse({ protocol: 'onebot', onebot: { url: 'ws://127.0.0.1:3001' }, pacing: { burst: 1 } });
+    expect(resolvePacing(o as never).burst).toBe(1);
+  });
+  it('rejects bad pacing with the key', () => {
+    for (const pacing of [{ jitter: 1 }, { burst: 0 }, { intervalMs: -5 }, { coalesceAfter: 1.5 }, { typo: 1 }]) {
+      const r = qqConfigSchema.safeParse({ uin: 1, login: 'qrcode', pacing });
+      expect(r.success, JSON.stringify(pacing)).toBe(false);
+      expect(r.error?.issues[0]?.path[0]).toBe('pacing');
+    }
   });
 });

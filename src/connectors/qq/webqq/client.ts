@@ -126,6 +126,8 @@ export class WebQqClient {
       },
       // The poller owns every relogin, so none runs while a poll is being built or handled.
       onHardFailures: (n) => this.poller?.requestRelogin(`${n} consecutive send failures`),
+      // Told to whoever counts conditions: the QQ adapter reads repeated 1202s as risk control.
+      onUncertain: () => this.opts.onCondition?.('send:1202'),
       ...(opts.sendHoldMs !== undefined ? { holdMs: opts.sendHoldMs } : {}),
     });
   }

@@ -36,6 +36,8 @@ export interface Harness {
   states: string[];
   /** Conditions the backend reported for metrics. */
   conditions: string[];
+  /** The QQ account's episodes and recoveries, with the notice text of each. */
+  accountEvents: Array<{ type: string; notice: string }>;
   media: ReturnType<typeof memoryMedia>;
   /** Texts the loopback side got, in order. */
   ircTexts(): string[];
@@ -52,6 +54,8 @@ export interface HarnessOptions {
   uin?: number;
   /** Reuse a simulator (and a state dir) across a restart. */
   reuse?: { sim: OneBotSimulator; dir: string };
+  /** qq.pacing (the account's pacing and back-off). */
+  pacing?: Record<string, number>;
   /** Backend tuning on top of the harness's short timings. */
   tuning?: Record<string, unknown>;
 }
@@ -76,7 +80,8 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness & { 
     const port = await freePort();
     onebot = { mode, reverse: { bindAddress: '127.0.0.1', port, path: '/onebot/v11/ws' }, ...(token ? { accessToken: token } : {}), heartbeatTimeoutMs: o.heartbeatTimeoutMs ?? 1500 };
   }
-  const config: OnebotConfig = { protocol: 'onebot', onebot, ...(o.uin !== undefined ? { uin: o.uin } : {}) };
+  const config = { protocol: 'onebot', onebot, ...(o.uin !== undefined ? { uin: o.uin } : {}), ...(o.pacing ? { pacing: o.pacing } : {}) } as OnebotConfig;
+  const accountEvents: Array<{ type: string; notice: string }> = [];
   const log = capturedLogger('debug');
   const store = await openStore({ stateDir: dir }, log.log as Logger);
   const media = memoryMedia({ publicUrls: true });
@@ -89,6 +94,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness & { 
     backend: { tuning: { actionTimeoutMs: 2000, backoffMinMs: 20, backoffMaxMs: 200, authRetryMs: 400, ...o.tuning } },
     onState: (s) => states.push(s),
     onCondition: (c) => conditions.push(c),
+    onAccountEvent: (e, text) => accountEvents.push({ type: e.type, notice: text.notice }),
   });
   const irc = new LoopbackConnector('irc');
   const relay = new Relay({
@@ -105,7 +111,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness & { 
   if (mode === 'reverse') sim.connectReverse(`ws://127.0.0.1:${onebot.reverse!.port}${onebot.reverse!.path}`, 50);
   let stopped = false;
   return {
-    dir, sim, qq, irc, relay, store, log, failures, states, conditions, media,
+    dir, sim, qq, irc, relay, store, log, failures, states, conditions, accountEvents, media,
     ircTexts: () => irc.remote.texts(IRC_ROOM),
     async stop() {
       if (stopped) return;

@@ -78,6 +78,8 @@ export class OneBotSimulator {
   readonly calls: string[] = [];
   connections = 0;
   online = true;
+  private refusing: { until: number; answerAfterMs: number } | undefined;
+  private readonly attemptLog: Array<{ at: number; outcome: 'accepted' | 'refused' | 'failed' }> = [];
 
   constructor(private readonly opts: OneBotSimulatorOptions = {}) {
     this.world = opts.world ?? defaultWorld();
@@ -217,6 +219,28 @@ export class OneBotSimulator {
     this.stalled = true;
   }
 
+  /**
+   * Risk control for `forMs`: every send is answered as NapCat answers a blocked group send —
+   * after `answerAfterMs` (NapCat: ~10 s), retcode 1200, "Timeout: NTEvent … sendMsg" — and not
+   * delivered (NapNeko/NapCatQQ#1410).
+   */
+  refuse(forMs: number, answerAfterMs = 10_000): void {
+    this.refusing = { until: Date.now() + forMs, answerAfterMs };
+  }
+
+  /** The QQ account logs out (NapCat's bot_offline notice; heartbeats say online: false) or back in (lifecycle connect). */
+  setAccountOnline(online: boolean, reason = '账号在其他设备登录'): void {
+    if (online === this.online) return;
+    this.online = online;
+    if (!online) this.emit({ post_type: 'notice', notice_type: 'bot_offline', user_id: this.self.qq, tag: 'BotOfflineEvent', message: reason });
+    else this.emit({ post_type: 'meta_event', meta_event_type: 'lifecycle', sub_type: 'connect' });
+  }
+
+  /** Every send attempt and its outcome, in order. */
+  sendAttempts(): Array<{ at: number; outcome: 'accepted' | 'refused' | 'failed' }> {
+    return [...this.attemptLog];
+  }
+
   /** The next `count` actions (of `action`, or any) fail with this retcode. */
   failNext(retcode: number, opts: { count?: number; message?: string; action?: string } = {}): void {
     this.failures.push({ retcode, status: 'failed', message: opts.message ?? `simulated failure ${retcode}`, remaining: opts.count ?? 1, ...(opts.action ? { action: opts.action } : {}) });
@@ -281,6 +305,17 @@ export class OneBotSimulator {
       case '/control/stall':
         this.stall();
         return send(200, {});
+      case '/control/refuse':
+        this.refuse(Number(body.forMs ?? 30_000), body.answerAfterMs === undefined ? undefined : Number(body.answerAfterMs));
+        return send(200, {});
+      case '/control/offline':
+        this.setAccountOnline(false, typeof body.reason === 'string' ? body.reason : undefined);
+        return send(200, {});
+      case '/control/online':
+        this.setAccountOnline(true);
+        return send(200, {});
+      case '/control/send-attempts':
+        return send(200, this.sendAttempts());
       case '/control/fail':
         this.failNext(Number(body.retcode ?? 1200), { ...(typeof body.count === 'number' ? { count: body.count } : {}), ...(typeof body.action === 'string' ? { action: body.action } : {}) });
         return send(200, {});
@@ -374,6 +409,12 @@ export class OneBotSimulator {
       this.violation(action, 'params must be an object');
       return fail(1400, 'params must be an object');
     }
+    const isSend = action === 'send_group_msg' || action === 'send_msg';
+    if (isSend && this.refusing && Date.now() < this.refusing.until) {
+      this.attemptLog.push({ at: Date.now(), outcome: 'refused' });
+      await new Promise((r) => setTimeout(r, this.refusing!.answerAfterMs));
+      return fail(1200, 'Timeout: NTEvent serviceAndMethod:NodeIKernelMsgService/sendMsg ListenerName:NodeIKernelMsgListener/onMsgInfoListUpdate EventRet:\n{\n    "result": 0,\n    "errMsg": ""\n}\n');
+    }
     const failure = this.failures.find((f) => f.remaining > 0 && (!f.action || f.action === action));
     if (failure) {
       failure.remaining--;
@@ -419,9 +460,13 @@ export class OneBotSimulator {
         problems.push(...mp);
         if (problems.length) return { data: null };
         if (!g || !g.members.some((m) => m.qq === this.self.qq)) return { error: { retcode: 1200, message: `not a member of group ${String(p.group_id)}` } };
-        if (!this.online) return { error: { retcode: 1200, message: 'the account is offline' } };
+        if (!this.online) {
+          this.attemptLog.push({ at: Date.now(), outcome: 'failed' });
+          return { error: { retcode: 1200, message: 'the account is offline' } };
+        }
         const m = this.record(g.number, this.self.qq, segments);
         this.sendLog.push({ action, group_id: g.number, message_id: m.message_id, segments, cq: toCqString(segments), at: Date.now() });
+        this.attemptLog.push({ at: Date.now(), outcome: 'accepted' });
         setImmediate(() => this.emitMessage(m, 'message_sent'));
         return { data: { message_id: m.message_id } };
       }
