@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod';
 import { MilkyError, kindOfRetcode } from './errors.js';
-import { MILKY_APIS, type MilkyEndpoint, type MilkyInput, type MilkyOutput } from './protocol.js';
+import { MILKY_APIS, isMilkyEndpoint, type MilkyEndpoint, type MilkyInput, type MilkyOutput } from './protocol.js';
 
 export interface MilkyApiOptions {
   /** The implementation's base URL, e.g. http://127.0.0.1:3000 (API at {url}/api/:endpoint). */
@@ -71,14 +71,15 @@ export class MilkyApi {
 
   /** Calls one endpoint; resolves with its `data` checked against the protocol's schema. */
   async call<E extends MilkyEndpoint>(endpoint: E, params?: MilkyInput<E>): Promise<MilkyOutput<E>> {
-    const spec = MILKY_APIS[endpoint];
+    // An endpoint the package does not know (an implementation's extension) goes out unchecked.
+    const spec = isMilkyEndpoint(endpoint) ? MILKY_APIS[endpoint] : { requestSchema: null, responseSchema: null };
     const body = params ?? {};
     if (this.validate && spec.requestSchema) {
       const r = (spec.requestSchema as z.ZodType).safeParse(body);
       if (!r.success) throw new MilkyError('bad_request', endpoint, `parameters do not match the protocol: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     }
     const data = await this.gate.run(() => this.post(endpoint, body));
-    if (!spec.responseSchema) return {} as MilkyOutput<E>;
+    if (!spec.responseSchema) return (isMilkyEndpoint(endpoint) ? {} : data) as MilkyOutput<E>;
     const r = (spec.responseSchema as z.ZodType).safeParse(data);
     if (!r.success) throw new MilkyError('protocol', endpoint, `answer does not match the protocol: ${r.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     return r.data as MilkyOutput<E>;
