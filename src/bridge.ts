@@ -65,7 +65,7 @@ export async function startBridge(config: Config, log: Logger, hooks: BridgeHook
   const qq = new QqConnector(config.qq, {
     routes,
     ...(hooks.qq?.onState ? { onState: hooks.qq.onState } : {}),
-    ...(hooks.qq?.onCondition ? { client: { onCondition: hooks.qq.onCondition } } : {}),
+    ...(hooks.qq?.onCondition ? { onCondition: hooks.qq.onCondition } : {}),
   });
   connectors.push(qq);
   // The config's links (replaced on reload) and the latest runtime links, merged into the routes.
@@ -90,10 +90,7 @@ export async function startBridge(config: Config, log: Logger, hooks: BridgeHook
         routes.replace(mergeLinks(configured, runtime));
       },
       // Portal rooms exist only for groups this QQ account is in.
-      groupInfo: async (n) => {
-        const g = qq.webqq?.groups().find((x) => x.number === n);
-        return g ? { name: g.name } : undefined;
-      },
+      groupInfo: async (n) => qq.groupInfo(n),
     });
     connectors.push(matrix);
   }

@@ -285,6 +285,8 @@ interface ZodDefLike {
   element?: ZodLike;
   valueType?: ZodLike;
   options?: ZodLike[];
+  /** Set on a discriminated union: the key whose value picks the option. */
+  discriminator?: string;
   getter?: () => ZodLike;
   checks?: Array<{ _zod: { def: { check: string; value?: unknown; inclusive?: boolean } } }>;
   catchall?: ZodLike;
@@ -306,6 +308,14 @@ function unwrap(schema: ZodLike, value: unknown): ZodLike {
     else if (def.type === 'lazy' && def.getter) s = def.getter();
     else if (def.type === 'union' && def.options) {
       const opts = def.options;
+      // A discriminated union (qq.protocol): the option its key names, even when the value is invalid.
+      const disc = def.discriminator;
+      const tag = disc !== undefined && value && typeof value === 'object' ? (value as Record<string, unknown>)[disc] : undefined;
+      const named = disc !== undefined ? opts.find((o) => unwrap(o, value)._zod.def.shape?.[disc]?.safeParse(tag).success) : undefined;
+      if (named) {
+        s = named;
+        continue;
+      }
       // The option that accepts the value, else the one object option when the value is an object.
       const ok = opts.find((o) => o.safeParse(value).success);
       const objects = opts.filter((o) => unwrap(o, value)._zod.def.type === (Array.isArray(value) ? 'array' : 'object'));

@@ -8,7 +8,7 @@ import type { RelayObserver } from '../core/observer.js';
 import type { TargetStats } from '../core/outbox.js';
 
 /** The QQ session states (the WebQQ client's ClientState), one gauge series each. */
-export const QQ_STATES = ['connecting', 'online', 'relinking', 'offline', 'kicked'] as const;
+export const QQ_STATES = ['connecting', 'online', 'relinking', 'offline', 'auth-failed', 'kicked'] as const;
 
 /** Messages the bridge itself posts (status notices) come from this network; they are not user traffic. */
 export const BRIDGE_NETWORK = 'bridge';

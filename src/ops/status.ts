@@ -17,7 +17,8 @@ export interface StatusReport {
   pending: Array<{ network: string; room: string; depth: number; oldestCreatedAt: number; attempts: number; lastError: string | undefined }>;
   failed: { total: number; recent: Array<{ seq: number; network: string; room: string; at: number; error: string | undefined }> };
   links: Array<{ source: string; rooms: string[] }>;
-  qqSession: { file: string; savedAt: number | undefined; problem?: string };
+  /** WebQQ's saved login session (other QQ backends keep no session of their own). */
+  qqSession?: { file: string; savedAt: number | undefined; problem?: string };
 }
 
 const scrub = (s: string | undefined): string | undefined => (s === undefined ? undefined : scrubSecrets(s));
@@ -67,7 +68,7 @@ export async function readStatus(config: Config, now = Date.now()): Promise<Stat
         ...config.mappings.map((l) => ({ source: `config ${l.source ?? ''}`.trim(), rooms: l.rooms.map((r) => `${r.network}:${r.room}`) })),
         ...runtime.map((r) => ({ source: `runtime ${r.id}`, rooms: runtimeRooms(r.link) })),
       ],
-      qqSession: readSession(config.qq.stateDir),
+      ...(config.qq.protocol === 'webqq' ? { qqSession: readSession(config.qq.stateDir) } : {}),
     };
   } finally {
     await store.close();
@@ -135,6 +136,6 @@ export function formatStatus(r: StatusReport): string {
   out.push('', `Links: ${r.links.length}`);
   if (r.links.length > 0) out.push(table(['FROM', 'ROOMS'], r.links.map((l) => [l.source, l.rooms.join(', ')])));
   const s = r.qqSession;
-  out.push('', s.savedAt !== undefined ? `QQ session: saved ${formatAge(r.now - s.savedAt)} ago (${new Date(s.savedAt).toISOString()}, ${s.file})` : `QQ session: ${s.problem} (${s.file})`);
+  if (s) out.push('', s.savedAt !== undefined ? `QQ session: saved ${formatAge(r.now - s.savedAt)} ago (${new Date(s.savedAt).toISOString()}, ${s.file})` : `QQ session: ${s.problem} (${s.file})`);
   return `${out.join('\n')}\n`;
 }

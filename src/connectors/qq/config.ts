@@ -1,33 +1,50 @@
-/** The `qq` section of the bridge config. */
-import path from 'node:path';
+/**
+ * The `qq` section of the bridge config: `protocol` picks the backend (webqq, the default, or
+ * onebot), and each backend has its own keys (see backends.ts). A key of another backend is an
+ * error naming the protocol it belongs to, so a half-switched config is caught by check-config.
+ */
 import { z } from 'zod';
+import { QQ_BACKENDS, QQ_PROTOCOLS, type QqProtocol } from './backends.js';
+import type { OnebotConfig } from './onebot/config.js';
+import type { WebqqConfig } from './webqq/config.js';
 
-export const QQ_STATUSES = ['online', 'away', 'busy', 'silent', 'hidden', 'callme'] as const;
+export { QQ_STATUSES } from './webqq/config.js';
+export type { OnebotConfig } from './onebot/config.js';
+export type { WebqqConfig } from './webqq/config.js';
+
+/** The whole `qq` section, whichever backend it names. */
+export type QqSectionConfig = WebqqConfig | OnebotConfig;
+
+/**
+ * The WebQQ client's options until it has its own type (issue 9 part 3); keep for its imports.
+ * @deprecated use WebqqConfig
+ */
+export type QqConfig = WebqqConfig;
+
+/** `password` under `protocol: onebot` says which protocol it belongs to, not just "unknown key". */
+function withForeignKeys(protocol: QqProtocol) {
+  const own = QQ_BACKENDS[protocol].config;
+  const foreign: Record<string, z.ZodType> = {};
+  for (const other of QQ_PROTOCOLS) {
+    if (other === protocol) continue;
+    for (const key of Object.keys(QQ_BACKENDS[other].config.shape)) {
+      if (key in own.shape || key in foreign) continue;
+      foreign[key] = z.unknown().refine((v) => v === undefined, { error: `a setting of protocol: ${other}; this config says protocol: ${protocol}` }).optional();
+    }
+  }
+  return own.extend(foreign).strict();
+}
+
+const options = QQ_PROTOCOLS.map(withForeignKeys) as unknown as [z.ZodObject, z.ZodObject, ...z.ZodObject[]];
 
 export const qqConfigSchema = z
-  .object({
-    /** The bot account's QQ number. */
-    uin: z.number().int().positive(),
-    /** Required when login = password. */
-    password: z.string().min(1).optional(),
-    login: z.enum(['password', 'qrcode']).default('password'),
-    /** Send every WebQQ request to this origin instead (the simulator), keeping the real Host. */
-    endpoint: z
-      .url({ protocol: /^https?$/, error: 'qq.endpoint must be an http(s) URL' })
-      .optional(),
-    /** Session file, captcha and QR images live here. */
-    stateDir: z.string().min(1).default('./state/qq'),
-    status: z.enum(QQ_STATUSES).default('online'),
-    /** Minimum gap between two sends (Tencent's spam filter answers 1202 to bursts). */
-    sendIntervalMs: z.number().int().min(0).default(1500),
-    /** Where a non-interactive run waits for the captcha code; default `<stateDir>/captcha-code.txt`. */
-    captchaCodeFile: z.string().min(1).optional(),
-  })
+  .discriminatedUnion('protocol', options, { error: `qq.protocol must be one of: ${QQ_PROTOCOLS.join(', ')}` })
   .superRefine((c, ctx) => {
-    if (c.login === 'password' && !c.password) {
-      ctx.addIssue({ code: 'custom', path: ['password'], message: 'qq.password is required when qq.login is "password"' });
-    }
+    const e = QQ_BACKENDS[(c as { protocol: QqProtocol }).protocol];
+    (e.check as ((c: unknown, ctx: z.RefinementCtx) => void) | undefined)?.(c, ctx);
   })
-  .transform((c) => ({ ...c, captchaCodeFile: c.captchaCodeFile ?? path.join(c.stateDir, 'captcha-code.txt') }));
-
-export type QqConfig = z.infer<typeof qqConfigSchema>;
+  .transform((c): QqSectionConfig => {
+    const e = QQ_BACKENDS[(c as { protocol: QqProtocol }).protocol];
+    const normalize = e.normalize as ((c: unknown) => unknown) | undefined;
+    return (normalize ? normalize(c) : c) as QqSectionConfig;
+  });

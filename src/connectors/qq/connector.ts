@@ -1,81 +1,88 @@
 /**
- * The QQ side of the bridge: a WebQQ client behind the Connector interface. Rooms are named by
- * stable ids (`group:<group number>`, `discussion:<name>`), never by the session ids WebQQ hands
- * out at each login; the client resolves between the two.
+ * The QQ side of the bridge: one adapter above whichever QQ backend the config names (WebQQ,
+ * OneBot, …; see backends.ts). Rooms are named by stable ids (`group:<group number>`,
+ * `discussion:<name>`); the adapter turns the backend's QQ-level events into bridge messages
+ * (fetching media into the media store, resolving replies through the message map) and every
+ * send goes through `send()` here, the one place for pacing and the account's state.
  */
 import type { Capabilities, Connector, ConnectorContext, Delivery } from '../../core/connector.js';
-import { DeliveryError, isDeliveryError } from '../../core/errors.js';
-import { sourceId, type BridgeMessage, type ImagePart, type MessageKind } from '../../core/message.js';
+import { DeliveryError } from '../../core/errors.js';
+import { sourceId, type BridgeMessage, type MessageKind, type Part } from '../../core/message.js';
 import type { Logger } from '../../log.js';
 import { bindLinks, logBindingReport, retryUnbound, type RetryHandle } from '../../mappings/binding.js';
 import type { MappingLink } from '../../mappings/config.js';
-import type { QqConfig } from './config.js';
-import { imageAsText, partsFromQq, pictureItems, renderForQq } from './format.js';
-import { imageRefs, WebQqClient, type ClientState, type SendItem, type WebQqClientOptions } from './webqq/client.js';
+import {
+  parseQqRoom, qqRoomKey, type QqBackend, type QqBackendState, type QqInboundEvent, type QqMember, type QqOutItem,
+  type QqPart, type QqSender,
+} from './backend.js';
+import { QQ_BACKENDS, type QqBackendOptions } from './backends.js';
+import type { QqSectionConfig } from './config.js';
+import { deliveryErrorFor, sentBeforeFailure } from './failures.js';
+import { imageAsText, partsFromQqParts, renderForQq, type ResolvedMedia } from './format.js';
 import { itemsFingerprint, PartialSends } from './partial-sends.js';
-import { SendError } from './webqq/sender.js';
-import type { QqEvent } from './webqq/events.js';
+
+export { parseQqRoom } from './backend.js';
 
 export interface QqConnectorOptions {
   /** The configured links, to report at each login which QQ sides cannot be found. */
   routes?: { links(): readonly MappingLink[] };
-  /** Passed to the WebQQ client (tests shorten timings; login prompts). */
-  client?: Partial<Omit<WebQqClientOptions, 'log' | 'onEvent' | 'onState'>>;
+  /** Passed to the backend (tests shorten timings; WebQQ login prompts). */
+  backend?: QqBackendOptions;
   /** Called on every QQ session state change (status notices, health). */
-  onState?: (s: ClientState, detail?: string) => void;
-}
-
-type QqRoom = { kind: 'group'; number: number } | { kind: 'discussion'; name: string };
-
-export function parseQqRoom(room: string): QqRoom | undefined {
-  const g = /^group:(\d{1,12})$/.exec(room);
-  if (g) return { kind: 'group', number: Number(g[1]) };
-  const d = /^discussion:(.+)$/s.exec(room);
-  if (d) return { kind: 'discussion', name: d[1]! };
-  return undefined;
+  onState?: (s: QqBackendState, detail?: string) => void;
+  /** For metrics: protocol conditions the backend counts (`retcode:<n>`, `timeout`, `relink`, …). */
+  onCondition?: (what: string) => void;
 }
 
 export class QqConnector implements Connector {
   readonly network = 'qq';
-  readonly capabilities: Capabilities = {
-    formatting: false,
-    images: 'upload',
-    replies: false,
-    edits: false,
-    kinds: ['message', 'action', 'notice'] satisfies MessageKind[],
-    // The WebQQ client paces every send of the account itself (qq.sendIntervalMs); the outbox's
-    // bucket only needs to keep one room from monopolising that queue.
-    rateLimit: { perSecond: 5, burst: 10 },
-  };
+  readonly capabilities: Capabilities;
 
-  private client: WebQqClient | undefined;
+  private backend: QqBackend | undefined;
   private ctx: ConnectorContext | undefined;
   private log: Logger | undefined;
-  private state: ClientState = 'offline';
+  private state: QqBackendState = 'offline';
   private rebind: RetryHandle | undefined;
   /** Bumped by every bindMappings() and by stop(): an attempt of an older generation does nothing. */
   private bindGeneration = 0;
   private stopped = false;
+  /** The newest native message id relayed per room (since start), for a backend's catch-up. */
+  private readonly lastRelayed = new Map<string, string>();
   /**
    * Pieces of a split message already in the QQ room, per Delivery.idempotencyKey, so a retried
    * delivery sends only the rest. In memory only: after a restart a retry sends the whole message.
    */
   private readonly partial = new PartialSends();
 
-  constructor(private readonly config: QqConfig, private readonly opts: QqConnectorOptions = {}) {}
+  constructor(private readonly config: QqSectionConfig, private readonly opts: QqConnectorOptions = {}) {
+    const features = QQ_BACKENDS[config.protocol].features;
+    this.capabilities = {
+      formatting: false,
+      images: 'upload',
+      replies: features.replies,
+      edits: false,
+      kinds: ['message', 'action', 'notice'] satisfies MessageKind[],
+      // The account's sends are paced below the outbox (the backend's queue); the outbox's
+      // bucket only needs to keep one room from monopolising that queue.
+      rateLimit: { perSecond: 5, burst: 10 },
+    };
+  }
 
   async start(ctx: ConnectorContext): Promise<void> {
     this.stopped = false;
     this.ctx = ctx;
     this.log = ctx.log;
-    this.client = new WebQqClient(this.config, {
-      ...this.opts.client,
+    const entry = QQ_BACKENDS[this.config.protocol];
+    const mod = (await entry.load()) as unknown as { createBackend(c: QqSectionConfig, o: QqBackendOptions): QqBackend };
+    this.backend = mod.createBackend(this.config, this.opts.backend ?? {});
+    await this.backend.start({
       log: ctx.log,
       onEvent: (e) => this.onEvent(e),
-      onState: (s, detail) => this.onState(s, detail),
+      onState: (c) => this.onState(c.state, c.reason),
+      ...(this.opts.onCondition ? { onCondition: this.opts.onCondition } : {}),
+      lastRelayed: async (room) => this.lastRelayed.get(qqRoomKey(room)),
     });
-    await this.client.start();
-    if (this.client.currentState() === 'online') this.bindMappings();
+    if (this.backend.state() === 'online') this.bindMappings();
   }
 
   async stop(): Promise<void> {
@@ -83,27 +90,33 @@ export class QqConnector implements Connector {
     this.bindGeneration++;
     this.rebind?.stop();
     this.rebind = undefined;
-    await this.client?.stop();
+    await this.backend?.stop();
   }
 
-  /** WebQQ only hears what it polls: stop polling first, so nothing is fetched that cannot be stored. */
   async stopInput(): Promise<void> {
-    await this.client?.stopPolling();
+    await this.backend?.stopInput();
   }
 
   isConnected(): boolean {
     return this.state === 'online';
   }
 
-  /** The underlying WebQQ client (status commands, tests). */
-  get webqq(): WebQqClient | undefined {
-    return this.client;
+  /** The QQ backend in use (status commands, tests). */
+  get qqBackend(): QqBackend | undefined {
+    return this.backend;
   }
 
-  private onState(s: ClientState, detail?: string): void {
+  /** A group this account is in, by number (portal rooms are made only for those). */
+  groupInfo(number: number): { name: string } | undefined {
+    const g = this.backend?.groups().find((x) => x.number === number);
+    return g ? { name: g.name } : undefined;
+  }
+
+  private onState(s: QqBackendState, detail?: string): void {
     const was = this.state;
     this.state = s;
     if (s === 'kicked') this.log?.error({ reason: detail }, 'QQ session was kicked off; not logging in again by itself (restart the bridge when ready)');
+    else if (s === 'auth-failed') this.log?.error({ reason: detail }, 'the QQ implementation refused the bridge\'s credentials (check qq.onebot.accessToken); retrying slowly');
     else if (s !== was) this.log?.info({ state: s, detail }, 'QQ session state');
     if (s === 'online' && was !== 'online' && was !== 'offline') this.bindMappings();
     this.opts.onState?.(s, detail);
@@ -116,8 +129,8 @@ export class QqConnector implements Connector {
 
   /** At every login, tell the operator which mapped groups/discussions this account cannot see, and retry them. */
   private bindMappings(): void {
-    if (this.stopped || !this.client || !this.log || !this.opts.routes) return;
-    const client = this.client;
+    if (this.stopped || !this.backend || !this.log || !this.opts.routes) return;
+    const backend = this.backend;
     const log = this.log;
     const routes = this.opts.routes;
     // A newer call (next login, config reload) or stop() makes this one's attempts stale.
@@ -127,11 +140,14 @@ export class QqConnector implements Connector {
     this.rebind = undefined;
     const attempt = async (refresh: boolean): Promise<number> => {
       if (!current()) return 0;
-      if (refresh) await client.refreshContacts();
+      if (refresh) await backend.refreshContacts();
       // Read at every attempt: a SIGHUP reload changes the links between retries.
       const links = routes.links();
       if (links.length === 0 || !current()) return 0;
-      const report = bindLinks(links, { groups: client.groups(), discussions: client.discussions() });
+      const report = bindLinks(links, {
+        groups: backend.groups().map((g) => ({ gid: g.sessionId, number: g.number, name: g.name })),
+        discussions: backend.discussions().map((d) => ({ did: d.sessionId, name: d.name })),
+      });
       logBindingReport(report, log);
       return report.unbound.length;
     };
@@ -142,109 +158,106 @@ export class QqConnector implements Connector {
       .catch((err: unknown) => log.warn({ err }, 'could not check which QQ mappings this account can reach'));
   }
 
-  private async onEvent(e: QqEvent): Promise<void> {
+  // ---- inbound -----------------------------------------------------------------------------
+
+  private async onEvent(e: QqInboundEvent): Promise<void> {
     const msg = await this.toBridgeMessage(e);
     if (msg) await this.ctx!.receive(msg);
+    if (e.type === 'message') this.lastRelayed.set(qqRoomKey(e.room), e.nativeId);
   }
 
-  private async toBridgeMessage(e: QqEvent): Promise<BridgeMessage | undefined> {
-    const time = (e.time || Math.floor(Date.now() / 1000)) * 1000;
-    // msg_id alone repeats across sessions; with the time it identifies a replayed event.
-    const native = `${e.time}-${e.msgId}`;
+  private async toBridgeMessage(e: QqInboundEvent): Promise<BridgeMessage | undefined> {
+    const room = qqRoomKey(e.room);
+    const id = sourceId('qq', room, e.nativeId);
     switch (e.type) {
-      case 'group_message':
-      case 'discu_message': {
-        if (e.content.junk) return undefined;
-        const room =
-          e.type === 'group_message'
-            ? e.groupNumber !== undefined ? `group:${e.groupNumber}` : undefined
-            : e.discussionName !== undefined ? `discussion:${e.discussionName}` : undefined;
-        if (!room) {
-          this.log?.warn({ poll_type: e.type, msgId: e.msgId }, 'message from a QQ group/discussion whose number could not be resolved; not relayed');
-          return undefined;
-        }
-        const sender = { id: e.senderQq !== undefined ? String(e.senderQq) : `uin:${e.sendUin}`, displayName: e.senderName ?? String(e.senderQq ?? e.sendUin), puppet: e.senderQq !== undefined };
-        const parts = partsFromQq(e.content, await this.fetchPictures(e));
+      case 'message': {
+        const members = e.room.kind === 'group' ? this.backend?.members(e.room.number) : undefined;
+        const parts = trimEnd(partsFromQqParts(e.parts, { media: await this.fetchMedia(e.parts), memberName: (qq) => memberName(members, qq) }));
         if (parts.length === 0) return undefined;
-        return { id: sourceId('qq', room, native), origin: { network: 'qq', room, sender }, kind: 'message', parts, time };
+        const replyTo = e.replyTo !== undefined ? await this.ctx!.sourceIdFor(room, e.replyTo).catch(() => undefined) : undefined;
+        const avatarUrl = e.sender.qq !== undefined ? this.backend?.avatarUrl?.(e.sender.qq) : undefined;
+        const sender = { ...senderOf(e.sender), ...(avatarUrl ? { avatarUrl } : {}) };
+        return { id, origin: { network: 'qq', room, sender }, kind: 'message', parts, time: e.time, ...(replyTo ? { replyTo } : {}) };
       }
-      case 'sys_g_msg': {
-        if ((e.subType !== 'group_join' && e.subType !== 'group_leave') || e.groupNumber === undefined) return undefined;
-        const room = `group:${e.groupNumber}`;
-        const member = e.memberQq ?? (e.subType === 'group_join' ? e.newMember : e.oldMember);
-        const name = member !== undefined ? String(member) : 'someone';
-        const kind: MessageKind = e.subType === 'group_join' ? 'join' : 'leave';
-        return { id: sourceId('qq', room, native), origin: { network: 'qq', room, sender: { id: name, displayName: name, puppet: member !== undefined } }, kind, parts: [], time };
+      case 'member': {
+        const name = e.member.name ?? (e.member.qq !== undefined ? String(e.member.qq) : 'someone');
+        const senderId = e.member.qq !== undefined ? String(e.member.qq) : name;
+        const kind: MessageKind = e.change === 'join' ? 'join' : 'leave';
+        return { id, origin: { network: 'qq', room, sender: { id: senderId, displayName: name, puppet: e.member.qq !== undefined } }, kind, parts: [], time: e.time };
       }
-      case 'kick_message':
-        this.log?.error({ reason: e.reason }, 'kicked off QQ');
-        return undefined;
-      default:
+      case 'recall':
+        // The neutral model has no deletion yet: a recall is logged, not relayed.
+        this.log?.info({ room, id: e.nativeId }, 'a QQ message was recalled');
         return undefined;
     }
   }
 
-  /** Downloads each picture into the media store; a picture that cannot be fetched becomes a marker, never a lost message. */
-  private async fetchPictures(e: QqEvent): Promise<(ImagePart | undefined)[]> {
-    if ((e.type !== 'group_message' && e.type !== 'discu_message') || pictureItems(e.content).length === 0) return [];
-    const out: (ImagePart | undefined)[] = [];
-    for (const ref of imageRefs(e)) {
+  /** Downloads each picture/file into the media store; one that cannot be fetched becomes a marker, never a lost message. */
+  private async fetchMedia(parts: readonly QqPart[]): Promise<ResolvedMedia[]> {
+    const out: ResolvedMedia[] = [];
+    for (const p of parts) {
+      if (p.type !== 'image' && p.type !== 'file') continue;
       try {
-        const pic = await this.client!.downloadImage(ref);
-        const stored = await this.ctx!.media.put(pic.data, pic.mime);
-        out.push({ type: 'image', mediaId: stored.mediaId, mime: pic.mime, size: pic.data.length, ...(stored.url ? { url: stored.url } : {}) });
+        if (!this.backend?.fetchMedia) throw new Error('this QQ backend cannot fetch media');
+        const got = await this.backend.fetchMedia(p.ref);
+        const stored = await this.ctx!.media.put(got.data, got.mime);
+        if (p.type === 'image') {
+          out.push({ type: 'image', mediaId: stored.mediaId, mime: got.mime, size: got.data.length, ...(stored.url ? { url: stored.url } : {}), ...(p.name ? { name: p.name } : {}) });
+        } else {
+          out.push(stored.url ? { type: 'link', url: stored.url } : undefined);
+        }
       } catch (err) {
-        this.log?.warn({ err: (err as Error).message }, 'could not fetch a QQ picture; relayed as a marker');
+        this.log?.warn({ err: (err as Error).message, kind: p.type }, 'could not fetch a QQ picture/file; relayed as a marker');
         out.push(undefined);
       }
     }
     return out;
   }
 
+  // ---- outbound ----------------------------------------------------------------------------
+
+  /** Every QQ send of the bridge goes through here. */
   async send(delivery: Delivery): Promise<string[]> {
-    const client = this.client;
-    if (!client || this.state !== 'online') throw new DeliveryError('retryable', `QQ is not connected (${this.state})`);
+    const backend = this.backend;
+    if (!backend || this.state !== 'online') throw new DeliveryError('retryable', `QQ is not connected (${this.state})`);
     const room = parseQqRoom(delivery.room);
     if (!room) throw new DeliveryError('rejected', `not a QQ room: ${JSON.stringify(delivery.room)} (expected group:<number> or discussion:<name>)`);
-    const items = await this.resolveImages(delivery.message);
-    if (items.length === 0) return [];
-    // The client holds sends while the session is replaced, resolves the room's session ids at the
-    // moment of sending and resends what a session change refused: its errors can be taken as given.
+    if (room.kind === 'discussion' && !backend.features.discussions) throw new DeliveryError('rejected', `QQ discussions are not supported with protocol: ${backend.protocol}`);
+    const items = await this.outItems(delivery);
+    if (!items.some((i) => i.type !== 'reply')) return [];
     // A retry of a delivery whose first pieces went out resumes after them (same items, same split).
     const key = delivery.idempotencyKey;
     const fingerprint = key !== undefined ? itemsFingerprint(delivery.room, items) : '';
     const alreadySent = key !== undefined ? this.partial.take(key, fingerprint) : [];
-    const opts = alreadySent.length ? { alreadySent } : {};
     try {
-      const ids = room.kind === 'group' ? await client.sendGroup(room.number, items, opts) : await client.sendDiscussion(room.name, items, opts);
-      return ids.map(String);
+      return await backend.send(room, items, alreadySent.length ? { alreadySent } : {});
     } catch (e) {
-      const sent = e instanceof SendError ? e.sentMsgIds : alreadySent;
-      const kind = isDeliveryError(e) ? e.kind : 'retryable';
-      if (key !== undefined && kind === 'retryable' && sent.length > 0) {
+      const err = deliveryErrorFor(e);
+      const sent = sentBeforeFailure(e, alreadySent);
+      if (key !== undefined && err.kind === 'retryable' && sent.length > 0) {
         this.partial.keep(key, fingerprint, sent);
         this.log?.info({ room: delivery.room, piecesSent: sent.length }, 'QQ send failed part-way; a retry sends only the rest');
       }
-      if (isDeliveryError(e)) throw e;
-      throw new DeliveryError('retryable', `QQ send failed: ${(e as Error).message}`, { cause: e });
+      throw err;
     }
   }
 
   /**
-   * Pictures are handed to the client as bytes, so it uploads them inside the send, in the same
-   * session; when the upload fails (or the bytes are gone) they travel as their media link.
+   * Pictures are handed to the backend as bytes, so it uploads them inside the send; when the
+   * upload fails (or the bytes are gone) they travel as their media link.
    */
-  private async resolveImages(msg: BridgeMessage): Promise<SendItem[]> {
-    const out: SendItem[] = [];
+  private async outItems(delivery: Delivery): Promise<QqOutItem[]> {
+    const out: QqOutItem[] = [];
+    if (delivery.replyToRemoteId !== undefined && this.backend?.features.replies) out.push({ type: 'reply', id: delivery.replyToRemoteId });
     const pushText = (text: string) => {
       const last = out[out.length - 1];
       if (last && last.type === 'text') last.text += text;
       else out.push({ type: 'text', text });
     };
-    for (const item of renderForQq(msg)) {
+    for (const item of renderForQq(delivery.message)) {
       if (item.type === 'text') pushText(item.text);
-      else if (item.type !== 'image') out.push(item);
-      else {
+      else if (item.type === 'face') out.push(item);
+      else if (item.type === 'image' && 'part' in item) {
         const media = item.part.mediaId ? await this.ctx?.media.get(item.part.mediaId).catch(() => undefined) : undefined;
         if (!media) pushText(imageAsText(item.part));
         else out.push({ type: 'image', data: Buffer.from(media.data), mime: media.mime, fallbackText: imageAsText(item.part), ...(item.part.name ? { name: item.part.name } : {}) });
@@ -252,4 +265,25 @@ export class QqConnector implements Connector {
     }
     return out;
   }
+}
+
+function memberName(members: readonly QqMember[] | undefined, qq: number): string | undefined {
+  const m = members?.find((x) => x.qq === qq);
+  return m ? m.card || m.nickname : undefined;
+}
+
+/** Shown by group card, else nickname, else number. */
+function senderOf(s: QqSender): BridgeMessage['origin']['sender'] {
+  const id = s.qq !== undefined ? String(s.qq) : s.fallbackId ?? '?';
+  return { id, displayName: s.card || s.nickname || id, puppet: s.qq !== undefined };
+}
+
+/** A message's trailing blanks mean nothing to a reader (QQ clients append them). */
+function trimEnd(parts: Part[]): Part[] {
+  const last = parts[parts.length - 1];
+  if (last && last.type === 'text') {
+    last.text = last.text.replace(/[ \t]+$/, '');
+    if (last.text === '') parts.pop();
+  }
+  return parts;
 }

@@ -1,69 +1,86 @@
 /**
- * BridgeMessage <-> WebQQ content, for the QQ connector. Pure: pictures are resolved (downloaded
- * or uploaded) by the connector around these functions.
+ * BridgeMessage <-> QQ parts and items, for the QQ adapter, whatever the backend. Pure: media is
+ * resolved (downloaded or uploaded) by the adapter around these functions.
  */
 import { facePart, textToParts } from '../../core/faces.js';
-import type { BridgeMessage, ImagePart, Part, TextStyle } from '../../core/message.js';
-import type { OutgoingItem, ParsedContent, QqFont, ReceivedItem } from './webqq/content.js';
+import { plainText, type BridgeMessage, type ImagePart, type LinkPart, type Part } from '../../core/message.js';
+import type { QqForwardedMessage, QqPart } from './backend.js';
+import type { OutgoingItem, ParsedContent } from './webqq/content.js';
+import { webqqParts } from './webqq/parts.js';
 
-/** The QQ client's default look: a style only travels when the sender chose something else. */
-const DEFAULT_COLOR = '000000';
+/** Where each media part of a message ended up (the adapter fetched them first); undefined when it could not be fetched. */
+export type ResolvedMedia = ImagePart | LinkPart | undefined;
 
-export function styleFromFont(font: QqFont | undefined): TextStyle | undefined {
-  if (!font) return undefined;
-  const style: TextStyle = {};
-  if (font.bold) style.bold = true;
-  if (font.italic) style.italic = true;
-  if (font.underline) style.underline = true;
-  if (font.color && font.color !== DEFAULT_COLOR) style.color = font.color;
-  return Object.keys(style).length > 0 ? style : undefined;
+export interface QqPartsContext {
+  /** What each `image`/`file` part became, in order. */
+  media?: readonly ResolvedMedia[];
+  /** The name to show for a mentioned member (card, else nickname), when known. */
+  memberName?(qq: number): string | undefined;
 }
 
-export type PictureItem = Extract<ReceivedItem, { type: 'cface' | 'offpic' }>;
+const FILE_MARKER = { record: '[语音]', video: '[视频]', file: '[文件]' } as const;
 
-export function pictureItems(parsed: ParsedContent): PictureItem[] {
-  return parsed.items.filter((i): i is PictureItem => i.type === 'cface' || i.type === 'offpic');
-}
+/** A forwarded bundle shows at most this many messages, each at most this long. */
+const FORWARD_MAX_MESSAGES = 20;
+const FORWARD_MAX_CHARS = 300;
 
 /**
- * Received content -> neutral parts. `pictures` holds, in order, what each picture item became
- * (the connector downloads them first); a picture that could not be fetched is a text marker.
- * QQ puts one font on the whole message, so every text run carries the same style.
+ * QQ parts → neutral parts. Pure: media is resolved by the adapter first (a picture that could
+ * not be fetched is a text marker, never a lost message); mentions show the member's card.
  */
-export function partsFromQq(parsed: ParsedContent, pictures: readonly (ImagePart | undefined)[] = []): Part[] {
-  const style = styleFromFont(parsed.font);
+export function partsFromQqParts(qqParts: readonly QqPart[], ctx: QqPartsContext = {}): Part[] {
   const parts: Part[] = [];
-  let pic = 0;
-  for (const item of parsed.items) {
-    switch (item.type) {
-      case 'text': {
-        // Clients append a trailing space and CRLF line ends; neither means anything to a reader.
-        const text = item.text.replace(/\r\n?/g, '\n');
-        parts.push(style ? { type: 'text', text, style } : { type: 'text', text });
+  let media = 0;
+  for (const p of qqParts) {
+    switch (p.type) {
+      case 'text':
+        parts.push(p.style ? { type: 'text', text: p.text, style: p.style } : { type: 'text', text: p.text });
         break;
-      }
       case 'face':
-        parts.push(facePart(item.id));
+        parts.push(facePart(p.id));
         break;
-      case 'cface':
-      case 'offpic': {
-        const image = pictures[pic++];
-        parts.push(image ?? { type: 'text', text: '[图片]' });
+      case 'at':
+        parts.push({ type: 'mention', userId: String(p.qq), name: ctx.memberName?.(p.qq) ?? p.name ?? String(p.qq) });
+        break;
+      case 'at-all':
+        parts.push({ type: 'text', text: '@全体成员' });
+        break;
+      case 'image': {
+        const got = ctx.media?.[media++];
+        parts.push(got ?? { type: 'text', text: '[图片]' });
         break;
       }
+      case 'file': {
+        const got = ctx.media?.[media++];
+        const marker = p.name ? `${FILE_MARKER[p.kind]} ${p.name}` : FILE_MARKER[p.kind];
+        parts.push(got && got.type === 'link' ? { ...got, text: marker } : { type: 'text', text: marker });
+        break;
+      }
+      case 'card':
+        parts.push(p.url ? { type: 'link', url: p.url, text: p.title } : { type: 'text', text: p.title });
+        break;
+      case 'forward':
+        parts.push({ type: 'text', text: forwardText(p.messages, p.truncated) });
+        break;
     }
   }
-  if (parsed.pictureStripped && parts.length === 0) parts.push({ type: 'text', text: '[图片]' });
-  trimTrailingSpace(parts);
   return parts;
 }
 
-function trimTrailingSpace(parts: Part[]): void {
-  const last = parts[parts.length - 1];
-  if (last && last.type === 'text') {
-    last.text = last.text.replace(/[ \t]+$/, '');
-    if (last.text === '') parts.pop();
+function forwardText(messages: readonly QqForwardedMessage[], truncated = false): string {
+  const lines = ['[转发消息]'];
+  for (const m of messages.slice(0, FORWARD_MAX_MESSAGES)) {
+    let text = plainText(partsFromQqParts(m.parts)).replace(/\s*\n\s*/g, ' ');
+    if (text.length > FORWARD_MAX_CHARS) text = `${text.slice(0, FORWARD_MAX_CHARS)}…`;
+    lines.push(`> ${m.sender}: ${text}`);
   }
+  if (truncated || messages.length > FORWARD_MAX_MESSAGES) lines.push('> …');
+  return lines.join('\n');
+}
+
+/** WebQQ content → neutral parts (pictures resolved in order, as `partsFromQqParts` takes them). */
+export function partsFromQq(parsed: ParsedContent, pictures: readonly (ImagePart | undefined)[] = []): Part[] {
+  return partsFromQqParts(webqqParts(parsed), { media: pictures });
 }
 
 /** An item still to be turned into a QQ picture (uploaded) or, failing that, a link. */

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { qqConfigSchema } from '../../../src/connectors/qq/config.js';
+import { formatIssue, parseConfig, type ConfigIssuesError } from '../../../src/config.js';
 
 describe('qq config section', () => {
   it('fills the defaults', () => {
     const c = qqConfigSchema.parse({ uin: 2769546520, password: '123456' });
     expect(c).toEqual({
-      uin: 2769546520, password: '123456', login: 'password', stateDir: './state/qq', status: 'online',
+      protocol: 'webqq', uin: 2769546520, password: '123456', login: 'password', stateDir: './state/qq', status: 'online',
       sendIntervalMs: 1500, captchaCodeFile: 'state/qq/captcha-code.txt',
     });
   });
@@ -29,5 +30,36 @@ describe('qq config section', () => {
       { uin: 1, login: 'qrcode', sendIntervalMs: -1 },
     ]) expect(qqConfigSchema.safeParse(bad).success, JSON.stringify(bad)).toBe(false);
     expect(qqConfigSchema.parse({ uin: 1, login: 'qrcode', endpoint: 'http://127.0.0.1:8700' }).endpoint).toBe('http://127.0.0.1:8700');
+  });
+});
+
+describe('qq.protocol picks the backend and its keys', () => {
+  const issues = (yaml: string): string[] => {
+    try {
+      parseConfig(yaml);
+      return [];
+    } catch (e) {
+      return (e as ConfigIssuesError).issues.map(formatIssue);
+    }
+  };
+  it('accepts a OneBot forward and a reverse config', () => {
+    const f = parseConfig('qq:\n  protocol: onebot\n  onebot:\n    url: ws://127.0.0.1:3001\n    accessToken: t0k\n').qq;
+    expect(f).toEqual({ protocol: 'onebot', onebot: { mode: 'forward', url: 'ws://127.0.0.1:3001', accessToken: 't0k' } });
+    const r = parseConfig('qq:\n  protocol: onebot\n  uin: 10001\n  onebot:\n    mode: reverse\n    reverse: { port: 8765 }\n').qq;
+    expect(r).toEqual({ protocol: 'onebot', uin: 10001, onebot: { mode: 'reverse', reverse: { bindAddress: '127.0.0.1', port: 8765, path: '/onebot/v11/ws' } } });
+  });
+  it('rejects a WebQQ key under protocol: onebot, and a OneBot key under webqq, at their line', () => {
+    expect(issues('qq:\n  protocol: onebot\n  password: x\n  onebot:\n    url: ws://127.0.0.1:3001\n'))
+      .toEqual(['<config>:3:13: qq.password: a setting of protocol: webqq; this config says protocol: onebot']);
+    expect(issues('qq:\n  uin: 1\n  password: x\n  onebot:\n    url: ws://127.0.0.1:3001\n'))
+      .toEqual(['<config>:5:5: qq.onebot: a setting of protocol: onebot; this config says protocol: webqq']);
+  });
+  it('names typos, unknown protocols and missing mode keys', () => {
+    expect(issues('qq:\n  protocol: onebot\n  onebot:\n    url: ws://127.0.0.1:3001\n    acessToken: x\n'))
+      .toEqual(['<config>:5:5: qq.onebot.acessToken: unknown key (did you mean "accessToken"?)']);
+    expect(issues('qq:\n  protocol: milk\n')).toEqual(['<config>:2:13: qq.protocol: qq.protocol must be one of: webqq, onebot']);
+    expect(issues('qq:\n  protocol: onebot\n  onebot:\n    mode: reverse\n')[0]).toMatch(/^<config>:3:3: qq\.onebot\.reverse: .*required with mode: reverse/);
+    expect(issues('qq:\n  protocol: onebot\n  onebot: {}\n')[0]).toMatch(/qq\.onebot\.url: .*required with mode: forward/);
+    expect(issues('qq:\n  protocol: onebot\n  onebot:\n    url: http://127.0.0.1:3001\n')[0]).toMatch(/qq\.onebot\.url: qq\.onebot\.url must be a ws:\/\/ or wss:\/\/ URL/);
   });
 });

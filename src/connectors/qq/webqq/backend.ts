@@ -1,0 +1,169 @@
+/**
+ * WebQQ as a QQ backend: a thin adapter from the WebQQ client's public methods to the backend
+ * interface. Events become QQ-level parts (pure: `parts.ts`), send failures become
+ * QqSendErrors in one place (`sendFailure`).
+ */
+import { isDeliveryError } from '../../../core/errors.js';
+import {
+  QqSendError, type QqBackend, type QqBackendContext, type QqDiscussion, type QqGroup, type QqInboundEvent,
+  type QqMediaRef, type QqOutItem, type QqRoom, type QqSendOptions,
+} from '../backend.js';
+import type { QqBackendOptions } from '../backends.js';
+import { imageRefs, WebQqClient, type ClientState, type ImageRef, type SendItem, type WebQqClientOptions } from './client.js';
+import type { WebqqConfig } from './config.js';
+import type { QqEvent } from './events.js';
+import { SendError } from './sender.js';
+import { webqqParts } from './parts.js';
+
+/** A WebQQ client error (or anything else) as a QqSendError, keeping the pieces already sent. */
+export function sendFailure(e: unknown, alreadySent: readonly string[]): QqSendError {
+  if (e instanceof QqSendError) return e;
+  const sentIds = e instanceof SendError ? e.sentMsgIds.map(String) : alreadySent;
+  const code = e instanceof SendError ? e.retcode : undefined;
+  const opts = { sentIds, cause: e, ...(code !== undefined ? { code } : {}) };
+  if (isDeliveryError(e)) {
+    if (e.kind === 'retryable') return new QqSendError('transient', e.message, opts);
+    return new QqSendError(/not in QQ|not a friend/.test(e.message) ? 'not-in-room' : 'bad-request', e.message, opts);
+  }
+  return new QqSendError('transient', `QQ send failed: ${(e as Error).message}`, opts);
+}
+
+export class WebqqBackend implements QqBackend {
+  readonly protocol = 'webqq';
+  readonly features = { replies: false, mentions: false, recall: false, discussions: true };
+  private client: WebQqClient | undefined;
+
+  constructor(private readonly config: WebqqConfig, private readonly opts: QqBackendOptions = {}) {}
+
+  /** The WebQQ client itself, for status commands and tests. */
+  get webqq(): WebQqClient | undefined {
+    return this.client;
+  }
+
+  async start(ctx: QqBackendContext): Promise<void> {
+    const tuning = (this.opts.tuning ?? {}) as Partial<Omit<WebQqClientOptions, 'log' | 'onEvent' | 'onState'>>;
+    this.client = new WebQqClient(this.config, {
+      ...tuning,
+      log: ctx.log,
+      onEvent: async (e) => {
+        const ev = this.toEvent(e, ctx);
+        if (ev) await ctx.onEvent(ev);
+      },
+      onState: (s: ClientState, detail?: string) => ctx.onState(detail !== undefined ? { state: s, reason: detail } : { state: s }),
+      ...(ctx.onCondition ? { onCondition: (what: string) => ctx.onCondition!(what) } : {}),
+    });
+    await this.client.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.client?.stop();
+  }
+
+  /** WebQQ only hears what it polls: stop polling first, so nothing is fetched that cannot be stored. */
+  async stopInput(): Promise<void> {
+    await this.client?.stopPolling();
+  }
+
+  state() {
+    return this.client?.currentState() ?? 'offline';
+  }
+
+  self() {
+    try {
+      const s = this.client?.self();
+      return s ? { qq: s.qq, ...(s.nick !== undefined ? { nickname: s.nick } : {}) } : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  groups(): QqGroup[] {
+    return (this.client?.groups() ?? []).map((g) => ({ ...(g.number !== undefined ? { number: g.number } : {}), name: g.name, sessionId: String(g.gid), memberCount: g.members }));
+  }
+
+  discussions(): QqDiscussion[] {
+    return (this.client?.discussions() ?? []).map((d) => ({ name: d.name, sessionId: String(d.did) }));
+  }
+
+  /** WebQQ's member lists hold session uins, not QQ numbers: nothing the adapter can use. */
+  members(): undefined {
+    return undefined;
+  }
+
+  async refreshContacts(): Promise<void> {
+    await this.client?.refreshContacts();
+  }
+
+  async send(room: QqRoom, items: QqOutItem[], opts: QqSendOptions = {}): Promise<string[]> {
+    const client = this.client;
+    if (!client) throw new QqSendError('transient', 'WebQQ client is not started');
+    const out: SendItem[] = [];
+    const pushText = (text: string) => {
+      const last = out[out.length - 1];
+      if (last && last.type === 'text') last.text += text;
+      else out.push({ type: 'text', text });
+    };
+    for (const it of items) {
+      if (it.type === 'text') pushText(it.text);
+      else if (it.type === 'at') pushText(`@${it.name}`);
+      else if (it.type === 'reply') continue;
+      else out.push(it);
+    }
+    const alreadySent = opts.alreadySent ?? [];
+    const sendOpts = alreadySent.length ? { alreadySent: alreadySent.map(Number) } : {};
+    try {
+      const ids = room.kind === 'group' ? await client.sendGroup(room.number, out, sendOpts) : await client.sendDiscussion(room.name, out, sendOpts);
+      return ids.map(String);
+    } catch (e) {
+      throw sendFailure(e, alreadySent);
+    }
+  }
+
+  async fetchMedia(ref: QqMediaRef): Promise<{ data: Buffer; mime: string }> {
+    if (!this.client || !ref.handle) throw new Error('no WebQQ picture reference');
+    const pic = await this.client.downloadImage(ref.handle as ImageRef);
+    return { data: pic.data, mime: pic.mime };
+  }
+
+  private toEvent(e: QqEvent, ctx: QqBackendContext): QqInboundEvent | undefined {
+    // msg_id alone repeats across sessions; with the time it identifies a replayed event.
+    const nativeId = `${e.time}-${e.msgId}`;
+    const time = (e.time || Math.floor(Date.now() / 1000)) * 1000;
+    switch (e.type) {
+      case 'group_message':
+      case 'discu_message': {
+        if (e.content.junk) return undefined;
+        const room: QqRoom | undefined =
+          e.type === 'group_message'
+            ? e.groupNumber !== undefined ? { kind: 'group', number: e.groupNumber } : undefined
+            : e.discussionName !== undefined ? { kind: 'discussion', name: e.discussionName } : undefined;
+        if (!room) {
+          ctx.log.warn({ poll_type: e.type, msgId: e.msgId }, 'message from a QQ group/discussion whose number could not be resolved; not relayed');
+          return undefined;
+        }
+        const sender = {
+          ...(e.senderQq !== undefined ? { qq: e.senderQq } : { fallbackId: `uin:${e.sendUin}` }),
+          nickname: e.senderName ?? String(e.senderQq ?? e.sendUin),
+        };
+        return { type: 'message', room, nativeId, sender, parts: webqqParts(e.content, imageRefs(e)), time };
+      }
+      case 'sys_g_msg': {
+        if ((e.subType !== 'group_join' && e.subType !== 'group_leave') || e.groupNumber === undefined) return undefined;
+        const member = e.memberQq ?? (e.subType === 'group_join' ? e.newMember : e.oldMember);
+        return {
+          type: 'member', change: e.subType === 'group_join' ? 'join' : 'leave', room: { kind: 'group', number: e.groupNumber }, nativeId,
+          member: member !== undefined ? { qq: member } : {}, time,
+        };
+      }
+      case 'kick_message':
+        ctx.log.error({ reason: e.reason }, 'kicked off QQ');
+        return undefined;
+      default:
+        return undefined;
+    }
+  }
+}
+
+export function createBackend(config: WebqqConfig, opts: QqBackendOptions): WebqqBackend {
+  return new WebqqBackend(config, opts);
+}
