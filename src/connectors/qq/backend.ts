@@ -206,6 +206,8 @@ export interface QqBackendContext {
    * room, so a backend that can read history asks for what came after it.
    */
   lastRelayed?(room: QqRoom): Promise<string | undefined>;
+  /** The rooms the bridge links (member lists are loaded for these, catch-up runs for these). */
+  mappedRooms?(): QqRoom[];
 }
 
 /** What a backend can do beyond sending text; the adapter derives the connector's capabilities. */

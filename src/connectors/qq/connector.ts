@@ -13,7 +13,7 @@ import { bindLinks, logBindingReport, retryUnbound, type RetryHandle } from '../
 import type { MappingLink } from '../../mappings/config.js';
 import {
   parseQqRoom, qqRoomKey, type QqBackend, type QqBackendState, type QqInboundEvent, type QqMember, type QqOutItem,
-  type QqPart, type QqSender,
+  type QqPart, type QqRoom, type QqSender,
 } from './backend.js';
 import { QQ_BACKENDS, type QqBackendOptions } from './backends.js';
 import type { QqSectionConfig } from './config.js';
@@ -81,6 +81,7 @@ export class QqConnector implements Connector {
       onState: (c) => this.onState(c.state, c.reason),
       ...(this.opts.onCondition ? { onCondition: this.opts.onCondition } : {}),
       lastRelayed: async (room) => this.lastRelayed.get(qqRoomKey(room)),
+      mappedRooms: () => this.mappedRooms(),
     });
     if (this.backend.state() === 'online') this.bindMappings();
   }
@@ -104,6 +105,17 @@ export class QqConnector implements Connector {
   /** The QQ backend in use (status commands, tests). */
   get qqBackend(): QqBackend | undefined {
     return this.backend;
+  }
+
+  private mappedRooms(): QqRoom[] {
+    const out: QqRoom[] = [];
+    for (const l of this.opts.routes?.links() ?? []) {
+      for (const r of l.rooms) {
+        const room = r.network === 'qq' ? parseQqRoom(r.room) : undefined;
+        if (room) out.push(room);
+      }
+    }
+    return out;
   }
 
   /** A group this account is in, by number (portal rooms are made only for those). */
