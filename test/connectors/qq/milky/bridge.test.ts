@@ -19,6 +19,7 @@ import { LoopbackConnector } from '../../../support/loopback.js';
 import { memoryMedia } from '../../../support/memory-media.js';
 import { capturedLogger } from '../../../support/log-capture.js';
 import { waitFor } from '../../../support/wait.js';
+import { freePort } from '../../../../src/demo/ngircd.js';
 
 const TOKEN = 'bridge-token';
 const GROUP = 346167134;
@@ -41,7 +42,7 @@ async function control(s: RunningMilkySimulator, p: string, body?: unknown): Pro
   return json;
 }
 
-async function setup(events: 'websocket' | 'sse' = 'websocket', token = TOKEN) {
+async function setup(events: 'websocket' | 'sse' | 'webhook' = 'websocket', token = TOKEN, webhookPort = 0) {
   const sim = await startMilkySimulator({ accessToken: TOKEN });
   cleanups.push(() => sim.close());
   const cap = capturedLogger('debug');
@@ -52,7 +53,8 @@ async function setup(events: 'websocket' | 'sse' = 'websocket', token = TOKEN) {
     routes: new StaticRoutes([[{ network: 'qq', room: ROOM }, { network: 'irc', room: '#c' }]]),
     outbox: { baseBackoffMs: 5, maxBackoffMs: 50, connectPollMs: 10 },
   });
-  const config = qqConfigSchema.parse({ protocol: 'milky', milky: { url: sim.url, accessToken: token, events } });
+  const webhook = events === 'webhook' ? { webhook: { bindAddress: '127.0.0.1', port: webhookPort, path: '/milky/event' } } : {};
+  const config = qqConfigSchema.parse({ protocol: 'milky', milky: { url: sim.url, accessToken: token, events, ...webhook } });
   const qq = new QqConnector(config, { backend: { tuning: { pingIntervalMs: 100, probeIntervalMs: 100, backoff: { minMs: 20, maxMs: 100 }, unauthorizedRetryMs: 60_000 } } });
   const irc = new LoopbackConnector('irc');
   relay.register(qq);
@@ -165,6 +167,21 @@ describe('Milky backend through the bridge', () => {
       expect(await control(b.sim, '/violations')).toEqual([]);
     });
   }
+
+  it('webhook: events POSTed by the implementation with the token are relayed; a POST without it is refused with 401 and relays nothing', async () => {
+    const port = await freePort();
+    const b = await setup('webhook', TOKEN, port);
+    await control(b.sim, '/webhooks', { urls: [`http://127.0.0.1:${port}/milky/event`] });
+    await waitFor(() => b.qq.isConnected(), 'QQ online');
+    await control(b.sim, '/inject', { group: GROUP, from: ALICE, text: 'by webhook' });
+    await waitFor(() => b.texts().length === 1, 'the webhook message');
+    const forged = { time: 1, self_id: 2769546520, event_type: 'message_receive', data: { message_scene: 'group', peer_id: GROUP, message_seq: 999999, sender_id: ALICE, time: 1, segments: [{ type: 'text', data: { text: 'forged' } }] } };
+    const res = await fetch(`http://127.0.0.1:${port}/milky/event`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(forged) });
+    expect(res.status).toBe(401);
+    await control(b.sim, '/inject', { group: GROUP, from: ALICE, text: 'next' });
+    await waitFor(() => b.texts().length === 2, 'the next message');
+    expect(b.texts()).toEqual(['by webhook', 'next']);
+  });
 
   it('a refused token is an authentication failure, said loudly, and nothing is sent', async () => {
     const b = await setup('websocket', 'wrong-token');
