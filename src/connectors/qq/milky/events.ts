@@ -115,7 +115,12 @@ export class MilkyEventStream {
     if (this.stopped) return;
     this.setState(this.attempt === 0 ? 'connecting' : 'reconnecting');
     if (this.opts.transport === 'websocket') this.connectWs();
-    else void this.connectSse();
+    else if (this.opts.transport === 'sse') void this.connectSse();
+    else {
+      // The webhook listener stays up: "reconnecting" it only tells the caller to resync.
+      this.connected();
+      this.startProbe();
+    }
   }
 
   private connected(): void {

@@ -288,3 +288,16 @@ describe('Milky history and resources', () => {
     expect(Buffer.from(await (await fetch(fresh.url)).arrayBuffer())).toEqual(PNG);
   });
 });
+
+describe('Milky webhook resync', () => {
+  it('a dropped webhook "stream" stays listening and reports online again (the caller resyncs)', async () => {
+    const port = await freePort();
+    const s = await sim({ webhooks: [`http://127.0.0.1:${port}/milky/event`] });
+    const c = stream(s, 'webhook', { webhook: { bindAddress: '127.0.0.1', port, path: '/milky/event' } });
+    await c.st.start();
+    c.st.drop('resync');
+    await waitFor(() => c.states.filter((x) => x === 'online').length === 2, 'online again');
+    await control(s, '/inject', { group: GROUP, text: 'still hooked' });
+    await waitFor(() => c.texts().includes('still hooked'), 'webhook event after the resync');
+  });
+});
