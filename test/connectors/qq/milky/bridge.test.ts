@@ -13,6 +13,7 @@ import { StaticRoutes } from '../../../../src/core/routes.js';
 import { openStore } from '../../../../src/store/store.js';
 import { QqConnector } from '../../../../src/connectors/qq/connector.js';
 import { qqConfigSchema } from '../../../../src/connectors/qq/config.js';
+import { loadConfig } from '../../../../src/config.js';
 import { startMilkySimulator, type RunningMilkySimulator } from '../../../../src/connectors/qq/milky/simulator/index.js';
 import { plainText } from '../../../../src/core/message.js';
 import { LoopbackConnector } from '../../../support/loopback.js';
@@ -198,6 +199,12 @@ describe('qq config with protocol: milky', () => {
     const c = qqConfigSchema.parse(base) as { milky: { events: string } };
     expect(c.milky.events).toBe('websocket');
     expect(qqConfigSchema.safeParse({ ...base, milky: { ...base.milky, events: 'webhook', webhook: { port: 8766 } } }).success).toBe(true);
+  });
+  it('a config file with protocol: milky passes check-config, the token taken from the environment', () => {
+    const file = path.join(root, 'milky.yaml');
+    fs.writeFileSync(file, 'qq:\n  protocol: milky\n  milky:\n    url: http://127.0.0.1:3000\n    accessToken: ${MILKY_TOKEN}\n    events: sse\nirc:\n  host: 127.0.0.1\n  nick: qqbridge\nmappings:\n  - qq: { group: 346167134 }\n    irc: "#c"\n');
+    const c = loadConfig(file, { MILKY_TOKEN: 'from-env' });
+    expect(c.qq).toMatchObject({ protocol: 'milky', milky: { url: 'http://127.0.0.1:3000', accessToken: 'from-env', events: 'sse' } });
   });
   it('rejects other backends\' keys, a webhook without its listener, and a non-http URL', () => {
     const err = (v: unknown) => {
