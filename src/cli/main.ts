@@ -116,6 +116,36 @@ program
   });
 
 program
+  .command('simulate-onebot')
+  .description('run the OneBot v11 simulator (a WebSocket server, or a client of a reverse-mode bridge)')
+  .option('-p, --port <n>', 'WebSocket and control API port (forward mode)', '3001')
+  .option('--host <addr>', 'bind address', '127.0.0.1')
+  .option('-w, --world <file>', 'world file (YAML or JSON); default: the captured seeds')
+  .option('--token <token>', 'access token the simulator requires (default: $ONEBOT_TOKEN, else none)')
+  .option('--reverse <url>', 'also connect to a reverse-mode bridge at this ws:// URL')
+  .addOption(new Option('--format <f>', 'message format of events').choices(['array', 'string']).default('array'))
+  .addOption(new Option('--token-refusal <how>', 'how a wrong token is refused').choices(['http', 'napcat']).default('http'))
+  .option('--heartbeat-ms <n>', 'heartbeat interval', '30000')
+  .action(async (opts: { port: string; host: string; world?: string; token?: string; reverse?: string; format: 'array' | 'string'; tokenRefusal: 'http' | 'napcat'; heartbeatMs: string }) => {
+    const { OneBotSimulator } = await import('../connectors/qq/onebot/simulator/simulator.js');
+    const { loadWorld } = await import('../simulator/world.js');
+    const token = opts.token ?? process.env.ONEBOT_TOKEN;
+    const sim = new OneBotSimulator({
+      ...(opts.world ? { world: loadWorld(opts.world) } : {}),
+      ...(token ? { accessToken: token } : {}),
+      messageFormat: opts.format,
+      tokenRefusal: opts.tokenRefusal,
+      heartbeatIntervalMs: intOption('--heartbeat-ms', opts.heartbeatMs),
+    });
+    const url = await sim.listen(intOption('--port', opts.port), opts.host);
+    if (opts.reverse) sim.connectReverse(opts.reverse, 3000);
+    process.stdout.write(`OneBot v11 simulator on ${url} (control API ${sim.controlUrl()}/{inject,notice,drop,stall,fail,sends,violations})${opts.reverse ? `; connecting to ${opts.reverse}` : ''}\n`);
+    const stop = () => void sim.close().then(() => process.exit(0));
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+
+program
   .command('demo')
   .description('run everything on this machine: simulated QQ group <-> a real local IRC server, with a live view')
   .option('--irc-port <n>', 'port of the local IRC server', '6667')
