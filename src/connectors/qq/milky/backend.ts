@@ -241,11 +241,13 @@ export class MilkyBackend implements QqBackend {
   private async onGroupMessage(m: GroupMessage): Promise<void> {
     const g = m.peer_id;
     if (m.message_seq <= (this.handed.get(g) ?? -1)) return;
-    this.handed.set(g, m.message_seq);
     // The account's own messages (the bridge's sends among them) come back as events: never relay them.
-    if (this.account && m.sender_id === this.account.qq) return;
+    if (this.account && m.sender_id === this.account.qq) {
+      this.handed.set(g, m.message_seq);
+      return;
+    }
     const forwards = await this.expandForwards(m.segments);
-    const { parts, replyTo } = partsFromSegments(m.segments, forwards);
+    const { parts, replyTo } = partsFromSegments(m.segments, forwards, g);
     const member = m.group_member;
     const ev: QqInboundEvent = {
       type: 'message', room: { kind: 'group', number: g }, nativeId: String(m.message_seq),
@@ -253,6 +255,8 @@ export class MilkyBackend implements QqBackend {
       parts, time: m.time * 1000, ...(replyTo !== undefined ? { replyTo: String(replyTo) } : {}),
     };
     await this.ctx!.onEvent(ev);
+    // Only once the adapter has it durably: a failed hand-over is caught up after the next reconnect.
+    this.handed.set(g, Math.max(this.handed.get(g) ?? -1, m.message_seq));
   }
 
   private async expandForwards(segs: readonly InSegment[]): Promise<Map<string, { messages: QqForwardedMessage[]; truncated: boolean }>> {
@@ -304,6 +308,10 @@ export class MilkyBackend implements QqBackend {
     if (handle.resource_id) {
       const { url } = await this.api.call('get_resource_temp_url', { resource_id: handle.resource_id });
       return download(url);
+    }
+    if (handle.file_id && handle.group) {
+      const { download_url } = await this.api.call('get_group_file_download_url', { group_id: handle.group, file_id: handle.file_id });
+      return download(download_url);
     }
     throw new Error('no way to fetch this item (no URL, no resource id)');
   }

@@ -41,7 +41,7 @@ export function cardOf(seg: InSegment): { title: string; url?: string } {
  * A message's parts, and the seq it replies to. `forwards` holds already-expanded bundles by
  * forward_id (a missing one becomes its summary text).
  */
-export function partsFromSegments(segs: readonly InSegment[], forwards: ReadonlyMap<string, { messages: QqForwardedMessage[]; truncated: boolean }> = new Map()): { parts: QqPart[]; replyTo?: number } {
+export function partsFromSegments(segs: readonly InSegment[], forwards: ReadonlyMap<string, { messages: QqForwardedMessage[]; truncated: boolean }> = new Map(), group?: number): { parts: QqPart[]; replyTo?: number } {
   const parts: QqPart[] = [];
   let replyTo: number | undefined;
   for (const s of segs) {
@@ -74,7 +74,7 @@ export function partsFromSegments(segs: readonly InSegment[], forwards: Readonly
         parts.push({ type: 'file', kind: s.type, ref: { url: s.data.temp_url, handle: { resource_id: s.data.resource_id } } });
         break;
       case 'file':
-        parts.push({ type: 'file', kind: 'file', ref: { handle: { file_id: s.data.file_id } }, name: s.data.file_name, size: s.data.file_size });
+        parts.push({ type: 'file', kind: 'file', ref: { handle: { file_id: s.data.file_id, ...(group !== undefined ? { group } : {}) } }, name: s.data.file_name, size: s.data.file_size });
         break;
       case 'forward': {
         const f = forwards.get(s.data.forward_id);

@@ -110,6 +110,32 @@ describe('Milky backend through the bridge', () => {
     expect(b.texts()[3]).toBe('after');
   });
 
+  it('QQ → network: voice, video and group files become links on the media server with their bytes kept; an expired temp URL is renewed', async () => {
+    const b = await setup();
+    await waitFor(() => b.qq.isConnected(), 'QQ online');
+    const voice = Buffer.from('#!SILK_V3 voice bytes');
+    const video = Buffer.from('....ftypmp42 video bytes');
+    const doc = Buffer.from('%PDF-1.4 a document');
+    const r1 = await control(b.sim, '/resource', { data: voice.toString('base64'), mime: 'audio/silk' });
+    const r2 = await control(b.sim, '/resource', { data: video.toString('base64'), mime: 'video/mp4' });
+    const f = await control(b.sim, '/group-file', { group: GROUP, name: 'notes.pdf', data: doc.toString('base64'), mime: 'application/pdf' });
+    await control(b.sim, '/inject', {
+      group: GROUP, from: ALICE,
+      segments: [
+        { type: 'record', data: { resource_id: r1.resource_id, temp_url: '', duration: 3 } },
+        { type: 'video', data: { resource_id: r2.resource_id, temp_url: 'http://127.0.0.1:1/expired', width: 1, height: 1, duration: 2 } },
+        { type: 'file', data: { file_id: f.file_id, file_name: 'notes.pdf', file_size: doc.length } },
+      ],
+    });
+    await waitFor(() => b.texts().length === 1, 'the message');
+    const parts = b.irc.remote.sent('#c')[0]!.delivery.message.parts;
+    const links = parts.filter((p) => p.type === 'link').map((p) => (p as { url: string }).url);
+    expect(links).toHaveLength(3);
+    expect(plainText(parts)).toContain('notes.pdf');
+    const stored = [...b.media.items.values()].map((v) => Buffer.from(v.data).toString());
+    expect(stored).toEqual([voice.toString(), video.toString(), doc.toString()]);
+  });
+
   it('network → QQ: user text only ever in text segments (injection cases), pictures as base64://, replies to the QQ seq', async () => {
     const b = await setup();
     await waitFor(() => b.qq.isConnected(), 'QQ online');

@@ -139,6 +139,12 @@ export function handlers(state: MilkySimState, emit: Emit): Record<string, (p: J
       if (!state.hasResource(p.resource_id as string)) throw new ApiFailure(-404, 'no such resource');
       return { url: state.tempUrl(p.resource_id as string) };
     },
+    get_group_file_download_url: (p) => {
+      const g = groupOf(state, p.group_id);
+      const f = state.files.get(p.file_id as string);
+      if (!f || f.group !== g.number) throw new ApiFailure(-404, 'no such file in this group');
+      return { download_url: state.tempUrl(f.resourceId) };
+    },
     get_forwarded_messages: (p) => {
       const f = state.forwards.get(p.forward_id as string);
       if (!f) throw new ApiFailure(-404, 'no such forward');

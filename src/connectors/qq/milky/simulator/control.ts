@@ -46,6 +46,19 @@ export function createControl(state: MilkySimState, wire: MilkyWire): Server {
       state.forwards.set(forward_id, messages);
       return { forward_id };
     },
+    'POST /resource': (b) => {
+      const data = typeof b.data === 'string' ? Buffer.from(b.data, 'base64') : bad('"data" must be base64');
+      return { resource_id: state.addResource(data, typeof b.mime === 'string' ? b.mime : 'application/octet-stream') };
+    },
+    'POST /group-file': (b) => {
+      const g = state.group(int(b.group, 'group')) ?? bad(`no group ${String(b.group)}`);
+      const data = typeof b.data === 'string' ? Buffer.from(b.data, 'base64') : bad('"data" must be base64');
+      const name = typeof b.name === 'string' ? b.name : bad('"name" must be a string');
+      const resourceId = state.addResource(data, typeof b.mime === 'string' ? b.mime : 'application/octet-stream');
+      const file_id = randomBytes(8).toString('hex');
+      state.files.set(file_id, { group: g.number, resourceId, name, size: data.length });
+      return { file_id, file_name: name, file_size: data.length };
+    },
     'POST /notice': (b) => {
       const g = state.group(int(b.group, 'group')) ?? bad(`no group ${String(b.group)}`);
       const user = int(b.user, 'user');

@@ -41,6 +41,8 @@ export class MilkySimState {
   private readonly resources = new Map<string, { data: Buffer; mime: string }>();
   private readonly temp = new Map<string, { resourceId: string; expiresAt: number }>();
   readonly sent: SentRecord[] = [];
+  /** Group files: file_id → where its bytes are. */
+  readonly files = new Map<string, { group: number; resourceId: string; name: string; size: number }>();
   /** forward_id → the forwarded messages (IncomingForwardedMessage), set by the control API. */
   readonly forwards = new Map<string, Json[]>();
   readonly violations: Violation[] = [];
