@@ -21,6 +21,73 @@ export interface DemoOptions {
   channel: string;
   /** Stop after this many seconds; 0 runs until Ctrl-C. */
   durationS: number;
+  /** Which QQ backend the demo runs on: the WebQQ simulator (default) or the OneBot one. */
+  qq?: 'webqq' | 'onebot';
+}
+
+/** The simulated QQ side: how the bridge reaches it, and the demo's two hooks into it. */
+interface DemoQq {
+  configLines: string[];
+  describe: string;
+  inject(step: Record<string, unknown>): Promise<void>;
+  /** What the bridge posted into the group since the last call, as readable lines. */
+  sentSince(): Promise<string[]>;
+  close(): Promise<unknown>;
+}
+
+async function webqqSide(dir: string): Promise<DemoQq> {
+  const sim = await startSimulator({ pollHoldMs: 5_000, log: silentLogger });
+  let seen = 0;
+  return {
+    describe: `WebQQ simulator on ${sim.url}`,
+    configLines: [
+      `  uin: ${DEMO_ACCOUNT.qq}`,
+      `  password: ${JSON.stringify(DEMO_ACCOUNT.password)}`,
+      `  endpoint: ${JSON.stringify(sim.url)}`,
+      `  stateDir: ${JSON.stringify(join(dir, 'qq'))}`,
+      '  sendIntervalMs: 300',
+    ],
+    async inject(step) {
+      const res = await fetch(`${sim.controlUrl}/inject`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(step) });
+      if (!res.ok) throw new Error(`simulator refused the demo message: ${await res.text()}`);
+    },
+    async sentSince() {
+      const sent = (await (await fetch(`${sim.controlUrl}/sent`)).json()) as Array<{ text: string; faces?: number[]; images?: string[] }>;
+      const out = sent.slice(seen).map((s) => {
+        const extras = [...(s.faces ?? []).map((f) => `[face ${f}]`), ...(s.images ?? []).map(() => '[picture]')].join(' ');
+        return `${s.text}${extras ? ` ${extras}` : ''}`;
+      });
+      seen = sent.length;
+      return out;
+    },
+    close: () => sim.close(),
+  };
+}
+
+async function onebotSide(): Promise<DemoQq> {
+  const { OneBotSimulator } = await import('../connectors/qq/onebot/simulator/simulator.js');
+  const token = Math.random().toString(36).slice(2);
+  const sim = new OneBotSimulator({ accessToken: token });
+  const url = await sim.listen(0);
+  let seen = 0;
+  return {
+    describe: `OneBot v11 simulator on ${url}`,
+    configLines: ['  protocol: onebot', '  onebot:', `    url: ${url}`, `    accessToken: ${token}`],
+    async inject(step) {
+      const segments: Array<{ type: string; data: Record<string, unknown> }> = [{ type: 'text', data: { text: String(step.text ?? '') } }];
+      for (const f of (step.faces as number[] | undefined) ?? []) segments.push({ type: 'face', data: { id: String(f) } });
+      const image = step.image as { name: string; mime: string; data: string } | undefined;
+      if (image) segments.push({ type: 'image', data: { file: image.name, url: sim.addMedia(Buffer.from(image.data, 'base64'), image.mime) } });
+      sim.inject(Number(step.group), Number(step.from), segments);
+    },
+    async sentSince() {
+      const sent = sim.sends();
+      const out = sent.slice(seen).map((s) => s.segments.map((x) => (x.type === 'text' ? String(x.data.text) : x.type === 'face' ? `[face ${String(x.data.id)}]` : `[${x.type}]`)).join(''));
+      seen = sent.length;
+      return out;
+    },
+    close: () => sim.close(),
+  };
 }
 
 const MEMBER_NICKS: Record<number, string> = { 2440652742: '呼吸 (糗百)', 2899268194: 'robot', 2041084648: 'robot ops' };
@@ -51,20 +118,16 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     const ircd = await startNgircd({ port: await portOr(opts.ircPort) });
     cleanups.push(() => ircd.stop());
 
-    const sim = await startSimulator({ pollHoldMs: 5_000, log: silentLogger });
-    cleanups.push(() => sim.close());
-    showInfo(`WebQQ simulator on ${sim.url} (QQ group ${GROUP_NAME}, number ${DEMO_GROUP})`);
+    const qq = opts.qq === 'onebot' ? await onebotSide() : await webqqSide(dir);
+    cleanups.push(() => qq.close());
+    showInfo(`${qq.describe} (QQ group ${GROUP_NAME}, number ${DEMO_GROUP})`);
 
     const mediaPort = await freePort();
     const config = parseConfig(
       [
         `stateDir: ${JSON.stringify(dir)}`,
         'qq:',
-        `  uin: ${DEMO_ACCOUNT.qq}`,
-        `  password: ${JSON.stringify(DEMO_ACCOUNT.password)}`,
-        `  endpoint: ${JSON.stringify(sim.url)}`,
-        `  stateDir: ${JSON.stringify(join(dir, 'qq'))}`,
-        '  sendIntervalMs: 300',
+        ...qq.configLines,
         'irc:',
         `  host: ${ircd.host}`,
         `  port: ${ircd.port}`,
@@ -88,9 +151,9 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     showInfo(`join it yourself with any IRC client:  /connect ${ircd.host} ${ircd.port}  then  /join ${opts.channel}`);
     showInfo('Ctrl-C stops the demo.\n');
 
-    const stopWatching = watchQqGroup(sim.controlUrl);
+    const stopWatching = watchQqGroup(qq);
     cleanups.push(async () => stopWatching());
-    void playScenario(sim.controlUrl, viewer, opts.channel);
+    void playScenario(qq, viewer, opts.channel);
 
     if (opts.durationS > 0) setTimeout(() => void shutdown(0), opts.durationS * 1000).unref();
   } catch (e) {
@@ -122,16 +185,10 @@ async function connectViewer(host: string, port: number, channel: string): Promi
 }
 
 /** Shows what the bridge posts into the QQ group, from the simulator's record of sends. */
-function watchQqGroup(controlUrl: string): () => void {
-  let seen = 0;
+function watchQqGroup(qq: DemoQq): () => void {
   const timer = setInterval(async () => {
     try {
-      const sent = (await (await fetch(`${controlUrl}/sent`)).json()) as Array<{ group?: number; text: string; faces?: number[]; images?: string[] }>;
-      for (const s of sent.slice(seen)) {
-        const extras = [...(s.faces ?? []).map((f) => `[face ${f}]`), ...(s.images ?? []).map(() => '[picture]')].join(' ');
-        showQq(GROUP_NAME, 'qqbot (the bridge)', `${s.text}${extras ? ` ${extras}` : ''}`);
-      }
-      seen = sent.length;
+      for (const line of await qq.sentSince()) showQq(GROUP_NAME, 'qqbot (the bridge)', line);
     } catch {
       // The simulator is stopping with the demo.
     }
@@ -140,15 +197,14 @@ function watchQqGroup(controlUrl: string): () => void {
 }
 
 /** Plays the scripted QQ conversation, with the IRC viewer answering now and then, forever. */
-async function playScenario(controlUrl: string, viewer: IrcFramework.Client, channel: string): Promise<void> {
+async function playScenario(qq: DemoQq, viewer: IrcFramework.Client, channel: string): Promise<void> {
   const ircLines = ['hi QQ, this line was typed on IRC', 'IRC formatting is \x02reduced\x02 to plain text for QQ', 'bye for now [微笑]'];
   for (let round = 0; ; round++) {
     for (const [i, step] of demoScenario().entries()) {
       await new Promise((r) => setTimeout(r, step.afterMs));
       const from = step.inject.from as number;
       const text = String(step.inject.text ?? '');
-      const res = await fetch(`${controlUrl}/inject`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(step.inject) });
-      if (!res.ok) throw new Error(`simulator refused the demo message: ${await res.text()}`);
+      await qq.inject(step.inject);
       const extras = [...((step.inject.faces as number[] | undefined) ?? []).map((f) => `[face ${f}]`), ...(step.inject.image ? ['[picture]'] : [])].join(' ');
       showQq(GROUP_NAME, MEMBER_NICKS[from] ?? String(from), `${text}${extras ? ` ${extras}` : ''}`);
       if (i % 2 === 1) {

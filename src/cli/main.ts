@@ -151,9 +151,10 @@ program
   .option('--irc-port <n>', 'port of the local IRC server', '6667')
   .option('--channel <name>', 'IRC channel', '#qqbridge-demo')
   .option('--duration <seconds>', 'stop after this many seconds (0 = run until Ctrl-C)', '0')
-  .action(async (opts: { ircPort: string; channel: string; duration: string }) => {
+  .addOption(new Option('--qq <protocol>', 'the simulated QQ backend').choices(['webqq', 'onebot']).default('webqq'))
+  .action(async (opts: { ircPort: string; channel: string; duration: string; qq: 'webqq' | 'onebot' }) => {
     const { runDemo } = await import('./demo.js');
-    await runDemo({ ircPort: intOption('--irc-port', opts.ircPort), channel: opts.channel, durationS: intOption('--duration', opts.duration) });
+    await runDemo({ ircPort: intOption('--irc-port', opts.ircPort), channel: opts.channel, durationS: intOption('--duration', opts.duration), qq: opts.qq });
   });
 
 function intOption(name: string, value: string): number {

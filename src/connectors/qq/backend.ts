@@ -206,6 +206,11 @@ export interface QqBackendContext {
    * room, so a backend that can read history asks for what came after it.
    */
   lastRelayed?(room: QqRoom): Promise<string | undefined>;
+  /**
+   * True when the bridge already knows this message (relayed it from QQ, or sent it there): after
+   * a restart, where a backend's catch-up may start.
+   */
+  wasRelayed?(room: QqRoom, nativeId: string): Promise<boolean>;
   /** The rooms the bridge links (member lists are loaded for these, catch-up runs for these). */
   mappedRooms?(): QqRoom[];
 }

@@ -7,7 +7,7 @@
  */
 import type { Capabilities, Connector, ConnectorContext, Delivery } from '../../core/connector.js';
 import { DeliveryError } from '../../core/errors.js';
-import { sourceId, type BridgeMessage, type MessageKind, type Part } from '../../core/message.js';
+import { sourceId, type BridgeMessage, type MentionPart, type MessageKind, type Part } from '../../core/message.js';
 import type { Logger } from '../../log.js';
 import { bindLinks, logBindingReport, retryUnbound, type RetryHandle } from '../../mappings/binding.js';
 import type { MappingLink } from '../../mappings/config.js';
@@ -82,6 +82,7 @@ export class QqConnector implements Connector {
       ...(this.opts.onCondition ? { onCondition: this.opts.onCondition } : {}),
       lastRelayed: async (room) => this.lastRelayed.get(qqRoomKey(room)),
       mappedRooms: () => this.mappedRooms(),
+      wasRelayed: async (room, nativeId) => (await ctx.sourceIdFor(qqRoomKey(room), nativeId)) !== undefined,
     });
     if (this.backend.state() === 'online') this.bindMappings();
   }
@@ -266,9 +267,12 @@ export class QqConnector implements Connector {
       if (last && last.type === 'text') last.text += text;
       else out.push({ type: 'text', text });
     };
-    for (const item of renderForQq(delivery.message)) {
+    const room = parseQqRoom(delivery.room);
+    const members = room?.kind === 'group' && this.backend?.features.mentions ? this.backend.members(room.number) : undefined;
+    const member = members ? (m: MentionPart) => mentionedMember(members, m) : undefined;
+    for (const item of renderForQq(delivery.message, member ? { member } : {})) {
       if (item.type === 'text') pushText(item.text);
-      else if (item.type === 'face') out.push(item);
+      else if (item.type === 'face' || item.type === 'at') out.push(item);
       else if (item.type === 'image' && 'part' in item) {
         const media = item.part.mediaId ? await this.ctx?.media.get(item.part.mediaId).catch(() => undefined) : undefined;
         if (!media) pushText(imageAsText(item.part));
@@ -277,6 +281,19 @@ export class QqConnector implements Connector {
     }
     return out;
   }
+}
+
+/**
+ * The member a mention from another network means: its user id when that is a member's QQ number,
+ * else the one member whose card or nickname is the mention's name.
+ */
+function mentionedMember(members: readonly QqMember[], m: MentionPart): number | undefined {
+  if (m.userId && /^\d{5,12}$/.test(m.userId)) {
+    const n = Number(m.userId);
+    if (members.some((x) => x.qq === n)) return n;
+  }
+  const named = members.filter((x) => x.card === m.name || (!x.card && x.nickname === m.name));
+  return named.length === 1 ? named[0]!.qq : undefined;
 }
 
 function memberName(members: readonly QqMember[] | undefined, qq: number): string | undefined {

@@ -3,7 +3,7 @@
  * resolved (downloaded or uploaded) by the adapter around these functions.
  */
 import { facePart, textToParts } from '../../core/faces.js';
-import { plainText, type BridgeMessage, type ImagePart, type LinkPart, type Part } from '../../core/message.js';
+import { plainText, type BridgeMessage, type ImagePart, type LinkPart, type MentionPart, type Part } from '../../core/message.js';
 import type { QqForwardedMessage, QqPart } from './backend.js';
 import type { OutgoingItem, ParsedContent } from './webqq/content.js';
 import { webqqParts } from './webqq/parts.js';
@@ -89,14 +89,26 @@ export interface PendingImage {
   part: ImagePart;
 }
 
-export type QqRenderItem = OutgoingItem | PendingImage;
+/** A mention of a member of the target group, sent as a native QQ mention (`at`). */
+export interface QqMentionItem {
+  type: 'at';
+  qq: number;
+  name: string;
+}
+
+export type QqRenderItem = OutgoingItem | PendingImage | QqMentionItem;
+
+export interface RenderOptions {
+  /** The QQ member a mention means in the target room, when the backend can mention natively. */
+  member?(mention: MentionPart): number | undefined;
+}
 
 /**
  * Neutral message -> QQ items. The bridge speaks in QQ as one account, so everything that is not
  * the bridge's own notice carries its sender: `[nick] text`, or `* nick text` for actions. Faces
  * written as `[微笑]` or as their emoji become real QQ faces.
  */
-export function renderForQq(msg: BridgeMessage): QqRenderItem[] {
+export function renderForQq(msg: BridgeMessage, opts: RenderOptions = {}): QqRenderItem[] {
   const out: QqRenderItem[] = [];
   const prefix = qqSenderPrefix(msg);
   if (prefix) out.push({ type: 'text', text: prefix });
@@ -115,9 +127,12 @@ export function renderForQq(msg: BridgeMessage): QqRenderItem[] {
       case 'face':
         out.push({ type: 'face', id: part.id });
         break;
-      case 'mention':
-        appendText(out, `@${part.name}`);
+      case 'mention': {
+        const qq = opts.member?.(part);
+        if (qq !== undefined) out.push({ type: 'at', qq, name: part.name });
+        else appendText(out, `@${part.name}`);
         break;
+      }
       case 'link':
         appendText(out, part.text && part.text !== part.url ? `${part.text} (${part.url})` : part.url);
         break;

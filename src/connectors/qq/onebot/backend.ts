@@ -39,6 +39,11 @@ export class OnebotBackend implements QqBackend {
   /** Live events and catch-up share this chain, so each room's messages are handed over in order. */
   private inbound: Promise<void> = Promise.resolve();
   private historySupported: boolean | undefined;
+  /**
+   * Per group, the newest message id handed over (or seen in history at the first connection;
+   * '' when the history was empty then): where catch-up starts when the adapter relayed nothing yet.
+   */
+  private readonly baseline = new Map<number, string>();
   /** Bumped at every new socket: a setup of an older socket stops. */
   private generation = 0;
 
@@ -66,7 +71,8 @@ export class OnebotBackend implements QqBackend {
       onEvent: (e) => this.enqueue(() => this.onEvent(e)),
       onState: (s, reason) => {
         if (s === 'auth-failed') this.setState('auth-failed', reason);
-        else if (s !== 'open') this.setState(this.st === 'offline' && s === 'closed' ? 'offline' : 'relinking', reason);
+        else if (s === 'closed') this.setState('offline', reason);
+        else if (s !== 'open') this.setState(this.me ? 'relinking' : 'connecting', reason);
         if (s !== 'open') ctx.onCondition?.(`socket:${s}`);
       },
       onOpen: () => {
@@ -180,8 +186,11 @@ export class OnebotBackend implements QqBackend {
     if (this.historySupported === false || !this.ctx?.lastRelayed) return;
     for (const room of this.ctx.mappedRooms?.() ?? []) {
       if (room.kind !== 'group' || gen !== this.generation) continue;
-      const last = await this.ctx.lastRelayed(room);
-      if (last === undefined) continue;
+      const last = (await this.ctx.lastRelayed(room)) ?? this.baseline.get(room.number);
+      if (last === undefined) {
+        await this.resumeAfterStart(room);
+        continue;
+      }
       let found = false;
       const missed: Record<string, unknown>[] = [];
       let seq: number | undefined;
@@ -215,10 +224,53 @@ export class OnebotBackend implements QqBackend {
         if (oldest === undefined || msgs.length < HISTORY_PAGE || oldest === seq) break;
         seq = oldest;
       }
-      if (!found) this.log?.warn({ group: room.number, relaying: missed.length }, 'catch-up did not reach the last relayed message; relaying the history it read (duplicates are dropped)');
+      if (!found && last !== '') this.log?.warn({ group: room.number, relaying: missed.length }, 'catch-up did not reach the last relayed message; relaying the history it read (duplicates are dropped)');
       if (missed.length > 0) this.log?.info({ group: room.number, count: missed.length }, 'catching up on QQ messages missed while disconnected');
       for (const m of missed) await this.onEvent({ ...m, post_type: 'message', message_type: 'group', group_id: room.number } as OneBotEvent);
     }
+  }
+
+  /**
+   * The first connection of this process: find, newest first, the last message the bridge already
+   * knows (the persisted message map says so) and hand over what came after it — what was said
+   * while the bridge was down. When none of the recent history is known (a fresh install, or down
+   * for longer than the pages read), nothing old is replayed and the log says so.
+   */
+  private async resumeAfterStart(room: QqRoom & { kind: 'group' }): Promise<void> {
+    const known = this.ctx?.wasRelayed;
+    const newer: Record<string, unknown>[] = [];
+    let seq: number | undefined;
+    let newest: string | undefined;
+    for (let page = 0; page < HISTORY_PAGES; page++) {
+      let msgs: Record<string, unknown>[];
+      try {
+        const data = await this.client!.call<{ messages?: unknown }>('get_group_msg_history', { group_id: room.number, count: HISTORY_PAGE, ...(seq !== undefined ? { message_seq: seq } : {}) });
+        this.historySupported = true;
+        msgs = (Array.isArray(data?.messages) ? data.messages : []) as Record<string, unknown>[];
+      } catch (e) {
+        if (e instanceof OneBotActionError && e.retcode === 1404) {
+          this.historySupported = false;
+          this.log?.warn({}, 'this OneBot implementation has no get_group_msg_history: messages sent while disconnected cannot be caught up');
+        } else this.log?.warn({ group: room.number, err: (e as Error).message }, 'reading the group history at start failed');
+        return;
+      }
+      if (page === 0) newest = msgs.length ? String(msgs[msgs.length - 1]!.message_id) : '';
+      for (let i = msgs.length - 1; i >= 0; i--) {
+        const m = msgs[i]!;
+        if (seq !== undefined && numberField(m.message_seq) === seq) continue; // the page boundary, already seen
+        if (known && (await known(room, String(m.message_id)))) {
+          if (newer.length) this.log?.info({ group: room.number, count: newer.length }, 'relaying QQ messages said while the bridge was down');
+          for (const x of newer) await this.onEvent({ ...x, post_type: 'message', message_type: 'group', group_id: room.number } as OneBotEvent);
+          return;
+        }
+        newer.unshift(m);
+      }
+      const oldest = numberField(msgs[0]?.message_seq);
+      if (msgs.length < HISTORY_PAGE || oldest === undefined || oldest === seq) break;
+      seq = oldest;
+    }
+    if (newer.length) this.log?.info({ group: room.number, unknown: newer.length }, 'none of the recent QQ history was relayed before (a new link, or down for long): not replaying it');
+    if (!this.baseline.has(room.number) && newest !== undefined) this.baseline.set(room.number, newest);
   }
 
   // ---- events ------------------------------------------------------------------------------
@@ -273,6 +325,7 @@ export class OnebotBackend implements QqBackend {
       time: (numberField(e.time) ?? Math.floor(Date.now() / 1000)) * 1000,
     };
     await this.ctx!.onEvent(ev);
+    this.baseline.set(group, id);
   }
 
   private async expandForwards(parts: QqPart[], ids: string[]): Promise<void> {

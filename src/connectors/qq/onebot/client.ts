@@ -7,6 +7,7 @@
  * refused token (401/403 at the upgrade, or NapCat's retcode 1403 then close) is an auth failure,
  * retried slowly. A library: no bridge types; its own logger interface and errors.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
@@ -187,7 +188,7 @@ export class OneBotClient {
       res.resume();
       ws.terminate();
     });
-    ws.on('error', (err) => this.opts.log.debug({ err: err.message }, 'OneBot socket error'));
+    ws.on('error', (err) => this.socketError(err));
     ws.on('open', () => this.adopt(ws, undefined));
     ws.on('close', (code, reason) => {
       if (this.socket === ws) this.dropped(ws, code, reason.toString());
@@ -266,7 +267,7 @@ export class OneBotClient {
     const header = req.headers.authorization;
     const given = header ? header.replace(/^(Bearer|Token)\s+/i, '') : url.searchParams.get('access_token') ?? undefined;
     if (!given) return 'missing';
-    return given === want ? 'ok' : 'wrong';
+    return sameSecret(given, want) ? 'ok' : 'wrong';
   }
 
   // ---- the socket --------------------------------------------------------------------------
@@ -291,7 +292,7 @@ export class OneBotClient {
       ws.on('close', (code, reason) => {
         if (this.socket === ws) this.dropped(ws, code, reason.toString());
       });
-      ws.on('error', (err) => this.opts.log.debug({ err: err.message }, 'OneBot socket error'));
+      ws.on('error', (err) => this.socketError(err));
     }
     ws.on('message', (data, isBinary) => this.onFrame(ws, data, isBinary));
     this.armSilence(ws);
@@ -300,14 +301,18 @@ export class OneBotClient {
     this.opts.onOpen?.(this.selfId !== undefined ? { selfId: this.selfId } : {});
   }
 
+  private socketError(err: Error & { code?: string }): void {
+    if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.opts.log.warn({ maxFrameBytes: this.opts.maxFrameBytes ?? 32 * 1024 * 1024 }, 'the OneBot implementation sent a frame over the size limit; dropping the socket (catch-up recovers what follows)');
+    else this.opts.log.debug({ err: err.message }, 'OneBot socket error');
+  }
+
   private dropped(ws: WebSocket, code: number, reason: string): void {
     this.socket = undefined;
     clearTimeout(this.silenceTimer);
     this.failPending(new OneBotConnectionError(`the OneBot socket closed (${code}${reason ? ` ${reason}` : ''}) with the action in flight`), ws);
     if (this.stopped) return;
     const auth = this.authRefused ? 'the implementation refused the access token (retcode 1403)' : undefined;
-    if (code === 1009) this.opts.log.warn({ code }, 'the OneBot implementation sent a frame over the size limit; reconnecting');
-    else if (!auth) this.opts.log.warn({ code, reason }, 'the OneBot socket closed');
+    if (!auth && code !== 1009) this.opts.log.warn({ code, reason }, 'the OneBot socket closed');
     if (this.opts.mode === 'forward') this.scheduleReconnect(auth, `socket closed (${code})`);
     else if (auth) this.setState('auth-failed', auth);
     else this.setState('connecting', `socket closed (${code}); waiting for the implementation to connect again`);
@@ -413,4 +418,10 @@ export class OneBotClient {
     this.st = s;
     if (changed) this.opts.onState?.(s, reason);
   }
+}
+
+/** Compares in constant time (hashes first, so lengths do not show either). */
+function sameSecret(given: string, want: string): boolean {
+  const h = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(h(given), h(want));
 }

@@ -172,6 +172,21 @@ describe('OneBot messages both ways', () => {
     expect(h.sim.violations()).toEqual([]);
   });
 
+  it('mentions of group members become at segments; others stay text', async () => {
+    const h = await start();
+    await online(h);
+    await h.irc.inject(IRC_ROOM, { parts: [
+      { type: 'mention', userId: String(MEMBERS.huxi), name: 'huxi' }, { type: 'text', text: ' and ' },
+      { type: 'mention', name: 'robot' }, { type: 'text', text: ' but not ' }, { type: 'mention', userId: '99999', name: 'stranger' },
+    ] });
+    await waitFor(() => h.sim.sends().length === 1, 'sent');
+    expect(h.sim.sends()[0]!.segments).toEqual([
+      { type: 'text', data: { text: '[alice] ' } }, { type: 'at', data: { qq: String(MEMBERS.huxi) } }, { type: 'text', data: { text: ' and ' } },
+      { type: 'at', data: { qq: String(MEMBERS.robot) } }, { type: 'text', data: { text: ' but not @stranger' } },
+    ]);
+    expect(h.sim.violations()).toEqual([]);
+  });
+
   it('long text is split under the limit and arrives whole, in order', async () => {
     const h = await start();
     await online(h);
@@ -286,3 +301,53 @@ describe('OneBot hostile frames', () => {
     expect(log).toMatch(/malformed segments/);
   });
 });
+
+describe('OneBot oversized frames and account state', () => {
+  it('a frame over the size limit drops the socket with a clear log line; what follows is not lost', async () => {
+    const h = await start({ tuning: { maxFrameBytes: 64 * 1024 } });
+    await online(h);
+    const conns = h.sim.connections;
+    h.sim.injectRaw(JSON.stringify({ post_type: 'message', message_type: 'group', group_id: GROUP, message_id: 1, user_id: MEMBERS.huxi, message: 'x'.repeat(100_000) }));
+    h.sim.inject(GROUP, MEMBERS.huxi, 'after the big one');
+    h.sim.inject(GROUP, MEMBERS.robot, 'and one more');
+    await waitFor(() => h.sim.connections > conns, 'reconnected', 5000);
+    await waitFor(() => texts(h).includes('and one more'), 'the following messages', 5000);
+    expect(texts(h).filter((t) => t === 'after the big one')).toHaveLength(1);
+    expect(h.log.text()).toMatch(/frame over the size limit/);
+  });
+
+  it('heartbeat status.online false and bot_offline take the account offline; a healthy heartbeat brings it back', async () => {
+    const h = await start();
+    await online(h);
+    h.sim.injectRaw(JSON.stringify({ post_type: 'meta_event', meta_event_type: 'heartbeat', status: { online: false, good: true }, interval: 200, self_id: BOT, time: 1 }));
+    await waitFor(() => !h.qq.isConnected(), 'offline');
+    expect(h.states).toContain('offline');
+    h.sim.injectRaw(JSON.stringify({ post_type: 'meta_event', meta_event_type: 'heartbeat', status: { online: true, good: true }, interval: 200, self_id: BOT, time: 2 }));
+    await online(h);
+    h.sim.injectNotice({ notice_type: 'bot_offline', user_id: BOT, tag: 'kicked', message: 'logged in elsewhere' });
+    await waitFor(() => !h.qq.isConnected(), 'offline again');
+    expect(h.log.text()).toMatch(/logged in elsewhere/);
+  });
+});
+
+describe('OneBot across a bridge restart', () => {
+  it('what QQ said while the bridge was down is relayed at the next start, once; older history is not replayed', async () => {
+    const h1 = await start();
+    h1.sim.inject(GROUP, MEMBERS.ops, 'said before the bridge ever ran');
+    await online(h1);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(texts(h1)).toEqual([]);
+    expect(h1.log.text()).toMatch(/not replaying it/);
+    for (let i = 0; i < 3; i++) h1.sim.inject(GROUP, MEMBERS.huxi, `up ${i}`);
+    await waitFor(() => texts(h1).length === 3, 'relayed while up');
+    await h1.stop();
+    running.splice(running.indexOf(h1), 1);
+    for (let i = 0; i < 60; i++) h1.sim.inject(GROUP, MEMBERS.robot, `down ${i}`);
+    const h2 = await start({ reuse: { sim: h1.sim, dir: h1.dir } });
+    await online(h2);
+    await waitFor(() => texts(h2).length >= 60, 'the 60 said while down', 8000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(texts(h2)).toEqual(Array.from({ length: 60 }, (_, i) => `down ${i}`));
+  });
+});
+

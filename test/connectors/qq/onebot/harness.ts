@@ -50,6 +50,8 @@ export interface HarnessOptions {
   uin?: number;
   /** Reuse a simulator (and a state dir) across a restart. */
   reuse?: { sim: OneBotSimulator; dir: string };
+  /** Backend tuning on top of the harness's short timings. */
+  tuning?: Record<string, unknown>;
 }
 
 const roots: string[] = [];
@@ -81,7 +83,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness & { 
   const link: MappingLink = { qq: { kind: 'group', number: GROUP }, rooms: [{ network: 'qq', room: QQ_ROOM }, { network: 'irc', room: IRC_ROOM }] } as MappingLink;
   const qq = new QqConnector(config, {
     routes: { links: () => [link] },
-    backend: { tuning: { actionTimeoutMs: 2000, backoffMinMs: 20, backoffMaxMs: 200, authRetryMs: 400 } },
+    backend: { tuning: { actionTimeoutMs: 2000, backoffMinMs: 20, backoffMaxMs: 200, authRetryMs: 400, ...o.tuning } },
     onState: (s) => states.push(s),
   });
   const irc = new LoopbackConnector('irc');

@@ -72,6 +72,8 @@ export class OneBotSimulator {
   private readonly failures: Failure[] = [];
   private readonly inFlightEchoes = new Set<string>();
   private readonly forwards = new Map<string, Array<{ user_id: number; segments: Segment[] }>>();
+  /** Pictures and files members post, served at /media/<n> as NapCat serves its download URLs. */
+  private readonly media: Array<{ data: Buffer; mime: string }> = [];
   /** Actions the client called, in order (names only). */
   readonly calls: string[] = [];
   connections = 0;
@@ -198,6 +200,13 @@ export class OneBotSimulator {
     this.forwards.set(id, nodes);
   }
 
+  /** Stores a member's picture or file; returns the URL an event's segment carries (forward mode). */
+  addMedia(data: Buffer, mime: string): string {
+    this.media.push({ data, mime });
+    const a = this.server?.address() as AddressInfo | undefined;
+    return `http://127.0.0.1:${a?.port ?? 0}/media/${this.media.length - 1}`;
+  }
+
   drop(): void {
     this.socket?.terminate();
     this.socket = undefined;
@@ -231,6 +240,12 @@ export class OneBotSimulator {
 
   private async control(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
+    const media = /^\/media\/(\d+)$/.exec(url.pathname);
+    if (media) {
+      const m = this.media[Number(media[1])];
+      if (!m) return void res.writeHead(404).end();
+      return void res.writeHead(200, { 'content-type': m.mime, 'content-length': m.data.length }).end(m.data);
+    }
     const send = (status: number, body: unknown): void => {
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     };
