@@ -194,9 +194,12 @@ export class MilkyBackend implements QqBackend {
       if (this.inputStopped || g.number === undefined) continue;
       const room: QqRoom = { kind: 'group', number: g.number };
       const last = Math.max(Number((await ctx.lastRelayed(room)) ?? NaN), this.handed.get(g.number) ?? NaN);
-      // Nothing relayed from this group yet: there is no point to page back to.
-      if (!Number.isFinite(last)) continue;
       try {
+        // Nothing relayed since this start: find where the bridge stopped (the persisted message map).
+        if (!Number.isFinite(last)) {
+          await this.catchUpAfterStart(g.number);
+          continue;
+        }
         const r = await historySince(this.api, 'group', g.number, last, this.tuning.historyMaxPages ? { maxPages: this.tuning.historyMaxPages } : {});
         if (r.messages.length) ctx.log.info({ group: g.number, missed: r.messages.length, pages: r.pages }, 'Milky: catching up messages missed while disconnected');
         if (r.truncated) ctx.log.warn({ group: g.number, pages: r.pages }, 'Milky: catch-up stopped at its page bound; older missed messages are not relayed');
@@ -205,6 +208,42 @@ export class MilkyBackend implements QqBackend {
         ctx.log.warn({ group: g.number, err: (e as Error).message }, 'Milky: catch-up failed for a group; it is tried again at the next reconnect');
       }
     }
+  }
+
+  /**
+   * The first connection after a start: page back from the newest message until one the bridge
+   * already knows (relayed from QQ, or sent there), and relay what came after it. When none of
+   * the recent history is known (a new link, or down for very long) nothing is replayed; the
+   * newest seq becomes the baseline a later reconnect catches up from.
+   */
+  private async catchUpAfterStart(group: number): Promise<void> {
+    const ctx = this.ctx!;
+    const room: QqRoom = { kind: 'group', number: group };
+    const newer: GroupMessage[] = [];
+    let start: number | undefined;
+    let newest: number | undefined;
+    let found = false;
+    for (let page = 0; page < (this.tuning.historyMaxPages ?? 3) && !found; page++) {
+      const r = await this.api.call('get_history_messages', { message_scene: 'group', peer_id: group, limit: 30, ...(start !== undefined ? { start_message_seq: start } : {}) });
+      const msgs = r.messages.filter((m): m is GroupMessage => m.message_scene === 'group').sort((a, b) => b.message_seq - a.message_seq);
+      for (const m of msgs) {
+        newest = Math.max(newest ?? -1, m.message_seq);
+        if (ctx.wasRelayed && (await ctx.wasRelayed(room, String(m.message_seq)))) {
+          found = true;
+          break;
+        }
+        newer.push(m);
+      }
+      if (r.next_message_seq === undefined || r.next_message_seq === null) break;
+      start = r.next_message_seq;
+    }
+    if (found) {
+      if (newer.length) ctx.log.info({ group, missed: newer.length }, 'Milky: relaying what the group said while the bridge was down');
+      for (const m of newer.reverse()) await this.onGroupMessage(m);
+    } else if (newer.length) {
+      ctx.log.info({ group, unknown: newer.length }, 'Milky: none of the recent history was relayed before (a new link, or down for long): not replaying it');
+    }
+    if (newest !== undefined && !this.handed.has(group)) this.handed.set(group, newest);
   }
 
   private async onEvent(e: MilkyEvent): Promise<void> {

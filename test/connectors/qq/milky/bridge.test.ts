@@ -43,11 +43,12 @@ async function control(s: RunningMilkySimulator, p: string, body?: unknown): Pro
   return json;
 }
 
-async function setup(events: 'websocket' | 'sse' | 'webhook' = 'websocket', token = TOKEN, webhookPort = 0) {
-  const sim = await startMilkySimulator({ accessToken: TOKEN });
-  cleanups.push(() => sim.close());
+async function setup(events: 'websocket' | 'sse' | 'webhook' = 'websocket', token = TOKEN, webhookPort = 0, reuse?: { sim: RunningMilkySimulator; stateDir: string }) {
+  const sim = reuse?.sim ?? (await startMilkySimulator({ accessToken: TOKEN }));
+  if (!reuse) cleanups.push(() => sim.close());
   const cap = capturedLogger('debug');
-  const store = await openStore({ stateDir: fs.mkdtempSync(path.join(root, 's-')) }, cap.log);
+  const stateDir = reuse?.stateDir ?? fs.mkdtempSync(path.join(root, 's-'));
+  const store = await openStore({ stateDir }, cap.log);
   const media = memoryMedia();
   const relay = new Relay({
     store, log: cap.log, media, pruneIntervalMs: 0,
@@ -61,11 +62,13 @@ async function setup(events: 'websocket' | 'sse' | 'webhook' = 'websocket', toke
   relay.register(qq);
   relay.register(irc);
   await relay.start();
-  cleanups.push(async () => {
+  let stopped: Promise<void> | undefined;
+  const stop = () => (stopped ??= (async () => {
     await relay.stop();
     await store.close();
-  });
-  return { sim, relay, qq, irc, media, cap, texts: () => irc.remote.texts('#c') };
+  })());
+  cleanups.push(stop);
+  return { sim, relay, qq, irc, media, cap, stateDir, stop, texts: () => irc.remote.texts('#c') };
 }
 
 describe('Milky backend through the bridge', () => {
@@ -194,6 +197,32 @@ describe('Milky backend through the bridge', () => {
       expect(await control(b.sim, '/violations')).toEqual([]);
     });
   }
+
+  it('after a restart, what the group said while the bridge was down is relayed once, in order, back to the last message the store knows', async () => {
+    const a = await setup();
+    await waitFor(() => a.qq.isConnected(), 'QQ online');
+    await control(a.sim, '/inject', { group: GROUP, from: ALICE, text: 'before the stop' });
+    await waitFor(() => a.texts().length === 1, 'first');
+    await a.stop();
+    await control(a.sim, '/inject', { group: GROUP, from: ALICE, text: 'while down', count: 40 });
+    const b = await setup('websocket', TOKEN, 0, { sim: a.sim, stateDir: a.stateDir });
+    await waitFor(() => b.texts().length === 40, 'the messages from while it was down', 10_000);
+    await control(b.sim, '/inject', { group: GROUP, from: ALICE, text: 'live' });
+    await waitFor(() => b.texts().length === 41, 'live');
+    expect(b.texts()).toEqual([...Array.from({ length: 40 }, (_, i) => `while down ${i + 1}`), 'live']);
+  });
+
+  it('a fresh link replays none of the group\'s old history', async () => {
+    const sim = await startMilkySimulator({ accessToken: TOKEN });
+    cleanups.push(() => sim.close());
+    await control(sim, '/inject', { group: GROUP, from: ALICE, text: 'old', count: 5 });
+    const b = await setup('websocket', TOKEN, 0, { sim, stateDir: fs.mkdtempSync(path.join(root, 's-')) });
+    await waitFor(() => b.qq.isConnected(), 'QQ online');
+    await control(sim, '/inject', { group: GROUP, from: ALICE, text: 'new' });
+    await waitFor(() => b.texts().length >= 1, 'new');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(b.texts()).toEqual(['new']);
+  });
 
   it('webhook: events POSTed by the implementation with the token are relayed; a POST without it is refused with 401 and relays nothing', async () => {
     const port = await freePort();
