@@ -244,6 +244,7 @@ describe('Milky backend through the bridge', () => {
     await waitFor(() => b.cap.lines().some((l) => l.level === 50 && String(l.msg).includes('refused')), 'the error line');
     expect(b.qq.isConnected()).toBe(false);
     expect(b.qq.qqBackend!.state()).toBe('auth-failed');
+    await waitFor(() => b.cap.lines().some((l) => l.level === 50 && String(l.msg).includes('check qq.milky.accessToken')), 'the adapter naming the key');
     expect(b.cap.text()).not.toContain('wrong-token');
   });
 });
