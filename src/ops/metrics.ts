@@ -139,11 +139,11 @@ export class BridgeMetrics implements RelayObserver {
     for (const s of QQ_STATES) this.qqState.set({ state: s }, s === state ? 1 : 0);
   }
 
-  /** A poll-loop condition from the WebQQ poller (`retcode:103`, `timeout`, …) or `relink`/`relogin`. */
+  /** A poll-loop condition from the WebQQ poller (`retcode:103`, `timeout`, …), `relink`/`relogin`, or a OneBot socket `reconnect`. */
   qqCondition(what: string): void {
     const m = /^retcode:(-?\d+)$/.exec(what);
     if (m) this.qqPollRetcodes.inc({ retcode: m[1]! });
-    else if (what === 'relink' || what === 'relogin') this.qqRelogins.inc({ kind: what });
+    else if (what === 'relink' || what === 'relogin' || what === 'reconnect') this.qqRelogins.inc({ kind: what });
   }
 
   setConnected(network: string, connected: boolean): void {

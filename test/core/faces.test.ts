@@ -18,6 +18,9 @@ describe('QQ face table', () => {
     for (let id = 0; id <= 213; id++) if (faceById(id)) n++;
     expect(n).toBe(185);
     expect(faceById(212)).toBeDefined();
+    // the modern faces OneBot implementations send
+    expect(faceById(271)?.name).toBe('吃瓜');
+    expect(faceById(326)?.name).toBe('生气');
     expect(faceById(213)).toBeUndefined();
   });
 
@@ -56,7 +59,7 @@ describe('QQ face table', () => {
   });
 
   it('loadFaces reads the bundled table eagerly and names a missing or broken file', () => {
-    expect(loadFaces()).toBe(185);
+    expect(loadFaces()).toBe(222);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faces-'));
     try {
       const missing = path.join(dir, 'qq-faces.tsv');

@@ -73,7 +73,8 @@ export class OnebotBackend implements QqBackend {
         if (s === 'auth-failed') this.setState('auth-failed', reason);
         else if (s === 'closed') this.setState('offline', reason);
         else if (s !== 'open') this.setState(this.me ? 'relinking' : 'connecting', reason);
-        if (s !== 'open') ctx.onCondition?.(`socket:${s}`);
+        // Counted once per lost socket (metrics: qqbridge_qq_relogins_total{kind="reconnect"}).
+        if ((s === 'connecting' || s === 'auth-failed') && this.me) ctx.onCondition?.('reconnect');
       },
       onOpen: () => {
         const gen = ++this.generation;

@@ -210,6 +210,23 @@ describe('OneBot messages both ways', () => {
   });
 });
 
+describe('OneBot file uploads', () => {
+  it('group_upload becomes a link to the file on the media server', async () => {
+    const h = await start();
+    await online(h);
+    const url = h.sim.addMedia(Buffer.from('%PDF-1.4 tiny'), 'application/pdf');
+    h.sim.injectNotice({ notice_type: 'group_upload', group_id: GROUP, user_id: MEMBERS.robot, file: { id: '/abc', name: 'notes.pdf', size: 13, busid: 102, url } });
+    await waitFor(() => h.irc.remote.sent(IRC_ROOM).length === 1, 'upload relayed');
+    const m = h.irc.remote.sent(IRC_ROOM)[0]!.delivery.message;
+    expect(m.origin.sender).toMatchObject({ id: String(MEMBERS.robot), displayName: 'robot' });
+    expect(m.parts).toHaveLength(1);
+    expect(m.parts[0]).toMatchObject({ type: 'link', text: '[文件] notes.pdf' });
+    const link = m.parts[0] as { url: string };
+    expect(link.url).not.toBe(url);
+    expect([...h.media.items.values()].some((x) => Buffer.from(x.data).toString() === '%PDF-1.4 tiny')).toBe(true);
+  });
+});
+
 describe('OneBot action failures', () => {
   it('a bad request (1400) is rejected at once, not retried', async () => {
     const h = await start();
@@ -248,6 +265,7 @@ describe('OneBot: no loss across drops and stalls', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(texts(h)).toEqual(Array.from({ length: 25 }, (_, i) => `m${i}`));
     expect(h.log.text()).toMatch(/catching up on QQ messages missed while disconnected/);
+    expect(h.conditions.filter((c) => c === 'reconnect')).toHaveLength(1);
   });
 
   it('a stalled socket is detected within heartbeatTimeoutMs and reconnected; nothing said meanwhile is lost', async () => {

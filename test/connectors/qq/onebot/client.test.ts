@@ -53,6 +53,37 @@ describe('OneBot client', () => {
     const t0 = Date.now();
     await waitFor(() => sim.connections > conns, 'reconnected after silence', 3000);
     expect(Date.now() - t0).toBeLessThan(250 + 400);
-    expect(client.state).toBe('open');
+    await waitFor(() => client.state === 'open', 'open again');
+  });
+});
+
+describe('OneBot client, reverse mode', () => {
+  it('reads X-Self-ID; a second connection of the same account replaces the first cleanly', async () => {
+    const { freePort } = await import('../../../support/ngircd.js');
+    const { WebSocket } = await import('ws');
+    const port = await freePort();
+    const opened: Array<number | undefined> = [];
+    const client = new OneBotClient({
+      mode: 'reverse', reverse: { bindAddress: '127.0.0.1', port, path: '/onebot/v11/ws' }, accessToken: 'rt',
+      log: silentLogger, onEvent: () => undefined, onOpen: (i) => opened.push(i.selfId),
+    });
+    stops.push(() => client.stop());
+    await client.start();
+    const url = `ws://127.0.0.1:${port}/onebot/v11/ws`;
+    const headers = { Authorization: 'Bearer rt', 'X-Self-ID': '10001', 'X-Client-Role': 'Universal' };
+    const answerer = (ws: InstanceType<typeof WebSocket>, name: string) => ws.on('message', (d) => {
+      const f = JSON.parse(d.toString()) as { echo: string };
+      ws.send(JSON.stringify({ status: 'ok', retcode: 0, data: { from: name }, echo: f.echo }));
+    });
+    const first = new WebSocket(url, { headers });
+    answerer(first, 'first');
+    await waitFor(() => client.state === 'open', 'first connection');
+    const firstClosed = new Promise<number>((r) => first.on('close', (code) => r(code)));
+    const second = new WebSocket(url, { headers });
+    answerer(second, 'second');
+    expect(await firstClosed).toBe(1000);
+    expect(await client.call('get_status')).toEqual({ from: 'second' });
+    expect(opened).toEqual([10001, 10001]);
+    second.close();
   });
 });

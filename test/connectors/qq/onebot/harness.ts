@@ -34,6 +34,8 @@ export interface Harness {
   log: ReturnType<typeof capturedLogger>;
   failures: DeliveryFailure[];
   states: string[];
+  /** Conditions the backend reported for metrics. */
+  conditions: string[];
   media: ReturnType<typeof memoryMedia>;
   /** Texts the loopback side got, in order. */
   ircTexts(): string[];
@@ -80,11 +82,13 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness & { 
   const media = memoryMedia({ publicUrls: true });
   const failures: DeliveryFailure[] = [];
   const states: string[] = [];
+  const conditions: string[] = [];
   const link: MappingLink = { qq: { kind: 'group', number: GROUP }, rooms: [{ network: 'qq', room: QQ_ROOM }, { network: 'irc', room: IRC_ROOM }] } as MappingLink;
   const qq = new QqConnector(config, {
     routes: { links: () => [link] },
     backend: { tuning: { actionTimeoutMs: 2000, backoffMinMs: 20, backoffMaxMs: 200, authRetryMs: 400, ...o.tuning } },
     onState: (s) => states.push(s),
+    onCondition: (c) => conditions.push(c),
   });
   const irc = new LoopbackConnector('irc');
   const relay = new Relay({
@@ -101,7 +105,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness & { 
   if (mode === 'reverse') sim.connectReverse(`ws://127.0.0.1:${onebot.reverse!.port}${onebot.reverse!.path}`, 50);
   let stopped = false;
   return {
-    dir, sim, qq, irc, relay, store, log, failures, states, media,
+    dir, sim, qq, irc, relay, store, log, failures, states, conditions, media,
     ircTexts: () => irc.remote.texts(IRC_ROOM),
     async stop() {
       if (stopped) return;
