@@ -11,6 +11,7 @@ import { buildProduct, fmtMs, fmtSpread, mb, median, REPO, removeBuild, startIrc
 import { benchBaseline, benchCoreMemory, benchManyGroups } from './memory.js';
 import { benchParser } from './parser.js';
 import { benchNetworkDefaults, benchNetworkTuned, type Network } from './networks.js';
+import { benchMilky } from './milky.js';
 import { benchDefaults, benchIrcToQqRaised, benchTuned } from './relay.js';
 
 type Row = [measurement: string, result: string, conditions: string];
@@ -158,6 +159,11 @@ async function main(): Promise<void> {
   });
 
   // Limit-bound, not CPU-bound: both networks at once, each with its own simulator and bridge.
+  await section('QQ (Milky) ↔ network', async () => {
+    const r = await benchMilky();
+    row('added latency QQ (Milky) → network, p50 / p90 / p99 / max', fmtSpread(r.toNet), `${r.toNet.n} msgs; simulator inject → WebSocket event → relay (SQLite) → other connector's send, in process`);
+    row('added latency network → QQ (Milky), p50 / p90 / p99 / max', fmtSpread(r.fromNet), `${r.fromNet.n} msgs paced under the 5/s bucket; relay → send_group_message over HTTP → the account's message seen on a second WebSocket`);
+  });
   await section('QQ ↔ Matrix / Telegram, default limits', async () => {
     const rs = await Promise.allSettled((['matrix', 'telegram'] as const).map((n) => benchNetworkDefaults(n)));
     for (const [i, net] of (['matrix', 'telegram'] as const).entries()) {

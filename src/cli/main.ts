@@ -89,6 +89,33 @@ program
   });
 
 program
+  .command('simulate-milky')
+  .description('run the Milky simulator (a Milky implementation: HTTP API, WebSocket/SSE events, webhooks)')
+  .option('-p, --port <n>', 'API and event port', '3000')
+  .option('--control-port <n>', 'control API port', '3001')
+  .option('--host <addr>', 'bind address', '127.0.0.1')
+  .option('-w, --world <file>', 'world file (YAML or JSON); default: the captured seeds')
+  .option('--webhook <url...>', 'POST every event to these URLs too')
+  .action(async (opts: { port: string; controlPort: string; host: string; world?: string; webhook?: string[] }) => {
+    const { startMilkySimulator } = await import('../connectors/qq/milky/simulator/index.js');
+    const { loadWorld } = await import('../simulator/world.js');
+    // The token comes from the environment, never the command line (ps shows arguments).
+    const token = process.env.MILKY_TOKEN || undefined;
+    const sim = await startMilkySimulator({
+      host: opts.host,
+      port: intOption('--port', opts.port),
+      controlPort: intOption('--control-port', opts.controlPort),
+      ...(token ? { accessToken: token } : {}),
+      ...(opts.webhook ? { webhooks: opts.webhook } : {}),
+      ...(opts.world ? { world: loadWorld(opts.world) } : {}),
+    });
+    process.stdout.write(`Milky simulator on ${sim.url} (events at ${sim.url}/event, control API ${sim.controlUrl})${token ? ', token from MILKY_TOKEN' : ', no token'}\n`);
+    const stop = () => void sim.close().then(() => process.exit(0));
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+
+program
   .command('simulate-onebot')
   .description('run the OneBot v11 simulator (a WebSocket server, or a client of a reverse-mode bridge)')
   .option('-p, --port <n>', 'WebSocket and control API port (forward mode)', '3001')

@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import type { QqBackend, QqBackendFeatures } from './backend.js';
+import { checkMilkyConfig, milkyConfigObject } from './milky/config.js';
 import { checkOnebotConfig, normalizeOnebotConfig, onebotConfigObject } from './onebot/config.js';
 import { checkWebqqConfig, normalizeWebqqConfig, webqqConfigObject } from './webqq/config.js';
 
@@ -48,6 +49,7 @@ export const QQ_BACKENDS = {
     features: { replies: true, mentions: true, recall: true, discussions: false },
     load: () => import('./onebot/backend.js'),
   }),
+  milky: entry({ config: milkyConfigObject, check: checkMilkyConfig, features: { replies: true, mentions: true, recall: true, discussions: false }, load: () => import('./milky/backend.js') }),
 } as const;
 
 export type QqProtocol = keyof typeof QQ_BACKENDS;

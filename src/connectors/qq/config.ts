@@ -6,15 +6,17 @@
 import { z } from 'zod';
 import { alertSchema, pacingSchema } from './account/config.js';
 import { QQ_BACKENDS, QQ_PROTOCOLS, type QqProtocol } from './backends.js';
+import type { MilkyConfig } from './milky/config.js';
 import type { OnebotConfig } from './onebot/config.js';
 import type { WebqqConfig } from './webqq/config.js';
 
 export { QQ_STATUSES } from './webqq/config.js';
+export type { MilkyConfig } from './milky/config.js';
 export type { OnebotConfig } from './onebot/config.js';
 export type { WebqqConfig } from './webqq/config.js';
 
 /** The whole `qq` section, whichever backend it names. */
-export type QqSectionConfig = WebqqConfig | OnebotConfig;
+export type QqSectionConfig = WebqqConfig | OnebotConfig | MilkyConfig;
 
 /**
  * The WebQQ client's options until it has its own type (issue 9 part 3); keep for its imports.

@@ -166,7 +166,7 @@ export class QqConnector implements Connector {
     const was = this.state;
     this.state = s;
     if (s === 'kicked') this.log?.error({ reason: detail }, 'QQ session was kicked off; not logging in again by itself (restart the bridge when ready)');
-    else if (s === 'auth-failed') this.log?.error({ reason: detail }, 'the QQ implementation refused the bridge\'s credentials (check qq.onebot.accessToken); retrying slowly');
+    else if (s === 'auth-failed') this.log?.error({ reason: detail }, `the QQ implementation refused the bridge's credentials (check qq.${this.config.protocol}.accessToken); retrying slowly`);
     else if (s !== was) this.log?.info({ state: s, detail }, 'QQ session state');
     if (s === 'online' && was !== 'online' && was !== 'offline') this.bindMappings();
     // A kick (and, with OneBot/Milky, bot_offline) is the account going offline, not the transport.

@@ -55,10 +55,17 @@ describe('qq.protocol picks the backend and its keys', () => {
     expect(issues('qq:\n  uin: 1\n  password: x\n  onebot:\n    url: ws://127.0.0.1:3001\n'))
       .toEqual(['<config>:5:5: qq.onebot: a setting of protocol: onebot; this config says protocol: webqq']);
   });
+  it('rejects other backends\' keys under protocol: milky (and milky under onebot) at their line', () => {
+    expect(issues('qq:\n  protocol: milky\n  password: x\n  milky:\n    url: http://127.0.0.1:3000\n'))
+      .toEqual(['<config>:3:13: qq.password: a setting of protocol: webqq; this config says protocol: milky']);
+    expect(issues('qq:\n  protocol: onebot\n  onebot:\n    url: ws://127.0.0.1:3001\n  milky:\n    url: http://127.0.0.1:3000\n'))
+      .toEqual(['<config>:6:5: qq.milky: a setting of protocol: milky; this config says protocol: onebot']);
+    expect(issues('qq:\n  protocol: milky\n  milky:\n    url: http://127.0.0.1:3000\n    events: webhook\n')[0]).toMatch(/^<config>:3:3: qq\.milky\.webhook: .*required with events: webhook/);
+  });
   it('names typos, unknown protocols and missing mode keys', () => {
     expect(issues('qq:\n  protocol: onebot\n  onebot:\n    url: ws://127.0.0.1:3001\n    acessToken: x\n'))
       .toEqual(['<config>:5:5: qq.onebot.acessToken: unknown key (did you mean "accessToken"?)']);
-    expect(issues('qq:\n  protocol: milk\n')).toEqual(['<config>:2:13: qq.protocol: qq.protocol must be one of: webqq, onebot']);
+    expect(issues('qq:\n  protocol: milk\n')).toEqual(['<config>:2:13: qq.protocol: qq.protocol must be one of: webqq, onebot, milky']);
     expect(issues('qq:\n  protocol: onebot\n  onebot:\n    mode: reverse\n')[0]).toMatch(/^<config>:3:3: qq\.onebot\.reverse: .*required with mode: reverse/);
     expect(issues('qq:\n  protocol: onebot\n  onebot: {}\n')[0]).toMatch(/qq\.onebot\.url: .*required with mode: forward/);
     expect(issues('qq:\n  protocol: onebot\n  onebot:\n    url: http://127.0.0.1:3001\n')[0]).toMatch(/qq\.onebot\.url: qq\.onebot\.url must be a ws:\/\/ or wss:\/\/ URL/);
