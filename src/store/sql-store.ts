@@ -49,6 +49,7 @@ export class SqlStore implements Store {
       nextAttemptAt: num(r.next_attempt_at),
       lastError: optStr(r.last_error),
       createdAt: num(r.created_at),
+      sentIds: r.sent_ids === null || r.sent_ids === undefined ? [] : (JSON.parse(String(r.sent_ids)) as string[]),
     };
   }
 
@@ -101,11 +102,13 @@ export class SqlStore implements Store {
     ]);
   }
 
-  async markAttemptFailed(seq: number, f: { error: string; nextAttemptAt: number }, now = Date.now()): Promise<void> {
-    await this.db.run(
-      `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE seq = ?`,
-      [f.nextAttemptAt, f.error, now, seq],
-    );
+  async markAttemptFailed(seq: number, f: { error: string; nextAttemptAt: number; sentIds?: readonly string[] }, now = Date.now()): Promise<void> {
+    await this.db.batch([
+      stmt(
+        `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, sent_ids = ?, updated_at = ? WHERE seq = ?`,
+        f.nextAttemptAt, f.error, f.sentIds && f.sentIds.length > 0 ? JSON.stringify(f.sentIds) : null, now, seq,
+      ),
+    ]);
   }
 
   async markFailed(seq: number, error: string, now = Date.now()): Promise<void> {

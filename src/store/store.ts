@@ -30,6 +30,8 @@ export interface OutboxItem extends StoreTarget {
   nextAttemptAt: number;
   lastError: string | undefined;
   createdAt: number;
+  /** Remote ids earlier attempts already created (pieces of a split message), in order. */
+  sentIds: string[];
 }
 
 /** Where a bridge message first appeared; kept so replies can quote it and be threaded natively. */
@@ -109,7 +111,7 @@ export interface Store {
   /** Marks an item delivered and records the remote ids it produced, atomically. */
   markDelivered(seq: number, delivered: { sourceId: string; remoteIds: readonly string[] } & StoreTarget, now?: number): Promise<void>;
   /** Counts one failed attempt and sets when to try again. */
-  markAttemptFailed(seq: number, failure: { error: string; nextAttemptAt: number }, now?: number): Promise<void>;
+  markAttemptFailed(seq: number, failure: { error: string; nextAttemptAt: number; sentIds?: readonly string[] }, now?: number): Promise<void>;
   /** Gives up on an item for good. */
   markFailed(seq: number, error: string, now?: number): Promise<void>;
   getOutboxItem(seq: number): Promise<OutboxItem | undefined>;
