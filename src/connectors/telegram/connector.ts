@@ -227,6 +227,11 @@ export class TelegramConnector implements Connector {
       await this.pause(wait);
     };
     while (!this.inputStopped) {
+      // Input paused (the store is unavailable): leave updates with Telegram instead of fetching.
+      if (this.ctx?.inputPaused()) {
+        await this.pause(250);
+        continue;
+      }
       const abort = new AbortController();
       this.pollAbort = abort;
       const signal = abort.signal as unknown as ApiSignal;
@@ -336,6 +341,8 @@ export class TelegramConnector implements Connector {
         return reply(400, 'body is not JSON');
       }
       if (this.inputStopped) return refuse();
+      // The bridge's store is unavailable: Telegram keeps the update and sends it again.
+      if (this.ctx?.inputPaused()) return reply(503, "the bridge's database is unavailable; send it again later");
       // Handled one at a time, in arrival order, and answered 200 only once the relay took it;
       // a failure answers 500 so that Telegram sends it again.
       const p = this.webhookChain.then(() => this.bot.handleUpdate(update));
@@ -344,7 +351,9 @@ export class TelegramConnector implements Connector {
         () => reply(200, 'ok'),
         (e: unknown) => {
           this.log.error({ err: errText(e) }, 'Telegram webhook update failed');
-          reply(500, 'error');
+          const cause = e instanceof BotError ? e.error : e;
+          if (cause instanceof Error && cause.name === 'InputPausedError') reply(503, "the bridge's database is unavailable; send it again later");
+          else reply(500, 'error');
         },
       );
     });
@@ -438,7 +447,8 @@ export class TelegramConnector implements Connector {
     if (m.reply_to_message) msg.replyTo = await refOf(m.reply_to_message.message_id);
     if (edited) msg.editOf = await refOf(m.message_id);
     try {
-      await ctx.receive(msg);
+      // A webhook update is kept by Telegram until answered 2xx: refused (503), not held, when paused.
+      await ctx.receive(msg, { hold: this.config.mode !== 'webhook' });
     } catch (e) {
       // Rethrown: the update must stay unconfirmed so that Telegram sends it again.
       log.error({ err: errText(e), id: msg.id }, 'relay refused a Telegram message; leaving it unconfirmed');
