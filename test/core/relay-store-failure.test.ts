@@ -11,6 +11,7 @@ import { Relay, type HoldOptions } from '../../src/core/relay.js';
 import { StaticRoutes } from '../../src/core/routes.js';
 import type { StoreStatus } from '../../src/core/store-gate.js';
 import { silentLogger } from '../../src/log.js';
+import { healthReport } from '../../src/ops/health.js';
 import { StoreError } from '../../src/store/errors.js';
 import { openStore } from '../../src/store/store.js';
 import { LoopbackConnector, LoopbackNetwork } from '../support/loopback.js';
@@ -77,6 +78,10 @@ describe('Relay on PostgreSQL when the store goes away: pause, hold, resume', ()
     expect(status.held).toBeGreaterThan(50);
     expect(status.error).toMatch(/PostgreSQL store/);
     const heldAtReturn = status.held;
+    // /health names the store, and says since when and how much is held.
+    const health = healthReport([{ network: 'qq', connected: true }], [], status);
+    expect(health.status).toBe('not ready');
+    expect(health.problems[0]).toMatch(new RegExp(`^store: unavailable since \\d{4}-.*Z, ${status.held} messages held \\(PostgreSQL store`));
     const back = Date.now();
     await pgServer.startServer();
     await waitFor(() => b.relay.storeStatus().state === 'available', 'the store to be back', 30_000);
