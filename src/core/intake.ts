@@ -59,14 +59,19 @@ export interface IntakeOptions {
 export class Intake {
   private queue: IntakeEntry[] = [];
   private heldBytes = 0;
-  private writing: Promise<void> | undefined;
-  private scheduled = false;
+  /**
+   * The group being written. While `open` (its transaction has not run yet) new entries join it
+   * at once: the driver gathers every write asked for in one turn into one transaction. Once it
+   * closed, entries wait in `queue` for the next group, so a failed group is retried before
+   * anything that came after it (order per room survives an outage).
+   */
+  private group: { entries: IntakeEntry[]; calls: Array<Promise<EnqueueResult>>; open: boolean; done: Promise<StoreError | undefined> } | undefined;
   private stopped = false;
 
   constructor(private readonly opts: IntakeOptions) {
     opts.gate.heldCount = () => this.queue.length;
     opts.gate.onChange((s) => {
-      if (s.state === 'available') this.schedule();
+      if (s.state === 'available') this.pump();
     });
   }
 
@@ -87,26 +92,26 @@ export class Intake {
     this.queue.push(e);
     this.heldBytes += e.bytes;
     this.enforceBound();
-    this.schedule();
+    this.pump();
   }
 
   /** Writes what is queued now (the gate's probe while the store is unavailable). Throws the store's error. */
   async writeNow(): Promise<void> {
-    if (this.writing) await this.writing;
+    if (this.group) await this.group.done;
     if (this.queue.length === 0) {
       await this.opts.store.kvSet('store.probe', String(Date.now()));
       return;
     }
-    const err = await this.writeGroup();
+    const err = await this.startGroup().done;
     if (err) throw err;
   }
 
   /** Waits for the write in progress; refuses what is still held (shutdown). Returns how many were refused. */
   async stop(): Promise<number> {
     // Let what is queued while the store works be written: it was accepted.
-    while (!this.opts.gate.isDown && (this.queue.length > 0 || this.writing)) {
-      if (this.writing) await this.writing;
-      else await this.writeGroup();
+    while (!this.opts.gate.isDown && (this.queue.length > 0 || this.group)) {
+      if (this.group) await this.group.done;
+      else await this.startGroup().done;
     }
     this.stopped = true;
     const left = this.queue.splice(0);
@@ -115,54 +120,61 @@ export class Intake {
     return left.length;
   }
 
-  private schedule(): void {
-    if (this.scheduled || this.writing || this.opts.gate.isDown || this.queue.length === 0) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      if (this.writing || this.opts.gate.isDown) return;
-      void this.writeGroup();
-    });
+  private pump(): void {
+    if (this.opts.gate.isDown || this.queue.length === 0) return;
+    if (!this.group) {
+      this.startGroup();
+      return;
+    }
+    if (this.group.open) for (const e of this.queue.splice(0)) this.issue(this.group, e);
   }
 
-  /** One group, one transaction. Returns the store error when it failed (the entries stay queued). */
-  private async writeGroup(): Promise<StoreError | undefined> {
-    const group = this.queue.splice(0, this.opts.maxGroup ?? 1000);
-    if (group.length === 0) return undefined;
+  private issue(g: NonNullable<Intake['group']>, e: IntakeEntry): void {
+    g.entries.push(e);
+    const p = this.opts.store.enqueue(e.items, { ...(e.dedupe ? { dedupe: e.dedupe } : {}), ...(e.origin ? { origin: e.origin } : {}) });
+    const close = () => {
+      g.open = false;
+    };
+    p.then(close, close);
+    g.calls.push(p);
+  }
+
+  private startGroup(): NonNullable<Intake['group']> {
+    const g: NonNullable<Intake['group']> = { entries: [], calls: [], open: true, done: Promise.resolve(undefined) };
+    this.group = g;
+    for (const e of this.queue.splice(0, this.opts.maxGroup ?? 1000)) this.issue(g, e);
+    g.done = this.settle(g);
+    return g;
+  }
+
+  /** Waits for the group's transaction; hands out results. Returns the store error when it failed (the entries stay queued). */
+  private async settle(g: NonNullable<Intake['group']>): Promise<StoreError | undefined> {
+    let results: Array<PromiseSettledResult<EnqueueResult>> = [];
+    while (results.length < g.calls.length) results = results.concat(await Promise.allSettled(g.calls.slice(results.length)));
     let storeErr: StoreError | undefined;
-    let release!: () => void;
-    this.writing = new Promise<void>((r) => (release = r));
-    try {
-      // Called in one synchronous loop: the driver puts them in one transaction.
-      const results = await Promise.allSettled(group.map((e) => this.opts.store.enqueue(e.items, { ...(e.dedupe ? { dedupe: e.dedupe } : {}), ...(e.origin ? { origin: e.origin } : {}) })));
-      const back: IntakeEntry[] = [];
-      results.forEach((r, i) => {
-        const e = group[i]!;
-        if (r.status === 'rejected' && isStoreError(r.reason)) {
-          storeErr = r.reason;
-          e.tried = true;
-          if (e.hold) {
-            back.push(e);
-            return;
-          }
-          this.heldBytes -= e.bytes;
-          e.fail(new InputPausedError(r.reason));
+    const back: IntakeEntry[] = [];
+    results.forEach((r, i) => {
+      const e = g.entries[i]!;
+      if (r.status === 'rejected' && isStoreError(r.reason)) {
+        storeErr = r.reason;
+        e.tried = true;
+        if (e.hold) {
+          back.push(e);
           return;
         }
         this.heldBytes -= e.bytes;
-        if (r.status === 'fulfilled') e.done(r.value, e.tried);
-        else e.fail(r.reason);
-      });
-      this.queue = back.length > 0 ? [...back, ...this.queue] : this.queue;
-    } finally {
-      this.writing = undefined;
-      release();
-    }
+        e.fail(new InputPausedError(r.reason));
+        return;
+      }
+      this.heldBytes -= e.bytes;
+      if (r.status === 'fulfilled') e.done(r.value, e.tried);
+      else e.fail(r.reason);
+    });
+    if (back.length > 0) this.queue = [...back, ...this.queue];
+    this.group = undefined;
     if (storeErr) this.opts.gate.fail(storeErr);
-    else {
-      this.opts.gate.ok();
-      this.schedule();
-    }
+    else this.opts.gate.ok();
+    this.pump();
     return storeErr;
   }
 
