@@ -54,6 +54,11 @@ function coreThroughput(n: number): void {
   row('core throughput (bench/core-throughput.ts)', `${v.get('delivered/s (end to end)')} msgs/s`,
     `${v.get('messages')} msgs from ${v.get('origin rooms')} rooms, Relay → ${v.get('store')} outbox → loopback connector, in-process; ` +
       `latency p50 / p99 / max ${v.get('latency p50')} / ${v.get('latency p99')} / ${v.get('latency max')}`);
+  if (v.has('ceiling: same statements, 100 msgs a commit')) {
+    row('core ceiling: the same statements, 100 messages a commit', `${v.get('ceiling: same statements, 100 msgs a commit')} msgs/s`, 'SQLite, no relay; same run');
+    row('core burst (windows of 100 per room, as a poll answer or an IRC burst)', `${v.get('delivered/s burst')} msgs/s`, `latency p50 / p99 ${v.get('burst latency p50 / p99')}`);
+    row('core burst over a no-op store', `${v.get('delivered/s burst, no-op store')} msgs/s`, 'the relay alone; the difference is the store');
+  }
 }
 
 async function main(): Promise<void> {

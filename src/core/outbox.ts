@@ -59,7 +59,7 @@ export interface OutboxOptions {
   /**
    * Sends per target whose delivered-mark may still be uncommitted when the next send starts
    * (marks of all targets share a commit). A crash can resend at most this many items per target,
-   * plus the one being sent. Default 8.
+   * plus the one being sent. Default 16.
    */
   maxUnconfirmed?: number;
   /** First retry delay; doubles per attempt up to `maxBackoffMs`, with jitter. */
@@ -368,7 +368,7 @@ export class Outbox {
         (e: unknown) => w.log.warn({ seq: item.seq, err: (e as Error).message }, 'delivered-mark not recorded before the outbox stopped; the item may be sent again after a restart'),
       );
       w.unconfirmed.push(mark);
-      if (w.unconfirmed.length >= (this.opts.maxUnconfirmed ?? 8)) await w.unconfirmed.shift();
+      if (w.unconfirmed.length >= (this.opts.maxUnconfirmed ?? 16)) await w.unconfirmed.shift();
       this.rateLimitedAttempts.delete(item.seq);
       this.lastErrors.delete(w.key);
       const latencyMs = Math.max(0, this.now() - item.createdAt);
