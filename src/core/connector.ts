@@ -63,7 +63,8 @@ export interface Delivery {
   editOfRemoteIds?: string[];
   /**
    * Remote ids an earlier attempt of this delivery already created (a split message that failed
-   * part-way, kept by the outbox across restarts): send only what is missing after them.
+   * part-way, kept by the outbox across restarts): send only what is missing after them, and
+   * return the ids of the whole message, these first.
    */
   alreadySent?: string[];
   /**

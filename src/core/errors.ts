@@ -10,8 +10,9 @@ export class DeliveryError extends Error {
   /** A server-imposed wait (429 retry_after), in milliseconds. */
   readonly retryAfterMs: number | undefined;
   /**
-   * Remote ids this attempt created before it failed (pieces of a split message already in the
-   * room). The outbox stores them with the item and hands them back as `Delivery.alreadySent`.
+   * Remote ids of the message already in the room when this attempt failed (pieces of a split
+   * message, those of earlier attempts included). The outbox stores them with the item, durably,
+   * and hands them back as `Delivery.alreadySent`.
    */
   readonly remoteIds: readonly string[];
 

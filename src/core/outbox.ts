@@ -330,7 +330,7 @@ export class Outbox {
         remoteIds = await conn.send(delivery);
       } catch (e) {
         // Pieces this attempt got out are kept with the item, so no attempt sends them again.
-        if (isDeliveryError(e) && e.remoteIds.length > 0) item.sentIds = [...item.sentIds, ...e.remoteIds];
+        if (isDeliveryError(e) && e.remoteIds.length > 0) item.sentIds = [...e.remoteIds];
         const reason = e instanceof Error ? e.message : String(e);
         const kind = isDeliveryError(e) ? e.kind : 'retryable';
         this.lastErrors.set(w.key, reason);
@@ -363,7 +363,7 @@ export class Outbox {
       }
       // Pipelined: the mark joins the next group commit while the next item is sent. The
       // window is bounded, and a read of the queue waits for every mark (settleMarks).
-      const allIds = [...item.sentIds, ...remoteIds];
+      const allIds = remoteIds;
       const mark = this.storeCall(() => this.store.markDelivered(item.seq, { sourceId: message.id, network: w.target.network, room: w.target.room, remoteIds: allIds }, this.now())).catch(
         (e: unknown) => w.log.warn({ seq: item.seq, err: (e as Error).message }, 'delivered-mark not recorded before the outbox stopped; the item may be sent again after a restart'),
       );
