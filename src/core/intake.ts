@@ -1,6 +1,6 @@
 import type { Logger } from '../log.js';
 import { isStoreError, StoreError } from '../store/errors.js';
-import type { EnqueueItem, EnqueueResult, OriginEntry, Store } from '../store/store.js';
+import type { EnqueueItem, EnqueueResult, KvStore, OriginEntry, OutboxStore } from '../store/store.js';
 import type { StoreGate } from './store-gate.js';
 
 /**
@@ -38,7 +38,7 @@ export interface IntakeEntry {
 }
 
 export interface IntakeOptions {
-  store: Pick<Store, 'enqueue' | 'kvSet'>;
+  store: Pick<OutboxStore, 'enqueue'> & Pick<KvStore, 'kvSet'>;
   gate: StoreGate;
   log: Logger;
   /** Hold-buffer bounds; past either, the oldest held messages are dropped and counted. */

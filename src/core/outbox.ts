@@ -1,7 +1,7 @@
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { isStoreError } from '../store/errors.js';
-import type { OutboxItem, Store } from '../store/store.js';
+import type { MessageMapStore, OutboxItem, OutboxStore } from '../store/store.js';
 import { backoffDelay } from './backoff.js';
 import type { Connector, Delivery, MediaAccess } from './connector.js';
 import { degrade, degradeEdit, degradeReply } from './degrade.js';
@@ -46,7 +46,7 @@ export interface TargetStats {
 }
 
 export interface OutboxOptions {
-  store: Store;
+  store: OutboxStore & MessageMapStore;
   connectorFor(network: string): Connector | undefined;
   log?: Logger;
   onFailure?: (f: DeliveryFailure) => void;
@@ -137,7 +137,7 @@ export class Outbox {
   private readonly lastErrors = new Map<string, string>();
   /** Per queued item, how many of its failed attempts were server-imposed waits (429 retry-after); in memory. */
   private readonly rateLimitedAttempts = new Map<number, number>();
-  private readonly store: Store;
+  private readonly store: OutboxStore & MessageMapStore;
   private readonly ids: IdMap;
   private readonly log: Logger;
   private readonly now: () => number;

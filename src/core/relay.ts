@@ -1,7 +1,7 @@
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { StoreError, isStoreError } from '../store/errors.js';
-import type { EnqueueItem, Store } from '../store/store.js';
+import type { CoreStore, EnqueueItem } from '../store/store.js';
 import type { Connector, ConnectorContext, MediaAccess } from './connector.js';
 import { Dedupe, dedupeKeyOf } from './dedupe.js';
 import { IdMap, originEntryOf } from './idmap.js';
@@ -32,7 +32,7 @@ export interface HoldOptions {
 }
 
 export interface RelayOptions {
-  store: Store;
+  store: CoreStore;
   routes: RouteTable;
   log?: Logger;
   media?: MediaAccess;
@@ -49,7 +49,10 @@ export interface RelayOptions {
   observer?: RelayObserver;
   /** Outbox tuning (backoff, polling, clock, pipeline depth). */
   outbox?: Pick<OutboxOptions, 'baseBackoffMs' | 'maxBackoffMs' | 'connectPollMs' | 'batchSize' | 'maxUnconfirmed' | 'now' | 'random'>;
-  /** How long delivered/seen bookkeeping is kept (ms). */
+  /**
+   * How long delivered/seen bookkeeping is kept (ms). `dedupeMs` must not exceed `outboxMs`: a
+   * replay whose dedupe key is still claimed is kept out by its outbox rows' keys as well.
+   */
   retention?: { dedupeMs?: number; outboxMs?: number; messageMapMs?: number };
   /** How often retention runs; 0 disables (default: hourly). */
   pruneIntervalMs?: number;
@@ -88,7 +91,7 @@ export class Relay {
   readonly gate: StoreGate;
   private readonly intake: Intake;
   private readonly connectors = new Map<string, Connector>();
-  private readonly store: Store;
+  private readonly store: CoreStore;
   private readonly ids: IdMap;
   private readonly dedupe: Dedupe;
   private readonly log: Logger;
