@@ -61,6 +61,17 @@ function coreThroughput(n: number): void {
   }
 }
 
+/** Recovery after PostgreSQL outages (bench/store-outage.ts): the median row. */
+function storeOutage(): void {
+  const file = join(REPO, 'bench/store-outage.ts');
+  if (!existsSync(file)) return;
+  const r = spawnSync(join(REPO, 'node_modules/.bin/tsx'), [file], { cwd: REPO, encoding: 'utf8', timeout: 180_000 });
+  if (r.status !== 0) throw new Error(`store-outage.ts exited ${r.status ?? r.signal}: ${(r.stderr || r.stdout).trim().split('\n')[0]}`);
+  const m = /^\| median \| (\d+) \| (\d+) ms \| (\d+) ms \|$/m.exec(r.stdout);
+  if (!m) throw new Error(`store-outage.ts printed no median: ${r.stdout.slice(0, 200)}`);
+  row('store outage recovery (PostgreSQL stopped 3 s, median of 5)', `available again ${m[2]} ms, held delivered ${m[3]} ms after PostgreSQL is up`, `${m[1]} messages held per outage, one every 50 ms`);
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   row('date', new Date().toISOString().replace(/\.\d+Z$/, 'Z'));
@@ -181,6 +192,7 @@ async function main(): Promise<void> {
   });
 
   await section('core throughput (core-throughput.ts)', () => coreThroughput(20_000));
+  await section('store outage recovery (store-outage.ts)', () => storeOutage());
   removeBuild();
 
   row('whole run', `${((Date.now() - started) / 1000).toFixed(0)} s`);

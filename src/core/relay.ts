@@ -111,7 +111,7 @@ export class Relay {
     const hold = opts.hold ?? {};
     this.gate = new StoreGate({
       minRetryMs: hold.retryMinMs ?? 250,
-      maxRetryMs: hold.retryMaxMs ?? 10_000,
+      maxRetryMs: hold.retryMaxMs ?? 2_000,
       giveUpAfterMs: hold.exitAfterMs ?? 600_000,
       probe: () => this.intake.writeNow(),
       onGiveUp: (e, ms) => {

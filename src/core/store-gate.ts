@@ -125,7 +125,7 @@ export class StoreGate {
   /** Retries after a new error from the probe itself. */
   private scheduleRetry(): void {
     if (this.closed || !this.down) return;
-    const delay = backoffDelay(this.attempt++, { minMs: this.opts.minRetryMs ?? 250, maxMs: this.opts.maxRetryMs ?? 10_000, jitter: 0.5 }, this.opts.random);
+    const delay = backoffDelay(this.attempt++, { minMs: this.opts.minRetryMs ?? 250, maxMs: this.opts.maxRetryMs ?? 2_000, jitter: 0.5 }, this.opts.random);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.opts.probe().then(
