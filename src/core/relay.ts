@@ -318,10 +318,17 @@ export class Relay {
     const key = roomKey(msg.origin);
     let written!: Promise<ReceiveOutcome>;
     const prev = this.chains.get(key) ?? Promise.resolve();
-    // The chain orders the hand-over to the intake only; the write itself is shared by the group.
-    const next = prev.then(() => {
+    // The chain orders the hand-over to the intake (after the echo read) only; the next message
+    // of the room goes on as soon as this one is in the intake, and the write is shared by the group.
+    const step = async () => {
+      if (await this.isEcho(msg)) {
+        this.log.debug({ net: msg.origin.network, room: msg.origin.room, id: msg.id }, 'own output dropped');
+        written = Promise.resolve({ status: 'loop' });
+        return;
+      }
       written = this.accept(msg, hold);
-    });
+    };
+    const next = prev.then(step, step);
     this.chains.set(key, next);
     const clear = () => {
       if (this.chains.get(key) === next) this.chains.delete(key);
@@ -330,12 +337,9 @@ export class Relay {
     return next.then(() => written);
   }
 
-  private async accept(msg: BridgeMessage, hold: boolean): Promise<ReceiveOutcome> {
+  /** Routes `msg` and hands it to the intake, synchronously; resolves once it is written. */
+  private accept(msg: BridgeMessage, hold: boolean): Promise<ReceiveOutcome> {
     const log = this.log.child({ net: msg.origin.network, room: msg.origin.room });
-    if (await this.isEcho(msg)) {
-      log.debug({ id: msg.id }, 'own output dropped');
-      return { status: 'loop' };
-    }
     const items: EnqueueItem[] = [];
     const payload: OutboxPayload = { v: 2, message: msg };
     for (const t of this.opts.routes.targetsFor(msg.origin)) {
