@@ -5,9 +5,12 @@
  *
  * Bound, asserted: a SIGKILL during an outage loses at most what was held in memory (as /health
  * reported it just before the kill); everything QQ kept for the next poll, and everything queued
- * before the outage, arrives after the restart, in order.
+ * before the outage, arrives after the restart, in order. And past `store.outage.exitAfterSeconds`
+ * the process says why and exits with status 75, for its service manager to restart it.
  */
+import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/index.js';
@@ -107,5 +110,40 @@ it('SIGKILL while the store is away loses at most what was held in memory; the r
     if (process.env.QQBRIDGE_FAULT_LOG) console.log({ said: n, heldAtKill, missing: r.missing, duplicates: r.duplicates });
   } finally {
     await pgServer.startServer().catch(() => undefined);
+    await bridge.kill(); // the next scenario runs its own bridge on the same QQ account
   }
 }, 120_000);
+
+it('a store away past store.outage.exitAfterSeconds: the process says why and exits with status 75', async () => {
+  const url = await pgServer.createDatabase();
+  const d = tempDir('qqbridge-outage-exit-');
+  const file = writeConfigFile({
+    dir: d,
+    simUrl: sim.url,
+    ircHost: ircd.host,
+    ircPort: ircd.port,
+    channel: CHANNEL,
+    mediaPort: await freePort(),
+    logLevel: 'info',
+    extraYaml: { top: ['store:', `  url: ${JSON.stringify(url)}`, '  outage:', '    exitAfterSeconds: 2'] },
+  });
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(process.cwd(), 'src/cli/main.ts'), 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  proc.stderr.on('data', (b: Buffer) => (out += b.toString()));
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  try {
+    await waitUntil(`the bridge running\n${out}`, () => (out.includes('bridge running') ? true : undefined), 30_000);
+    await pgServer.stopServer();
+    await qq.say('exit-q 1'); // a write finds the store gone
+    const t0 = Date.now();
+    const code = await Promise.race([exited, sleep(30_000).then(() => 'timeout' as const)]);
+    expect(code, out).toBe(75);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1_500);
+    expect(out).toMatch(/store stayed unavailable past store\.outage\.exitAfterSeconds/);
+  } finally {
+    proc.kill('SIGKILL');
+    await pgServer.startServer().catch(() => undefined);
+    rmSync(d, { recursive: true, force: true });
+  }
+}, 90_000);
