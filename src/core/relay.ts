@@ -267,9 +267,14 @@ export class Relay {
       return sent;
     }
     const items = targets.map((t) => ({ network: t.network, room: t.room, key: `${msg.id}>${t.network}:${t.room}`, payload: { v: 2, message: notice } satisfies OutboxPayload }));
-    const res = await this.store.enqueue(items);
-    for (const it of items) this.outbox.kick(it);
-    return res.inserted;
+    try {
+      const res = await this.store.enqueue(items);
+      for (const it of items) this.outbox.kick(it);
+      return res.inserted;
+    } catch (e) {
+      if (isStoreError(e)) this.gate.fail(e);
+      throw e;
+    }
   }
 
   /** Asks every connector to stop fetching input; what arrives meanwhile is still taken, durably. */
