@@ -28,14 +28,15 @@ export interface ConnectorContext {
    */
   receive(msg: BridgeMessage, opts?: { hold?: boolean }): Promise<void>;
   /**
+   * (Optional only so hand-made test contexts need not have them; the relay always provides them.)
    * True while input is paused because the store is unavailable. A source that can leave work
    * with its server (a poll not made, a push answered 503) should, instead of fetching more.
    */
-  inputPaused(): boolean;
+  inputPaused?(): boolean;
   /** Resolves when input is no longer paused (at once when it is not). */
-  inputResumed(): Promise<void>;
+  inputResumed?(): Promise<void>;
   /** Calls `fn(paused)` whenever input pauses or resumes. Returns an unsubscribe function. */
-  onInputPaused(fn: (paused: boolean) => void): () => void;
+  onInputPaused?(fn: (paused: boolean) => void): () => void;
   media: MediaAccess;
   /** The remote ids this connector created for a bridge message in a room, for replies and edits. */
   remoteIdsFor(sourceId: string, room: string): Promise<string[]>;

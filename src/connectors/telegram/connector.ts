@@ -228,7 +228,7 @@ export class TelegramConnector implements Connector {
     };
     while (!this.inputStopped) {
       // Input paused (the store is unavailable): leave updates with Telegram instead of fetching.
-      if (this.ctx?.inputPaused()) {
+      if (this.ctx?.inputPaused?.()) {
         await this.pause(250);
         continue;
       }
@@ -342,7 +342,7 @@ export class TelegramConnector implements Connector {
       }
       if (this.inputStopped) return refuse();
       // The bridge's store is unavailable: Telegram keeps the update and sends it again.
-      if (this.ctx?.inputPaused()) return reply(503, "the bridge's database is unavailable; send it again later");
+      if (this.ctx?.inputPaused?.()) return reply(503, "the bridge's database is unavailable; send it again later");
       // Handled one at a time, in arrival order, and answered 200 only once the relay took it;
       // a failure answers 500 so that Telegram sends it again.
       const p = this.webhookChain.then(() => this.bot.handleUpdate(update));
