@@ -29,6 +29,8 @@ afterAll(async () => {
 const QQ = { network: 'qq', room: 'group:1' };
 const IRC = { network: 'irc', room: '#a' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The outage of the first scenario; `QQBRIDGE_STORE_OUTAGE_MS=120000` runs the issue's 2-minute one. */
+const OUTAGE_MS = Number(process.env.QQBRIDGE_STORE_OUTAGE_MS ?? 10_000);
 
 async function make(url: string, hold: HoldOptions = {}) {
   const store = await openStore({ url, stateDir: '/unused' }, silentLogger);
@@ -56,7 +58,7 @@ async function make(url: string, hold: HoldOptions = {}) {
 }
 
 describe('Relay on PostgreSQL when the store goes away: pause, hold, resume', () => {
-  it('PostgreSQL stopped for 10 s while both directions flow: every message arrives once, in order, with no restart', async () => {
+  it(`PostgreSQL stopped for ${OUTAGE_MS / 1000} s while both directions flow: every message arrives once, in order, with no restart`, async () => {
     const b = await make(await pgServer.createDatabase());
     const settled: Array<Promise<unknown>> = [];
     let n = 0;
@@ -73,7 +75,7 @@ describe('Relay on PostgreSQL when the store goes away: pause, hold, resume', ()
     await sleep(500);
     await pgServer.stopServer();
     await waitFor(() => b.relay.storeStatus().state === 'unavailable', 'the relay to see the store go', 5_000);
-    await sleep(10_000);
+    await sleep(OUTAGE_MS);
     const status = b.relay.storeStatus();
     expect(status.held).toBeGreaterThan(50);
     expect(status.error).toMatch(/PostgreSQL store/);
@@ -98,7 +100,7 @@ describe('Relay on PostgreSQL when the store goes away: pause, hold, resume', ()
     expect(b.states.map((s) => s.state)).toEqual(['unavailable', 'available']);
     expect(b.states[0]!.error).toMatch(/PostgreSQL store/);
     expect(b.dropped).toEqual([]);
-    console.log(`store outage of 10 s: ${heldAtReturn} messages held, store available again ${recoveryMs} ms after PostgreSQL started`);
+    console.log(`store outage of ${OUTAGE_MS / 1000} s: ${heldAtReturn} messages held, store available again ${recoveryMs} ms after PostgreSQL started`);
 
     // And afterwards, without help, both ways still flow.
     await b.qq.inject(QQ.room, { id: 'after', text: 'after' });
@@ -106,7 +108,7 @@ describe('Relay on PostgreSQL when the store goes away: pause, hold, resume', ()
     await waitFor(() => b.remotes.irc.texts(IRC.room).at(-1) === 'after' && b.remotes.qq.texts(QQ.room).at(-1) === 'after too', 'both ways after the outage');
     await b.relay.stop();
     await b.store.close();
-  }, 90_000);
+  }, OUTAGE_MS + 80_000);
 
   it('a full hold buffer drops the oldest held messages, counted exactly; a source that holds its own is refused', async () => {
     const b = await make(await pgServer.createDatabase(), { maxMessages: 5 });

@@ -78,6 +78,8 @@ export class TelegramConnector implements Connector {
   private me: UserFromGetMe | undefined;
   private server: http.Server | undefined;
   private webhookChain: Promise<unknown> = Promise.resolve();
+  /** While the poll loop hands over one update: where its relay receipts go (awaited per batch). */
+  private receipts: Array<Promise<unknown>> | undefined;
   private polling: Promise<void> | undefined;
   /** The next update id to ask for: every update below it was taken by the relay (or ignored). */
   private offset = 0;
@@ -255,19 +257,36 @@ export class TelegramConnector implements Connector {
         await backoff(e, 'Telegram getUpdates failed; polling again');
         continue;
       }
-      let all = true;
+      // The whole batch is handed over first, in order, and its writes share the relay's group
+      // commit; the offset then moves past each update only once the relay has it durably.
+      let failure: unknown;
+      const handed: Array<{ id: number; receipts: Array<Promise<unknown>> }> = [];
       for (const update of updates) {
-        if (this.inputStopped) return; // not handled, so not confirmed: fetched again next start
+        if (this.inputStopped) break; // not handled, so not confirmed: fetched again next start
+        const receipts: Array<Promise<unknown>> = [];
+        this.receipts = receipts;
         try {
           await this.bot.handleUpdate(update);
         } catch (e) {
-          all = false;
-          await backoff(e, 'a Telegram update could not be handed to the relay; it stays unconfirmed and is fetched again');
+          failure = e;
+          break;
+        } finally {
+          this.receipts = undefined;
+        }
+        handed.push({ id: update.update_id, receipts });
+      }
+      for (const h of handed) {
+        try {
+          await Promise.all(h.receipts);
+        } catch (e) {
+          failure = e;
           break;
         }
-        this.offset = update.update_id + 1;
+        this.offset = h.id + 1;
       }
-      if (all) failures = 0;
+      if (this.inputStopped) return;
+      if (failure !== undefined) await backoff(failure, 'a Telegram update could not be handed to the relay; it stays unconfirmed and is fetched again');
+      else failures = 0;
     }
   }
 
@@ -448,7 +467,18 @@ export class TelegramConnector implements Connector {
     if (edited) msg.editOf = await refOf(m.message_id);
     try {
       // A webhook update is kept by Telegram until answered 2xx: refused (503), not held, when paused.
-      await ctx.receive(msg, { hold: this.config.mode !== 'webhook' });
+      const taken = ctx.receive(msg, { hold: this.config.mode !== 'webhook' });
+      if (this.receipts) {
+        // Polling: the loop waits for it after handing over the rest of the batch.
+        const receipt = taken.catch((e: unknown) => {
+          log.error({ err: errText(e), id: msg.id }, 'relay refused a Telegram message; leaving it unconfirmed');
+          throw e;
+        });
+        receipt.catch(() => undefined); // handled by the loop; a batch cut short must not leave it unhandled
+        this.receipts.push(receipt);
+        return;
+      }
+      await taken;
     } catch (e) {
       // Rethrown: the update must stay unconfirmed so that Telegram sends it again.
       log.error({ err: errText(e), id: msg.id }, 'relay refused a Telegram message; leaving it unconfirmed');
