@@ -132,6 +132,13 @@ class PgDb implements Db {
       throw storeError(this.where, e);
     }
     let broken = false;
+    // A server going away while this client is checked out (between its queries) is emitted on
+    // the client, not the pool; unheard, it would crash the process. The query in progress (or
+    // the next) fails with it anyway.
+    const onError = () => {
+      broken = true;
+    };
+    client.on('error', onError);
     try {
       const text = ['BEGIN', ...groups.flatMap((g) => g.map((s) => inline(client, s))), 'COMMIT'].join(';\n');
       const res = (await client.query(text)) as unknown as pg.QueryResult[] | pg.QueryResult;
@@ -146,6 +153,7 @@ class PgDb implements Db {
       }
       throw e;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }
