@@ -55,6 +55,22 @@ function coreThroughput(n: number): void {
   row('core throughput (bench/core-throughput.ts)', `${v.get('delivered/s (end to end)')} msgs/s`,
     `${v.get('messages')} msgs from ${v.get('origin rooms')} rooms, Relay → ${v.get('store')} outbox → loopback connector, in-process; ` +
       `latency p50 / p99 / max ${v.get('latency p50')} / ${v.get('latency p99')} / ${v.get('latency max')}`);
+  if (v.has('ceiling: same statements, 100 msgs a commit')) {
+    row('core ceiling: the same statements, 100 messages a commit', `${v.get('ceiling: same statements, 100 msgs a commit')} msgs/s`, 'SQLite, no relay; same run');
+    row('core burst (windows of 100 per room, as a poll answer or an IRC burst)', `${v.get('delivered/s burst')} msgs/s`, `latency p50 / p99 ${v.get('burst latency p50 / p99')}`);
+    row('core burst over a no-op store', `${v.get('delivered/s burst, no-op store')} msgs/s`, 'the relay alone; the difference is the store');
+  }
+}
+
+/** Recovery after PostgreSQL outages (bench/store-outage.ts): the median row. */
+function storeOutage(): void {
+  const file = join(REPO, 'bench/store-outage.ts');
+  if (!existsSync(file)) return;
+  const r = spawnSync(join(REPO, 'node_modules/.bin/tsx'), [file], { cwd: REPO, encoding: 'utf8', timeout: 180_000 });
+  if (r.status !== 0) throw new Error(`store-outage.ts exited ${r.status ?? r.signal}: ${(r.stderr || r.stdout).trim().split('\n')[0]}`);
+  const m = /^\| median \| (\d+) \| (\d+) ms \| (\d+) ms \|$/m.exec(r.stdout);
+  if (!m) throw new Error(`store-outage.ts printed no median: ${r.stdout.slice(0, 200)}`);
+  row('store outage recovery (PostgreSQL stopped 3 s, median of 5)', `available again ${m[2]} ms, held delivered ${m[3]} ms after PostgreSQL is up`, `${m[1]} messages held per outage, one every 50 ms`);
 }
 
 async function main(): Promise<void> {
@@ -194,6 +210,7 @@ async function main(): Promise<void> {
   });
 
   await section('core throughput (core-throughput.ts)', () => coreThroughput(20_000));
+  await section('store outage recovery (store-outage.ts)', () => storeOutage());
   removeBuild();
 
   row('whole run', `${((Date.now() - started) / 1000).toFixed(0)} s`);

@@ -17,7 +17,10 @@ import type { Logger } from './log.js';
 import type { MappingLink } from './mappings/config.js';
 import { MappingRouteTable } from './mappings/routes.js';
 import { createMedia, type MediaService } from './media/index.js';
+import { holdOptions } from './store/config.js';
 import { openStore, type Store } from './store/store.js';
+import type { StoreStatus } from './core/store-gate.js';
+import type { RoomRef } from './core/message.js';
 
 export interface RunningBridge {
   relay: Relay;
@@ -41,6 +44,8 @@ export interface BridgeHooks {
     onAccountEvent?: (e: AccountEvent, text: { notice: string; alert?: string }) => void;
   };
   telegram?: { onRateLimited?: (retryAfterSec: number | undefined) => void };
+  onStoreState?: (s: StoreStatus) => void;
+  onHeldDropped?: (count: number, total: number, rooms: RoomRef[]) => void;
 }
 
 export async function startBridge(config: Config, log: Logger, hooks: BridgeHooks = {}): Promise<RunningBridge> {
@@ -59,11 +64,16 @@ export async function startBridge(config: Config, log: Logger, hooks: BridgeHook
       hooks.onFailure?.(f);
     },
     ...(hooks.observer ? { observer: hooks.observer } : {}),
-    onHalt: (e) => {
-      log.fatal({ err: e.message }, 'the store failed; no more input is taken until it is fixed');
-      // WebQQ keeps what the group says on its server until it is polled, and a polled message
-      // that cannot be stored is gone: stop polling, so it waits there for the restart.
-      qq.stop().catch((err: unknown) => log.error({ err: (err as Error).message }, 'stopping QQ after the store failure failed'));
+    // The store going away pauses input and holds what is in memory (core/intake.ts); only past
+    // the configured bound does the bridge exit non-zero, so its service manager restarts it.
+    hold: holdOptions(config.store),
+    ...(hooks.onStoreState ? { onStoreState: hooks.onStoreState } : {}),
+    ...(hooks.onHeldDropped ? { onHeldDropped: hooks.onHeldDropped } : {}),
+    onStoreGiveUp: (e, downForMs) => {
+      log.fatal({ err: e.message, downForMs }, 'the store stayed unavailable past store.outage.exitAfterSeconds; exiting (status 75) so the service manager restarts the bridge');
+      const exit = () => process.exit(75);
+      setTimeout(exit, 10_000).unref();
+      void relay.stop().catch(() => undefined).finally(exit);
     },
   });
 

@@ -20,8 +20,23 @@ export interface Capabilities {
 /** What the relay hands a connector when it starts. */
 export interface ConnectorContext {
   log: Logger;
-  /** Hand an inbound message to the relay. Resolves once it is durably queued for every target. */
-  receive(msg: BridgeMessage): Promise<void>;
+  /**
+   * Hand an inbound message to the relay. Resolves once it is durably queued for every target.
+   * While the store is unavailable the relay holds it in memory (bounded) and resolves once it is
+   * written; `{ hold: false }` refuses at once instead (InputPausedError), for a source that keeps
+   * the message itself until it is taken (an HTTP push answered 503).
+   */
+  receive(msg: BridgeMessage, opts?: { hold?: boolean }): Promise<void>;
+  /**
+   * (Optional only so hand-made test contexts need not have them; the relay always provides them.)
+   * True while input is paused because the store is unavailable. A source that can leave work
+   * with its server (a poll not made, a push answered 503) should, instead of fetching more.
+   */
+  inputPaused?(): boolean;
+  /** Resolves when input is no longer paused (at once when it is not). */
+  inputResumed?(): Promise<void>;
+  /** Calls `fn(paused)` whenever input pauses or resumes. Returns an unsubscribe function. */
+  onInputPaused?(fn: (paused: boolean) => void): () => void;
   media: MediaAccess;
   /** The remote ids this connector created for a bridge message in a room, for replies and edits. */
   remoteIdsFor(sourceId: string, room: string): Promise<string[]>;
@@ -47,6 +62,12 @@ export interface Delivery {
   replyToRemoteId?: string;
   /** Remote ids (in this room) of the message `message.editOf` points at, when known. */
   editOfRemoteIds?: string[];
+  /**
+   * Remote ids an earlier attempt of this delivery already created (a split message that failed
+   * part-way, kept by the outbox across restarts): send only what is missing after them, and
+   * return the ids of the whole message, these first.
+   */
+  alreadySent?: string[];
   /**
    * Stable across retries of the same delivery (the outbox is at-least-once): a network with
    * transaction ids (Matrix txnId) can use it to make a retried send a no-op.

@@ -1,4 +1,4 @@
-import type { Store } from '../store/store.js';
+import type { DedupeStore } from '../store/store.js';
 import type { BridgeMessage } from './message.js';
 
 /** What identifies an inbound message for dedupe: its origin network and its bridge id. */
@@ -9,19 +9,14 @@ export function dedupeKeyOf(msg: BridgeMessage): { network: string; key: string 
 /**
  * Persisted "seen before?" for inbound messages, so a reconnect replay or a restart does not
  * relay a message twice. The key is claimed by `store.enqueue({ dedupe })` in the same
- * transaction that queues the message (Relay.accept), so a crash between the two cannot lose it;
- * `seen` is only the cheap early exit before any routing work.
+ * transaction that queues the message (Relay.accept → intake), so a crash between the two cannot
+ * lose it; that claim is the only dedupe check (a read before it could never say more).
  */
 export class Dedupe {
   constructor(
-    private readonly store: Store,
+    private readonly store: DedupeStore,
     readonly maxAgeMs: number = 7 * 24 * 3600_000,
   ) {}
-
-  seen(msg: BridgeMessage): Promise<boolean> {
-    const { network, key } = dedupeKeyOf(msg);
-    return this.store.hasSeen(network, key);
-  }
 
   prune(now = Date.now()): Promise<number> {
     return this.store.pruneDedupe(now - this.maxAgeMs);

@@ -9,12 +9,19 @@ export class DeliveryError extends Error {
   readonly kind: DeliveryErrorKind;
   /** A server-imposed wait (429 retry_after), in milliseconds. */
   readonly retryAfterMs: number | undefined;
+  /**
+   * Remote ids of the message already in the room when this attempt failed (pieces of a split
+   * message, those of earlier attempts included). The outbox stores them with the item, durably,
+   * and hands them back as `Delivery.alreadySent`.
+   */
+  readonly remoteIds: readonly string[];
 
-  constructor(kind: DeliveryErrorKind, message: string, opts: { cause?: unknown; retryAfterMs?: number } = {}) {
+  constructor(kind: DeliveryErrorKind, message: string, opts: { cause?: unknown; retryAfterMs?: number; remoteIds?: readonly string[] } = {}) {
     super(message, { cause: opts.cause });
     this.name = 'DeliveryError';
     this.kind = kind;
     this.retryAfterMs = opts.retryAfterMs;
+    this.remoteIds = opts.remoteIds ?? [];
   }
 }
 

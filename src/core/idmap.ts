@@ -1,4 +1,4 @@
-import type { OriginEntry, Store, StoreTarget } from '../store/store.js';
+import type { MessageMapStore, OriginEntry, StoreTarget } from '../store/store.js';
 import type { Quote } from './degrade.js';
 import { summarize } from './degrade.js';
 import type { BridgeMessage } from './message.js';
@@ -18,7 +18,7 @@ export function originEntryOf(msg: BridgeMessage): OriginEntry | undefined {
 
 /** Id lookups between bridge messages and the remote messages they became. */
 export class IdMap {
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: MessageMapStore) {}
 
   remoteIdsFor(sourceId: string, target: StoreTarget): Promise<string[]> {
     return this.store.remoteIds(sourceId, target);

@@ -1,21 +1,24 @@
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
-import { isStoreError, type StoreError } from '../store/errors.js';
-import type { OutboxItem, Store } from '../store/store.js';
+import { isStoreError } from '../store/errors.js';
+import type { MessageMapStore, OutboxItem, OutboxStore } from '../store/store.js';
 import { backoffDelay } from './backoff.js';
-import type { Connector, Delivery } from './connector.js';
-import { degradeEdit, degradeReply } from './degrade.js';
+import type { Connector, Delivery, MediaAccess } from './connector.js';
+import { degrade, degradeEdit, degradeReply } from './degrade.js';
 import { isDeliveryError } from './errors.js';
 import { IdMap } from './idmap.js';
 import type { BridgeMessage, RoomRef } from './message.js';
 import type { RelayObserver } from './observer.js';
+import type { StoreGate } from './store-gate.js';
 import { roomKey } from './routes.js';
 import { TokenBucket } from './token-bucket.js';
 
-/** What the relay stores per outbox item. */
+/**
+ * What the relay stores per outbox item. v2: the message as it arrived, prepared for the target
+ * at send time. v1 (older queues): already degraded at enqueue; only references are resolved.
+ */
 export interface OutboxPayload {
-  v: 1;
-  /** Already degraded for the target's capabilities. */
+  v: 1 | 2;
   message: BridgeMessage;
 }
 
@@ -43,14 +46,22 @@ export interface TargetStats {
 }
 
 export interface OutboxOptions {
-  store: Store;
+  store: OutboxStore & MessageMapStore;
   connectorFor(network: string): Connector | undefined;
   log?: Logger;
   onFailure?: (f: DeliveryFailure) => void;
   /** Metrics hooks (deliveries, retries, drops). */
   observer?: RelayObserver;
-  /** The store failed: workers have stopped; the relay stops taking input. */
-  onStoreError?: (e: StoreError) => void;
+  /** Where store failures are reported and waited out (workers pause, never stop). */
+  gate?: StoreGate;
+  /** Public URLs of stored media, for targets that take pictures as links. */
+  media?: MediaAccess;
+  /**
+   * Sends per target whose delivered-mark may still be uncommitted when the next send starts
+   * (marks of all targets share a commit). A crash can resend at most this many items per target,
+   * plus the one being sent. Default 16.
+   */
+  maxUnconfirmed?: number;
   /** First retry delay; doubles per attempt up to `maxBackoffMs`, with jitter. */
   baseBackoffMs?: number;
   maxBackoffMs?: number;
@@ -99,6 +110,8 @@ interface Worker {
   /** A kick arrived since the worker last read the queue. */
   kicked: boolean;
   done: Promise<void>;
+  /** Delivered-marks sent to the store and not yet committed, oldest first. */
+  unconfirmed: Array<Promise<void>>;
   bucket: TokenBucket | undefined;
   pausedReason: string | undefined;
   waitingForConnection: boolean;
@@ -124,7 +137,7 @@ export class Outbox {
   private readonly lastErrors = new Map<string, string>();
   /** Per queued item, how many of its failed attempts were server-imposed waits (429 retry-after); in memory. */
   private readonly rateLimitedAttempts = new Map<number, number>();
-  private readonly store: Store;
+  private readonly store: OutboxStore & MessageMapStore;
   private readonly ids: IdMap;
   private readonly log: Logger;
   private readonly now: () => number;
@@ -170,6 +183,7 @@ export class Outbox {
       signal: new Signal(),
       kicked: false,
       done: Promise.resolve(),
+      unconfirmed: [],
       bucket: undefined,
       pausedReason: undefined,
       waitingForConnection: false,
@@ -223,13 +237,37 @@ export class Outbox {
     return backoffDelay(attempts - 1, { minMs, maxMs, jitter: 0.5 }, this.random);
   }
 
+  /**
+   * Runs a store call; while the store is unavailable, reports it to the gate and waits for it
+   * to come back, then tries again. Throws only when the outbox stops meanwhile.
+   */
+  private async storeCall<T>(fn: () => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (!isStoreError(e) || !this.opts.gate) throw e;
+        this.opts.gate.fail(e);
+        await this.opts.gate.available();
+        if (this.stopped) throw e;
+      }
+    }
+  }
+
+  /** Waits until every delivered-mark of the worker is committed. */
+  private async settleMarks(w: Worker): Promise<void> {
+    while (w.unconfirmed.length > 0) await w.unconfirmed.shift();
+  }
+
   private async run(w: Worker): Promise<void> {
     const batchSize = this.opts.batchSize ?? 100;
     try {
       for (;;) {
         if (this.stopped) return;
+        // Read only after the marks of what was sent are committed, or sent items come back.
+        await this.settleMarks(w);
         w.kicked = false;
-        const items = await this.store.nextPending(w.target, batchSize);
+        const items = await this.storeCall(() => this.store.nextPending(w.target, batchSize));
         if (items.length === 0) {
           if (w.kicked) continue;
           return; // nothing queued; the next kick starts a new worker
@@ -239,13 +277,10 @@ export class Outbox {
         }
       }
     } catch (e) {
-      if (isStoreError(e)) {
-        w.log.error({ err: e.message }, 'outbox stopped: store failed');
-        this.opts.onStoreError?.(e);
-      } else {
-        w.log.error({ err: (e as Error).message }, 'outbox worker crashed');
-      }
+      if (isStoreError(e)) w.log.warn({ err: e.message }, 'outbox worker stopped while the store was unavailable');
+      else w.log.error({ err: (e as Error).message }, 'outbox worker crashed');
     } finally {
+      await this.settleMarks(w).catch(() => undefined);
       if (this.workers.get(w.key) === w) this.workers.delete(w.key);
     }
   }
@@ -254,7 +289,7 @@ export class Outbox {
   private async deliver(w: Worker, item: OutboxItem): Promise<boolean> {
     if (!isPayload(item.payload)) {
       const reason = `outbox item ${item.seq} has an unreadable payload`;
-      await this.store.markFailed(item.seq, reason, this.now());
+      await this.storeCall(() => this.store.markFailed(item.seq, reason, this.now()));
       this.report(w, item, 'rejected', reason, '?');
       this.observe((o) => o.onDropped?.({ target: w.target, reason }));
       return true;
@@ -288,16 +323,19 @@ export class Outbox {
         continue;
       }
 
-      const delivery = await this.prepare(w.target, message, item.key);
+      const delivery = await this.storeCall(() => this.prepare(w.target, message, item.key, item.payload as OutboxPayload));
+      if (item.sentIds.length > 0) delivery.alreadySent = [...item.sentIds];
       let remoteIds: string[];
       try {
         remoteIds = await conn.send(delivery);
       } catch (e) {
+        // Pieces this attempt got out are kept with the item, so no attempt sends them again.
+        if (isDeliveryError(e) && e.remoteIds.length > 0) item.sentIds = [...e.remoteIds];
         const reason = e instanceof Error ? e.message : String(e);
         const kind = isDeliveryError(e) ? e.kind : 'retryable';
         this.lastErrors.set(w.key, reason);
         if (kind === 'rejected') {
-          await this.store.markFailed(item.seq, reason, this.now());
+          await this.storeCall(() => this.store.markFailed(item.seq, reason, this.now()));
           this.rateLimitedAttempts.delete(item.seq);
           w.log.warn({ seq: item.seq, err: reason }, 'delivery rejected');
           this.report(w, item, 'rejected', reason, message.id);
@@ -318,12 +356,19 @@ export class Outbox {
         const delay = retryAfter !== undefined ? Math.max(0, retryAfter) : this.backoff(item.attempts + 1 - rateLimited);
         item.attempts += 1;
         item.nextAttemptAt = this.now() + delay;
-        await this.store.markAttemptFailed(item.seq, { error: reason, nextAttemptAt: item.nextAttemptAt }, this.now());
+        await this.storeCall(() => this.store.markAttemptFailed(item.seq, { error: reason, nextAttemptAt: item.nextAttemptAt, sentIds: item.sentIds }, this.now()));
         w.log.warn({ seq: item.seq, attempts: item.attempts, retryInMs: delay, err: reason }, 'delivery failed; will retry');
         this.observe((o) => o.onRetry?.({ target: w.target, error: e, attempts: item.attempts }));
         continue;
       }
-      await this.store.markDelivered(item.seq, { sourceId: message.id, network: w.target.network, room: w.target.room, remoteIds }, this.now());
+      // Pipelined: the mark joins the next group commit while the next item is sent. The
+      // window is bounded, and a read of the queue waits for every mark (settleMarks).
+      const allIds = remoteIds;
+      const mark = this.storeCall(() => this.store.markDelivered(item.seq, { sourceId: message.id, network: w.target.network, room: w.target.room, remoteIds: allIds }, this.now())).catch(
+        (e: unknown) => w.log.warn({ seq: item.seq, err: (e as Error).message }, 'delivered-mark not recorded before the outbox stopped; the item may be sent again after a restart'),
+      );
+      w.unconfirmed.push(mark);
+      if (w.unconfirmed.length >= (this.opts.maxUnconfirmed ?? 16)) await w.unconfirmed.shift();
       this.rateLimitedAttempts.delete(item.seq);
       this.lastErrors.delete(w.key);
       const latencyMs = Math.max(0, this.now() - item.createdAt);
@@ -342,22 +387,26 @@ export class Outbox {
   }
 
   /**
-   * Resolves reply/edit references to this room's remote ids. A target that threads replies or
-   * edits natively still gets the text fallback when the referenced message never reached it.
+   * "Prepare for this target", the one place it happens, at send time: resolve reply/edit
+   * references to this room's remote ids, then degrade for what the target can carry. A target
+   * that threads replies or edits natively still gets the text fallback when the referenced
+   * message never reached it.
    */
-  private async prepare(target: RoomRef, message: BridgeMessage, key: string): Promise<Delivery> {
+  async prepare(target: RoomRef, message: BridgeMessage, key: string, payload: Pick<OutboxPayload, 'v'> = { v: 2 }): Promise<Delivery> {
     let msg = message;
+    const caps = this.opts.connectorFor(target.network)?.capabilities;
     const d: Delivery = { room: target.room, message: msg, idempotencyKey: key };
     if (msg.replyTo !== undefined) {
-      const [first] = await this.ids.remoteIdsFor(msg.replyTo, target);
+      const [first] = caps && !caps.replies ? [] : await this.ids.remoteIdsFor(msg.replyTo, target);
       if (first !== undefined) d.replyToRemoteId = first;
       else msg = degradeReply(msg, await this.ids.quoteFor(msg.replyTo));
     }
     if (msg.editOf !== undefined) {
-      const ids = await this.ids.remoteIdsFor(msg.editOf, target);
+      const ids = caps && !caps.edits ? [] : await this.ids.remoteIdsFor(msg.editOf, target);
       if (ids.length > 0) d.editOfRemoteIds = ids;
       else msg = degradeEdit(msg);
     }
+    if (payload.v === 2 && caps) msg = degrade(msg, caps, { mediaUrl: (id) => this.opts.media?.urlFor(id) });
     d.message = msg;
     return d;
   }

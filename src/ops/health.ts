@@ -1,4 +1,5 @@
 import type { TargetStats } from '../core/outbox.js';
+import type { StoreStatus } from '../core/store-gate.js';
 
 export interface NetworkHealth {
   network: string;
@@ -15,12 +16,23 @@ export interface HealthReport {
   problems: string[];
   networks: Record<string, { connected: boolean; state?: string; account?: NetworkHealth['account'] }>;
   outbox: Array<{ network: string; room: string; depth: number; oldestAgeSeconds: number; paused?: string }>;
+  store?: { state: StoreStatus['state']; since?: string; held: number; dropped: number; error?: string };
+}
+
+/** The store's line in /health: what is wrong, since when, and what is held. */
+export function storeProblem(s: StoreStatus): string | undefined {
+  if (s.state === 'available') return undefined;
+  const since = s.since !== undefined ? ` since ${new Date(s.since).toISOString()}` : '';
+  return `store: unavailable${since}, ${s.held} message${s.held === 1 ? '' : 's'} held${s.error ? ` (${s.error})` : ''}`;
 }
 
 /** Ready when every configured network is connected (QQ: logged in, session online). */
-export function healthReport(networks: readonly NetworkHealth[] | undefined, stats: readonly TargetStats[]): HealthReport {
+export function healthReport(networks: readonly NetworkHealth[] | undefined, stats: readonly TargetStats[], store?: StoreStatus): HealthReport {
   if (!networks) return { status: 'starting', problems: ['the bridge is starting'], networks: {}, outbox: [] };
   const problems: string[] = [];
+  // First: with the store away every network is paused, whatever its own state says.
+  const sp = store && storeProblem(store);
+  if (sp) problems.push(sp);
   const out: HealthReport['networks'] = {};
   for (const n of networks) {
     out[n.network] = { connected: n.connected, ...(n.state !== undefined ? { state: n.state } : {}), ...(n.account ? { account: n.account } : {}) };
@@ -39,5 +51,16 @@ export function healthReport(networks: readonly NetworkHealth[] | undefined, sta
       oldestAgeSeconds: Math.round(s.oldestAgeMs / 100) / 10,
       ...(s.pausedReason ? { paused: s.pausedReason } : {}),
     })),
+    ...(store
+      ? {
+          store: {
+            state: store.state,
+            ...(store.since !== undefined ? { since: new Date(store.since).toISOString() } : {}),
+            held: store.held,
+            dropped: store.dropped,
+            ...(store.error ? { error: store.error } : {}),
+          },
+        }
+      : {}),
   };
 }

@@ -4,6 +4,7 @@
  * object as a RelayObserver, and connectors get plain callbacks that end up here.
  */
 import type { AccountEvent } from '../connectors/qq/account/state.js';
+import type { StoreStatus } from '../core/store-gate.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RelayObserver } from '../core/observer.js';
 import type { TargetStats } from '../core/outbox.js';
@@ -41,6 +42,9 @@ export class BridgeMetrics implements RelayObserver {
   readonly connected: Gauge<'network'>;
   readonly telegramRateLimited: Counter;
   readonly homeserverErrors: Counter<'errcode' | 'status'>;
+  readonly storeAvailable: Gauge;
+  readonly storeHeld: Gauge;
+  readonly storeHeldDropped: Counter;
 
   constructor(opts: BridgeMetricsOptions = {}) {
     const registers = [this.registry];
@@ -88,6 +92,15 @@ export class BridgeMetrics implements RelayObserver {
     this.connected = new Gauge({ name: 'qqbridge_network_connected', help: '1 while a network can deliver', labelNames: ['network'], registers });
     this.telegramRateLimited = new Counter({ name: 'qqbridge_telegram_rate_limited_total', help: 'Telegram Bot API 429 answers', registers });
     this.homeserverErrors = new Counter({ name: 'qqbridge_matrix_homeserver_errors_total', help: 'Matrix homeserver error answers, by errcode and HTTP status (0: unreachable)', labelNames: ['errcode', 'status'], registers });
+    this.storeAvailable = new Gauge({ name: 'qqbridge_store_available', help: '1 while the store answers; 0 while input is paused and held', registers });
+    this.storeAvailable.set(1);
+    this.storeHeld = new Gauge({ name: 'qqbridge_store_held_messages', help: 'Inbound messages held in memory while the store is unavailable', registers });
+    this.storeHeldDropped = new Counter({ name: 'qqbridge_store_held_dropped_total', help: 'Held messages dropped because the hold buffer was full (each is reported in the rooms)', registers });
+  }
+
+  setStoreStatus(s: StoreStatus): void {
+    this.storeAvailable.set(s.state === 'available' ? 1 : 0);
+    this.storeHeld.set(s.held);
   }
 
   /** Where outbox stats come from (set once the relay exists). */

@@ -158,6 +158,28 @@ export class StatusNotices {
     return [...out.values()];
   }
 
+  /** Every room of every link (the store concerns them all). */
+  private allRooms(): RoomRef[] {
+    const out = new Map<string, RoomRef>();
+    for (const link of this.o.links()) for (const r of link.rooms) if (!this.quiet.has(r.network)) out.set(roomKey(r), { network: r.network, room: r.room });
+    return [...out.values()];
+  }
+
+  /** The store became unavailable (input paused, messages held) or available again. */
+  storeChanged(s: { state: 'available' | 'unavailable'; held: number }): void {
+    if (s.state === 'unavailable') {
+      this.post('store-down', this.allRooms(), `the bridge's database is unavailable; ${s.held} message${s.held === 1 ? ' is' : 's are'} held and will be relayed when it is back`);
+    } else {
+      this.post('store-restored', this.allRooms(), "the bridge's database is available again; held messages are being relayed");
+    }
+  }
+
+  /** Held messages were dropped because the hold buffer was full: never silent. */
+  heldDropped(count: number, rooms: readonly RoomRef[]): void {
+    const targets = rooms.filter((r) => !this.quiet.has(r.network));
+    this.post('store-dropped', targets.length > 0 ? targets : this.allRooms(), `${count} message${count === 1 ? ' was' : 's were'} lost: the bridge's database is unavailable and its hold buffer is full`);
+  }
+
   private post(kind: string, rooms: RoomRef[], text: string): void {
     const now = this.now();
     const due = rooms.filter((r) => {

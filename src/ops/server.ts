@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TargetStats } from '../core/outbox.js';
 import type { Logger } from '../log.js';
+import type { StoreStatus } from '../core/store-gate.js';
 import { healthReport, type NetworkHealth } from './health.js';
 import type { BridgeMetrics } from './metrics.js';
 
@@ -13,6 +14,8 @@ export interface OpsServerOptions {
   /** The networks and their state; undefined while the bridge is starting. */
   networks(): readonly NetworkHealth[] | undefined;
   stats(): Promise<TargetStats[]>;
+  /** The store's state (available, or unavailable with what is held). */
+  store?: () => StoreStatus | undefined;
   log: Logger;
 }
 
@@ -43,12 +46,14 @@ export async function startOpsServer(o: OpsServerOptions): Promise<OpsServer> {
     if (path === '/health') {
       let stats: TargetStats[] = [];
       let storeProblem: string | undefined;
+      const store = o.store?.();
       try {
-        stats = await o.stats();
+        // While the store is unavailable its own line says so; no read is tried.
+        if (store?.state !== 'unavailable') stats = await o.stats();
       } catch (e) {
         storeProblem = `the store cannot be read: ${(e as Error).message}`;
       }
-      const report = healthReport(o.networks(), stats);
+      const report = healthReport(o.networks(), stats, store);
       if (storeProblem) {
         report.status = 'not ready';
         report.problems.push(storeProblem);

@@ -61,6 +61,7 @@ export async function startService(file: string, config: Config, log: Logger): P
       port: config.metrics.port,
       networks,
       stats: async () => (bridge ? bridge.relay.stats() : []),
+      store: () => bridge?.relay.storeStatus(),
       log,
     });
     log.info({ url: server.url }, 'metrics and health endpoint listening (/metrics, /health)');
@@ -68,6 +69,14 @@ export async function startService(file: string, config: Config, log: Logger): P
 
   const hooks: BridgeHooks = {
     onFailure: (f) => notices?.onFailure(f),
+    onStoreState: (s) => {
+      metrics?.setStoreStatus(s);
+      notices?.storeChanged(s);
+    },
+    onHeldDropped: (count, _total, rooms) => {
+      metrics?.storeHeldDropped.inc(count);
+      notices?.heldDropped(count, rooms);
+    },
     qq: {
       onState: (s) => {
         qqState = s;
@@ -112,6 +121,7 @@ export async function startService(file: string, config: Config, log: Logger): P
   }
   const tick = () => {
     for (const c of running.connectors) metrics?.setConnected(c.network, c.isConnected());
+    metrics?.setStoreStatus(running.relay.storeStatus());
   };
   tick();
   const ticker = setInterval(tick, 1000);

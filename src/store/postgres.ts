@@ -4,7 +4,7 @@ import type { Db, Row, Stmt } from './db.js';
 import { numberPlaceholders } from './db.js';
 import { StoreError } from './errors.js';
 import { migrate } from './migrations/index.js';
-import { postgresMigrations } from './migrations/postgres.js';
+import { migrationsFor } from './migrations/schema.js';
 import { SqlStore } from './sql-store.js';
 import type { Store } from './store.js';
 import { redactUrl } from './store.js';
@@ -35,6 +35,27 @@ function storeError(where: string, e: unknown): StoreError {
   return new StoreError(`PostgreSQL store ${where}: ${reason ? `${reason}: ` : ''}${err.message ?? String(e)}`, { cause: e, code });
 }
 
+/** A statement with its parameters written in as literals, for a multi-statement simple query. */
+function inline(client: pg.PoolClient, s: Stmt): string {
+  let i = 0;
+  return s.sql.replace(/\?/g, () => {
+    const v = s.params[i++];
+    if (v === null || v === undefined) return 'NULL';
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) throw new Error(`cannot store the number ${v}`);
+      return String(v);
+    }
+    if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
+    return client.escapeLiteral(String(v));
+  });
+}
+
+function isConnectionError(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === 'string' && (/^(08|57P)/.test(code) || /^E[A-Z]+$/.test(code))) return true;
+  return /Connection terminated|timeout exceeded|Client was closed|pool after calling end/i.test((e as Error).message ?? '');
+}
+
 class PgDb implements Db {
   constructor(
     private readonly pool: pg.Pool,
@@ -57,7 +78,53 @@ class PgDb implements Db {
     }
   }
 
-  async batch(stmts: readonly Stmt[]): Promise<number[]> {
+  private readonly queue: Array<{ stmts: readonly Stmt[]; resolve: (r: number[]) => void; reject: (e: unknown) => void }> = [];
+  private flushing = false;
+
+  /**
+   * Group commit: batches asked for while the previous group is on its way share one transaction,
+   * sent as one simple-query string (BEGIN; …; COMMIT): one round trip for the whole group.
+   * Every caller's promise resolves only after that COMMIT. When a group fails for a reason of
+   * its own (not the connection), each batch is tried alone so one bad batch cannot sink others.
+   */
+  batch(stmts: readonly Stmt[]): Promise<number[]> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ stmts, resolve, reject });
+      if (!this.flushing) {
+        this.flushing = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const jobs = this.queue.splice(0, 500);
+        try {
+          const counts = await this.runGroup(jobs.map((j) => j.stmts));
+          jobs.forEach((j, i) => j.resolve(counts[i]!));
+        } catch (e) {
+          const err = storeError(this.where, e);
+          if (jobs.length === 1 || isConnectionError(e)) {
+            for (const j of jobs) j.reject(err);
+            continue;
+          }
+          for (const j of jobs) {
+            try {
+              j.resolve((await this.runGroup([j.stmts]))[0]!);
+            } catch (e2) {
+              j.reject(storeError(this.where, e2));
+            }
+          }
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async runGroup(groups: ReadonlyArray<readonly Stmt[]>): Promise<number[][]> {
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -65,20 +132,28 @@ class PgDb implements Db {
       throw storeError(this.where, e);
     }
     let broken = false;
+    // A server going away while this client is checked out (between its queries) is emitted on
+    // the client, not the pool; unheard, it would crash the process. The query in progress (or
+    // the next) fails with it anyway.
+    const onError = () => {
+      broken = true;
+    };
+    client.on('error', onError);
     try {
-      await client.query('BEGIN');
-      const out: number[] = [];
-      for (const s of stmts) out.push((await client.query(numberPlaceholders(s.sql), s.params as unknown[])).rowCount ?? 0);
-      await client.query('COMMIT');
-      return out;
+      const text = ['BEGIN', ...groups.flatMap((g) => g.map((s) => inline(client, s))), 'COMMIT'].join(';\n');
+      const res = (await client.query(text)) as unknown as pg.QueryResult[] | pg.QueryResult;
+      const all = Array.isArray(res) ? res : [res];
+      let i = 1; // after BEGIN
+      return groups.map((g) => g.map(() => all[i++]?.rowCount ?? 0));
     } catch (e) {
       try {
         await client.query('ROLLBACK');
       } catch {
         broken = true; // the connection is gone; don't hand it back to the pool
       }
-      throw storeError(this.where, e);
+      throw e;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }
@@ -102,7 +177,7 @@ export async function openPostgresStore(url: string, log: Logger): Promise<Store
   pool.on('error', (err) => log.warn({ store: 'postgres', where, err: err.message }, 'PostgreSQL connection lost'));
   const db = new PgDb(pool, where);
   try {
-    const applied = await migrate(db, postgresMigrations);
+    const applied = await migrate(db, migrationsFor('postgres'));
     if (applied.length > 0) log.info({ store: 'postgres', where, applied }, 'store migrated');
   } catch (e) {
     await db.close().catch(() => undefined);

@@ -1,288 +1,150 @@
-import type { Db, Row } from './db.js';
-import { stmt } from './db.js';
-import type {
-  EnqueueItem,
-  EnqueueResult,
-  FailedItem,
-  Ghost,
-  LinkRecord,
-  MapEntry,
-  MapRole,
-  OriginEntry,
-  OutboxItem,
-  OutboxState,
-  Store,
-  StoreTarget,
-  TargetDepth,
-} from './store.js';
+import type { Db } from './db.js';
+import { SqlGhosts } from './sql/ghosts.js';
+import { SqlKv } from './sql/kv.js';
+import { SqlLinks } from './sql/links.js';
+import { SqlMessageMap } from './sql/message-map.js';
+import { SqlOutbox } from './sql/outbox.js';
+import { num } from './sql/values.js';
+import type { Store } from './store.js';
 
-const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
-const optStr = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : String(v));
-
-/** JSON columns are TEXT in SQLite and JSONB in PostgreSQL (which pg hands back parsed). */
-function fromJson(v: unknown, parsedByDriver: boolean): unknown {
-  if (v === null || v === undefined) return undefined;
-  return parsedByDriver ? v : JSON.parse(String(v));
-}
-
-/** The Store over any `Db`: one implementation, two drivers. */
+/**
+ * The Store over any `Db`: one SQL implementation per concern (src/store/sql/), two drivers.
+ * This class only puts them together; code that needs one concern takes its interface.
+ */
 export class SqlStore implements Store {
+  readonly outbox: SqlOutbox;
+  readonly messageMap: SqlMessageMap;
+  readonly links: SqlLinks;
+  readonly ghosts: SqlGhosts;
+  readonly kv: SqlKv;
+
   constructor(
     private readonly db: Db,
     readonly dialect: 'sqlite' | 'postgres',
     readonly location: string,
-  ) {}
-
-  private get jsonParsed(): boolean {
-    return this.dialect === 'postgres';
+  ) {
+    const jsonParsed = dialect === 'postgres';
+    this.outbox = new SqlOutbox(db, jsonParsed);
+    this.messageMap = new SqlMessageMap(db);
+    this.links = new SqlLinks(db, jsonParsed);
+    this.ghosts = new SqlGhosts(db);
+    this.kv = new SqlKv(db);
   }
 
-  private toItem(r: Row): OutboxItem {
-    return {
-      seq: num(r.seq),
-      network: String(r.network),
-      room: String(r.room),
-      key: String(r.idem_key),
-      payload: fromJson(r.payload, this.jsonParsed),
-      state: String(r.state) as OutboxState,
-      attempts: num(r.attempts),
-      nextAttemptAt: num(r.next_attempt_at),
-      lastError: optStr(r.last_error),
-      createdAt: num(r.created_at),
-    };
+  enqueue(...a: Parameters<Store['enqueue']>): ReturnType<Store['enqueue']> {
+    return this.outbox.enqueue(...a);
   }
 
-  async enqueue(
-    items: readonly EnqueueItem[],
-    opts: { dedupe?: { network: string; key: string }; origin?: OriginEntry; now?: number } = {},
-  ): Promise<EnqueueResult> {
-    const now = opts.now ?? Date.now();
-    const stmts = [];
-    if (opts.dedupe) {
-      stmts.push(stmt('INSERT INTO dedupe (network, native_key, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', opts.dedupe.network, opts.dedupe.key, now));
-    }
-    if (opts.origin) stmts.push(this.originStmt(opts.origin, now));
-    const first = stmts.length;
-    for (const it of items) {
-      stmts.push(
-        stmt(
-          `INSERT INTO outbox (network, room, idem_key, payload, state, attempts, next_attempt_at, created_at, updated_at)
-           VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?) ON CONFLICT (idem_key) DO NOTHING`,
-          it.network, it.room, it.key, JSON.stringify(it.payload ?? null), now, now, now,
-        ),
-      );
-    }
-    if (stmts.length === 0) return { inserted: 0, firstSeen: true };
-    const changes = await this.db.batch(stmts);
-    return {
-      inserted: changes.slice(first).reduce((a, b) => a + b, 0),
-      firstSeen: opts.dedupe ? changes[0] === 1 : true,
-    };
+  nextPending(...a: Parameters<Store['nextPending']>): ReturnType<Store['nextPending']> {
+    return this.outbox.nextPending(...a);
   }
 
-  async nextPending(target: StoreTarget, limit: number): Promise<OutboxItem[]> {
-    const rows = await this.db.all(
-      `SELECT * FROM outbox WHERE network = ? AND room = ? AND state = 'pending' ORDER BY seq LIMIT ?`,
-      [target.network, target.room, limit],
-    );
-    return rows.map((r) => this.toItem(r));
+  markDelivered(...a: Parameters<Store['markDelivered']>): ReturnType<Store['markDelivered']> {
+    return this.outbox.markDelivered(...a);
   }
 
-  async markDelivered(seq: number, d: { sourceId: string; remoteIds: readonly string[] } & StoreTarget, now = Date.now()): Promise<void> {
-    await this.db.batch([
-      stmt(`UPDATE outbox SET state = 'delivered', last_error = NULL, updated_at = ? WHERE seq = ?`, now, seq),
-      ...d.remoteIds.map((remoteId, i) =>
-        stmt(
-          `INSERT INTO message_map (network, room, remote_id, source_id, role, part_index, summary, created_at)
-           VALUES (?, ?, ?, ?, 'delivered', ?, NULL, ?) ON CONFLICT DO NOTHING`,
-          d.network, d.room, remoteId, d.sourceId, i, now,
-        ),
-      ),
-    ]);
+  markAttemptFailed(...a: Parameters<Store['markAttemptFailed']>): ReturnType<Store['markAttemptFailed']> {
+    return this.outbox.markAttemptFailed(...a);
   }
 
-  async markAttemptFailed(seq: number, f: { error: string; nextAttemptAt: number }, now = Date.now()): Promise<void> {
-    await this.db.run(
-      `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE seq = ?`,
-      [f.nextAttemptAt, f.error, now, seq],
-    );
+  markFailed(...a: Parameters<Store['markFailed']>): ReturnType<Store['markFailed']> {
+    return this.outbox.markFailed(...a);
   }
 
-  async markFailed(seq: number, error: string, now = Date.now()): Promise<void> {
-    await this.db.run(
-      `UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?, updated_at = ? WHERE seq = ?`,
-      [error, now, seq],
-    );
+  getOutboxItem(...a: Parameters<Store['getOutboxItem']>): ReturnType<Store['getOutboxItem']> {
+    return this.outbox.getOutboxItem(...a);
   }
 
-  async getOutboxItem(seq: number): Promise<OutboxItem | undefined> {
-    const [r] = await this.db.all('SELECT * FROM outbox WHERE seq = ?', [seq]);
-    return r ? this.toItem(r) : undefined;
+  pendingDepths(...a: Parameters<Store['pendingDepths']>): ReturnType<Store['pendingDepths']> {
+    return this.outbox.pendingDepths(...a);
   }
 
-  async pendingDepths(): Promise<TargetDepth[]> {
-    const rows = await this.db.all(
-      `SELECT network, room, COUNT(*) AS depth, MIN(created_at) AS oldest FROM outbox
-       WHERE state = 'pending' GROUP BY network, room ORDER BY network, room`,
-    );
-    return rows.map((r) => ({ network: String(r.network), room: String(r.room), depth: num(r.depth), oldestCreatedAt: num(r.oldest) }));
+  pendingTargets(...a: Parameters<Store['pendingTargets']>): ReturnType<Store['pendingTargets']> {
+    return this.outbox.pendingTargets(...a);
   }
 
-  async failedItems(limit: number): Promise<{ total: number; recent: FailedItem[] }> {
-    const [count] = await this.db.all(`SELECT COUNT(*) AS n FROM outbox WHERE state = 'failed'`);
-    const rows = await this.db.all(`SELECT seq, network, room, updated_at, last_error FROM outbox WHERE state = 'failed' ORDER BY seq DESC LIMIT ?`, [limit]);
-    return {
-      total: num(count?.n ?? 0),
-      recent: rows.map((r) => ({ seq: num(r.seq), network: String(r.network), room: String(r.room), error: optStr(r.last_error), failedAt: num(r.updated_at) })),
-    };
+  failedItems(...a: Parameters<Store['failedItems']>): ReturnType<Store['failedItems']> {
+    return this.outbox.failedItems(...a);
   }
 
-  async pendingTargets(): Promise<StoreTarget[]> {
-    const rows = await this.db.all(`SELECT DISTINCT network, room FROM outbox WHERE state = 'pending' ORDER BY network, room`);
-    return rows.map((r) => ({ network: String(r.network), room: String(r.room) }));
+  pruneOutbox(...a: Parameters<Store['pruneOutbox']>): ReturnType<Store['pruneOutbox']> {
+    return this.outbox.pruneOutbox(...a);
   }
 
-  pruneOutbox(before: number): Promise<number> {
-    return this.db.run(`DELETE FROM outbox WHERE state <> 'pending' AND updated_at < ?`, [before]);
+  claimDedupe(...a: Parameters<Store['claimDedupe']>): ReturnType<Store['claimDedupe']> {
+    return this.outbox.claimDedupe(...a);
   }
 
-  async claimDedupe(network: string, key: string, now = Date.now()): Promise<boolean> {
-    const n = await this.db.run('INSERT INTO dedupe (network, native_key, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', [network, key, now]);
-    return n === 1;
+  hasSeen(...a: Parameters<Store['hasSeen']>): ReturnType<Store['hasSeen']> {
+    return this.outbox.hasSeen(...a);
   }
 
-  async hasSeen(network: string, key: string): Promise<boolean> {
-    const rows = await this.db.all('SELECT 1 AS x FROM dedupe WHERE network = ? AND native_key = ?', [network, key]);
-    return rows.length > 0;
+  pruneDedupe(...a: Parameters<Store['pruneDedupe']>): ReturnType<Store['pruneDedupe']> {
+    return this.outbox.pruneDedupe(...a);
   }
 
-  pruneDedupe(before: number): Promise<number> {
-    return this.db.run('DELETE FROM dedupe WHERE seen_at < ?', [before]);
+  recordOrigin(...a: Parameters<Store['recordOrigin']>): ReturnType<Store['recordOrigin']> {
+    return this.messageMap.recordOrigin(...a);
   }
 
-  private originStmt(o: OriginEntry, now: number) {
-    return stmt(
-      `INSERT INTO message_map (network, room, remote_id, source_id, role, part_index, summary, created_at)
-       VALUES (?, ?, ?, ?, 'origin', 0, ?, ?) ON CONFLICT DO NOTHING`,
-      o.network, o.room, o.remoteId, o.sourceId, o.summary ? JSON.stringify(o.summary) : null, now,
-    );
+  remoteIds(...a: Parameters<Store['remoteIds']>): ReturnType<Store['remoteIds']> {
+    return this.messageMap.remoteIds(...a);
   }
 
-  async recordOrigin(entry: OriginEntry, now = Date.now()): Promise<void> {
-    const s = this.originStmt(entry, now);
-    await this.db.run(s.sql, s.params);
+  lookupRemote(...a: Parameters<Store['lookupRemote']>): ReturnType<Store['lookupRemote']> {
+    return this.messageMap.lookupRemote(...a);
   }
 
-  async remoteIds(sourceId: string, target: StoreTarget): Promise<string[]> {
-    const rows = await this.db.all(
-      'SELECT remote_id FROM message_map WHERE source_id = ? AND network = ? AND room = ? ORDER BY part_index, created_at',
-      [sourceId, target.network, target.room],
-    );
-    return rows.map((r) => String(r.remote_id));
+  getOrigin(...a: Parameters<Store['getOrigin']>): ReturnType<Store['getOrigin']> {
+    return this.messageMap.getOrigin(...a);
   }
 
-  async lookupRemote(target: StoreTarget, remoteId: string): Promise<MapEntry | undefined> {
-    const [r] = await this.db.all('SELECT source_id, role FROM message_map WHERE network = ? AND room = ? AND remote_id = ?', [
-      target.network, target.room, remoteId,
-    ]);
-    if (!r) return undefined;
-    return { network: target.network, room: target.room, remoteId, sourceId: String(r.source_id), role: String(r.role) as MapRole };
+  pruneMessageMap(...a: Parameters<Store['pruneMessageMap']>): ReturnType<Store['pruneMessageMap']> {
+    return this.messageMap.pruneMessageMap(...a);
   }
 
-  async getOrigin(sourceId: string): Promise<(OriginEntry & { summary: OriginEntry['summary'] }) | undefined> {
-    const [r] = await this.db.all(`SELECT network, room, remote_id, summary FROM message_map WHERE source_id = ? AND role = 'origin' LIMIT 1`, [sourceId]);
-    if (!r) return undefined;
-    return {
-      sourceId,
-      network: String(r.network),
-      room: String(r.room),
-      remoteId: String(r.remote_id),
-      summary: r.summary === null || r.summary === undefined ? undefined : (JSON.parse(String(r.summary)) as { nick: string; text: string }),
-    };
+  putLink(...a: Parameters<Store['putLink']>): ReturnType<Store['putLink']> {
+    return this.links.putLink(...a);
   }
 
-  pruneMessageMap(before: number): Promise<number> {
-    return this.db.run('DELETE FROM message_map WHERE created_at < ?', [before]);
+  getLink(...a: Parameters<Store['getLink']>): ReturnType<Store['getLink']> {
+    return this.links.getLink(...a);
   }
 
-  async putLink(l: { id: string; link: unknown; createdBy?: string }, now = Date.now()): Promise<void> {
-    await this.db.run(
-      `INSERT INTO links (id, link, created_by, created_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET link = excluded.link, created_by = excluded.created_by`,
-      [l.id, JSON.stringify(l.link ?? null), l.createdBy ?? null, now],
-    );
+  listLinks(...a: Parameters<Store['listLinks']>): ReturnType<Store['listLinks']> {
+    return this.links.listLinks(...a);
   }
 
-  private toLink(r: Row): LinkRecord {
-    return { id: String(r.id), link: fromJson(r.link, this.jsonParsed), createdBy: optStr(r.created_by), createdAt: num(r.created_at) };
+  deleteLink(...a: Parameters<Store['deleteLink']>): ReturnType<Store['deleteLink']> {
+    return this.links.deleteLink(...a);
   }
 
-  async getLink(id: string): Promise<LinkRecord | undefined> {
-    const [r] = await this.db.all('SELECT * FROM links WHERE id = ?', [id]);
-    return r ? this.toLink(r) : undefined;
+  setGhostProfile(...a: Parameters<Store['setGhostProfile']>): ReturnType<Store['setGhostProfile']> {
+    return this.ghosts.setGhostProfile(...a);
   }
 
-  async listLinks(): Promise<LinkRecord[]> {
-    return (await this.db.all('SELECT * FROM links ORDER BY created_at, id')).map((r) => this.toLink(r));
+  setGhostRoomName(...a: Parameters<Store['setGhostRoomName']>): ReturnType<Store['setGhostRoomName']> {
+    return this.ghosts.setGhostRoomName(...a);
   }
 
-  async deleteLink(id: string): Promise<boolean> {
-    return (await this.db.run('DELETE FROM links WHERE id = ?', [id])) > 0;
+  getGhost(...a: Parameters<Store['getGhost']>): ReturnType<Store['getGhost']> {
+    return this.ghosts.getGhost(...a);
   }
 
-  async setGhostProfile(userId: string, p: { displayName?: string; avatarUrl?: string }, now = Date.now()): Promise<void> {
-    await this.db.run(
-      `INSERT INTO ghosts (user_id, display_name, avatar_url, updated_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (user_id) DO UPDATE SET
-         display_name = COALESCE(excluded.display_name, ghosts.display_name),
-         avatar_url = COALESCE(excluded.avatar_url, ghosts.avatar_url),
-         updated_at = excluded.updated_at`,
-      [userId, p.displayName ?? null, p.avatarUrl ?? null, now],
-    );
+  deleteGhost(...a: Parameters<Store['deleteGhost']>): ReturnType<Store['deleteGhost']> {
+    return this.ghosts.deleteGhost(...a);
   }
 
-  async setGhostRoomName(userId: string, room: string, displayName: string, now = Date.now()): Promise<void> {
-    await this.db.batch([
-      stmt('INSERT INTO ghosts (user_id, display_name, avatar_url, updated_at) VALUES (?, NULL, NULL, ?) ON CONFLICT DO NOTHING', userId, now),
-      stmt(
-        `INSERT INTO ghost_rooms (user_id, room, display_name, updated_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (user_id, room) DO UPDATE SET display_name = excluded.display_name, updated_at = excluded.updated_at`,
-        userId, room, displayName, now,
-      ),
-    ]);
+  kvGet(...a: Parameters<Store['kvGet']>): ReturnType<Store['kvGet']> {
+    return this.kv.kvGet(...a);
   }
 
-  async getGhost(userId: string): Promise<Ghost | undefined> {
-    const [g] = await this.db.all('SELECT * FROM ghosts WHERE user_id = ?', [userId]);
-    if (!g) return undefined;
-    const rooms = await this.db.all('SELECT room, display_name FROM ghost_rooms WHERE user_id = ? ORDER BY room', [userId]);
-    return {
-      userId,
-      displayName: optStr(g.display_name),
-      avatarUrl: optStr(g.avatar_url),
-      roomNames: Object.fromEntries(rooms.map((r) => [String(r.room), String(r.display_name)])),
-    };
+  kvSet(...a: Parameters<Store['kvSet']>): ReturnType<Store['kvSet']> {
+    return this.kv.kvSet(...a);
   }
 
-  async deleteGhost(userId: string): Promise<boolean> {
-    const [, n] = await this.db.batch([stmt('DELETE FROM ghost_rooms WHERE user_id = ?', userId), stmt('DELETE FROM ghosts WHERE user_id = ?', userId)]);
-    return (n ?? 0) > 0;
-  }
-
-  async kvGet(key: string): Promise<string | undefined> {
-    const [r] = await this.db.all('SELECT value FROM kv WHERE key = ?', [key]);
-    return r ? String(r.value) : undefined;
-  }
-
-  async kvSet(key: string, value: string, now = Date.now()): Promise<void> {
-    await this.db.run(
-      'INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
-      [key, value, now],
-    );
-  }
-
-  async kvDelete(key: string): Promise<boolean> {
-    return (await this.db.run('DELETE FROM kv WHERE key = ?', [key])) > 0;
+  kvDelete(...a: Parameters<Store['kvDelete']>): ReturnType<Store['kvDelete']> {
+    return this.kv.kvDelete(...a);
   }
 
   async schemaVersions(): Promise<number[]> {

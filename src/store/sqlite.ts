@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import type { Db, Row, Stmt } from './db.js';
 import { StoreError } from './errors.js';
 import { migrate } from './migrations/index.js';
-import { sqliteMigrations } from './migrations/sqlite.js';
+import { migrationsFor } from './migrations/schema.js';
 import { SqlStore } from './sql-store.js';
 import type { Store } from './store.js';
 
@@ -38,7 +38,10 @@ class SqliteDb implements Db {
   constructor(
     private readonly db: Database.Database,
     private readonly file: string,
-  ) {}
+  ) {
+    this.jobTx = this.db.transaction((stmts: readonly Stmt[]) => stmts.map((st) => this.exec(st.sql, st.params)));
+    this.groupTx = this.makeGroupTx();
+  }
 
   private prepare(sql: string): Database.Statement {
     let s = this.cache.get(sql);
@@ -89,20 +92,30 @@ class SqliteDb implements Db {
 
   private readonly queue: Array<{ stmts: readonly Stmt[]; resolve: (r: number[]) => void; reject: (e: unknown) => void }> = [];
 
+  /** Made once: the group transaction and each batch's savepoint (better-sqlite3 nests them). */
+  private readonly jobTx: (stmts: readonly Stmt[]) => number[];
+  private readonly groupTx: (jobs: ReadonlyArray<{ stmts: readonly Stmt[] }>) => Array<{ ok: true; value: number[] } | { ok: false; error: unknown }>;
+
+  private makeGroupTx() {
+    return this.db.transaction((jobs: ReadonlyArray<{ stmts: readonly Stmt[] }>) => {
+    const results: Array<{ ok: true; value: number[] } | { ok: false; error: unknown }> = [];
+    for (const job of jobs) {
+      try {
+        results.push({ ok: true, value: this.jobTx(job.stmts) });
+      } catch (e) {
+        if (isDiskError(e)) throw e;
+        results.push({ ok: false, error: e });
+      }
+    }
+    return results;
+    });
+  }
+
   private flush(): void {
     const jobs = this.queue.splice(0);
-    const results: Array<{ ok: true; value: number[] } | { ok: false; error: unknown }> = [];
+    let results: Array<{ ok: true; value: number[] } | { ok: false; error: unknown }>;
     try {
-      this.db.transaction(() => {
-        for (const job of jobs) {
-          try {
-            results.push({ ok: true, value: this.db.transaction(() => job.stmts.map((s) => this.exec(s.sql, s.params)))() });
-          } catch (e) {
-            if (isDiskError(e)) throw e;
-            results.push({ ok: false, error: e });
-          }
-        }
-      })();
+      results = this.groupTx(jobs);
     } catch (e) {
       const err = storeError(this.file, e);
       for (const job of jobs) job.reject(err);
@@ -156,7 +169,7 @@ export async function openSqliteStore(file: string, log: Logger): Promise<Store>
   }
   const sdb = new SqliteDb(db, file);
   try {
-    const applied = await migrate(sdb, sqliteMigrations);
+    const applied = await migrate(sdb, migrationsFor('sqlite'));
     if (applied.length > 0) log.info({ store: 'sqlite', file, applied }, 'store migrated');
   } catch (e) {
     await sdb.close();

@@ -30,6 +30,8 @@ export interface OutboxItem extends StoreTarget {
   nextAttemptAt: number;
   lastError: string | undefined;
   createdAt: number;
+  /** Remote ids earlier attempts already created (pieces of a split message), in order. */
+  sentIds: string[];
 }
 
 /** Where a bridge message first appeared; kept so replies can quote it and be threaded natively. */
@@ -87,18 +89,12 @@ export interface EnqueueResult {
   firstSeen: boolean;
 }
 
-/**
- * Everything the bridge keeps across restarts. All methods are async and throw `StoreError` when
- * the backing database cannot be read or written.
- */
-export interface Store {
-  readonly dialect: 'sqlite' | 'postgres';
-  /** Where the data lives, safe to log (no password). */
-  readonly location: string;
-
+/** The durable per-target queue (core/outbox.ts, core/intake.ts). */
+export interface OutboxStore {
   /**
    * Queues items, in array order, in one transaction. With `dedupe`, claims that key in the same
    * transaction; with `origin`, records the message's origin row too. Idempotent throughout.
+   * Calls made in one turn of the event loop share one transaction (group commit).
    */
   enqueue(
     items: readonly EnqueueItem[],
@@ -108,8 +104,8 @@ export interface Store {
   nextPending(target: StoreTarget, limit: number): Promise<OutboxItem[]>;
   /** Marks an item delivered and records the remote ids it produced, atomically. */
   markDelivered(seq: number, delivered: { sourceId: string; remoteIds: readonly string[] } & StoreTarget, now?: number): Promise<void>;
-  /** Counts one failed attempt and sets when to try again. */
-  markAttemptFailed(seq: number, failure: { error: string; nextAttemptAt: number }, now?: number): Promise<void>;
+  /** Counts one failed attempt, sets when to try again, and keeps the ids of pieces already sent. */
+  markAttemptFailed(seq: number, failure: { error: string; nextAttemptAt: number; sentIds?: readonly string[] }, now?: number): Promise<void>;
   /** Gives up on an item for good. */
   markFailed(seq: number, error: string, now?: number): Promise<void>;
   getOutboxItem(seq: number): Promise<OutboxItem | undefined>;
@@ -121,12 +117,18 @@ export interface Store {
   failedItems(limit: number): Promise<{ total: number; recent: FailedItem[] }>;
   /** Deletes delivered and failed items queued before `before` (epoch ms). Returns how many. */
   pruneOutbox(before: number): Promise<number>;
+}
 
+/** Inbound dedupe keys (claimed inside `enqueue`; these are for checks and retention). */
+export interface DedupeStore {
   /** True the first time a (network, key) is claimed, false ever after (until pruned). */
   claimDedupe(network: string, key: string, now?: number): Promise<boolean>;
   hasSeen(network: string, key: string): Promise<boolean>;
   pruneDedupe(before: number): Promise<number>;
+}
 
+/** Bridge message ↔ remote ids, per room (replies, edits, echo suppression). */
+export interface MessageMapStore {
   recordOrigin(entry: OriginEntry, now?: number): Promise<void>;
   /** The remote ids a bridge message has in a room, in the order they were created. */
   remoteIds(sourceId: string, target: StoreTarget): Promise<string[]>;
@@ -135,23 +137,44 @@ export interface Store {
   /** The origin row of a bridge message (with its quote summary), if recorded. */
   getOrigin(sourceId: string): Promise<(OriginEntry & { summary: OriginEntry['summary'] }) | undefined>;
   pruneMessageMap(before: number): Promise<number>;
+}
 
+/** Links made at runtime (Matrix plumbing, portals). */
+export interface LinkStore {
   putLink(link: { id: string; link: unknown; createdBy?: string }, now?: number): Promise<void>;
   getLink(id: string): Promise<LinkRecord | undefined>;
   listLinks(): Promise<LinkRecord[]>;
   /** True when a link was deleted. */
   deleteLink(id: string): Promise<boolean>;
+}
 
+/** Matrix ghost profiles. */
+export interface GhostStore {
   /** Sets a ghost's global profile; fields left undefined keep their value. */
   setGhostProfile(userId: string, profile: { displayName?: string; avatarUrl?: string }, now?: number): Promise<void>;
   setGhostRoomName(userId: string, room: string, displayName: string, now?: number): Promise<void>;
   getGhost(userId: string): Promise<Ghost | undefined>;
   deleteGhost(userId: string): Promise<boolean>;
+}
 
+/** Small named values (session state, the store probe). */
+export interface KvStore {
   kvGet(key: string): Promise<string | undefined>;
   kvSet(key: string, value: string, now?: number): Promise<void>;
   kvDelete(key: string): Promise<boolean>;
+}
 
+/** What core (relay, intake, outbox) sees of the store: nothing of links or ghosts. */
+export type CoreStore = OutboxStore & DedupeStore & MessageMapStore & Pick<KvStore, 'kvSet'>;
+
+/**
+ * Everything the bridge keeps across restarts, one per-concern interface each. All methods are
+ * async and throw `StoreError` when the backing database cannot be read or written.
+ */
+export interface Store extends OutboxStore, DedupeStore, MessageMapStore, LinkStore, GhostStore, KvStore {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Where the data lives, safe to log (no password). */
+  readonly location: string;
   /** Applied migration versions, ascending. */
   schemaVersions(): Promise<number[]>;
   close(): Promise<void>;

@@ -34,11 +34,11 @@ export function storeSuite(name: string, harness: () => StoreHarness): void {
 
     it('migrates once: reopening applies nothing and keeps data', async () => {
       const s = await open();
-      expect(await s.schemaVersions()).toEqual([1]);
+      expect(await s.schemaVersions()).toEqual([1, 2]);
       await s.kvSet('qq.sessionAge', '42');
       await s.close();
       const again = await reopen();
-      expect(await again.schemaVersions()).toEqual([1]);
+      expect(await again.schemaVersions()).toEqual([1, 2]);
       expect(await again.kvGet('qq.sessionAge')).toBe('42');
     });
 
@@ -86,7 +86,10 @@ export function storeSuite(name: string, harness: () => StoreHarness): void {
 
       await s.markAttemptFailed(b!.seq, { error: '503 busy', nextAttemptAt: 12345 });
       await s.markAttemptFailed(b!.seq, { error: '503 again', nextAttemptAt: 23456 });
-      expect(await s.getOutboxItem(b!.seq)).toMatchObject({ state: 'pending', attempts: 2, nextAttemptAt: 23456, lastError: '503 again' });
+      expect(await s.getOutboxItem(b!.seq)).toMatchObject({ state: 'pending', attempts: 2, nextAttemptAt: 23456, lastError: '503 again', sentIds: [] });
+      // Pieces of a split message an attempt got out are kept, durably, for the next attempt.
+      await s.markAttemptFailed(b!.seq, { error: 'piece 3 failed', nextAttemptAt: 34567, sentIds: ['p1', 'p2'] });
+      expect((await s.nextPending(irc, 10)).find((i) => i.seq === b!.seq)?.sentIds).toEqual(['p1', 'p2']);
 
       await s.markFailed(c!.seq, 'message too long');
       expect(await s.getOutboxItem(c!.seq)).toMatchObject({ state: 'failed', lastError: 'message too long' });

@@ -35,6 +35,14 @@ interface LibraryInternals {
 }
 
 /** Thrown by an alias-query handler: the alias is not one the bridge serves. */
+/** True when the error (or one it wraps) says the bridge's store is unavailable. */
+function isStorePause(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e.name === 'InputPausedError' || e.name === 'StoreError') return true;
+  }
+  return false;
+}
+
 export class AliasNotFound extends Error {
   constructor(message: string) {
     super(message);
@@ -112,7 +120,9 @@ class DurableAppService extends Base {
       },
       (err: unknown) => {
         this.hooks?.onError(`transaction ${txnId}`, err);
-        res.status(500).send({ errcode: 'M_UNKNOWN', error: 'The bridge could not take this transaction yet; retry it later.' });
+        // The bridge's store is unavailable (input paused): 503, the homeserver retries later.
+        const paused = isStorePause(err);
+        res.status(paused ? 503 : 500).send({ errcode: 'M_UNKNOWN', error: 'The bridge could not take this transaction yet; retry it later.' });
       },
     );
   }

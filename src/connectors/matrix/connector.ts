@@ -406,7 +406,7 @@ export class MatrixConnector implements Connector {
         const r = await this.ctx?.sourceIdFor(room, parsed.editOfEventId);
         msg.editOf = r ?? sourceId('matrix', room, parsed.editOfEventId);
       }
-      await this.ctx?.receive(msg);
+      await this.ctx?.receive(msg, { hold: false }); // the homeserver keeps the transaction until 2xx
       return;
     }
     if (ev.type === 'm.room.redaction' && this.config.redactions === 'notice' && this.rooms.has(room)) {
@@ -417,7 +417,7 @@ export class MatrixConnector implements Connector {
         const r = await this.ctx?.sourceIdFor(room, target);
         if (r) msg.replyTo = r;
       }
-      await this.ctx?.receive(msg);
+      await this.ctx?.receive(msg, { hold: false }); // the homeserver keeps the transaction until 2xx
     }
   }
 

@@ -78,6 +78,8 @@ export class TelegramConnector implements Connector {
   private me: UserFromGetMe | undefined;
   private server: http.Server | undefined;
   private webhookChain: Promise<unknown> = Promise.resolve();
+  /** While the poll loop hands over one update: where its relay receipts go (awaited per batch). */
+  private receipts: Array<Promise<unknown>> | undefined;
   private polling: Promise<void> | undefined;
   /** The next update id to ask for: every update below it was taken by the relay (or ignored). */
   private offset = 0;
@@ -227,6 +229,11 @@ export class TelegramConnector implements Connector {
       await this.pause(wait);
     };
     while (!this.inputStopped) {
+      // Input paused (the store is unavailable): leave updates with Telegram instead of fetching.
+      if (this.ctx?.inputPaused?.()) {
+        await this.pause(250);
+        continue;
+      }
       const abort = new AbortController();
       this.pollAbort = abort;
       const signal = abort.signal as unknown as ApiSignal;
@@ -250,19 +257,36 @@ export class TelegramConnector implements Connector {
         await backoff(e, 'Telegram getUpdates failed; polling again');
         continue;
       }
-      let all = true;
+      // The whole batch is handed over first, in order, and its writes share the relay's group
+      // commit; the offset then moves past each update only once the relay has it durably.
+      let failure: unknown;
+      const handed: Array<{ id: number; receipts: Array<Promise<unknown>> }> = [];
       for (const update of updates) {
-        if (this.inputStopped) return; // not handled, so not confirmed: fetched again next start
+        if (this.inputStopped) break; // not handled, so not confirmed: fetched again next start
+        const receipts: Array<Promise<unknown>> = [];
+        this.receipts = receipts;
         try {
           await this.bot.handleUpdate(update);
         } catch (e) {
-          all = false;
-          await backoff(e, 'a Telegram update could not be handed to the relay; it stays unconfirmed and is fetched again');
+          failure = e;
+          break;
+        } finally {
+          this.receipts = undefined;
+        }
+        handed.push({ id: update.update_id, receipts });
+      }
+      for (const h of handed) {
+        try {
+          await Promise.all(h.receipts);
+        } catch (e) {
+          failure = e;
           break;
         }
-        this.offset = update.update_id + 1;
+        this.offset = h.id + 1;
       }
-      if (all) failures = 0;
+      if (this.inputStopped) return;
+      if (failure !== undefined) await backoff(failure, 'a Telegram update could not be handed to the relay; it stays unconfirmed and is fetched again');
+      else failures = 0;
     }
   }
 
@@ -336,6 +360,8 @@ export class TelegramConnector implements Connector {
         return reply(400, 'body is not JSON');
       }
       if (this.inputStopped) return refuse();
+      // The bridge's store is unavailable: Telegram keeps the update and sends it again.
+      if (this.ctx?.inputPaused?.()) return reply(503, "the bridge's database is unavailable; send it again later");
       // Handled one at a time, in arrival order, and answered 200 only once the relay took it;
       // a failure answers 500 so that Telegram sends it again.
       const p = this.webhookChain.then(() => this.bot.handleUpdate(update));
@@ -344,7 +370,9 @@ export class TelegramConnector implements Connector {
         () => reply(200, 'ok'),
         (e: unknown) => {
           this.log.error({ err: errText(e) }, 'Telegram webhook update failed');
-          reply(500, 'error');
+          const cause = e instanceof BotError ? e.error : e;
+          if (cause instanceof Error && cause.name === 'InputPausedError') reply(503, "the bridge's database is unavailable; send it again later");
+          else reply(500, 'error');
         },
       );
     });
@@ -438,7 +466,19 @@ export class TelegramConnector implements Connector {
     if (m.reply_to_message) msg.replyTo = await refOf(m.reply_to_message.message_id);
     if (edited) msg.editOf = await refOf(m.message_id);
     try {
-      await ctx.receive(msg);
+      // A webhook update is kept by Telegram until answered 2xx: refused (503), not held, when paused.
+      const taken = ctx.receive(msg, { hold: this.config.mode !== 'webhook' });
+      if (this.receipts) {
+        // Polling: the loop waits for it after handing over the rest of the batch.
+        const receipt = taken.catch((e: unknown) => {
+          log.error({ err: errText(e), id: msg.id }, 'relay refused a Telegram message; leaving it unconfirmed');
+          throw e;
+        });
+        receipt.catch(() => undefined); // handled by the loop; a batch cut short must not leave it unhandled
+        this.receipts.push(receipt);
+        return;
+      }
+      await taken;
     } catch (e) {
       // Rethrown: the update must stay unconfirmed so that Telegram sends it again.
       log.error({ err: errText(e), id: msg.id }, 'relay refused a Telegram message; leaving it unconfirmed');

@@ -50,11 +50,11 @@ describe('Matrix transactions are acknowledged only once durably taken', () => {
     const during = b.hs.sendAs(BOB, b.room, { msgtype: 'm.text', body: 'during' });
     await b.hs.settled();
     const refused = b.hs.pushed.at(-1)!;
-    expect(refused.status).toBe(500);
+    expect(refused.status).toBe(503);
     expect(b.relay.halted).toBeDefined();
     expect(b.hs.unacknowledged.map((t) => t.events.map((e) => e.event_id))).toEqual([[during]]);
     // Resent to the same, halted bridge: still refused, still kept by the homeserver.
-    expect(await b.hs.resendFailed()).toEqual([500]);
+    expect(await b.hs.resendFailed()).toEqual([503]);
     expect(b.hs.unacknowledged).toHaveLength(1);
 
     await b.restart();

@@ -11,7 +11,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Relay } from '../../../src/core/relay.js';
 import { StaticRoutes } from '../../../src/core/routes.js';
 import { capturedLogger } from '../../support/log-capture.js';
-import { StoreError } from '../../../src/store/errors.js';
 import { openStore } from '../../../src/store/store.js';
 import { TelegramConnector } from '../../../src/connectors/telegram/connector.js';
 import { telegramConfigSchema, type TelegramConfigInput } from '../../../src/connectors/telegram/config.js';
@@ -69,13 +68,12 @@ async function runBridge(o: { fake: FakeTelegram; remote: LoopbackNetwork; store
   const log = captured.log;
   const logLines = () => captured.text().split('\n');
   const store = await openStore(o.store, log);
-  const halts: StoreError[] = [];
   const relay = new Relay({
     store,
     routes: new StaticRoutes([[QQ, { network: 'telegram', room: ROOM }]]),
     log,
     media: memoryMedia({ publicUrls: false }),
-    onHalt: (e) => halts.push(e),
+    hold: { retryMinMs: 50, retryMaxMs: 300 },
     outbox: { baseBackoffMs: 5, maxBackoffMs: 50, connectPollMs: 10 },
     pruneIntervalMs: 0,
   });
@@ -93,7 +91,7 @@ async function runBridge(o: { fake: FakeTelegram; remote: LoopbackNetwork; store
     })());
   cleanups.push(stop);
   await waitFor(() => tg.isConnected(), 'the telegram connector to connect');
-  return { relay, tg, qq, logLines, halts, stop };
+  return { relay, tg, qq, logLines, stop };
 }
 
 async function startFake(): Promise<FakeTelegram> {
@@ -156,7 +154,7 @@ describe('Telegram updates across shutdowns and store failures (polling)', () =>
     await b.stop();
   });
 
-  it('a relay refusing an update (store down) leaves it unconfirmed; it arrives after recovery', async () => {
+  it('store down: polling pauses with the update unconfirmed; when the store is back it arrives, with no restart', async () => {
     const fake = await startFake();
     const remote = new LoopbackNetwork();
     const store = { url: await pgServer.createDatabase(), stateDir: '/unused' };
@@ -165,32 +163,33 @@ describe('Telegram updates across shutdowns and store failures (polling)', () =>
     await waitFor(() => remote.texts(QQ.room).length === 1, 'the first message');
 
     await pgServer.stopServer();
-    fake.message(CHAT, TOM, { text: 'during outage' });
-    const outageUpdate = fake.unconfirmed().at(-1)!;
-    await waitFor(() => a.halts.length === 1, 'the relay to halt on the store failure');
-    // The connector keeps asking from the refused update on; Telegram never sees it confirmed.
-    const polls = fake.calls.filter((c) => c === 'getUpdates').length;
-    await waitFor(() => fake.calls.filter((c) => c === 'getUpdates').length >= polls + 2, 'the connector to fetch it again');
-    expect(fake.unconfirmed()).toEqual([outageUpdate]);
-    expect(a.logLines().some((l) => l.includes('leaving it unconfirmed'))).toBe(true);
-
-    await pgServer.startServer();
-    await a.stop();
-    expect(fake.unconfirmed()).toEqual([outageUpdate]);
-
-    const b = await runBridge({ fake, remote, store });
-    await waitFor(() => remote.texts(QQ.room).length === 2, 'the refused update after recovery');
+    try {
+      fake.message(CHAT, TOM, { text: 'during outage' });
+      const outageUpdate = fake.unconfirmed().at(-1)!;
+      await waitFor(() => a.relay.storeStatus().state === 'unavailable', 'the relay to pause on the store failure', 10_000);
+      // Paused at the source: no more getUpdates while the store is away; Telegram keeps the update.
+      await sleep(300);
+      const polls = fake.calls.filter((c) => c === 'getUpdates').length;
+      await sleep(1_500);
+      expect(fake.calls.filter((c) => c === 'getUpdates').length).toBe(polls);
+      expect(fake.unconfirmed()).toEqual([outageUpdate]);
+    } finally {
+      await pgServer.startServer();
+    }
+    await waitFor(() => remote.texts(QQ.room).length === 2, 'the held update after recovery', 20_000);
+    fake.message(CHAT, TOM, { text: 'after outage' });
+    await waitFor(() => remote.texts(QQ.room).length === 3, 'polling resumed');
+    await waitFor(() => fake.unconfirmed().length === 0, 'everything confirmed');
     await sleep(300);
-    expect(remote.texts(QQ.room)).toEqual(['before outage', 'during outage']);
-    await b.stop();
-    expect(fake.unconfirmed()).toEqual([]);
+    expect(remote.texts(QQ.room)).toEqual(['before outage', 'during outage', 'after outage']);
+    await a.stop();
   });
 });
 
 describe('Telegram updates across shutdowns and store failures (webhook)', () => {
   const update = (id: number, text: string) => ({ message: { message_id: id, date: 1, chat: { id: CHAT, type: 'supergroup' }, from: { ...TOM, is_bot: false }, text } });
 
-  it('answers 503 once input stops and 500 when the relay refuses, so Telegram sends again; the resent updates arrive once', async () => {
+  it('answers 503 once input stops and while the store is unavailable, so Telegram sends again; the resent updates arrive once', async () => {
     const fake = await startFake();
     const remote = new LoopbackNetwork();
     const store = { url: await pgServer.createDatabase(), stateDir: '/unused' };
@@ -214,9 +213,14 @@ describe('Telegram updates across shutdowns and store failures (webhook)', () =>
     await waitFor(() => remote.texts(QQ.room).length === 2, 'the resent message');
 
     await pgServer.stopServer();
-    expect(await fake.postWebhook(update(3, 'three'))).toBe(500);
-    expect(b.halts).toHaveLength(1);
-    await pgServer.startServer();
+    try {
+      expect(await fake.postWebhook(update(3, 'three'))).toBe(503);
+      expect(b.relay.storeStatus().state).toBe('unavailable');
+      expect(await fake.postWebhook(update(3, 'three'))).toBe(503);
+    } finally {
+      await pgServer.startServer();
+    }
+    await waitFor(() => b.relay.storeStatus().state === 'available', 'the store back', 20_000);
     await b.stop();
 
     const c = await runBridge({ fake, remote, store, config });

@@ -1,0 +1,116 @@
+/**
+ * The two burst rows of issue 12: IRC → Telegram and Telegram → IRC, 1,000 messages each, limits
+ * raised (IRC and Telegram rate limits as high as the config takes; ngircd runs without flood
+ * penalties). The bridge runs in its own process (bench/.build) with QQ, IRC and Telegram linked in
+ * one room; a human IRC client on the real ngircd and the fake Bot API are the two ends. Each
+ * line carries a token, so lost, duplicated and out-of-order lines are counted exactly.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startSimulator } from '../src/simulator/index.js';
+import { FakeTelegram } from '../test/fakes/telegram.js';
+import { TestIrcClient } from '../test/support/ngircd.js';
+import { bridgeConfig, channelName, sleep, startChildBridge, worldWithGroups, type Ircd } from './lib.js';
+
+const TG_TOKEN = '424242:BenchTOKEN_value-abc';
+const TG_USER = { id: 777001, first_name: 'Tess' };
+const CHAT = -1001000000;
+const CHANNEL = channelName(0);
+const RAISED = { perSecond: 100_000, burst: 100_000 };
+
+export interface BurstResult {
+  n: number;
+  perSec: number;
+  lost: number;
+  duplicated: number;
+  /** Tokens that arrived before one with a smaller number. */
+  outOfOrder: number;
+}
+
+function score(tokens: number[], n: number, t0: number, tEnd: number): BurstResult {
+  const seen = new Set<number>();
+  let duplicated = 0;
+  let outOfOrder = 0;
+  let max = -1;
+  for (const k of tokens) {
+    if (seen.has(k)) duplicated++;
+    seen.add(k);
+    if (k < max) outOfOrder++;
+    max = Math.max(max, k);
+  }
+  return { n, perSec: (n / (tEnd - t0)) * 1000, lost: n - seen.size, duplicated, outOfOrder };
+}
+
+export async function benchBursts(ircd: Ircd, n = 1000): Promise<{ ircToTg: BurstResult; tgToIrc: BurstResult }> {
+  const cleanups: Array<() => Promise<unknown> | unknown> = [];
+  try {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-burst-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const sim = await startSimulator({ world: worldWithGroups(1), pollHoldMs: 30_000 });
+    cleanups.push(() => sim.close());
+    const tg = await new FakeTelegram({ token: TG_TOKEN }).start();
+    cleanups.push(() => tg.stop());
+    const human = await TestIrcClient.connect(ircd.host, ircd.port, 'humanburst');
+    cleanups.push(() => human.close());
+    await human.join(CHANNEL);
+    const yaml = bridgeConfig({ dir, simUrl: sim.url, ircd, nick: 'bridgeburst', links: 1, sendIntervalMs: 0, rateLimit: RAISED })
+      .replace(`irc: "${CHANNEL}" }`, `irc: "${CHANNEL}", telegram: ${CHAT} }`)
+      .replace('mappings:', ['telegram:', `  token: ${JSON.stringify(TG_TOKEN)}`, `  apiRoot: ${JSON.stringify(tg.apiRoot)}`, `  rateLimit: { perSecond: ${RAISED.perSecond}, burst: ${RAISED.burst} }`, 'mappings:'].join('\n'));
+    const bridge = await startChildBridge(yaml);
+    cleanups.unshift(() => bridge.stop());
+    const tgTokens = () => tg.sent.map((m) => /\[b(\d+)\]/.exec(m.text ?? '')?.[1]).filter((x): x is string => x !== undefined).map(Number);
+    const ircTokens = () =>
+      human.lines
+        .filter((l) => l.command === 'PRIVMSG' && l.params[0]?.toLowerCase() === CHANNEL)
+        .map((l) => /\[c(\d+)\]/.exec(l.params[1] ?? '')?.[1])
+        .filter((x): x is string => x !== undefined)
+        .map(Number);
+
+    // Warm-up both ways (joins, JIT, the store's first pages).
+    human.say(CHANNEL, 'warm-up [b-1]');
+    tg.message(CHAT, TG_USER, { text: 'warm-up [c-1]' });
+    const warm = Date.now() + 30_000;
+    while (!(tg.sent.some((m) => (m.text ?? '').includes('[b-1]')) && human.lines.some((l) => (l.params[1] ?? '').includes('[c-1]')))) {
+      if (Date.now() > warm) throw new Error('warm-up did not cross the bridge within 30 s');
+      await sleep(10);
+    }
+
+    const run = async (send: (k: number) => void, got: () => number[]): Promise<BurstResult> => {
+      const t0 = Date.now();
+      for (let k = 0; k < n; k++) send(k);
+      const deadline = Date.now() + 120_000;
+      let last = Date.now();
+      let count = 0;
+      while (new Set(got()).size < n && Date.now() < deadline) {
+        const c = got().length;
+        if (c !== count) {
+          count = c;
+          last = Date.now();
+        }
+        await sleep(5);
+      }
+      if (new Set(got()).size === n) last = Date.now();
+      await sleep(500); // late duplicates
+      return score(got(), n, t0, last);
+    };
+    const ircToTg = await run((k) => human.say(CHANNEL, `burst [b${k}]`), tgTokens);
+    const tgToIrc = await run((k) => void tg.message(CHAT, TG_USER, { text: `burst [c${k}]` }), ircTokens);
+    return { ircToTg, tgToIrc };
+  } finally {
+    for (const c of cleanups.reverse()) await Promise.resolve().then(c).catch(() => undefined);
+  }
+}
+
+/** `npx tsx bench/burst.ts`: this row alone (builds the product into bench/.build first). */
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
+  const { buildProduct, removeBuild, startIrcd } = await import('./lib.js');
+  buildProduct();
+  const ircd = await startIrcd();
+  try {
+    console.log(JSON.stringify(await benchBursts(ircd), null, 1));
+  } finally {
+    await ircd.stop();
+    removeBuild();
+  }
+}
