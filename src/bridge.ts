@@ -5,6 +5,7 @@
 import { IrcConnector } from './connectors/irc/connector.js';
 import { MatrixConnector } from './connectors/matrix/connector.js';
 import { QqConnector } from './connectors/qq/connector.js';
+import type { LoginPrompt } from './connectors/qq/webqq/login-prompt.js';
 import { TelegramConnector } from './connectors/telegram/connector.js';
 import type { Config } from './config.js';
 import type { Connector } from './core/connector.js';
@@ -33,7 +34,7 @@ export interface RunningBridge {
 export interface BridgeHooks {
   observer?: RelayObserver;
   onFailure?: (f: DeliveryFailure) => void;
-  qq?: { onState?: (state: string, detail?: string) => void; onCondition?: (what: string) => void };
+  qq?: { onState?: (state: string, detail?: string) => void; onCondition?: (what: string) => void; loginPrompt?: LoginPrompt };
   telegram?: { onRateLimited?: (retryAfterSec: number | undefined) => void };
 }
 
@@ -65,7 +66,10 @@ export async function startBridge(config: Config, log: Logger, hooks: BridgeHook
   const qq = new QqConnector(config.qq, {
     routes,
     ...(hooks.qq?.onState ? { onState: hooks.qq.onState } : {}),
-    ...(hooks.qq?.onCondition ? { client: { onCondition: hooks.qq.onCondition } } : {}),
+    client: {
+      ...(hooks.qq?.onCondition ? { onCondition: hooks.qq.onCondition } : {}),
+      ...(hooks.qq?.loginPrompt ? { login: { prompt: hooks.qq.loginPrompt } } : {}),
+    },
   });
   connectors.push(qq);
   // The config's links (replaced on reload) and the latest runtime links, merged into the routes.

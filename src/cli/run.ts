@@ -1,6 +1,7 @@
 import { loadConfig } from '../config.js';
 import { createLogger } from '../log.js';
 import { startService, type Service } from '../ops/service.js';
+import { terminalLoginPrompt } from './login-prompt.js';
 
 /**
  * `qqbridge run`: starts the bridge. SIGINT/SIGTERM stop taking input, deliver what can be
@@ -38,5 +39,5 @@ export async function runBridgeFromConfig(file: string): Promise<void> {
     log.info('SIGHUP: reloading mappings');
     service.reload();
   });
-  service = await startService(file, config, log);
+  service = await startService(file, config, log, { qq: { loginPrompt: terminalLoginPrompt({ codeFile: config.qq.captchaCodeFile }) } });
 }

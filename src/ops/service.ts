@@ -5,6 +5,7 @@
  */
 import { startBridge, type BridgeHooks, type RunningBridge } from '../bridge.js';
 import { loadConfig, type Config } from '../config.js';
+import type { LoginPrompt } from '../connectors/qq/webqq/login-prompt.js';
 import type { Logger } from '../log.js';
 import type { NetworkHealth } from './health.js';
 import { BridgeMetrics } from './metrics.js';
@@ -21,7 +22,8 @@ export interface Service {
   shutdown(): Promise<number>;
 }
 
-export async function startService(file: string, config: Config, log: Logger): Promise<Service> {
+/** `qq.loginPrompt`: who reads captchas and scans QR codes (the CLI's terminal prompt). */
+export async function startService(file: string, config: Config, log: Logger, extra: { qq?: { loginPrompt?: LoginPrompt } } = {}): Promise<Service> {
   const metrics = config.metrics.enabled ? new BridgeMetrics() : undefined;
   let bridge: RunningBridge | undefined;
   let notices: StatusNotices | undefined;
@@ -53,6 +55,7 @@ export async function startService(file: string, config: Config, log: Logger): P
         notices?.check();
       },
       ...(metrics ? { onCondition: (what: string) => metrics.qqCondition(what) } : {}),
+      ...(extra.qq?.loginPrompt ? { loginPrompt: extra.qq.loginPrompt } : {}),
     },
     ...(metrics ? { observer: metrics, telegram: { onRateLimited: () => metrics.telegramRateLimited.inc() } } : {}),
   };

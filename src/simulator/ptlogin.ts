@@ -4,7 +4,7 @@
  */
 import { randomInt } from 'node:crypto';
 import QRCode from 'qrcode';
-import { formatSalt, hash33, md5Password, saltFromUin, time33 } from '../connectors/qq/webqq/crypto.js';
+import { formatSalt, hash33, md5Password, saltFromUin, time33 } from '../connectors/qq/webqq/protocol-crypto.js';
 import { newCaptchaCode, renderCaptcha } from './captcha.js';
 import { checkCookies, checkReferer, checkScheme, checkUserAgent, PRODUCT_PAGES, PTLOGIN_PAGE } from './rules.js';
 import { route, type Ctx, type Routes } from './server.js';

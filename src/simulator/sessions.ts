@@ -5,7 +5,7 @@
  * channel to it and relink rebinds it.
  */
 import { randomBytes, randomInt } from 'node:crypto';
-import type { HashVersion } from '../connectors/qq/webqq/crypto.js';
+import type { HashVersion } from '../connectors/qq/webqq/protocol-crypto.js';
 import type { Logger } from '../log.js';
 import type { World, WorldAccount } from './world.js';
 

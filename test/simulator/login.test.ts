@@ -1,6 +1,6 @@
 import jpeg from 'jpeg-js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { md5Password, parseSalt, saltFromUin } from '../../src/connectors/qq/webqq/crypto.js';
+import { md5Password, parseSalt, saltFromUin } from '../../src/connectors/qq/webqq/protocol-crypto.js';
 import { CAPTCHA_SCALE, CAPTCHA_TOP, captchaLeft, FONT as GLYPHS } from '../../src/simulator/captcha.js';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/index.js';
 import { Browser, control, D_REF, jsArgs, LOGIN_PAGE_A, loginA, loginUrl, passwordLogin } from './browser.js';

@@ -4,7 +4,7 @@
  * out at each login; the client resolves between the two.
  */
 import type { Capabilities, Connector, ConnectorContext, Delivery } from '../../core/connector.js';
-import { DeliveryError, isDeliveryError } from '../../core/errors.js';
+import { DeliveryError } from '../../core/errors.js';
 import { sourceId, type BridgeMessage, type ImagePart, type MessageKind } from '../../core/message.js';
 import type { Logger } from '../../log.js';
 import { bindLinks, logBindingReport, retryUnbound, type RetryHandle } from '../../mappings/binding.js';
@@ -13,7 +13,8 @@ import type { QqConfig } from './config.js';
 import { imageAsText, partsFromQq, pictureItems, renderForQq } from './format.js';
 import { imageRefs, WebQqClient, type ClientState, type SendItem, type WebQqClientOptions } from './webqq/client.js';
 import { itemsFingerprint, PartialSends } from './partial-sends.js';
-import { SendError } from './webqq/sender.js';
+import { sentPieces, toDeliveryError } from './webqq-errors.js';
+import { webqqAccountFrom } from './webqq-options.js';
 import type { QqEvent } from './webqq/events.js';
 
 export interface QqConnectorOptions {
@@ -68,7 +69,7 @@ export class QqConnector implements Connector {
     this.stopped = false;
     this.ctx = ctx;
     this.log = ctx.log;
-    this.client = new WebQqClient(this.config, {
+    this.client = new WebQqClient(webqqAccountFrom(this.config), {
       ...this.opts.client,
       log: ctx.log,
       onEvent: (e) => this.onEvent(e),
@@ -219,14 +220,13 @@ export class QqConnector implements Connector {
       const ids = room.kind === 'group' ? await client.sendGroup(room.number, items, opts) : await client.sendDiscussion(room.name, items, opts);
       return ids.map(String);
     } catch (e) {
-      const sent = e instanceof SendError ? e.sentMsgIds : alreadySent;
-      const kind = isDeliveryError(e) ? e.kind : 'retryable';
-      if (key !== undefined && kind === 'retryable' && sent.length > 0) {
+      const err = toDeliveryError(e);
+      const sent = sentPieces(e) ?? alreadySent;
+      if (key !== undefined && err.kind === 'retryable' && sent.length > 0) {
         this.partial.keep(key, fingerprint, sent);
         this.log?.info({ room: delivery.room, piecesSent: sent.length }, 'QQ send failed part-way; a retry sends only the rest');
       }
-      if (isDeliveryError(e)) throw e;
-      throw new DeliveryError('retryable', `QQ send failed: ${(e as Error).message}`, { cause: e });
+      throw err;
     }
   }
 

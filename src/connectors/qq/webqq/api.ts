@@ -5,7 +5,9 @@
  * and a non-zero retcode into a RetcodeError.
  */
 import type { Transport, HttpResponse, RequestOptions } from './transport.js';
-import { ProtocolError } from './transport.js';
+import { ProtocolError, RetcodeError } from './errors.js';
+
+export { RetcodeError } from './errors.js';
 import { apiUrl, channelUrl, hostsFor, type Era } from './hosts.js';
 import { parsePollBody, type PollParse } from './events.js';
 
@@ -24,14 +26,6 @@ export interface ApiContext {
   session: ApiSession;
   /** Aborts in-flight requests on stop. */
   signal?: AbortSignal;
-}
-
-/** A well-formed answer whose retcode says no. */
-export class RetcodeError extends Error {
-  constructor(readonly endpoint: string, readonly retcode: number, detail = '') {
-    super(`${endpoint}: retcode ${retcode}${detail ? ` (${detail})` : ''}`);
-    this.name = 'RetcodeError';
-  }
 }
 
 type Json = Record<string, unknown>;

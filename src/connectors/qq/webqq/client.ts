@@ -5,11 +5,10 @@
  * resolved. Session ids never leave this module except inside image refs.
  */
 import type { Logger } from '../../../log.js';
-import { DeliveryError } from '../../../core/errors.js';
-import type { QqConfig } from '../config.js';
 import * as api from './api.js';
 import type { ApiContext, GfaceSig, Picture, QqStatus, SendTarget } from './api.js';
-import { establishSession, relink as authRelink, type LoginContext, type Session } from './auth.js';
+import { NotReadyError, SendError, UnknownTargetError, WebQqError } from './errors.js';
+import { establishSession, relink as authRelink, type LoginContext, type QqStatus as LoginStatus, type Session } from './auth.js';
 import { Contacts, type DiscussionContact, type GroupContact } from './contacts.js';
 import { receivedText, RecentSends, sentText } from './echoes.js';
 import type { OutgoingItem, ReceivedItem } from './content.js';
@@ -17,6 +16,7 @@ import type { QqEvent } from './events.js';
 import { Poller, type PollerTuning } from './poller.js';
 import { Sender, type StableTarget } from './sender.js';
 import { SessionGate } from './session-gate.js';
+import type { Era } from './hosts.js';
 import { SessionStore, type StoredSession } from './session-store.js';
 import { createTransport, type Transport } from './transport.js';
 
@@ -42,6 +42,27 @@ export type ImageRef =
 export interface SendOptions {
   /** msg_ids of the pieces an earlier attempt of this message sent: those pieces are not sent again. */
   alreadySent?: readonly number[];
+}
+
+/**
+ * The account and its fixed settings: the library's own options, not the bridge's config (the
+ * QQ connector maps one to the other, `webqqAccountFrom`).
+ */
+export interface WebQqAccount {
+  /** The bot account's QQ number. */
+  uin: number;
+  /** Required when `login` is 'password'. */
+  password?: string | undefined;
+  login: Era;
+  /** Send every request to this origin instead (a simulator), keeping the real Host. */
+  endpoint?: string | undefined;
+  /** Session file, captcha and QR images live here. */
+  stateDir: string;
+  status: LoginStatus;
+  /** Minimum gap between two sends. */
+  sendIntervalMs: number;
+  /** Where the default login prompt waits for a captcha code; default `<stateDir>/captcha-code.txt`. */
+  captchaCodeFile?: string | undefined;
 }
 
 export interface WebQqClientOptions {
@@ -105,7 +126,7 @@ export class WebQqClient {
   private readonly delivered = new WeakSet<QqEvent>();
   private readonly resolved = new WeakSet<QqEvent>();
 
-  constructor(private readonly config: QqConfig, private readonly opts: WebQqClientOptions) {
+  constructor(private readonly config: WebQqAccount, private readonly opts: WebQqClientOptions) {
     this.log = opts.log;
     this.store = new SessionStore(config.stateDir, opts.log);
     this.contacts = new Contacts({
@@ -254,7 +275,7 @@ export class WebQqClient {
         await this.contacts.refreshDiscussions();
         d = this.contacts.discussion(nameOrDid);
       }
-      if (!d) throw new DeliveryError('rejected', `the bot is not in QQ discussion ${nameOrDid}`);
+      if (!d) throw new UnknownTargetError('get_discus_list', `the bot is not in QQ discussion ${nameOrDid}`);
       name = d.name;
     }
     return this.sender.send({ kind: 'discussion', name: String(name) }, this.prepare(items, 'group'), opts.alreadySent);
@@ -279,7 +300,7 @@ export class WebQqClient {
           await c.refreshGroups();
           g = await c.groupByNumber(t.number);
         }
-        if (!g) throw new DeliveryError('rejected', `the bot is not in QQ group ${t.number} (or its number cannot be resolved)`);
+        if (!g) throw new UnknownTargetError('get_group_name_list_mask2', `the bot is not in QQ group ${t.number} (or its number cannot be resolved)`);
         return { kind: 'group', gid: g.gid, code: g.code };
       }
       case 'discussion': {
@@ -288,7 +309,7 @@ export class WebQqClient {
           await c.refreshDiscussions();
           d = c.discussionByName(t.name);
         }
-        if (!d) throw new DeliveryError('rejected', `the bot is not in QQ discussion ${JSON.stringify(t.name)}`);
+        if (!d) throw new UnknownTargetError('get_discus_list', `the bot is not in QQ discussion ${JSON.stringify(t.name)}`);
         return { kind: 'discussion', did: d.did };
       }
       case 'buddy': {
@@ -297,7 +318,7 @@ export class WebQqClient {
           await c.refreshFriends();
           f = await c.friendByQq(t.qq);
         }
-        if (!f) throw new DeliveryError('rejected', `QQ ${t.qq} is not a friend of the bot (or its number cannot be resolved)`);
+        if (!f) throw new UnknownTargetError('get_user_friends2', `QQ ${t.qq} is not a friend of the bot (or its number cannot be resolved)`);
         return { kind: 'buddy', uin: f.uin };
       }
     }
@@ -341,7 +362,7 @@ export class WebQqClient {
         const name = await this.uploadImage(it.data, it.mime, { scope, ...(it.name ? { name: it.name } : {}) });
         out.push(scope === 'buddy' ? { type: 'buddy-cface', name } : { type: 'cface', name });
       } catch (e) {
-        if (it.fallbackText === undefined) throw new DeliveryError('retryable', `picture upload failed: ${(e as Error).message}`, { cause: e });
+        if (it.fallbackText === undefined) throw new SendError('cface_upload', e instanceof WebQqError ? e.retcode : undefined, `picture upload failed: ${(e as Error).message}`, [], true, e);
         this.log.warn({ err: (e as Error).message }, 'QQ picture upload failed; sending its fallback text instead');
         out.push({ type: 'text', text: it.fallbackText });
       }
@@ -364,24 +385,24 @@ export class WebQqClient {
     try {
       await this.gate.ready(this.abort.signal, this.opts.sendHoldMs ?? 60_000);
     } catch (e) {
-      throw new DeliveryError('retryable', `WebQQ session unavailable: ${(e as Error).message}`, { cause: e });
+      throw new NotReadyError(`WebQQ session unavailable: ${(e as Error).message}`, e);
     }
   }
 
   private requireSession(): Session {
-    if (!this.session) throw new DeliveryError('retryable', 'WebQQ client is not logged in');
+    if (!this.session) throw new NotReadyError('WebQQ client is not logged in');
     return this.session;
   }
 
   private ctx(): ApiContext {
-    if (!this.transport) throw new DeliveryError('retryable', 'WebQQ client is not started');
+    if (!this.transport) throw new NotReadyError('WebQQ client is not started');
     return { transport: this.transport, session: this.requireSession(), signal: this.abort.signal };
   }
 
   private loginCtx(): LoginContext {
     return {
       status: this.config.status,
-      captchaCodeFile: this.config.captchaCodeFile,
+      ...(this.config.captchaCodeFile ? { captchaCodeFile: this.config.captchaCodeFile } : {}),
       ...this.opts.login,
       transport: this.transport!,
       log: this.log,

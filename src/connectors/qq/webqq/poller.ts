@@ -7,6 +7,7 @@ import { backoffDelay } from '../../../core/backoff.js';
 import type { Logger } from '../../../log.js';
 import type { PollResult } from './api.js';
 import { contentText } from './content.js';
+import { LoginError, TransportError } from './errors.js';
 import { EventDeduper, type KickEvent, type QqEvent } from './events.js';
 
 /** Where an event came from and who sent it: enough to find it in QQ, without its text. */
@@ -81,7 +82,7 @@ export interface PollerDeps {
   relogin(reason: string): Promise<void>;
   /** The session was taken over (kick_message): polling has stopped. */
   onKicked(reason: string): void;
-  /** A relogin failed for good (error with `retryable === false`, e.g. wrong password): polling has stopped. */
+  /** A relogin failed for good (a LoginError that is not retryable, e.g. wrong password): polling has stopped. */
   onGiveUp?(error: unknown): void;
   /** Events of a batch the handler already accepted (not reported as lost when the batch is dropped). */
   wasDelivered?(e: QqEvent): boolean;
@@ -188,7 +189,7 @@ export class Poller {
       } catch (e) {
         if (signal.aborted) return;
         if (this.pendingRelogin !== undefined) continue;
-        if ((e as { code?: unknown }).code === 'ETIMEDOUT') {
+        if (e instanceof TransportError && e.timedOut) {
           // The server held longer than our timeout: same as "no message" (§3.3, HTTP-level).
           this.deps.onCondition?.('timeout');
           log.debug('poll2 timed out; re-polling');
@@ -337,7 +338,7 @@ export class Poller {
         return;
       } catch (e) {
         if (signal.aborted) return;
-        if ((e as { retryable?: unknown }).retryable === false) {
+        if (e instanceof LoginError && !e.retryable) {
           this.deps.log.error({ err: e }, 'relogin failed for good; polling stopped');
           this.gaveUp = true;
           this.deps.onGiveUp?.(e);

@@ -10,11 +10,12 @@
  * the server refuses because the session changed under it is sent again in the new session.
  */
 import type { Logger } from '../../../log.js';
-import { DeliveryError } from '../../../core/errors.js';
 import { sendMessage, type ApiContext, type GfaceSig, type SendTarget } from './api.js';
 import { encodeContent, splitContent, type OutgoingItem } from './content.js';
 import type { SessionGate } from './session-gate.js';
-import { TransportError } from './transport.js';
+import { NotReadyError, SendError, TransportError, UnknownTargetError } from './errors.js';
+
+export { SendError } from './errors.js';
 
 /** The official mq.js seed: `floor(now/1000) % 10000 * 10000`, then `++seed` per send. */
 export function msgIdSeed(nowMs = Date.now()): number {
@@ -32,28 +33,13 @@ export type StableTarget =
   | { kind: 'discussion'; name: string }
   | { kind: 'buddy'; qq: number };
 
-export class SendError extends DeliveryError {
-  constructor(
-    readonly endpoint: string,
-    readonly retcode: number | undefined,
-    message: string,
-    /** msg_ids of the pieces that went out before the failure. */
-    readonly sentMsgIds: number[],
-    kind: 'retryable' | 'rejected' | 'fatal',
-    cause?: unknown,
-  ) {
-    super(kind, message, { cause });
-    this.name = 'SendError';
-  }
-}
-
 export interface SenderDeps {
   ctx(): ApiContext;
   log: Logger;
   intervalMs: number;
   /** Open while the session is complete; its epoch changes with every session change. */
   gate: SessionGate;
-  /** Session ids of a target in the current session; throws DeliveryError('rejected') when there is none. */
+  /** Session ids of a target in the current session; throws UnknownTargetError when there is none. */
   resolve(target: StableTarget): Promise<SendTarget>;
   /** The group-picture key/sig, fetched once per session. */
   gfaceSig(): Promise<GfaceSig>;
@@ -118,7 +104,7 @@ export class Sender {
    * its SendError.sentMsgIds) resumes after those pieces; the result then lists them first.
    */
   send(target: StableTarget, items: JobItems, alreadySent: readonly number[] = []): Promise<number[]> {
-    if (this.closed) return Promise.reject(new SendError('send', undefined, 'WebQQ client is stopped', [...alreadySent], 'retryable'));
+    if (this.closed) return Promise.reject(new SendError('send', undefined, 'WebQQ client is stopped', [...alreadySent], true));
     return new Promise<number[]>((resolve, reject) => {
       this.queue.push({ target, items, alreadySent: [...alreadySent], resolve, reject });
       void this.drain();
@@ -134,8 +120,8 @@ export class Sender {
   /** Rejects everything still queued, and the job waiting for the session (client stop). */
   close(): void {
     this.closed = true;
-    this.closing.abort(new SendError('send', undefined, 'WebQQ client stopped before sending', [], 'retryable'));
-    for (const job of this.queue.splice(0)) job.reject(new SendError('send', undefined, 'WebQQ client stopped before sending', job.alreadySent, 'retryable'));
+    this.closing.abort(new SendError('send', undefined, 'WebQQ client stopped before sending', [], true));
+    for (const job of this.queue.splice(0)) job.reject(new SendError('send', undefined, 'WebQQ client stopped before sending', job.alreadySent, true));
   }
 
   private async drain(): Promise<void> {
@@ -170,8 +156,8 @@ export class Sender {
     try {
       await this.deps.gate.ready(this.closing.signal, holdMs);
     } catch (e) {
-      if (e instanceof SendError) throw new SendError(ep, undefined, e.message, sent, 'retryable');
-      throw new SendError(ep, undefined, `not sent: ${(e as Error).message}`, sent, 'retryable', e);
+      if (e instanceof SendError) throw new SendError(ep, undefined, e.message, sent, true);
+      throw new SendError(ep, undefined, `not sent: ${(e as Error).message}`, sent, true, e);
     }
   }
 
@@ -181,7 +167,7 @@ export class Sender {
     // Pieces go out from sent.length on: a resumed job starts after what went out before.
     const sent: number[] = [...job.alreadySent];
     for (let session = 0; ; session++) {
-      if (session > SESSION_RETRIES) throw new SendError(ep, undefined, `${ep}: the session kept changing; not sent`, sent, 'retryable');
+      if (session > SESSION_RETRIES) throw new SendError(ep, undefined, `${ep}: the session kept changing; not sent`, sent, true);
       await this.ready(ep, sent);
       const epoch = gate.epoch;
       const stale = () => !gate.isOpen || gate.epoch !== epoch;
@@ -197,13 +183,13 @@ export class Sender {
           try {
             gface = await this.deps.gfaceSig();
           } catch (e) {
-            throw new SendError('get_gface_sig2', undefined, `cannot send a picture: ${(e as Error).message}`, sent, 'retryable', e);
+            throw new SendError('get_gface_sig2', undefined, `cannot send a picture: ${(e as Error).message}`, sent, true, e);
           }
         }
       } catch (e) {
         if (stale()) continue;
-        if (e instanceof DeliveryError) throw e;
-        throw new SendError(ep, undefined, `cannot prepare the send: ${(e as Error).message}`, sent, 'retryable', e);
+        if (e instanceof SendError || e instanceof UnknownTargetError || e instanceof NotReadyError) throw e;
+        throw new SendError(ep, undefined, `cannot prepare the send: ${(e as Error).message}`, sent, true, e);
       }
       if (stale()) continue;
       const done = await this.sendPieces(ep, job, target, pieces, gface, sent, epoch);
@@ -238,7 +224,7 @@ export class Sender {
         if (!(e instanceof TransportError)) this.hardFailure();
         // No answer we could read (network error, HTTP 502/503, a garbled body): the server has not
         // refused this message, so it is worth sending again. Only a retcode refuses it (below).
-        throw new SendError(ep, undefined, `${ep} failed on piece ${i + 1}/${pieces.length}: ${(e as Error).message}`, sent, 'retryable', e);
+        throw new SendError(ep, undefined, `${ep} failed on piece ${i + 1}/${pieces.length}: ${(e as Error).message}`, sent, true, e);
       }
       this.lastSendAt = Date.now();
       const rc = answer.retcode;
@@ -265,7 +251,7 @@ export class Sender {
         }
       }
       this.hardFailure();
-      throw new SendError(ep, rc, what, sent, SESSION_CODES.has(rc) ? 'retryable' : 'rejected');
+      throw new SendError(ep, rc, what, sent, SESSION_CODES.has(rc));
     }
     return true;
   }

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger, type Logger } from '../../../../src/log.js';
 import { capturedLogger } from '../../../faults/support.js';
 import { SendError } from '../../../../src/connectors/qq/webqq/sender.js';
+import { codeFilePrompt } from '../../../../src/connectors/qq/webqq/login-prompt.js';
 import { qqConfigSchema } from '../../../../src/connectors/qq/config.js';
 import { imageRefs, WebQqClient, type ClientState } from '../../../../src/connectors/qq/webqq/client.js';
 import type { QqEvent } from '../../../../src/connectors/qq/webqq/events.js';
@@ -70,16 +71,17 @@ async function setup(opts: { mode?: 'password' | 'qrcode'; sendIntervalMs?: numb
     },
     onState: (s, detail) => states.push(detail !== undefined ? { s, detail } : { s }),
     login: {
-      interactive: false,
       qrPollMs: 50,
-      print: () => {},
-      ...(opts.captchaTimeoutMs ? { captchaTimeoutMs: opts.captchaTimeoutMs } : {}),
-      // The phone: scan and confirm every QR code the client shows.
-      onQrCode: () => {
-        void (async () => {
-          await control('POST', '/qr/scan', { qq: ACCOUNT });
-          await control('POST', '/qr/confirm', { qq: ACCOUNT });
-        })();
+      prompt: {
+        // Nobody reads captchas here: the code file stays empty until the timeout.
+        ...codeFilePrompt({ file: path.join(stateDir, 'captcha-code.txt'), ...(opts.captchaTimeoutMs ? { timeoutMs: opts.captchaTimeoutMs } : {}) }),
+        // The phone: scan and confirm every QR code the client shows.
+        qrShown: () => {
+          void (async () => {
+            await control('POST', '/qr/scan', { qq: ACCOUNT });
+            await control('POST', '/qr/confirm', { qq: ACCOUNT });
+          })();
+        },
       },
     },
     tuning: { backoffMinMs: 50, backoffMaxMs: 400, noiseDelayMs: 20, ignoreDelayMs: 20 },
@@ -475,7 +477,7 @@ describe('WebQqClient over the simulator', () => {
       await h.control('POST', '/fault', { send: fault });
       const err = await h.client.sendGroup(GROUP, [{ type: 'text', text: 'try again' }]).catch((e: unknown) => e);
       expect(err, JSON.stringify(fault)).toBeInstanceOf(SendError);
-      expect((err as SendError).kind, JSON.stringify(fault)).toBe('retryable');
+      expect((err as SendError).retryable, JSON.stringify(fault)).toBe(true);
       expect(await h.client.sendGroup(GROUP, [{ type: 'text', text: 'try again' }])).toHaveLength(1);
       const sent = await h.control<{ text: string }[]>('GET', '/sent');
       expect(sent.map((s) => s.text)).toEqual(['try again']);
@@ -488,7 +490,7 @@ describe('WebQqClient over the simulator', () => {
     await h.control('POST', '/fault', { send: { http: 502, after: 1 } });
     const err = (await h.client.sendGroup(GROUP, [{ type: 'text', text: long }]).catch((e: unknown) => e)) as SendError;
     expect(err).toBeInstanceOf(SendError);
-    expect(err.kind).toBe('retryable');
+    expect(err.retryable).toBe(true);
     expect(err.sentMsgIds).toHaveLength(1);
     const ids = await h.client.sendGroup(GROUP, [{ type: 'text', text: long }], { alreadySent: err.sentMsgIds });
     expect(ids.length).toBe(3);
