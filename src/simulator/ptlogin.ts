@@ -119,7 +119,8 @@ function check(state: SimState) {
     if (ctx.query.get('appid') !== APPID_WEBQQ) ctx.violation('appid', `check with appid ${ctx.query.get('appid') ?? ''} (password login is Era A, appid ${APPID_WEBQQ})`);
     checkLoginSig(state, ctx);
     const qq = Number(uinText);
-    const captcha = state.captchaRequired.delete(qq);
+    // Asked again at every check until a login through a captcha succeeds.
+    const captcha = state.captchaRequired.has(qq);
     const salt = saltFromUin(qq);
     const ptvfsession = randomHex(112);
     const pending = {
@@ -145,11 +146,13 @@ function getimage(state: SimState) {
     if (!ptloginHeaders(ctx, PTLOGIN_PAGE, ctx.host === 'ssl.captcha.qq.com' ? 'https' : 'http')) return;
     const qq = Number(ctx.query.get('uin') ?? NaN);
     const capCd = ctx.query.get('cap_cd');
-    const pending = [...state.checks.values()]
-      .filter((c) => c.qq === qq && c.captcha && !c.used && (!capCd || c.capCd === capCd))
+    const asked = [...state.checks.values()]
+      .filter((c) => c.qq === qq && c.captcha && (!capCd || c.capCd === capCd))
       .sort((a, b) => b.at - a.at)[0];
+    const pending = asked && !asked.used ? asked : undefined;
     const verifysession = `h02${randomFrom(PT_ALPHABET, 80)}**`;
     if (pending) pending.verifysession = verifysession;
+    else if (asked) ctx.violation('captcha', `getimage for uin ${qq} on a check a login attempt already used (a check is good for one attempt: run check again)`);
     else ctx.violation('captcha', `getimage for uin ${ctx.query.get('uin') ?? ''} without a check that asked for a captcha`);
     ctx.setCookie('verifysession', verifysession, 'qq.com');
     ctx.send(200, renderCaptcha(pending?.vc ?? newCaptchaCode()), 'image/jpeg');
@@ -177,7 +180,11 @@ function login(state: SimState) {
       return fail('7', '0', MSG_PARAMS());
     }
     if (!checkLoginSig(state, ctx)) return fail('7', '0', MSG_PARAMS());
-    if (pending.used) return fail('4', '2', MSG_EXPIRED);
+    if (pending.used) {
+      // A check is good for one login attempt, whatever its outcome.
+      ctx.violation('check-reused', 'login with a ptvfsession a login attempt already used (run check again)');
+      return fail('4', '2', MSG_EXPIRED);
+    }
     const vc = ctx.query.get('verifycode')!;
     if (pending.captcha) {
       const vs = ctx.cookie('verifysession') ?? ctx.query.get('pt_verifysession_v1') ?? '';
@@ -186,9 +193,8 @@ function login(state: SimState) {
         return fail('24', '0', MSG_COOKIES());
       }
       if (vc.toUpperCase() !== pending.vc) {
-        // a wrong answer burns the image: the client must fetch a new one (new code, new verifysession)
-        pending.vc = newCaptchaCode();
-        pending.verifysession = null;
+        // A wrong answer uses up the check: the next try starts at check (new salt, new image).
+        pending.used = true;
         return fail('4', '0', MSG_BAD_CODE);
       }
     } else if (vc.toUpperCase() !== pending.vc) {
@@ -199,6 +205,7 @@ function login(state: SimState) {
     pending.used = true;
     const account = state.account(Number(u));
     if (!account || ctx.query.get('p') !== md5Password(account.password, pending.salt, vc)) return fail('3', '0', MSG_BAD_PASSWORD);
+    if (pending.captcha) state.captchaRequired.delete(account.qq);
     const s = state.newSession(account, 'A');
     issueLoginCookies(ctx, s, false);
     ctx.js(ptuiCB('0', '0', checkSigUrl(s, 'login', ctx.query.get('u1')!, APPID_WEBQQ), '登录成功！', account.nick));

@@ -200,47 +200,43 @@ async function passwordLogin(ctx: LoginContext): Promise<Session> {
     const salt = parseSalt(check.salt);
 
     let vc = check.code;
-    let needCaptcha = check.captchaRequired;
-    // Inner loop: wrong captcha → new image, same check (salt and cap_cd stay valid).
-    for (;;) {
-      let verifysession = check.verifysession;
-      if (needCaptcha) {
-        captchaRounds++;
-        vc = await solveCaptcha(ctx, check.code, captchaRounds);
-        verifysession = t.cookie('verifysession', ERA_A.login) ?? verifysession;
-      } else if (!verifysession) {
-        verifysession = t.cookie('verifysession', ERA_A.login) ?? '';
-      }
-      const p = md5Password(ctx.password, salt, vc);
-      const query: Record<string, string | number> = {
-        u: ctx.uin, p, verifycode: vc, webqq_type: STATUS_CODE[ctx.status ?? 'online'], remember_uin: 1, login2qq: 1,
-        aid: ERA_A.appid, u1: ERA_A.loginU1, h: 1, ptredirect: 0, ptlang: 2052, daid: 164, from_ui: 1, pttype: 1,
-        dumy: '', fp: 'loginerroralert', action: `0-${10 + Math.floor(Math.random() * 20)}-${5000 + Math.floor(Math.random() * 60000)}`,
-        mibao_css: 'm_webqq', t: 1, g: 1, js_type: 0, js_ver: jsVer, login_sig: loginSig,
-      };
-      if (check.argc >= 4) {
-        Object.assign(query, { pt_uistyle: 5, pt_randsalt: check.randSalt || '0', pt_vcode_v1: 0, pt_verifysession_v1: verifysession });
-      }
-      const res = await t.get(ERA_A.login, { query, referer: ERA_A.loginPage, ...sig(ctx) });
-      expectOk(res, 'login');
-      const cb = parsePtuiCB(res.text());
-      if (cb.code === '0' && !/aq\.qq\.com/i.test(cb.url)) {
-        ctx.log.info({ uin: ctx.uin }, 'ptlogin password login accepted');
-        await checkSig(ctx, cb.url);
-        return webqqChannelLogin(ctx, cb.nick || undefined);
-      }
-      const meaning = ptuiCodeMeaning(cb.code, cb.url);
-      if (meaning.kind === 'wrong-captcha' && captchaRounds <= MAX_CAPTCHA_RETRIES) {
-        if (needCaptcha) {
-          ctx.log.warn({ attempt: captchaRounds }, 'QQ rejected the captcha code; fetching a new captcha');
-          continue;
-        }
-        // "page expired" without a captcha: redo the check, which decides afresh.
-        captchaRounds++;
-        break;
-      }
-      throw new LoginError(meaning.kind, meaning.text, { code: cb.code, serverMessage: cb.message, retryable: meaning.retryable, endpoint: 'ptlogin/login' });
+    const needCaptcha = check.captchaRequired;
+    // One login attempt per check: a rejected code starts again from check.
+    let verifysession = check.verifysession;
+    if (needCaptcha) {
+      captchaRounds++;
+      vc = await solveCaptcha(ctx, check.code, captchaRounds);
+      verifysession = t.cookie('verifysession', ERA_A.login) ?? verifysession;
+    } else if (!verifysession) {
+      verifysession = t.cookie('verifysession', ERA_A.login) ?? '';
     }
+    const p = md5Password(ctx.password, salt, vc);
+    const query: Record<string, string | number> = {
+      u: ctx.uin, p, verifycode: vc, webqq_type: STATUS_CODE[ctx.status ?? 'online'], remember_uin: 1, login2qq: 1,
+      aid: ERA_A.appid, u1: ERA_A.loginU1, h: 1, ptredirect: 0, ptlang: 2052, daid: 164, from_ui: 1, pttype: 1,
+      dumy: '', fp: 'loginerroralert', action: `0-${10 + Math.floor(Math.random() * 20)}-${5000 + Math.floor(Math.random() * 60000)}`,
+      mibao_css: 'm_webqq', t: 1, g: 1, js_type: 0, js_ver: jsVer, login_sig: loginSig,
+    };
+    if (check.argc >= 4) {
+      Object.assign(query, { pt_uistyle: 5, pt_randsalt: check.randSalt || '0', pt_vcode_v1: 0, pt_verifysession_v1: verifysession });
+    }
+    const res = await t.get(ERA_A.login, { query, referer: ERA_A.loginPage, ...sig(ctx) });
+    expectOk(res, 'login');
+    const cb = parsePtuiCB(res.text());
+    if (cb.code === '0' && !/aq\.qq\.com/i.test(cb.url)) {
+      ctx.log.info({ uin: ctx.uin }, 'ptlogin password login accepted');
+      await checkSig(ctx, cb.url);
+      return webqqChannelLogin(ctx, cb.nick || undefined);
+    }
+    const meaning = ptuiCodeMeaning(cb.code, cb.url);
+    if (meaning.kind === 'wrong-captcha' && captchaRounds <= MAX_CAPTCHA_RETRIES) {
+      // A check is good for one login attempt: after a rejected code (and after "page expired")
+      // only a new check (new salt, new captcha if asked) can log in.
+      if (needCaptcha) ctx.log.warn({ attempt: captchaRounds }, 'QQ rejected the captcha code; starting again from check');
+      else captchaRounds++;
+      continue;
+    }
+    throw new LoginError(meaning.kind, meaning.text, { code: cb.code, serverMessage: cb.message, retryable: meaning.retryable, endpoint: 'ptlogin/login' });
   }
 }
 

@@ -27,6 +27,8 @@ afterAll(async () => { await sim?.close(); });
 beforeEach(async () => {
   stateDir = await mkdtemp(path.join(os.tmpdir(), 'qq-auth-'));
   await control('DELETE', '/violations');
+  // A captcha stays required until a login through one succeeds: tests that give up leave it set.
+  await control('POST', '/captcha', { qq: QQ, required: false });
 });
 afterEach(async () => { await rm(stateDir, { recursive: true, force: true }); });
 
@@ -114,7 +116,7 @@ describe('password login (Era A) against the simulator', () => {
     expect((err as LoginError).message).toMatch(/wrong QQ number or password.*密码不正确/);
   });
 
-  it('goes through a captcha round, retrying after a wrong code, with the code given in captchaCodeFile', async () => {
+  it('recovers from a wrong captcha code: a new check, a new image, then the right code logs in (zero violations)', async () => {
     await control('POST', '/captcha', { qq: QQ, required: true });
     const codeFile = path.join(stateDir, 'code.txt');
     let rounds = 0;
@@ -138,6 +140,7 @@ describe('password login (Era A) against the simulator', () => {
     const s = await login(ctx);
     expect(rounds).toBe(2);
     expect(s.uin).toBe(QQ);
+    // The simulator records a getimage or a login on a used check as a violation (asserted below).
     const img = await readFile(path.join(stateDir, 'captcha.jpg'));
     expect(img.subarray(0, 2).toString('hex')).toBe('ffd8');
     expect(existsSync(codeFile)).toBe(false);
