@@ -4,6 +4,7 @@
  * `state.images` under the key their download URL names.
  */
 import { createHash } from 'node:crypto';
+import { PNG } from 'pngjs';
 import { checkOrigin, checkReferer, checkUserAgent, intOf, PIC_REFERERS, sessionFromCookies } from './rules.js';
 import { route, type Ctx, type Routes } from './server.js';
 import type { SimState } from './sessions.js';
@@ -120,7 +121,57 @@ function groupPic(state: SimState) {
   };
 }
 
+/**
+ * A 40×40 avatar generated from the QQ number: the same number always gives the same picture, two
+ * numbers almost always differ (a colour from the number, a diagonal band from its last digit).
+ */
+export function avatarPng(qq: number): Buffer {
+  const png = new PNG({ width: 40, height: 40 });
+  const h = createHash('md5').update(String(qq)).digest();
+  const band = qq % 10;
+  for (let y = 0; y < 40; y++) {
+    for (let x = 0; x < 40; x++) {
+      const i = (y * 40 + x) * 4;
+      const on = Math.floor((x + y) / 8) % 10 === band;
+      png.data[i] = on ? 255 - h[0]! : h[0]!;
+      png.data[i + 1] = on ? 255 - h[1]! : h[1]!;
+      png.data[i + 2] = on ? 255 - h[2]! : h[2]!;
+      png.data[i + 3] = 255;
+    }
+  }
+  return PNG.sync.write(png);
+}
+
+/** The face servers (face1..face10.web.qq.com): a user's (type 1/11) or a group's (type 4/14) avatar by session id. */
+function getface() {
+  return (ctx: Ctx) => {
+    const ok = [checkUserAgent(ctx), checkReferer(ctx, PIC_REFERERS)].every(Boolean);
+    if (!ok) return ctx.send(403, '403 Forbidden');
+    // web.qq.com hosts see only the .qq.com cookies (the p_* ones live on web2.qq.com).
+    const s = sessionFromCookies(ctx, ['uin', 'skey', 'ptwebqq']);
+    if (!s || s.dead) return ctx.send(403, '403 Forbidden');
+    if (ctx.query.get('vfwebqq') !== s.vfwebqq) {
+      ctx.violation('vfwebqq', 'getface with a vfwebqq that is not current');
+      return ctx.send(403, '403 Forbidden');
+    }
+    const type = ctx.query.get('type') ?? '';
+    const uin = intOf(ctx.query.get('uin'));
+    const user = type === '1' || type === '11';
+    if (!user && type !== '4' && type !== '14') {
+      ctx.violation('param:type', `getface type=${type}: 1/11 for a user, 4/14 for a group`);
+      return ctx.send(400, '');
+    }
+    const qq = uin === null ? undefined : user ? (uin === s.qq ? s.qq : s.ids.qqOfUin(uin)) : s.ids.groupByGid(uin);
+    if (qq === undefined) {
+      ctx.violation('unknown-uin', `getface for ${user ? 'user' : 'group'} ${ctx.query.get('uin') ?? ''}, not an id of this session`);
+      return ctx.send(404, '<html><body><h1>404 Not Found</h1></body></html>', 'text/html; charset=utf-8');
+    }
+    ctx.send(200, avatarPng(user ? qq : qq + 1_000_000_000_000), 'image/png');
+  };
+}
+
 export function registerMedia(state: SimState, routes: Routes): void {
+  route(routes, Array.from({ length: 10 }, (_, i) => `face${i + 1}.web.qq.com`), '/cgi/svr/face/getface', getface());
   route(routes, 'up.web2.qq.com', '/cgi-bin/cface_upload', cfaceUpload(state));
   route(routes, 'web2.qq.com', '/cgi-bin/get_group_pic', groupPic(state));
 }

@@ -520,6 +520,17 @@ function picture(ep: string, res: HttpResponse): Picture {
 
 export const GROUP_PIC_URL = 'http://web2.qq.com/cgi-bin/get_group_pic';
 
+/**
+ * The avatar of a friend/member (session uin) or a group (gid), from the face servers the web
+ * client spread its requests over (face1..face10.web.qq.com, chosen by the id).
+ */
+export async function getFace(ctx: ApiContext, id: number, kind: 'user' | 'group' = 'user'): Promise<Picture> {
+  const url = `http://face${(id % 10) + 1}.web.qq.com/cgi/svr/face/getface`;
+  const query = { cache: 1, type: kind === 'user' ? 1 : 4, fid: 0, uin: id, vfwebqq: ctx.session.vfwebqq, t: Date.now() };
+  const res = await ctx.transport.get(url, baseOpts(ctx, 'web', { query }));
+  return picture('getface', res);
+}
+
 /** Group (`gid` = the group code) or discussion (`did`) picture from a received cface (§2.11). */
 export async function getGroupPic(
   ctx: ApiContext,

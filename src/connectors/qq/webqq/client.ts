@@ -351,6 +351,20 @@ export class WebQqClient {
     }
   }
 
+  /**
+   * The avatar of whoever sent an event (`message`, `sess_message`, `group_message`,
+   * `discu_message`), or of a session uin / gid. The ids are only good for this login: fetch it
+   * while handling the event.
+   */
+  async downloadAvatar(of: QqEvent | { uin: number } | { gid: number }): Promise<Picture> {
+    if ('gid' in of && !('type' in of)) return api.getFace(this.ctx(), of.gid, 'group');
+    if ('uin' in of) return api.getFace(this.ctx(), of.uin, 'user');
+    const e = of as QqEvent;
+    if (e.type === 'group_message' || e.type === 'discu_message') return api.getFace(this.ctx(), e.sendUin, 'user');
+    if (e.type === 'message' || e.type === 'sess_message') return api.getFace(this.ctx(), e.fromUin, 'user');
+    throw new UnknownTargetError('getface', `a ${e.pollType} event has no sender with an avatar`);
+  }
+
   private async uploadAll(items: SendItem[], scope: 'group' | 'buddy' = 'group'): Promise<OutgoingItem[]> {
     const out: OutgoingItem[] = [];
     for (const it of items) {

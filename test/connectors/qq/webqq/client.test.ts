@@ -15,6 +15,7 @@ import { imageRefs, WebQqClient, type ClientState } from '../../../../src/connec
 import type { QqEvent } from '../../../../src/connectors/qq/webqq/events.js';
 import { contentText } from '../../../../src/connectors/qq/webqq/content.js';
 import { startSimulator } from '../../../../src/simulator/index.js';
+import { avatarPng } from '../../../../src/simulator/media.js';
 
 const ACCOUNT = 2769546520;
 const GROUP = 346167134;
@@ -547,6 +548,30 @@ describe('WebQqClient over the simulator', () => {
     // 1202 was not resent; 100100 counted as delivered.
     expect(sent.filter((s) => s.text === 'maybe delivered')).toHaveLength(0);
     expect(sent.map((s) => s.text)).toContain('delivered anyway');
+  });
+
+  it('fetches the avatar of a message sender (group member, discussion member, buddy) and of a group from the face servers', async () => {
+    const h = await setup();
+    await h.control('POST', '/inject', { group: GROUP, from: FRIEND, text: 'avatar group' });
+    const g = await h.waitFor(withText(h, 'avatar group'), 'group message');
+    const face = await h.client.downloadAvatar(g);
+    expect(face.mime).toBe('image/png');
+    // The simulator draws one picture per QQ number: this is the sender's, not the session uin's.
+    expect(face.data.equals(avatarPng(FRIEND))).toBe(true);
+
+    await h.control('POST', '/inject', { discussion: 'good day', from: 21984709, text: 'avatar disc' });
+    const d = await h.waitFor(withText(h, 'avatar disc'), 'discussion message');
+    expect((await h.client.downloadAvatar(d)).data.equals(avatarPng(21984709))).toBe(true);
+
+    await h.control('POST', '/inject', { buddy: FRIEND, from: FRIEND, text: 'avatar buddy' });
+    const b = await h.waitFor(withText(h, 'avatar buddy'), 'buddy message');
+    expect((await h.client.downloadAvatar(b)).data.equals(avatarPng(FRIEND))).toBe(true);
+
+    const gid = h.client.groups().find((x) => x.number === GROUP)!.gid;
+    const groupFace = await h.client.downloadAvatar({ gid });
+    expect(groupFace.mime).toBe('image/png');
+    expect(groupFace.data.equals(face.data)).toBe(false);
+    expect(await h.violations()).toEqual([]);
   });
 
   it('downloads received pictures (group and discussion cface, buddy offpic) and sends pictures to a group, a discussion and a buddy', async () => {
