@@ -15,6 +15,7 @@ import { imageRefs, WebQqClient, type ClientState, type SendItem, type WebQqClie
 import { itemsFingerprint, PartialSends } from './partial-sends.js';
 import { sentPieces, toDeliveryError } from './webqq-errors.js';
 import { webqqAccountFrom } from './webqq-options.js';
+import { AvatarUrls } from './webqq-avatars.js';
 import type { QqEvent } from './webqq/events.js';
 
 export interface QqConnectorOptions {
@@ -62,6 +63,12 @@ export class QqConnector implements Connector {
    * delivery sends only the rest. In memory only: after a restart a retry sends the whole message.
    */
   private readonly partial = new PartialSends();
+
+  private readonly avatars = new AvatarUrls({
+    download: (e) => this.client!.downloadAvatar(e),
+    media: () => this.ctx?.media,
+    log: () => this.log,
+  });
 
   constructor(private readonly config: QqConfig, private readonly opts: QqConnectorOptions = {}) {}
 
@@ -164,7 +171,8 @@ export class QqConnector implements Connector {
           this.log?.warn({ poll_type: e.type, msgId: e.msgId }, 'message from a QQ group/discussion whose number could not be resolved; not relayed');
           return undefined;
         }
-        const sender = { id: e.senderQq !== undefined ? String(e.senderQq) : `uin:${e.sendUin}`, displayName: e.senderName ?? String(e.senderQq ?? e.sendUin), puppet: e.senderQq !== undefined };
+        const avatarUrl = await this.avatars.of(e, e.senderQq);
+        const sender = { id: e.senderQq !== undefined ? String(e.senderQq) : `uin:${e.sendUin}`, displayName: e.senderName ?? String(e.senderQq ?? e.sendUin), puppet: e.senderQq !== undefined, ...(avatarUrl ? { avatarUrl } : {}) };
         const parts = partsFromQq(e.content, await this.fetchPictures(e));
         if (parts.length === 0) return undefined;
         return { id: sourceId('qq', room, native), origin: { network: 'qq', room, sender }, kind: 'message', parts, time };
