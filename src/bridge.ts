@@ -5,6 +5,7 @@
 import { IrcConnector } from './connectors/irc/connector.js';
 import { MatrixConnector } from './connectors/matrix/connector.js';
 import { QqConnector } from './connectors/qq/connector.js';
+import { kvPollJournal } from './connectors/qq/webqq-journal.js';
 import type { LoginPrompt } from './connectors/qq/webqq/login-prompt.js';
 import { TelegramConnector } from './connectors/telegram/connector.js';
 import type { Config } from './config.js';
@@ -67,6 +68,8 @@ export async function startBridge(config: Config, log: Logger, hooks: BridgeHook
     routes,
     ...(hooks.qq?.onState ? { onState: hooks.qq.onState } : {}),
     client: {
+      // A poll answer is in the store before any of it is relayed: a kill -9 loses at most the read in flight.
+      journal: kvPollJournal(store),
       ...(hooks.qq?.onCondition ? { onCondition: hooks.qq.onCondition } : {}),
       ...(hooks.qq?.loginPrompt ? { login: { prompt: hooks.qq.loginPrompt } } : {}),
     },

@@ -104,6 +104,8 @@ const sessionQuery = (ctx: ApiContext) => ({ clientid: String(ctx.session.client
 
 export interface PollResult {
   httpStatus: number;
+  /** The body as received (HTTP 200 only), for a journal kept before anything is relayed. */
+  raw?: string;
   parse: PollParse;
 }
 
@@ -116,7 +118,8 @@ export async function poll2(ctx: ApiContext, timeoutMs = 70_000): Promise<PollRe
       : { clientid: clientidValue(s), psessionid: s.psessionid, key: 0, ids: [] };
   const res = await ctx.transport.postForm(channelUrl(s.era, 'poll2'), rForm(ctx, r, true), baseOpts(ctx, 'd', { timeoutMs }));
   if (res.status !== 200) return { httpStatus: res.status, parse: { kind: 'malformed', reason: `HTTP ${res.status}` } };
-  return { httpStatus: res.status, parse: parsePollBody(res.text()) };
+  const raw = res.text();
+  return { httpStatus: res.status, raw, parse: parsePollBody(raw) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import { Contacts, type DiscussionContact, type GroupContact } from './contacts.
 import { receivedText, RecentSends, sentText } from './echoes.js';
 import type { OutgoingItem, ReceivedItem } from './content.js';
 import type { QqEvent } from './events.js';
-import { Poller, type PollerTuning } from './poller.js';
+import { Poller, type PollerTuning, type PollJournal } from './poller.js';
 import { Sender, type StableTarget } from './sender.js';
 import { SessionGate } from './session-gate.js';
 import type { Era } from './hosts.js';
@@ -73,6 +73,8 @@ export interface WebQqClientOptions {
   onCondition?(what: string): void;
   /** Login knobs (interactive prompts, QR callbacks, …) passed through to auth. */
   login?: Partial<Omit<LoginContext, 'transport' | 'log' | 'mode' | 'uin' | 'password' | 'stateDir'>>;
+  /** Keeps event-carrying poll answers durably until handed over; replayed at the next start. */
+  journal?: PollJournal;
   /** Poll-loop timing (tests shorten it). */
   tuning?: Partial<PollerTuning>;
   /** poll2 request timeout; default 70 s (the server holds ~60 s). */
@@ -175,6 +177,7 @@ export class WebQqClient {
       wasDelivered: (e) => this.delivered.has(e),
       onCondition: (what) => this.opts.onCondition?.(what),
       ...(this.opts.tuning ? { tuning: this.opts.tuning } : {}),
+      ...(this.opts.journal ? { journal: this.opts.journal } : {}),
     });
     this.poller.start();
   }
