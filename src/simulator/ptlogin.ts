@@ -223,6 +223,16 @@ function checkSig(state: SimState) {
       ctx.violation('check_sig', s ? `bad s_url ${sUrl}` : 'check_sig link unknown or already used');
       return ctx.send(200, '<html><head><script>location.href="http://ui.ptlogin2.qq.com/cgi-bin/err"</script></head></html>', 'text/html; charset=utf-8');
     }
+    if (s.account.securityCheck && s.mibaoToken === null && !s.checkSigDone && s.mibaoNext === '') {
+      // A "密保" account: a page that loads mibao_res, whose script leads to a fresh check_sig link.
+      s.mibaoToken = randomHex(32);
+      s.ptsigx = randomHex(128);
+      const q2 = new URLSearchParams(ctx.query);
+      q2.set('ptsigx', s.ptsigx);
+      s.mibaoNext = `http://ptlogin4.web2.qq.com/check_sig?${q2.toString()}`;
+      const src = `https://ssl.ptlogin2.qq.com/mibao_res?uin=${s.qq}&token=${s.mibaoToken}`;
+      return ctx.send(200, `<!DOCTYPE html><html><head><meta charset="utf-8"><title>安全验证</title></head><body><script type="text/javascript" src="${src.replace(/&/g, '&amp;')}"></script></body></html>`, 'text/html; charset=utf-8');
+    }
     s.ptsigx = null;
     s.checkSigDone = true;
     ctx.setCookie('p_uin', `o${s.qq}`, 'web2.qq.com');
@@ -343,7 +353,24 @@ function productPage(ctx: Ctx): void {
   ctx.send(200, '<!DOCTYPE html><html><head><meta charset="utf-8"><title>WebQQ</title></head><body></body></html>', 'text/html; charset=utf-8');
 }
 
+/** The security-check script (§1.3.4): valid once, for the page check_sig just showed. */
+function mibaoRes(state: SimState) {
+  return (ctx: Ctx) => {
+    if (!checkUserAgent(ctx)) return ctx.send(403, '403 Forbidden');
+    const token = ctx.query.get('token') ?? '';
+    const uin = Number(ctx.query.get('uin') ?? NaN);
+    const s = [...state.current.values()].find((x) => x.mibaoToken !== null && x.mibaoToken === token && x.qq === uin && !x.dead);
+    if (!s) {
+      ctx.violation('mibao', 'mibao_res without the token of a security-check page');
+      return ctx.send(403, '403 Forbidden');
+    }
+    s.mibaoToken = null;
+    ctx.send(200, `location.href="${s.mibaoNext}";`, 'application/javascript; charset=utf-8');
+  };
+}
+
 export function registerPtlogin(state: SimState, routes: Routes): void {
+  route(routes, 'ssl.ptlogin2.qq.com', '/mibao_res', mibaoRes(state));
   route(routes, 'ui.ptlogin2.qq.com', '/cgi-bin/login', loginPage(state));
   route(routes, 'xui.ptlogin2.qq.com', '/cgi-bin/xlogin', loginPage(state));
   route(routes, 'ssl.ptlogin2.qq.com', '/check', check(state));

@@ -213,6 +213,9 @@ export class Session {
   /** The one-shot check_sig URL signature; null once used. */
   ptsigx: string | null = randomHex(128);
   checkSigDone = false;
+  /** Security-check page (§1.3.4): the token its mibao_res link carries, and where it leads next. */
+  mibaoToken: string | null = null;
+  mibaoNext = '';
   // channel
   vfwebqq: string | null = null;
   clientid: string | null = null;

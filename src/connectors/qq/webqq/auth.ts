@@ -418,10 +418,26 @@ export async function getVfwebqq(
 // ---------------------------------------------------------------------------------------------
 // Shared steps
 
-/** check_sig (§1.1.5/§1.3.4): only its cookies matter; the redirect target is not fetched. */
-async function checkSig(ctx: LoginContext, url: string): Promise<void> {
+/**
+ * check_sig (§1.1.5/§1.3.4): only its cookies matter; the redirect target is not fetched. Some
+ * ("密保") accounts first get a security-check page: load its mibao_res script and follow the
+ * location it sets, which is a fresh check_sig link (pitfall 11).
+ */
+async function checkSig(ctx: LoginContext, url: string, depth = 0): Promise<void> {
   const res = await ctx.transport.get(url, { ...sig(ctx) });
   if (res.status >= 400) throw new LoginError('protocol', `check_sig answered HTTP ${res.status}`, { code: `http:${res.status}`, endpoint: 'check_sig' });
+  if (res.status !== 200) return;
+  const src = /src="([^"]*mibao_res[^"]*)"/.exec(res.text())?.[1];
+  if (!src) return;
+  if (depth >= 3) throw new LoginError('protocol', 'security-check pages after check_sig kept coming', { endpoint: 'check_sig' });
+  ctx.log.info('following the security-check page after check_sig');
+  const script = await ctx.transport.get(new URL(src.replace(/&amp;/g, '&'), url).href, { referer: url, ...sig(ctx) });
+  expectOk(script, 'mibao_res');
+  const next = /location\.href\s*=\s*["']([^"']+)["']/.exec(script.text())?.[1];
+  if (!next) throw new LoginError('protocol', 'the security-check page did not say where to go next', { endpoint: 'mibao_res' });
+  const target = new URL(next, url).href;
+  if (/\/check_sig\?/.test(target)) return checkSig(ctx, target, depth + 1);
+  await ctx.transport.get(target, { referer: url, ...sig(ctx) });
 }
 
 function requirePtwebqq(ctx: LoginContext, dHost: string): string {

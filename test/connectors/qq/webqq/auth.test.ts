@@ -8,6 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../../src/log.js';
+import { capturedLogger } from '../../../support/log-capture.js';
+import { defaultWorld } from '../../../../src/simulator/index.js';
 import { startSimulator, type RunningSimulator } from '../../../../src/simulator/index.js';
 import {
   establishSession, login, LoginError, relink, RelinkError, silentRelogin, type LoginContext, type Session,
@@ -289,5 +291,25 @@ describe('hosts', () => {
     expect(ERA_A.hosts.d).toBe('http://d.web2.qq.com');
     expect(ERA_C.hosts.d).toBe('http://d1.web2.qq.com');
     expect(ERA_C.hosts.s).toBe('https://s.web2.qq.com');
+  });
+});
+
+describe('security-check page after check_sig (§1.3.4)', () => {
+  it('follows the mibao_res page to a fresh check_sig and gets a live session, zero violations', async () => {
+    const world = defaultWorld();
+    world.accounts = world.accounts.map((a) => (a.qq === QQ ? { ...a, securityCheck: true } : a));
+    const guarded = await startSimulator({ pollHoldMs: 200, world });
+    try {
+      const cap = capturedLogger();
+      const ctx = { ...context('password'), log: cap.log, transport: createTransport({ endpoint: guarded.url, log: silentLogger }) };
+      const s = await login(ctx);
+      expect(cap.text()).toContain('following the security-check page after check_sig');
+      expect(s.uin).toBe(QQ);
+      expect(ctx.transport.cookie('p_skey', 'http://d.web2.qq.com/')).toBeTruthy();
+      expect(await onlineBuddies(ctx.transport, s)).toBe(0);
+      expect(await (await fetch(`${guarded.controlUrl}/violations`)).json()).toEqual([]);
+    } finally {
+      await guarded.close();
+    }
   });
 });
