@@ -314,6 +314,7 @@ function parseContent(raw: unknown, endpoint: SendEndpoint): Parsed | { rule: st
     } else if (Array.isArray(e) && e[0] === 'face' && e.length === 2 && Number.isInteger(e[1])) out.faces.push(e[1] as number);
     else if (Array.isArray(e) && e[0] === 'cface' && endpoint !== 'send_buddy_msg2' && e.length === 3 && e[1] === 'group' && typeof e[2] === 'string') out.images.push(e[2]);
     else if (Array.isArray(e) && e[0] === 'cface' && endpoint === 'send_buddy_msg2' && e.length === 2 && typeof e[1] === 'string') out.images.push(e[1]);
+    else if (Array.isArray(e) && e[0] === 'offpic' && endpoint === 'send_buddy_msg2' && e.length === 4 && typeof e[1] === 'string' && typeof e[2] === 'string' && Number.isInteger(e[3])) out.images.push(e[1]);
     else if (isFont(e)) return { rule: 'font-not-last', detail: 'font element before other parts: it must be the last element' };
     else return { rule: 'content-element', detail: `unknown content element ${JSON.stringify(e).slice(0, 60)}` };
   }

@@ -468,6 +468,48 @@ export const CFACE_UPLOAD_URL = 'http://up.web2.qq.com/cgi-bin/cface_upload';
  * The answer is a JS callback `({'ret':0,'msg':'<name>.jPg'})`; ret 4 = already uploaded (its
  * msg still starts with the name) and counts as success (§2.11).
  */
+export const OFFPIC_UPLOAD_URL = 'http://weboffline.ftn.qq.com/ftn_access/upload_offline_pic';
+
+/** A buddy offline picture (§2.11): uploaded for one peer; the send names its file path. */
+export async function offpicUpload(
+  ctx: ApiContext,
+  data: Buffer,
+  fileName: string,
+  mime: string,
+  peerUin: number,
+  opts: { slot?: number } = {},
+): Promise<{ filePath: string; fileName: string; fileSize: number }> {
+  const ep = 'upload_offline_pic';
+  const skey = ctx.transport.cookie('skey', OFFPIC_UPLOAD_URL);
+  if (!skey) throw new ProtocolError(ep, 'no skey cookie for the offline picture upload', '');
+  const form = new FormData();
+  const fields: Record<string, string> = {
+    callback: 'parent.EQQ.Model.ChatMsg.callbackSendPic', locallangid: '2052', clientversion: '1409', uin: String(ctx.session.uin),
+    skey, appid: '1002101', peeruin: String(peerUin),
+  };
+  for (const [k, v] of Object.entries(fields)) form.append(k, v);
+  form.append('file', new Blob([new Uint8Array(data)], { type: mime }), fileName);
+  form.append('fileid', String(opts.slot ?? 1));
+  form.append('vfwebqq', ctx.session.vfwebqq);
+  form.append('senderviplevel', '0');
+  form.append('reciverviplevel', '0');
+  const res = await ctx.transport.postMultipart(OFFPIC_UPLOAD_URL, form, baseOpts(ctx, 'web', { query: { time: Date.now() } }));
+  const text = res.text();
+  if (res.status !== 200) throw new ProtocolError(ep, `HTTP ${res.status}`, text);
+  const json = /\((\{[\s\S]*\})\)/.exec(text)?.[1];
+  let o: Json;
+  try {
+    o = asObject(ep, JSON.parse(json ?? ''), 'callback argument');
+  } catch {
+    throw new ProtocolError(ep, 'no JSON object in the callback page', text);
+  }
+  const rc = optNum(o.retcode);
+  if (rc !== 0) throw new RetcodeError(ep, rc ?? -1, str(o.result) ?? '');
+  const filePath = str(o.filepath);
+  if (!filePath) throw new ProtocolError(ep, 'filepath missing', text);
+  return { filePath, fileName: str(o.filename) ?? fileName, fileSize: optNum(o.filesize) ?? data.length };
+}
+
 export async function cfaceUpload(
   ctx: ApiContext,
   data: Buffer,

@@ -285,12 +285,12 @@ export class WebQqClient {
   }
 
   sendBuddy(qq: number, items: SendItem[], opts: SendOptions = {}): Promise<number[]> {
-    return this.sender.send({ kind: 'buddy', qq }, this.prepare(items, 'buddy'), opts.alreadySent);
+    return this.sender.send({ kind: 'buddy', qq }, this.prepare(items, 'buddy', qq), opts.alreadySent);
   }
 
-  private prepare(items: SendItem[], scope: 'group' | 'buddy'): OutgoingItem[] | (() => Promise<OutgoingItem[]>) {
+  private prepare(items: SendItem[], scope: 'group' | 'buddy', buddyQq?: number): OutgoingItem[] | (() => Promise<OutgoingItem[]>) {
     // Uploaded pictures belong to the session that uploaded them: upload in the sending session.
-    return items.some((i) => i.type === 'image') ? () => this.uploadAll(items, scope) : (items as OutgoingItem[]);
+    return items.some((i) => i.type === 'image') ? () => this.uploadAll(items, scope, buddyQq) : (items as OutgoingItem[]);
   }
 
   /** Session ids of a target in the current session, from the current contact tables. */
@@ -368,14 +368,23 @@ export class WebQqClient {
     throw new UnknownTargetError('getface', `a ${e.pollType} event has no sender with an avatar`);
   }
 
-  private async uploadAll(items: SendItem[], scope: 'group' | 'buddy' = 'group'): Promise<OutgoingItem[]> {
+  private async uploadAll(items: SendItem[], scope: 'group' | 'buddy' = 'group', buddyQq?: number): Promise<OutgoingItem[]> {
     const out: OutgoingItem[] = [];
+    let slot = 0;
     for (const it of items) {
       if (it.type !== 'image') {
         out.push(it);
         continue;
       }
       try {
+        if (scope === 'buddy' && buddyQq !== undefined) {
+          // To a buddy a picture travels as an offline picture, uploaded for that peer (§2.11).
+          const target = await this.resolveTarget({ kind: 'buddy', qq: buddyQq });
+          const ext = it.mime === 'image/png' ? 'png' : it.mime === 'image/gif' ? 'gif' : 'jpg';
+          const up = await api.offpicUpload(this.ctx(), it.data, it.name ?? `image.${ext}`, it.mime, target.kind === 'buddy' ? target.uin : 0, { slot: ++slot });
+          out.push({ type: 'offpic', filePath: up.filePath, fileName: up.fileName, fileSize: up.fileSize });
+          continue;
+        }
         const name = await this.uploadImage(it.data, it.mime, { scope, ...(it.name ? { name: it.name } : {}) });
         out.push(scope === 'buddy' ? { type: 'buddy-cface', name } : { type: 'cface', name });
       } catch (e) {

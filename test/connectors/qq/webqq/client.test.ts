@@ -606,6 +606,22 @@ describe('WebQqClient over the simulator', () => {
     expect(await h.violations()).toEqual([]);
   });
 
+  it('sends a picture to a buddy as an offline picture (upload_offline_pic, then ["offpic", path, name, size]) the buddy can fetch', async () => {
+    const h = await setup();
+    await h.client.sendBuddy(FRIEND, [{ type: 'image', data: PNG, mime: 'image/png', name: 'cat.png' }, { type: 'text', text: 'a cat' }]);
+    const sent = await h.control<{ endpoint: string; images: string[]; content: unknown[] }[]>('GET', '/sent');
+    const buddy = sent.find((s) => s.endpoint === 'send_buddy_msg2')!;
+    const offpic = buddy.content.find((e) => Array.isArray(e) && e[0] === 'offpic') as [string, string, string, number];
+    expect(offpic).toBeDefined();
+    expect(offpic[1]).toMatch(/^\/[0-9a-f-]{36}$/);
+    expect(offpic.slice(2)).toEqual(['cat.png', PNG.length]);
+    // What the buddy's client downloads for that path is the picture sent.
+    const me = h.client.self().qq;
+    const pic = await h.client.downloadImage({ kind: 'offpic', fromUin: me, filePath: offpic[1] });
+    expect(pic.data.equals(PNG)).toBe(true);
+    expect(await h.violations()).toEqual([]);
+  });
+
   it('saves the session and relinks it on the next start instead of logging in', async () => {
     const h = await setup();
     await h.client.stop();
