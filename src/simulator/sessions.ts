@@ -28,11 +28,13 @@ export interface Violation {
 }
 
 export interface SentRecord {
-  endpoint: 'send_qun_msg2' | 'send_discu_msg2' | 'send_buddy_msg2';
+  endpoint: 'send_qun_msg2' | 'send_discu_msg2' | 'send_buddy_msg2' | 'send_sess_msg2';
   account: number;
   group?: number;
   discussion?: string;
   buddy?: number;
+  /** send_sess_msg2: the member written to (through `group` or `discussion`). */
+  sess?: number;
   msg_id: number;
   content: unknown[];
   text: string;
@@ -243,6 +245,8 @@ export class Session {
   waiter: PollWaiter | null = null;
   /** cface names this session uploaded (md5 name → size). */
   uploads = new Map<string, number>();
+  /** get_c2cmsg_sig2 answers: sig → whom it lets this session write to, through which room. */
+  c2cSigs = new Map<string, { to: number; group?: number; discussion?: string }>();
   gface = { key: randomFrom(ALNUM, 16), sig: randomHex(96) };
   private nextMsgId = randomInt(10_000, 60_000);
   private groupSeq = new Map<number, number>();

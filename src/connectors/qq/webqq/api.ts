@@ -392,8 +392,20 @@ export async function logout(ctx: ApiContext): Promise<void> {
 
 export type SendTarget =
   | { kind: 'buddy'; uin: number }
+  /** A temporary session with a group (service 0) or discussion (service 1) member, §2.6. */
+  | { kind: 'sess'; uin: number; sig: string; serviceType: 0 | 1 }
   | { kind: 'group'; gid: number; code?: number }
   | { kind: 'discussion'; did: number };
+
+/** The signature for writing to a member of a group (`id` = gid, service 0) or discussion (did, 1). */
+export async function getC2cMsgSig(ctx: ApiContext, id: number, toUin: number, serviceType: 0 | 1): Promise<string> {
+  const ep = 'get_c2cmsg_sig2';
+  const res = await ctx.transport.get(channelUrl(ctx.session.era, ep), baseOpts(ctx, 'd', { query: { id, to_uin: toUin, service_type: serviceType, ...sessionQuery(ctx), t: Date.now() } }));
+  const result = asObject(ep, ok(ep, res), 'result', res);
+  const value = str(result.value);
+  if (!value) throw new ProtocolError(ep, 'value missing', res.text());
+  return value;
+}
 
 export interface GfaceSig {
   key: string;
@@ -414,9 +426,10 @@ export async function sendMessage(
   opts: { face?: number; gface?: GfaceSig } = {},
 ): Promise<SendAnswer> {
   const s = ctx.session;
-  const ep = target.kind === 'buddy' ? 'send_buddy_msg2' : target.kind === 'group' ? 'send_qun_msg2' : 'send_discu_msg2';
+  const ep = target.kind === 'buddy' ? 'send_buddy_msg2' : target.kind === 'sess' ? 'send_sess_msg2' : target.kind === 'group' ? 'send_qun_msg2' : 'send_discu_msg2';
   const r: Json = {};
   if (target.kind === 'buddy') r.to = target.uin;
+  else if (target.kind === 'sess') Object.assign(r, { to: target.uin, group_sig: target.sig, service_type: target.serviceType });
   else if (target.kind === 'group') {
     r.group_uin = target.gid;
     if (opts.gface) {

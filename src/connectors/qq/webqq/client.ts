@@ -145,7 +145,7 @@ export class WebQqClient {
       gfaceSig: () => this.gfaceSig(),
       face: () => this.selfFace,
       onSending: (t, piece) => {
-        if (t.kind !== 'buddy') this.recentSends.note(t.kind === 'group' ? `g:${t.gid}` : `d:${t.did}`, sentText(piece));
+        if (t.kind === 'group' || t.kind === 'discussion') this.recentSends.note(t.kind === 'group' ? `g:${t.gid}` : `d:${t.did}`, sentText(piece));
       },
       // The poller owns every relogin, so none runs while a poll is being built or handled.
       onHardFailures: (n) => this.poller?.requestRelogin(`${n} consecutive send failures`),
@@ -288,6 +288,25 @@ export class WebQqClient {
     return this.sender.send({ kind: 'buddy', qq }, this.prepare(items, 'buddy', qq), opts.alreadySent);
   }
 
+  /**
+   * A temporary-session message to a member of a group or discussion the bot is in (§2.6), e.g.
+   * the answer to a `sess_message`. Text and faces only. (SmartQQ blocked these sends from 2016.)
+   */
+  sendSess(qq: number, via: { group: number } | { discussion: string }, items: OutgoingItem[], opts: SendOptions = {}): Promise<number[]> {
+    return this.sender.send({ kind: 'sess', qq, via }, items, opts.alreadySent);
+  }
+
+  /** Where to answer a received `sess_message`: its sender and the room it came through. */
+  sessReplyTarget(e: QqEvent): { qq: number; via: { group: number } | { discussion: string } } | undefined {
+    if (e.type !== 'sess_message' || e.senderQq === undefined) return undefined;
+    if (e.serviceType === 0) {
+      const g = this.contacts.group(e.id);
+      return g?.number !== undefined ? { qq: e.senderQq, via: { group: g.number } } : undefined;
+    }
+    const d = this.contacts.discussion(e.id);
+    return d ? { qq: e.senderQq, via: { discussion: d.name } } : undefined;
+  }
+
   private prepare(items: SendItem[], scope: 'group' | 'buddy', buddyQq?: number): OutgoingItem[] | (() => Promise<OutgoingItem[]>) {
     // Uploaded pictures belong to the session that uploaded them: upload in the sending session.
     return items.some((i) => i.type === 'image') ? () => this.uploadAll(items, scope, buddyQq) : (items as OutgoingItem[]);
@@ -315,6 +334,26 @@ export class WebQqClient {
         if (!d) throw new UnknownTargetError('get_discus_list', `the bot is not in QQ discussion ${JSON.stringify(t.name)}`);
         return { kind: 'discussion', did: d.did };
       }
+      case 'sess': {
+        if ('group' in t.via) {
+          const g = (await c.groupByNumber(t.via.group)) ?? (await c.refreshGroups().then(() => c.groupByNumber((t.via as { group: number }).group)));
+          if (!g) throw new UnknownTargetError('get_c2cmsg_sig2', `the bot is not in QQ group ${t.via.group}`);
+          if (!g.members) await c.refreshGroupInfo(g.gid);
+          const uin = await this.memberUin(g.gid, t.qq, 'group');
+          if (uin === undefined) throw new UnknownTargetError('get_c2cmsg_sig2', `QQ ${t.qq} is not a member of QQ group ${t.via.group}`);
+          return { kind: 'sess', uin, serviceType: 0, sig: await api.getC2cMsgSig(this.ctx(), g.gid, uin, 0) };
+        }
+        let d = c.discussionByName(t.via.discussion);
+        if (!d) {
+          await c.refreshDiscussions();
+          d = c.discussionByName(t.via.discussion);
+        }
+        if (!d) throw new UnknownTargetError('get_c2cmsg_sig2', `the bot is not in QQ discussion ${JSON.stringify(t.via.discussion)}`);
+        if (!d.members) await c.refreshDiscussionInfo(d.did);
+        const uin = await this.memberUin(d.did, t.qq, 'discussion');
+        if (uin === undefined) throw new UnknownTargetError('get_c2cmsg_sig2', `QQ ${t.qq} is not a member of QQ discussion ${JSON.stringify(t.via.discussion)}`);
+        return { kind: 'sess', uin, serviceType: 1, sig: await api.getC2cMsgSig(this.ctx(), d.did, uin, 1) };
+      }
       case 'buddy': {
         let f = await c.friendByQq(t.qq);
         if (!f) {
@@ -325,6 +364,17 @@ export class WebQqClient {
         return { kind: 'buddy', uin: f.uin };
       }
     }
+  }
+
+  /** The session uin of a member with QQ number `qq` in a group (gid) or discussion (did). */
+  private async memberUin(id: number, qq: number, kind: 'group' | 'discussion'): Promise<number | undefined> {
+    const c = this.contacts;
+    const members = kind === 'group' ? c.group(id)?.members : c.discussion(id)?.members;
+    for (const uin of members?.keys() ?? []) {
+      const q = kind === 'group' ? await c.memberQq(id, uin) : await c.discussionMemberQq(id, uin);
+      if (q === qq) return uin;
+    }
+    return undefined;
   }
 
   /**

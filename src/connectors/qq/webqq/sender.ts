@@ -31,7 +31,9 @@ const STALE_TARGET_CODE = 100001;
 export type StableTarget =
   | { kind: 'group'; number: number }
   | { kind: 'discussion'; name: string }
-  | { kind: 'buddy'; qq: number };
+  | { kind: 'buddy'; qq: number }
+  /** A member written to through a group or discussion both are in (temporary session). */
+  | { kind: 'sess'; qq: number; via: { group: number } | { discussion: string } };
 
 export interface SenderDeps {
   ctx(): ApiContext;
@@ -147,7 +149,7 @@ export class Sender {
   }
 
   private endpointOf(t: StableTarget): string {
-    return t.kind === 'buddy' ? 'send_buddy_msg2' : t.kind === 'group' ? 'send_qun_msg2' : 'send_discu_msg2';
+    return t.kind === 'buddy' ? 'send_buddy_msg2' : t.kind === 'sess' ? 'send_sess_msg2' : t.kind === 'group' ? 'send_qun_msg2' : 'send_discu_msg2';
   }
 
   /** Waits until the session may be used; a stop or a session that stays away fails the job as retryable. */
@@ -179,7 +181,7 @@ export class Sender {
         target = await this.deps.resolve(job.target);
         const items = typeof job.items === 'function' ? await job.items() : job.items;
         pieces = splitContent(items, this.deps.maxBytes ?? 720);
-        if (items.some((i) => i.type === 'cface') && job.target.kind !== 'buddy') {
+        if (items.some((i) => i.type === 'cface') && (job.target.kind === 'group' || job.target.kind === 'discussion')) {
           try {
             gface = await this.deps.gfaceSig();
           } catch (e) {

@@ -622,6 +622,30 @@ describe('WebQqClient over the simulator', () => {
     expect(await h.violations()).toEqual([]);
   });
 
+  it('answers a temporary-session message through get_c2cmsg_sig2 + send_sess_msg2, for a group member and a discussion member', async () => {
+    const h = await setup();
+    const ROBOT = 2899268194; // in the group, not a friend
+    await h.control('POST', '/event', {
+      poll_type: 'sess_message',
+      value: { msg_id: 610, from_uin: { $uin: ROBOT }, to_uin: ACCOUNT, msg_type: 140, time: 1700000000, id: { $gid: GROUP }, ruin: ROBOT, service_type: 0, flags: { text: 1, pic: 1, file: 1, audio: 1, video: 1 }, content: [['font', { name: '宋体', size: 10, style: [0, 0, 0], color: '000000' }], 'psst'] },
+    });
+    const e = await h.waitFor(withText(h, 'psst'), 'sess message');
+    const to = h.client.sessReplyTarget(e);
+    expect(to).toEqual({ qq: ROBOT, via: { group: GROUP } });
+    expect(await h.client.sendSess(to!.qq, to!.via, [{ type: 'text', text: 'hello member' }])).toHaveLength(1);
+    expect(await h.client.sendSess(21984709, { discussion: 'good day' }, [{ type: 'text', text: 'hello discussion member' }])).toHaveLength(1);
+    const sent = await h.control<{ endpoint: string; sess?: number; group?: number; discussion?: string; text: string }[]>('GET', '/sent');
+    const sess = sent.filter((x) => x.endpoint === 'send_sess_msg2');
+    expect(sess.map((x) => [x.sess, x.group ?? x.discussion, x.text])).toEqual([
+      [ROBOT, GROUP, 'hello member'],
+      [21984709, 'good day', 'hello discussion member'],
+    ]);
+    // Nobody outside the rooms: a clear refusal, nothing sent.
+    const err = await h.client.sendSess(123456789, { group: GROUP }, [{ type: 'text', text: 'x' }]).catch((x: unknown) => x);
+    expect((err as Error).message).toMatch(/not a member of QQ group/);
+    expect(await h.violations()).toEqual([]);
+  });
+
   it('saves the session and relinks it on the next start instead of logging in', async () => {
     const h = await setup();
     await h.client.stop();
