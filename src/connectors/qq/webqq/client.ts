@@ -9,8 +9,9 @@ import * as api from './api.js';
 import type { ApiContext, GfaceSig, Picture, QqStatus, SendTarget } from './api.js';
 import { NotReadyError, SendError, UnknownTargetError, WebQqError } from './errors.js';
 import { establishSession, relink as authRelink, type LoginContext, type QqStatus as LoginStatus, type Session } from './auth.js';
-import { Contacts, type DiscussionContact, type GroupContact } from './contacts.js';
-import { receivedText, RecentSends, sentText } from './echoes.js';
+import { Contacts } from './contacts.js';
+import { Inbound } from './inbound.js';
+import { RecentSends, sentText } from './echoes.js';
 import type { OutgoingItem, ReceivedItem } from './content.js';
 import type { QqEvent } from './events.js';
 import { Poller, type PollerTuning, type PollJournal } from './poller.js';
@@ -19,9 +20,6 @@ import { SessionGate } from './session-gate.js';
 import type { Era } from './hosts.js';
 import { SessionStore, type StoredSession } from './session-store.js';
 import { createTransport, type Transport } from './transport.js';
-
-/** After a member list failed to load, how long before an unknown sender triggers another try. */
-const MEMBER_REFRESH_RETRY_MS = 60_000;
 
 export type ClientState = 'connecting' | 'online' | 'relinking' | 'offline' | 'kicked';
 
@@ -106,6 +104,7 @@ export class WebQqClient {
   private session: Session | undefined;
   private readonly store: SessionStore;
   private readonly contacts: Contacts;
+  private readonly inbound: Inbound;
   private readonly sender: Sender;
   /** Open only while the session is complete (state online); closed during relink/relogin. */
   private readonly gate = new SessionGate();
@@ -116,12 +115,6 @@ export class WebQqClient {
   private state: ClientState = 'offline';
   private relogging: Promise<void> | undefined;
   private saving: Promise<void> = Promise.resolve();
-  /** Groups/discussions whose member list was refreshed because of an unknown sender (§5.5). */
-  private readonly refreshedFor = new Set<string>();
-  /** Rooms whose member-list refresh failed lately, so a dead endpoint is not hit per message. */
-  private readonly memberRefreshFailedAt = new Map<string, number>();
-  /** Rooms already warned about for having no member list (once per session). */
-  private readonly noMembersWarned = new Set<string>();
   /** Pieces just sent, by room: their echoes are recognised by content. */
   private readonly recentSends = new RecentSends();
   private readonly log: Logger;
@@ -136,6 +129,7 @@ export class WebQqClient {
       log: opts.log,
       onHashVersion: () => void this.save(),
     });
+    this.inbound = new Inbound({ contacts: this.contacts, log: opts.log, recentSends: this.recentSends, selfUin: () => this.session?.uin });
     this.sender = new Sender({
       ctx: () => this.ctx(),
       log: opts.log,
@@ -173,7 +167,7 @@ export class WebQqClient {
       relogin: (reason) => this.relogin(reason),
       onKicked: (reason) => this.setState('kicked', reason),
       onGiveUp: (e) => this.setState('offline', `relogin failed for good: ${(e as Error).message}`),
-      isSelfEcho: (e) => this.isSelfEcho(e),
+      isSelfEcho: (e) => this.inbound.isSelfEcho(e),
       wasDelivered: (e) => this.delivered.has(e),
       onCondition: (what) => this.opts.onCondition?.(what),
       ...(this.opts.tuning ? { tuning: this.opts.tuning } : {}),
@@ -508,9 +502,7 @@ export class WebQqClient {
     await this.save();
     this.contacts.reset();
     this.gface = undefined;
-    this.refreshedFor.clear();
-    this.memberRefreshFailedAt.clear();
-    this.noMembersWarned.clear();
+    this.inbound.reset();
     this.recentSends.clear();
     await this.loadContacts();
     this.setState('online');
@@ -600,56 +592,6 @@ export class WebQqClient {
   }
 
   /**
-   * Own messages come back through poll (§5.5): from our uin, or (groups/discussions, 2017+) with a
-   * send_uin that is nobody's. Such an echo is recognised by the text just sent to that room, or
-   * by its sender missing from a member list that loaded — even after one refresh for that sender.
-   * Without a member list nothing is called an echo: relaying one echo too many beats muting a
-   * whole group for the session.
-   */
-  private async isSelfEcho(e: QqEvent): Promise<boolean> {
-    const me = this.session?.uin;
-    if (e.type === 'message' || e.type === 'sess_message') return e.fromUin === me;
-    if (e.type !== 'group_message' && e.type !== 'discu_message') return false;
-    if (e.sendUin === me) return true;
-    const c = this.contacts;
-    const isGroup = e.type === 'group_message';
-    const id = isGroup ? e.gid : e.did;
-    const room = `${isGroup ? 'g' : 'd'}:${id}`;
-    const isMember = () => (isGroup ? c.isGroupMember(id, e.sendUin) : c.isDiscussionMember(id, e.sendUin));
-    const members = () => (isGroup ? c.group(id)?.members : c.discussion(id)?.members);
-    if (isMember()) return false;
-    if (this.recentSends.take(room, receivedText(e.content.items))) return true;
-    if (isGroup && !c.group(id)) {
-      await c.refreshGroups().catch((err) => this.log.warn({ err }, 'group list refresh failed'));
-      if (!c.group(id)) return false; // nothing to compare against
-    }
-    const key = `${room}:${e.sendUin}`;
-    const lastFailure = this.memberRefreshFailedAt.get(room);
-    const mayRefresh = lastFailure === undefined || Date.now() - lastFailure >= MEMBER_REFRESH_RETRY_MS;
-    if (!this.refreshedFor.has(key) && mayRefresh) {
-      try {
-        await (isGroup ? c.refreshGroupInfo(id) : c.refreshDiscussionInfo(id));
-        this.refreshedFor.add(key);
-        this.memberRefreshFailedAt.delete(room);
-      } catch (err) {
-        // A list that did not load proves nothing about this sender: relay, and try again later.
-        this.memberRefreshFailedAt.set(room, Date.now());
-        this.log.warn({ err, pollType: e.pollType, room }, 'member list refresh failed; relaying the message from an unknown sender');
-        return false;
-      }
-    }
-    if (members() === undefined) {
-      if (!this.noMembersWarned.has(room)) {
-        this.noMembersWarned.add(room);
-        this.log.warn({ pollType: e.pollType, room }, 'member list of this QQ group/discussion is unavailable; its own echoes cannot all be told apart, relaying everything');
-      }
-      return false;
-    }
-    if (!this.refreshedFor.has(key)) return false; // the list is stale and could not be refreshed yet
-    return !isMember();
-  }
-
-  /**
    * Hands events to the caller in order. When the handler throws, the poller retries the batch:
    * events already accepted are not handed over twice.
    */
@@ -662,7 +604,7 @@ export class WebQqClient {
         continue;
       }
       if (!this.resolved.has(e)) {
-        await this.resolve(e);
+        await this.inbound.resolve(e);
         this.resolved.add(e);
       }
       await this.opts.onEvent(e);
@@ -670,61 +612,4 @@ export class WebQqClient {
     }
   }
 
-  /** Fills the stable numbers and names into an event. Resolution failures leave them unset. */
-  private async resolve(e: QqEvent): Promise<void> {
-    const c = this.contacts;
-    try {
-      switch (e.type) {
-        case 'group_message': {
-          if (!c.group(e.gid)) await c.refreshGroups();
-          c.noteInfoSeq(e.gid, e.infoSeq);
-          const n = await c.resolveGroupNumber(e.gid);
-          if (n !== undefined) e.groupNumber = n;
-          const g = c.group(e.gid);
-          if (g) e.groupName = g.name;
-          const qq = await c.memberQq(e.gid, e.sendUin);
-          if (qq !== undefined) e.senderQq = qq;
-          e.senderName = c.memberName(e.gid, e.sendUin) ?? (qq !== undefined ? String(qq) : String(e.sendUin));
-          break;
-        }
-        case 'discu_message': {
-          const d = c.discussion(e.did);
-          if (d) e.discussionName = d.name;
-          const qq = await c.discussionMemberQq(e.did, e.sendUin);
-          if (qq !== undefined) e.senderQq = qq;
-          e.senderName = c.discussionMemberName(e.did, e.sendUin) ?? (qq !== undefined ? String(qq) : String(e.sendUin));
-          break;
-        }
-        case 'message':
-        case 'sess_message': {
-          const f = c.friend(e.fromUin);
-          const qq = e.type === 'sess_message' && e.ruin ? e.ruin : await c.qqOf(e.fromUin);
-          if (qq !== undefined) e.senderQq = qq;
-          e.senderName = f?.markname || f?.nick || (qq !== undefined ? String(qq) : String(e.fromUin));
-          break;
-        }
-        case 'sys_g_msg': {
-          let g: GroupContact | undefined = e.gcode !== undefined ? c.groupByCode(e.gcode) ?? c.group(e.gcode) : undefined;
-          if (!g) g = c.group(e.fromUin);
-          // Membership changed: refresh the group list and that group's members (§3.2 "refresh group data").
-          await c.refreshGroups();
-          if (g) g = c.group(g.gid) ?? g;
-          if (g) {
-            const n = await c.resolveGroupNumber(g.gid);
-            if (n !== undefined) e.groupNumber = n;
-          } else if (e.tGcode) e.groupNumber = e.tGcode;
-          const member = e.newMember ?? e.oldMember ?? e.requestUin;
-          if (member !== undefined) {
-            const qq = g ? await c.memberQq(g.gid, member) : await c.qqOf(member);
-            if (qq !== undefined) e.memberQq = qq;
-          }
-          break;
-        }
-        default:
-          break;
-      }
-    } catch (err) {
-      this.log.warn({ err, pollType: e.pollType }, 'could not resolve ids of an event');
-    }
-  }
 }
