@@ -6,6 +6,7 @@ import type { AccountEvent } from './connectors/qq/account/state.js';
 import { IrcConnector } from './connectors/irc/connector.js';
 import { MatrixConnector } from './connectors/matrix/connector.js';
 import { QqConnector } from './connectors/qq/connector.js';
+import type { LoginPrompt } from './connectors/qq/webqq/login-prompt.js';
 import { TelegramConnector } from './connectors/telegram/connector.js';
 import type { Config } from './config.js';
 import type { Connector } from './core/connector.js';
@@ -42,6 +43,8 @@ export interface BridgeHooks {
     onCondition?: (what: string) => void;
     /** The QQ account's episodes (refused, offline) and recoveries, once each, with their texts. */
     onAccountEvent?: (e: AccountEvent, text: { notice: string; alert?: string }) => void;
+    /** Who reads captchas and scans QR codes when a backend's login needs a person (WebQQ). */
+    loginPrompt?: LoginPrompt;
   };
   telegram?: { onRateLimited?: (retryAfterSec: number | undefined) => void };
   onStoreState?: (s: StoreStatus) => void;
@@ -83,6 +86,8 @@ export async function startBridge(config: Config, log: Logger, hooks: BridgeHook
     ...(hooks.qq?.onState ? { onState: hooks.qq.onState } : {}),
     ...(hooks.qq?.onCondition ? { onCondition: hooks.qq.onCondition } : {}),
     ...(hooks.qq?.onAccountEvent ? { onAccountEvent: hooks.qq.onAccountEvent } : {}),
+    // The store keeps what a backend must not lose across a crash (WebQQ: poll answers not yet relayed).
+    backend: { kv: store, ...(hooks.qq?.loginPrompt ? { loginPrompt: hooks.qq.loginPrompt } : {}) },
   });
   connectors.push(qq);
   // The config's links (replaced on reload) and the latest runtime links, merged into the routes.

@@ -1,6 +1,7 @@
 import { loadConfig } from '../config.js';
 import { createLogger } from '../log.js';
 import { startService, type Service } from '../ops/service.js';
+import { terminalLoginPrompt } from './login-prompt.js';
 
 /**
  * `qqbridge run`: starts the bridge. SIGINT/SIGTERM stop taking input, deliver what can be
@@ -38,5 +39,8 @@ export async function runBridgeFromConfig(file: string): Promise<void> {
     log.info('SIGHUP: reloading mappings');
     service.reload();
   });
-  service = await startService(file, config, log);
+  // Only WebQQ's login can need a person at the terminal (captchas, QR codes).
+  const qq = config.qq;
+  const extra = qq.protocol === 'webqq' ? { qq: { loginPrompt: terminalLoginPrompt({ codeFile: qq.captchaCodeFile }) } } : {};
+  service = await startService(file, config, log, extra);
 }

@@ -6,6 +6,7 @@
 import type { QqAccount } from '../connectors/qq/account/account.js';
 import { startBridge, type BridgeHooks, type RunningBridge } from '../bridge.js';
 import { loadConfig, type Config } from '../config.js';
+import type { LoginPrompt } from '../connectors/qq/webqq/login-prompt.js';
 import type { Logger } from '../log.js';
 import type { NetworkHealth } from './health.js';
 import { BridgeMetrics } from './metrics.js';
@@ -39,7 +40,8 @@ function qqAccountHealth(c: unknown): { account?: NetworkHealth['account'] } {
   };
 }
 
-export async function startService(file: string, config: Config, log: Logger): Promise<Service> {
+/** `qq.loginPrompt`: who reads captchas and scans QR codes (the CLI's terminal prompt). */
+export async function startService(file: string, config: Config, log: Logger, extra: { qq?: { loginPrompt?: LoginPrompt } } = {}): Promise<Service> {
   const metrics = config.metrics.enabled ? new BridgeMetrics() : undefined;
   let bridge: RunningBridge | undefined;
   let notices: StatusNotices | undefined;
@@ -92,6 +94,7 @@ export async function startService(file: string, config: Config, log: Logger): P
         const alertRoom = (config.qq as { alert?: { network: string; room: string } }).alert;
         if (text.alert && alertRoom && e.type === 'episode') notices?.alert(alertRoom, e.status.state, text.alert);
       },
+      ...(extra.qq?.loginPrompt ? { loginPrompt: extra.qq.loginPrompt } : {}),
     },
     ...(metrics ? { observer: metrics, telegram: { onRateLimited: () => metrics.telegramRateLimited.inc() } } : {}),
   };

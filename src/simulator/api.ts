@@ -2,7 +2,7 @@
  * s.web2.qq.com: getvfwebqq, the lists (with the `hash` check), group/discussion info, the
  * uin → QQ-number mapping and profiles (§2.2–§2.7).
  */
-import { listHash } from '../connectors/qq/webqq/crypto.js';
+import { listHash } from '../connectors/qq/webqq/protocol-crypto.js';
 import { checkOrigin, checkReferer, checkUserAgent, intOf, parseR, S_REFERERS, sessionFromCookies } from './rules.js';
 import { route, type Ctx, type Routes } from './server.js';
 import { randomHex, type Session, type SimState } from './sessions.js';

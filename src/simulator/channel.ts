@@ -249,8 +249,9 @@ function poll2(state: SimState) {
 type SendEndpoint = SentRecord['endpoint'];
 
 interface Target {
-  rec: Pick<SentRecord, 'group' | 'discussion' | 'buddy'>;
-  echo: (content: unknown[]) => PollEvent;
+  rec: Pick<SentRecord, 'group' | 'discussion' | 'buddy' | 'sess'>;
+  /** How the account's own poll sees the message again (2017+), when it does. */
+  echo: ((content: unknown[]) => PollEvent) | undefined;
 }
 
 function resolveTarget(state: SimState, s: Session, endpoint: SendEndpoint, r: Record<string, unknown>): Target | string {
@@ -267,6 +268,15 @@ function resolveTarget(state: SimState, s: Session, endpoint: SendEndpoint, r: R
     const d = state.world.discussions.find((x) => x.name === name);
     if (!d || !d.members.includes(s.qq)) return `did ${String(r.did)} is not a discussion of this session`;
     return { rec: { discussion: d.name }, echo: (c) => discuMessage(state, s, d.name, s.echoUin, c) };
+  }
+  if (endpoint === 'send_sess_msg2') {
+    const to = intOf(r.to);
+    const sig = typeof r.group_sig === 'string' ? s.c2cSigs.get(r.group_sig) : undefined;
+    if (to === null || !sig || sig.to !== to) return `to ${String(r.to)} with a group_sig get_c2cmsg_sig2 did not give for that member`;
+    const type = intOf(r.service_type);
+    if (type !== (sig.group !== undefined ? 0 : 1)) return `service_type ${String(r.service_type)} does not match the sig (0 group, 1 discussion)`;
+    const qq = s.ids.qqOfUin(to)!;
+    return { rec: { sess: qq, ...(sig.group !== undefined ? { group: sig.group } : { discussion: sig.discussion! }) }, echo: undefined };
   }
   const uin = intOf(r.to);
   const qq = uin === null ? undefined : s.ids.qqOfUin(uin);
@@ -314,6 +324,7 @@ function parseContent(raw: unknown, endpoint: SendEndpoint): Parsed | { rule: st
     } else if (Array.isArray(e) && e[0] === 'face' && e.length === 2 && Number.isInteger(e[1])) out.faces.push(e[1] as number);
     else if (Array.isArray(e) && e[0] === 'cface' && endpoint !== 'send_buddy_msg2' && e.length === 3 && e[1] === 'group' && typeof e[2] === 'string') out.images.push(e[2]);
     else if (Array.isArray(e) && e[0] === 'cface' && endpoint === 'send_buddy_msg2' && e.length === 2 && typeof e[1] === 'string') out.images.push(e[1]);
+    else if (Array.isArray(e) && e[0] === 'offpic' && endpoint === 'send_buddy_msg2' && e.length === 4 && typeof e[1] === 'string' && typeof e[2] === 'string' && Number.isInteger(e[3])) out.images.push(e[1]);
     else if (isFont(e)) return { rule: 'font-not-last', detail: 'font element before other parts: it must be the last element' };
     else return { rule: 'content-element', detail: `unknown content element ${JSON.stringify(e).slice(0, 60)}` };
   }
@@ -372,7 +383,7 @@ function send(state: SimState, endpoint: SendEndpoint) {
     s.lastMsgId = msgId;
     state.sendAttempts.push({ account: s.qq, at: Date.now(), outcome: 'accepted' });
     state.sent.push({ endpoint, account: s.qq, ...target.rec, msg_id: msgId, content: parsed.content, text: parsed.text, faces: parsed.faces, images: parsed.images, at: Date.now() });
-    if (state.selfEcho) {
+    if (state.selfEcho && target.echo) {
       s.queue.push(target.echo(receivedForm(parsed.content)));
       s.wake();
     }
@@ -438,6 +449,36 @@ function discuInfo(state: SimState) {
   };
 }
 
+/** The signature a temporary session with a group/discussion member needs (§2.6). */
+function c2cmsgSig(state: SimState) {
+  return (ctx: Ctx) => {
+    const c = channel(state, ctx, {});
+    if (!c) return;
+    const { s } = c;
+    const id = intOf(ctx.query.get('id'));
+    const to = intOf(ctx.query.get('to_uin'));
+    const type = ctx.query.get('service_type');
+    const qq = to === null ? undefined : s.ids.qqOfUin(to);
+    let room: { group?: number; discussion?: string } | undefined;
+    if (type === '0' && id !== null) {
+      const number = s.ids.groupByGid(id);
+      const g = state.world.groups.find((x) => x.number === number);
+      if (g && qq !== undefined && g.members.some((m) => m.qq === qq) && g.members.some((m) => m.qq === s.qq)) room = { group: g.number };
+    } else if (type === '1' && id !== null) {
+      const name = s.ids.discussionByDid(id);
+      const d = state.world.discussions.find((x) => x.name === name);
+      if (d && qq !== undefined && d.members.includes(qq) && d.members.includes(s.qq)) room = { discussion: d.name };
+    }
+    if (!room || qq === undefined) {
+      ctx.violation('c2cmsg-sig', `get_c2cmsg_sig2 id=${ctx.query.get('id') ?? ''} to_uin=${ctx.query.get('to_uin') ?? ''} service_type=${type ?? ''}: not a member of a room of this session`);
+      return ctx.json({ retcode: 100001, errmsg: 'error' });
+    }
+    const value = randomHex(64);
+    s.c2cSigs.set(value, { to: to!, ...room });
+    ctx.json({ retcode: 0, result: { type: 0, value, flags: { text: 1, pic: 1, file: 1, audio: 1, video: 1 } } });
+  };
+}
+
 function gfaceSig(state: SimState) {
   return (ctx: Ctx) => {
     const c = channel(state, ctx, {});
@@ -494,6 +535,8 @@ export function registerChannel(state: SimState, routes: Routes): void {
   route(routes, D_HOSTS, '/channel/change_status2', changeStatus(state));
   route(routes, D_HOSTS, '/channel/get_discu_info', discuInfo(state));
   route(routes, D_HOSTS, '/channel/get_gface_sig2', gfaceSig(state));
+  route(routes, D_HOSTS, '/channel/get_c2cmsg_sig2', c2cmsgSig(state));
+  route(routes, D_HOSTS, '/channel/send_sess_msg2', send(state, 'send_sess_msg2'));
   route(routes, D_HOSTS, '/channel/get_recent_list2', recentList(state));
   route(routes, D_HOSTS, '/channel/logout2', logout2(state));
   route(routes, D_HOSTS, '/channel/get_offpic2', image(state, (ctx) => `offpic:${ctx.query.get('file_path') ?? ''}`));

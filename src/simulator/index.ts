@@ -4,7 +4,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import type { HashVersion } from '../connectors/qq/webqq/crypto.js';
+import type { HashVersion } from '../connectors/qq/webqq/protocol-crypto.js';
 import { silentLogger, type Logger } from '../log.js';
 import { registerApi } from './api.js';
 import { registerChannel } from './channel.js';

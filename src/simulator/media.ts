@@ -3,7 +3,8 @@
  * JSON) and the group-picture download on web2.qq.com. Injected pictures are stored in
  * `state.images` under the key their download URL names.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { PNG } from 'pngjs';
 import { checkOrigin, checkReferer, checkUserAgent, intOf, PIC_REFERERS, sessionFromCookies } from './rules.js';
 import { route, type Ctx, type Routes } from './server.js';
 import type { SimState } from './sessions.js';
@@ -120,7 +121,102 @@ function groupPic(state: SimState) {
   };
 }
 
+/**
+ * A 40×40 avatar generated from the QQ number: the same number always gives the same picture, two
+ * numbers almost always differ (a colour from the number, a diagonal band from its last digit).
+ */
+export function avatarPng(qq: number): Buffer {
+  const png = new PNG({ width: 40, height: 40 });
+  const h = createHash('md5').update(String(qq)).digest();
+  const band = qq % 10;
+  for (let y = 0; y < 40; y++) {
+    for (let x = 0; x < 40; x++) {
+      const i = (y * 40 + x) * 4;
+      const on = Math.floor((x + y) / 8) % 10 === band;
+      png.data[i] = on ? 255 - h[0]! : h[0]!;
+      png.data[i + 1] = on ? 255 - h[1]! : h[1]!;
+      png.data[i + 2] = on ? 255 - h[2]! : h[2]!;
+      png.data[i + 3] = 255;
+    }
+  }
+  return PNG.sync.write(png);
+}
+
+/** The face servers (face1..face10.web.qq.com): a user's (type 1/11) or a group's (type 4/14) avatar by session id. */
+function getface() {
+  return (ctx: Ctx) => {
+    const ok = [checkUserAgent(ctx), checkReferer(ctx, PIC_REFERERS)].every(Boolean);
+    if (!ok) return ctx.send(403, '403 Forbidden');
+    // web.qq.com hosts see only the .qq.com cookies (the p_* ones live on web2.qq.com).
+    const s = sessionFromCookies(ctx, ['uin', 'skey', 'ptwebqq']);
+    if (!s || s.dead) return ctx.send(403, '403 Forbidden');
+    if (ctx.query.get('vfwebqq') !== s.vfwebqq) {
+      ctx.violation('vfwebqq', 'getface with a vfwebqq that is not current');
+      return ctx.send(403, '403 Forbidden');
+    }
+    const type = ctx.query.get('type') ?? '';
+    const uin = intOf(ctx.query.get('uin'));
+    const user = type === '1' || type === '11';
+    if (!user && type !== '4' && type !== '14') {
+      ctx.violation('param:type', `getface type=${type}: 1/11 for a user, 4/14 for a group`);
+      return ctx.send(400, '');
+    }
+    const qq = uin === null ? undefined : user ? (uin === s.qq ? s.qq : s.ids.qqOfUin(uin)) : s.ids.groupByGid(uin);
+    if (qq === undefined) {
+      ctx.violation('unknown-uin', `getface for ${user ? 'user' : 'group'} ${ctx.query.get('uin') ?? ''}, not an id of this session`);
+      return ctx.send(404, '<html><body><h1>404 Not Found</h1></body></html>', 'text/html; charset=utf-8');
+    }
+    ctx.send(200, avatarPng(user ? qq : qq + 1_000_000_000_000), 'image/png');
+  };
+}
+
+const OFFPIC_CALLBACK = 'parent.EQQ.Model.ChatMsg.callbackSendPic';
+
+/** A buddy offline picture upload (§2.11): the file is kept under a path the send then names. */
+function offpicUpload(state: SimState) {
+  return (ctx: Ctx) => {
+    const ok = [checkUserAgent(ctx), checkReferer(ctx, PIC_REFERERS), checkOrigin(ctx, ['http://web2.qq.com', 'http://w.qq.com'])].every(Boolean);
+    if (!ok) return ctx.send(403, '<html><body><h1>403 Forbidden</h1></body></html>', 'text/html; charset=utf-8');
+    if (ctx.method !== 'POST') {
+      ctx.violation('method', 'upload_offline_pic is a multipart POST');
+      return ctx.send(405, '');
+    }
+    const parts = parseMultipart(ctx.body, ctx.header('content-type'));
+    if (!parts) {
+      ctx.violation('multipart', 'upload_offline_pic body is not multipart/form-data');
+      return ctx.send(400, '');
+    }
+    const field = (n: string) => parts.find((p) => p.name === n && p.filename === undefined)?.data.toString('utf8');
+    const answer = (o: Record<string, unknown>) => ctx.send(200, `<html><head><script type="text/javascript">document.domain='qq.com';${field('callback') ?? OFFPIC_CALLBACK}(${JSON.stringify(o)});</script></head><body></body></html>`, 'text/html; charset=utf-8');
+    // ftn.qq.com sees only the .qq.com cookies.
+    const s = sessionFromCookies(ctx, ['uin', 'skey', 'ptwebqq']);
+    if (!s || s.dead) return answer({ retcode: 100, result: 'not logged in' });
+    const file = parts.find((p) => p.name === 'file' && p.filename !== undefined);
+    const peer = intOf(field('peeruin'));
+    const problems = [
+      field('callback') !== OFFPIC_CALLBACK ? `callback=${OFFPIC_CALLBACK}` : '',
+      field('appid') !== '1002101' ? 'appid=1002101' : '',
+      field('uin') !== String(s.qq) ? 'uin=<own QQ>' : '',
+      field('skey') !== s.skey ? 'skey=<the skey cookie>' : '',
+      field('vfwebqq') !== s.vfwebqq ? 'the current vfwebqq' : '',
+      peer === null || s.ids.qqOfUin(peer) === undefined ? 'peeruin=<a friend uin of this session>' : '',
+      !/^\d+$/.test(field('fileid') ?? '') ? 'fileid=<n>' : '',
+      !file || !file.data.length ? 'a file' : '',
+    ].filter(Boolean);
+    if (problems.length) {
+      ctx.violation('upload-fields', `upload_offline_pic needs ${problems.join(', ')}`);
+      return answer({ retcode: 1, result: 'param error' });
+    }
+    const filepath = `/${randomUUID()}`;
+    s.uploads.set(filepath, file!.data.length);
+    state.images.set(`offpic:${filepath}`, { data: Buffer.from(file!.data), mime: file!.contentType ?? 'image/jpeg' });
+    answer({ retcode: 0, result: 'OK', progress: 100, filesize: file!.data.length, fileurl: null, filename: file!.filename, filepath });
+  };
+}
+
 export function registerMedia(state: SimState, routes: Routes): void {
+  route(routes, 'weboffline.ftn.qq.com', '/ftn_access/upload_offline_pic', offpicUpload(state));
+  route(routes, Array.from({ length: 10 }, (_, i) => `face${i + 1}.web.qq.com`), '/cgi/svr/face/getface', getface());
   route(routes, 'up.web2.qq.com', '/cgi-bin/cface_upload', cfaceUpload(state));
   route(routes, 'web2.qq.com', '/cgi-bin/get_group_pic', groupPic(state));
 }

@@ -4,7 +4,7 @@
  */
 import { randomInt } from 'node:crypto';
 import QRCode from 'qrcode';
-import { formatSalt, hash33, md5Password, saltFromUin, time33 } from '../connectors/qq/webqq/crypto.js';
+import { formatSalt, hash33, md5Password, saltFromUin, time33 } from '../connectors/qq/webqq/protocol-crypto.js';
 import { newCaptchaCode, renderCaptcha } from './captcha.js';
 import { checkCookies, checkReferer, checkScheme, checkUserAgent, PRODUCT_PAGES, PTLOGIN_PAGE } from './rules.js';
 import { route, type Ctx, type Routes } from './server.js';
@@ -119,7 +119,8 @@ function check(state: SimState) {
     if (ctx.query.get('appid') !== APPID_WEBQQ) ctx.violation('appid', `check with appid ${ctx.query.get('appid') ?? ''} (password login is Era A, appid ${APPID_WEBQQ})`);
     checkLoginSig(state, ctx);
     const qq = Number(uinText);
-    const captcha = state.captchaRequired.delete(qq);
+    // Asked again at every check until a login through a captcha succeeds.
+    const captcha = state.captchaRequired.has(qq);
     const salt = saltFromUin(qq);
     const ptvfsession = randomHex(112);
     const pending = {
@@ -145,11 +146,13 @@ function getimage(state: SimState) {
     if (!ptloginHeaders(ctx, PTLOGIN_PAGE, ctx.host === 'ssl.captcha.qq.com' ? 'https' : 'http')) return;
     const qq = Number(ctx.query.get('uin') ?? NaN);
     const capCd = ctx.query.get('cap_cd');
-    const pending = [...state.checks.values()]
-      .filter((c) => c.qq === qq && c.captcha && !c.used && (!capCd || c.capCd === capCd))
+    const asked = [...state.checks.values()]
+      .filter((c) => c.qq === qq && c.captcha && (!capCd || c.capCd === capCd))
       .sort((a, b) => b.at - a.at)[0];
+    const pending = asked && !asked.used ? asked : undefined;
     const verifysession = `h02${randomFrom(PT_ALPHABET, 80)}**`;
     if (pending) pending.verifysession = verifysession;
+    else if (asked) ctx.violation('captcha', `getimage for uin ${qq} on a check a login attempt already used (a check is good for one attempt: run check again)`);
     else ctx.violation('captcha', `getimage for uin ${ctx.query.get('uin') ?? ''} without a check that asked for a captcha`);
     ctx.setCookie('verifysession', verifysession, 'qq.com');
     ctx.send(200, renderCaptcha(pending?.vc ?? newCaptchaCode()), 'image/jpeg');
@@ -177,7 +180,11 @@ function login(state: SimState) {
       return fail('7', '0', MSG_PARAMS());
     }
     if (!checkLoginSig(state, ctx)) return fail('7', '0', MSG_PARAMS());
-    if (pending.used) return fail('4', '2', MSG_EXPIRED);
+    if (pending.used) {
+      // A check is good for one login attempt, whatever its outcome.
+      ctx.violation('check-reused', 'login with a ptvfsession a login attempt already used (run check again)');
+      return fail('4', '2', MSG_EXPIRED);
+    }
     const vc = ctx.query.get('verifycode')!;
     if (pending.captcha) {
       const vs = ctx.cookie('verifysession') ?? ctx.query.get('pt_verifysession_v1') ?? '';
@@ -186,9 +193,8 @@ function login(state: SimState) {
         return fail('24', '0', MSG_COOKIES());
       }
       if (vc.toUpperCase() !== pending.vc) {
-        // a wrong answer burns the image: the client must fetch a new one (new code, new verifysession)
-        pending.vc = newCaptchaCode();
-        pending.verifysession = null;
+        // A wrong answer uses up the check: the next try starts at check (new salt, new image).
+        pending.used = true;
         return fail('4', '0', MSG_BAD_CODE);
       }
     } else if (vc.toUpperCase() !== pending.vc) {
@@ -199,6 +205,7 @@ function login(state: SimState) {
     pending.used = true;
     const account = state.account(Number(u));
     if (!account || ctx.query.get('p') !== md5Password(account.password, pending.salt, vc)) return fail('3', '0', MSG_BAD_PASSWORD);
+    if (pending.captcha) state.captchaRequired.delete(account.qq);
     const s = state.newSession(account, 'A');
     issueLoginCookies(ctx, s, false);
     ctx.js(ptuiCB('0', '0', checkSigUrl(s, 'login', ctx.query.get('u1')!, APPID_WEBQQ), '登录成功！', account.nick));
@@ -215,6 +222,16 @@ function checkSig(state: SimState) {
     if (!s || !/^https?:\/\/(web2|w)\.qq\.com\//.test(sUrl)) {
       ctx.violation('check_sig', s ? `bad s_url ${sUrl}` : 'check_sig link unknown or already used');
       return ctx.send(200, '<html><head><script>location.href="http://ui.ptlogin2.qq.com/cgi-bin/err"</script></head></html>', 'text/html; charset=utf-8');
+    }
+    if (s.account.securityCheck && s.mibaoToken === null && !s.checkSigDone && s.mibaoNext === '') {
+      // A "密保" account: a page that loads mibao_res, whose script leads to a fresh check_sig link.
+      s.mibaoToken = randomHex(32);
+      s.ptsigx = randomHex(128);
+      const q2 = new URLSearchParams(ctx.query);
+      q2.set('ptsigx', s.ptsigx);
+      s.mibaoNext = `http://ptlogin4.web2.qq.com/check_sig?${q2.toString()}`;
+      const src = `https://ssl.ptlogin2.qq.com/mibao_res?uin=${s.qq}&token=${s.mibaoToken}`;
+      return ctx.send(200, `<!DOCTYPE html><html><head><meta charset="utf-8"><title>安全验证</title></head><body><script type="text/javascript" src="${src.replace(/&/g, '&amp;')}"></script></body></html>`, 'text/html; charset=utf-8');
     }
     s.ptsigx = null;
     s.checkSigDone = true;
@@ -336,7 +353,24 @@ function productPage(ctx: Ctx): void {
   ctx.send(200, '<!DOCTYPE html><html><head><meta charset="utf-8"><title>WebQQ</title></head><body></body></html>', 'text/html; charset=utf-8');
 }
 
+/** The security-check script (§1.3.4): valid once, for the page check_sig just showed. */
+function mibaoRes(state: SimState) {
+  return (ctx: Ctx) => {
+    if (!checkUserAgent(ctx)) return ctx.send(403, '403 Forbidden');
+    const token = ctx.query.get('token') ?? '';
+    const uin = Number(ctx.query.get('uin') ?? NaN);
+    const s = [...state.current.values()].find((x) => x.mibaoToken !== null && x.mibaoToken === token && x.qq === uin && !x.dead);
+    if (!s) {
+      ctx.violation('mibao', 'mibao_res without the token of a security-check page');
+      return ctx.send(403, '403 Forbidden');
+    }
+    s.mibaoToken = null;
+    ctx.send(200, `location.href="${s.mibaoNext}";`, 'application/javascript; charset=utf-8');
+  };
+}
+
 export function registerPtlogin(state: SimState, routes: Routes): void {
+  route(routes, 'ssl.ptlogin2.qq.com', '/mibao_res', mibaoRes(state));
   route(routes, 'ui.ptlogin2.qq.com', '/cgi-bin/login', loginPage(state));
   route(routes, 'xui.ptlogin2.qq.com', '/cgi-bin/xlogin', loginPage(state));
   route(routes, 'ssl.ptlogin2.qq.com', '/check', check(state));

@@ -5,7 +5,7 @@
  * channel to it and relink rebinds it.
  */
 import { randomBytes, randomInt } from 'node:crypto';
-import type { HashVersion } from '../connectors/qq/webqq/crypto.js';
+import type { HashVersion } from '../connectors/qq/webqq/protocol-crypto.js';
 import type { Logger } from '../log.js';
 import type { World, WorldAccount } from './world.js';
 
@@ -28,11 +28,13 @@ export interface Violation {
 }
 
 export interface SentRecord {
-  endpoint: 'send_qun_msg2' | 'send_discu_msg2' | 'send_buddy_msg2';
+  endpoint: 'send_qun_msg2' | 'send_discu_msg2' | 'send_buddy_msg2' | 'send_sess_msg2';
   account: number;
   group?: number;
   discussion?: string;
   buddy?: number;
+  /** send_sess_msg2: the member written to (through `group` or `discussion`). */
+  sess?: number;
   msg_id: number;
   content: unknown[];
   text: string;
@@ -213,6 +215,9 @@ export class Session {
   /** The one-shot check_sig URL signature; null once used. */
   ptsigx: string | null = randomHex(128);
   checkSigDone = false;
+  /** Security-check page (§1.3.4): the token its mibao_res link carries, and where it leads next. */
+  mibaoToken: string | null = null;
+  mibaoNext = '';
   // channel
   vfwebqq: string | null = null;
   clientid: string | null = null;
@@ -240,6 +245,8 @@ export class Session {
   waiter: PollWaiter | null = null;
   /** cface names this session uploaded (md5 name → size). */
   uploads = new Map<string, number>();
+  /** get_c2cmsg_sig2 answers: sig → whom it lets this session write to, through which room. */
+  c2cSigs = new Map<string, { to: number; group?: number; discussion?: string }>();
   gface = { key: randomFrom(ALNUM, 16), sig: randomHex(96) };
   private nextMsgId = randomInt(10_000, 60_000);
   private groupSeq = new Map<number, number>();

@@ -14,6 +14,8 @@ export interface WorldAccount {
   password: string;
   nick: string;
   face?: number;
+  /** A "密保" account: check_sig answers the security-check page (mibao_res) first (§1.3.4). */
+  securityCheck?: boolean;
 }
 export interface WorldUser {
   qq: number;
@@ -56,6 +58,7 @@ const worldSchema = z.strictObject({
         password: z.string().min(1),
         nick: z.string().min(1),
         face: z.number().int().min(0).optional(),
+        securityCheck: z.boolean().optional(),
       }),
     )
     .min(1),

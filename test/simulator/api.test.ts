@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { hash33, hashO, hashP, time33 } from '../../src/connectors/qq/webqq/crypto.js';
+import { hash33, hashO, hashP, time33 } from '../../src/connectors/qq/webqq/protocol-crypto.js';
 import { loadWorld, startSimulator, type RunningSimulator } from '../../src/simulator/index.js';
 import { Browser, control, D1_REF, FONT, groupList, jsArgs, LOGIN_PAGE_C, loginA, onlineBuddies, poll, S_REF, type Channel } from './browser.js';
 

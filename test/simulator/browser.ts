@@ -4,7 +4,7 @@
  * Referer and a tiny cookie jar honouring Domain. Deliberately independent of the client code.
  */
 import { request } from 'node:http';
-import { md5Password, saltFromUin, parseSalt } from '../../src/connectors/qq/webqq/crypto.js';
+import { md5Password, saltFromUin, parseSalt } from '../../src/connectors/qq/webqq/protocol-crypto.js';
 import type { RunningSimulator } from '../../src/simulator/index.js';
 
 export const UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10.9; rv:29.0) Gecko/20100101 Firefox/29.0';
@@ -198,7 +198,7 @@ export function sendQun(b: Browser, ch: Channel, gid: number, content: unknown[]
 }
 
 export async function groupList(b: Browser, ch: Channel, hash?: string): Promise<Record<string, any>> {
-  const { hashP } = await import('../../src/connectors/qq/webqq/crypto.js');
+  const { hashP } = await import('../../src/connectors/qq/webqq/protocol-crypto.js');
   return b.post('http://s.web2.qq.com/api/get_group_name_list_mask2', { vfwebqq: ch.vfwebqq, hash: hash ?? hashP(ch.qq, b.cookie('ptwebqq')!) }, S_REF);
 }
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { hashP } from '../../src/connectors/qq/webqq/crypto.js';
+import { hashP } from '../../src/connectors/qq/webqq/protocol-crypto.js';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/index.js';
 import { Browser, control, D_REF, FONT, groupList, loginA, onlineBuddies, poll, S_REF, sendQun, type Channel } from './browser.js';
 

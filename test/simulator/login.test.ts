@@ -1,6 +1,6 @@
 import jpeg from 'jpeg-js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { md5Password, parseSalt, saltFromUin } from '../../src/connectors/qq/webqq/crypto.js';
+import { md5Password, parseSalt, saltFromUin } from '../../src/connectors/qq/webqq/protocol-crypto.js';
 import { CAPTCHA_SCALE, CAPTCHA_TOP, captchaLeft, FONT as GLYPHS } from '../../src/simulator/captcha.js';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/index.js';
 import { Browser, control, D_REF, jsArgs, LOGIN_PAGE_A, loginA, loginUrl, passwordLogin } from './browser.js';
@@ -109,11 +109,12 @@ describe('Era A password login', () => {
     expect(jsArgs(retry.text).slice(0, 2)).toEqual(['4', '2']);
   });
 
-  it('captcha round: check asks, getimage shows the code, a wrong code is 4, the right one logs in', async () => {
+  it('captcha round: check asks, getimage shows the code, a wrong code is 4 and uses up the check; a new check logs in', async () => {
     await control(sim, 'POST', '/captcha', { qq: 2769546520, required: true });
     const b = new Browser(sim);
     b.setCookie('chkuin', '2769546520', 'ptlogin2.qq.com');
-    const chk = await b.req('https://ssl.ptlogin2.qq.com/check?uin=2769546520&appid=1003903&js_ver=10062&js_type=0&login_sig=&u1=x&r=0.1', { referer: LOGIN_PAGE_A });
+    const checkUrl = 'https://ssl.ptlogin2.qq.com/check?uin=2769546520&appid=1003903&js_ver=10062&js_type=0&login_sig=&u1=x&r=0.1';
+    const chk = await b.req(checkUrl, { referer: LOGIN_PAGE_A });
     const [need, capCd, saltText] = jsArgs(chk.text);
     expect(need).toBe('1');
     const salt = parseSalt(saltText!);
@@ -126,12 +127,28 @@ describe('Era A password login', () => {
     const wrong = code === 'AAAA' ? 'BBBB' : 'AAAA';
     const bad = await b.req(loginUrl(2769546520, md5Password('123456', salt, wrong), wrong, ''), { referer: LOGIN_PAGE_A });
     expect(jsArgs(bad.text)).toEqual(['4', '0', '', '0', '您输入的验证码不正确，请重新输入。', '2769546520']);
+    expect(await control(sim, 'GET', '/violations')).toEqual([]);
 
+    // The check is used up: the right code on it is "page expired", and both steps are violations.
     const img2 = await b.req(`https://ssl.captcha.qq.com/getimage?aid=1003903&r=0.4&uin=2769546520&cap_cd=${capCd}`, { referer: LOGIN_PAGE_A });
-    const code2 = readCaptcha(img2.body);
-    expect(code2).toBe((await control(sim, 'GET', '/captcha?qq=2769546520')).code);
-    const ok = await b.req(loginUrl(2769546520, md5Password('123456', salt, code2.toLowerCase()), code2.toLowerCase(), ''), { referer: LOGIN_PAGE_A });
+    expect(img2.status).toBe(200);
+    const late = await b.req(loginUrl(2769546520, md5Password('123456', salt, code), code, ''), { referer: LOGIN_PAGE_A });
+    expect(jsArgs(late.text).slice(0, 2)).toEqual(['4', '2']);
+    expect((await control(sim, 'GET', '/violations')).map((x: { rule: string }) => x.rule)).toEqual(['captcha', 'check-reused']);
+    await control(sim, 'DELETE', '/violations');
+
+    // A new check asks for a captcha again; its code logs in.
+    const chk2 = await b.req(checkUrl, { referer: LOGIN_PAGE_A });
+    const [need2, capCd2, saltText2] = jsArgs(chk2.text);
+    expect(need2).toBe('1');
+    const img3 = await b.req(`https://ssl.captcha.qq.com/getimage?aid=1003903&r=0.5&uin=2769546520&cap_cd=${capCd2}`, { referer: LOGIN_PAGE_A });
+    const code3 = readCaptcha(img3.body);
+    expect(code3).toBe((await control(sim, 'GET', '/captcha?qq=2769546520')).code);
+    const ok = await b.req(loginUrl(2769546520, md5Password('123456', parseSalt(saltText2!), code3.toLowerCase()), code3.toLowerCase(), ''), { referer: LOGIN_PAGE_A });
     expect(jsArgs(ok.text)[0]).toBe('0');
+    expect(await control(sim, 'GET', '/violations')).toEqual([]);
+    // Logged in through the captcha: the next check does not ask again.
+    expect(jsArgs((await b.req(checkUrl, { referer: LOGIN_PAGE_A })).text)[0]).toBe('0');
   });
 
   it('records a missing Referer and refuses the call', async () => {

@@ -111,6 +111,11 @@ export interface QqSender {
   nickname?: string;
   card?: string;
   role?: QqRole;
+  /**
+   * The sender's picture when only this session can fetch it (WebQQ's face URLs need its cookies):
+   * the adapter copies it into the media store once per QQ number.
+   */
+  avatar?: () => Promise<{ data: Buffer; mime: string }>;
 }
 
 export type QqInboundEvent =

@@ -8,11 +8,22 @@ import type { QqBackend, QqBackendFeatures } from './backend.js';
 import { checkMilkyConfig, milkyConfigObject } from './milky/config.js';
 import { checkOnebotConfig, normalizeOnebotConfig, onebotConfigObject } from './onebot/config.js';
 import { checkWebqqConfig, normalizeWebqqConfig, webqqConfigObject } from './webqq/config.js';
+import type { LoginPrompt } from './webqq/login-prompt.js';
+
+/** A small durable key-value store (the bridge's own). */
+export interface BackendKv {
+  kvGet(key: string): Promise<string | undefined>;
+  kvSet(key: string, value: string): Promise<void>;
+}
 
 /** Options the bridge passes to every backend factory (tests shorten timings through `tuning`). */
 export interface QqBackendOptions {
   /** Backend-specific knobs (WebQQ: login prompts, poll tuning; OneBot: timeouts), unchecked. */
   tuning?: Record<string, unknown>;
+  /** Where a backend keeps what must survive a crash (WebQQ: poll answers not yet relayed). */
+  kv?: BackendKv;
+  /** Who answers a login that needs a person (captchas, QR codes); WebQQ only. */
+  loginPrompt?: LoginPrompt;
 }
 
 export interface QqBackendModule<C> {

@@ -19,6 +19,7 @@ import { QQ_BACKENDS, type QqBackendOptions } from './backends.js';
 import type { QqSectionConfig } from './config.js';
 import { deliveryErrorFor, sentBeforeFailure } from './failures.js';
 import { imageAsText, partsFromQqParts, renderForQq, type ResolvedMedia } from './format.js';
+import { AvatarUrls } from './avatars.js';
 import { itemsFingerprint, PartialSends } from './partial-sends.js';
 import { AccountHeldError, ClassifiedSendError, QqAccount } from './account/account.js';
 import { resolvePacing } from './account/config.js';
@@ -79,6 +80,7 @@ export class QqConnector implements Connector {
   private readonly partial = new PartialSends();
   /** The account above the backend: pacing, failure classes, refused/offline state (account/). */
   readonly account: QqAccount;
+  private readonly avatars = new AvatarUrls({ media: () => this.ctx?.media, log: () => this.log });
 
   constructor(private readonly config: QqSectionConfig, private readonly opts: QqConnectorOptions = {}) {
     this.account = new QqAccount({
@@ -242,7 +244,10 @@ export class QqConnector implements Connector {
         const parts = trimEnd(partsFromQqParts(e.parts, { media: await this.fetchMedia(e.parts), memberName: (qq) => memberName(members, qq) }));
         if (parts.length === 0) return undefined;
         const replyTo = e.replyTo !== undefined ? await this.ctx!.sourceIdFor(room, e.replyTo).catch(() => undefined) : undefined;
-        const avatarUrl = e.sender.qq !== undefined ? this.backend?.avatarUrl?.(e.sender.qq) : undefined;
+        const avatarUrl =
+          e.sender.qq === undefined ? undefined
+          : e.sender.avatar ? await this.avatars.of(e.sender.qq, e.sender.avatar)
+          : this.backend?.avatarUrl?.(e.sender.qq);
         const sender = { ...senderOf(e.sender), ...(avatarUrl ? { avatarUrl } : {}) };
         return { id, origin: { network: 'qq', room, sender }, kind: 'message', parts, time: e.time, ...(replyTo ? { replyTo } : {}) };
       }

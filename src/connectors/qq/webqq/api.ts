@@ -5,7 +5,9 @@
  * and a non-zero retcode into a RetcodeError.
  */
 import type { Transport, HttpResponse, RequestOptions } from './transport.js';
-import { ProtocolError } from './transport.js';
+import { ProtocolError, RetcodeError } from './errors.js';
+
+export { RetcodeError } from './errors.js';
 import { apiUrl, channelUrl, hostsFor, type Era } from './hosts.js';
 import { parsePollBody, type PollParse } from './events.js';
 
@@ -24,14 +26,6 @@ export interface ApiContext {
   session: ApiSession;
   /** Aborts in-flight requests on stop. */
   signal?: AbortSignal;
-}
-
-/** A well-formed answer whose retcode says no. */
-export class RetcodeError extends Error {
-  constructor(readonly endpoint: string, readonly retcode: number, detail = '') {
-    super(`${endpoint}: retcode ${retcode}${detail ? ` (${detail})` : ''}`);
-    this.name = 'RetcodeError';
-  }
 }
 
 type Json = Record<string, unknown>;
@@ -110,6 +104,8 @@ const sessionQuery = (ctx: ApiContext) => ({ clientid: String(ctx.session.client
 
 export interface PollResult {
   httpStatus: number;
+  /** The body as received (HTTP 200 only), for a journal kept before anything is relayed. */
+  raw?: string;
   parse: PollParse;
 }
 
@@ -122,7 +118,8 @@ export async function poll2(ctx: ApiContext, timeoutMs = 70_000): Promise<PollRe
       : { clientid: clientidValue(s), psessionid: s.psessionid, key: 0, ids: [] };
   const res = await ctx.transport.postForm(channelUrl(s.era, 'poll2'), rForm(ctx, r, true), baseOpts(ctx, 'd', { timeoutMs }));
   if (res.status !== 200) return { httpStatus: res.status, parse: { kind: 'malformed', reason: `HTTP ${res.status}` } };
-  return { httpStatus: res.status, parse: parsePollBody(res.text()) };
+  const raw = res.text();
+  return { httpStatus: res.status, raw, parse: parsePollBody(raw) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -395,8 +392,20 @@ export async function logout(ctx: ApiContext): Promise<void> {
 
 export type SendTarget =
   | { kind: 'buddy'; uin: number }
+  /** A temporary session with a group (service 0) or discussion (service 1) member, §2.6. */
+  | { kind: 'sess'; uin: number; sig: string; serviceType: 0 | 1 }
   | { kind: 'group'; gid: number; code?: number }
   | { kind: 'discussion'; did: number };
+
+/** The signature for writing to a member of a group (`id` = gid, service 0) or discussion (did, 1). */
+export async function getC2cMsgSig(ctx: ApiContext, id: number, toUin: number, serviceType: 0 | 1): Promise<string> {
+  const ep = 'get_c2cmsg_sig2';
+  const res = await ctx.transport.get(channelUrl(ctx.session.era, ep), baseOpts(ctx, 'd', { query: { id, to_uin: toUin, service_type: serviceType, ...sessionQuery(ctx), t: Date.now() } }));
+  const result = asObject(ep, ok(ep, res), 'result', res);
+  const value = str(result.value);
+  if (!value) throw new ProtocolError(ep, 'value missing', res.text());
+  return value;
+}
 
 export interface GfaceSig {
   key: string;
@@ -417,9 +426,10 @@ export async function sendMessage(
   opts: { face?: number; gface?: GfaceSig } = {},
 ): Promise<SendAnswer> {
   const s = ctx.session;
-  const ep = target.kind === 'buddy' ? 'send_buddy_msg2' : target.kind === 'group' ? 'send_qun_msg2' : 'send_discu_msg2';
+  const ep = target.kind === 'buddy' ? 'send_buddy_msg2' : target.kind === 'sess' ? 'send_sess_msg2' : target.kind === 'group' ? 'send_qun_msg2' : 'send_discu_msg2';
   const r: Json = {};
   if (target.kind === 'buddy') r.to = target.uin;
+  else if (target.kind === 'sess') Object.assign(r, { to: target.uin, group_sig: target.sig, service_type: target.serviceType });
   else if (target.kind === 'group') {
     r.group_uin = target.gid;
     if (opts.gface) {
@@ -471,6 +481,48 @@ export const CFACE_UPLOAD_URL = 'http://up.web2.qq.com/cgi-bin/cface_upload';
  * The answer is a JS callback `({'ret':0,'msg':'<name>.jPg'})`; ret 4 = already uploaded (its
  * msg still starts with the name) and counts as success (§2.11).
  */
+export const OFFPIC_UPLOAD_URL = 'http://weboffline.ftn.qq.com/ftn_access/upload_offline_pic';
+
+/** A buddy offline picture (§2.11): uploaded for one peer; the send names its file path. */
+export async function offpicUpload(
+  ctx: ApiContext,
+  data: Buffer,
+  fileName: string,
+  mime: string,
+  peerUin: number,
+  opts: { slot?: number } = {},
+): Promise<{ filePath: string; fileName: string; fileSize: number }> {
+  const ep = 'upload_offline_pic';
+  const skey = ctx.transport.cookie('skey', OFFPIC_UPLOAD_URL);
+  if (!skey) throw new ProtocolError(ep, 'no skey cookie for the offline picture upload', '');
+  const form = new FormData();
+  const fields: Record<string, string> = {
+    callback: 'parent.EQQ.Model.ChatMsg.callbackSendPic', locallangid: '2052', clientversion: '1409', uin: String(ctx.session.uin),
+    skey, appid: '1002101', peeruin: String(peerUin),
+  };
+  for (const [k, v] of Object.entries(fields)) form.append(k, v);
+  form.append('file', new Blob([new Uint8Array(data)], { type: mime }), fileName);
+  form.append('fileid', String(opts.slot ?? 1));
+  form.append('vfwebqq', ctx.session.vfwebqq);
+  form.append('senderviplevel', '0');
+  form.append('reciverviplevel', '0');
+  const res = await ctx.transport.postMultipart(OFFPIC_UPLOAD_URL, form, baseOpts(ctx, 'web', { query: { time: Date.now() } }));
+  const text = res.text();
+  if (res.status !== 200) throw new ProtocolError(ep, `HTTP ${res.status}`, text);
+  const json = /\((\{[\s\S]*\})\)/.exec(text)?.[1];
+  let o: Json;
+  try {
+    o = asObject(ep, JSON.parse(json ?? ''), 'callback argument');
+  } catch {
+    throw new ProtocolError(ep, 'no JSON object in the callback page', text);
+  }
+  const rc = optNum(o.retcode);
+  if (rc !== 0) throw new RetcodeError(ep, rc ?? -1, str(o.result) ?? '');
+  const filePath = str(o.filepath);
+  if (!filePath) throw new ProtocolError(ep, 'filepath missing', text);
+  return { filePath, fileName: str(o.filename) ?? fileName, fileSize: optNum(o.filesize) ?? data.length };
+}
+
 export async function cfaceUpload(
   ctx: ApiContext,
   data: Buffer,
@@ -525,6 +577,17 @@ function picture(ep: string, res: HttpResponse): Picture {
 }
 
 export const GROUP_PIC_URL = 'http://web2.qq.com/cgi-bin/get_group_pic';
+
+/**
+ * The avatar of a friend/member (session uin) or a group (gid), from the face servers the web
+ * client spread its requests over (face1..face10.web.qq.com, chosen by the id).
+ */
+export async function getFace(ctx: ApiContext, id: number, kind: 'user' | 'group' = 'user'): Promise<Picture> {
+  const url = `http://face${(id % 10) + 1}.web.qq.com/cgi/svr/face/getface`;
+  const query = { cache: 1, type: kind === 'user' ? 1 : 4, fid: 0, uin: id, vfwebqq: ctx.session.vfwebqq, t: Date.now() };
+  const res = await ctx.transport.get(url, baseOpts(ctx, 'web', { query }));
+  return picture('getface', res);
+}
 
 /** Group (`gid` = the group code) or discussion (`did`) picture from a received cface (§2.11). */
 export async function getGroupPic(

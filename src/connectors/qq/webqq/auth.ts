@@ -5,21 +5,22 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PNG } from 'pngjs';
-import jsQRModule from 'jsqr';
-import QRCode from 'qrcode';
 import type { Logger } from '../../../log.js';
-import { hash33, md5Password, parseSalt, time33 } from './crypto.js';
+import { hash33, md5Password, parseSalt, time33 } from './protocol-crypto.js';
 import { ERA_A, ERA_C, hostsFor, type Era } from './hosts.js';
 import {
   parseAuthCB, parseCheckVC, parseLoginPage, parsePtuiCB, ptuiCodeMeaning, type LoginErrorKind,
 } from './ptlogin.js';
+import { LoginError, RelinkError, TransportError } from './errors.js';
+import { codeFilePrompt, type LoginPrompt } from './login-prompt.js';
+import { decodeQr } from './qr-image.js';
 import { ensureDir, type StoredSession } from './session-store.js';
-import { ProtocolError, TransportError, type HttpResponse, type Transport } from './transport.js';
+import type { HttpResponse, Transport } from './transport.js';
 
 export type { LoginErrorKind } from './ptlogin.js';
+export { LoginError, ProtocolError, RelinkError } from './errors.js';
+export { decodeQr } from './qr-image.js';
 
 export interface Session {
   era: Era;
@@ -48,53 +49,17 @@ export interface LoginContext {
   /** Captcha and QR images are written here. */
   stateDir: string;
   status?: QqStatus;
-  /** Non-interactive runs wait for this file to hold the captcha code (default `<stateDir>/captcha-code.txt`). */
+  /** Who reads captchas and scans QR codes; default `codeFilePrompt` on `captchaCodeFile`. */
+  prompt?: LoginPrompt;
+  /** The default prompt waits for this file to hold the captcha code (default `<stateDir>/captcha-code.txt`). */
   captchaCodeFile?: string;
-  /** How long to wait for a captcha code; default 10 min. */
+  /** How long the default prompt waits for a captcha code; default 10 min. */
   captchaTimeoutMs?: number;
-  /** Ask on the terminal? Default: `process.stdin.isTTY`. */
-  interactive?: boolean;
   /** ptqrlogin polling interval; default 2000 ms. */
   qrPollMs?: number;
   /** Give up after this many expired QR codes; default 10. */
   maxQrCodes?: number;
-  /** Where the QR code and captcha hints are printed; default stderr. */
-  print?: (text: string) => void;
-  /** Told about every new QR code (e.g. to show it in a UI). */
-  onQrCode?: (qr: { file: string; text: string | undefined }) => void;
   signal?: AbortSignal;
-}
-
-export class LoginError extends Error {
-  readonly kind: LoginErrorKind;
-  /** ptlogin's code (e.g. '3') or `login2:<retcode>`. */
-  readonly code: string;
-  /** The server's own text (Chinese), when it sent one. */
-  readonly serverMessage: string | undefined;
-  readonly retryable: boolean;
-  constructor(kind: LoginErrorKind, message: string, opts: { code?: string; serverMessage?: string; retryable?: boolean; cause?: unknown } = {}) {
-    super(opts.serverMessage ? `${message} (server said: ${opts.serverMessage})` : message, { cause: opts.cause });
-    this.name = 'LoginError';
-    this.kind = kind;
-    this.code = opts.code ?? kind;
-    this.serverMessage = opts.serverMessage;
-    this.retryable = opts.retryable ?? false;
-  }
-}
-
-export class RelinkError extends Error {
-  readonly retcode: number | undefined;
-  /**
-   * False only when the relink never got an answer (network down): then relinking again later
-   * can still work. Otherwise (103 "not relogin", 100, 108, 112/113/115, …) only a full relogin helps.
-   */
-  readonly needsRelogin: boolean;
-  constructor(message: string, retcode?: number, opts: { cause?: unknown; needsRelogin?: boolean } = {}) {
-    super(message, { cause: opts.cause });
-    this.name = 'RelinkError';
-    this.retcode = retcode;
-    this.needsRelogin = opts.needsRelogin ?? true;
-  }
 }
 
 const MAX_CAPTCHA_RETRIES = 3;
@@ -128,7 +93,7 @@ export async function silentRelogin(ctx: LoginContext): Promise<Session> {
   expectOk(res, 'pt4_auth');
   const cb = parseAuthCB(res.text());
   if (!/^https?:\/\/[^/?#]*\.qq\.com\/check_sig/.test(cb.url)) {
-    throw new LoginError('silent-unavailable', `pt4_auth did not return a check_sig URL (code ${cb.code}); a QR scan is needed`, { code: cb.code });
+    throw new LoginError('silent-unavailable', `pt4_auth did not return a check_sig URL (code ${cb.code}); a QR scan is needed`, { code: cb.code, endpoint: 'pt4_auth' });
   }
   const url = `${cb.url}&regmaster=&aid=${ERA_C.appid}&s_url=${encodeURIComponent(ERA_C.sUrl)}`;
   ctx.log.info('silent re-login via pt4_auth');
@@ -215,7 +180,7 @@ export async function establishSession(
 
 async function passwordLogin(ctx: LoginContext): Promise<Session> {
   const t = ctx.transport;
-  if (!ctx.password) throw new LoginError('bad-request', 'qq.password is required for password login');
+  if (!ctx.password) throw new LoginError('bad-request', 'a password is required for password login', { endpoint: 'ptlogin/login' });
   const page = await t.get(ERA_A.loginPage, { referer: ERA_A.loginPageReferer, ...sig(ctx) });
   expectOk(page, 'login page');
   const pageInfo = parseLoginPage(page.text());
@@ -235,47 +200,43 @@ async function passwordLogin(ctx: LoginContext): Promise<Session> {
     const salt = parseSalt(check.salt);
 
     let vc = check.code;
-    let needCaptcha = check.captchaRequired;
-    // Inner loop: wrong captcha → new image, same check (salt and cap_cd stay valid).
-    for (;;) {
-      let verifysession = check.verifysession;
-      if (needCaptcha) {
-        captchaRounds++;
-        vc = await solveCaptcha(ctx, check.code);
-        verifysession = t.cookie('verifysession', ERA_A.login) ?? verifysession;
-      } else if (!verifysession) {
-        verifysession = t.cookie('verifysession', ERA_A.login) ?? '';
-      }
-      const p = md5Password(ctx.password, salt, vc);
-      const query: Record<string, string | number> = {
-        u: ctx.uin, p, verifycode: vc, webqq_type: STATUS_CODE[ctx.status ?? 'online'], remember_uin: 1, login2qq: 1,
-        aid: ERA_A.appid, u1: ERA_A.loginU1, h: 1, ptredirect: 0, ptlang: 2052, daid: 164, from_ui: 1, pttype: 1,
-        dumy: '', fp: 'loginerroralert', action: `0-${10 + Math.floor(Math.random() * 20)}-${5000 + Math.floor(Math.random() * 60000)}`,
-        mibao_css: 'm_webqq', t: 1, g: 1, js_type: 0, js_ver: jsVer, login_sig: loginSig,
-      };
-      if (check.argc >= 4) {
-        Object.assign(query, { pt_uistyle: 5, pt_randsalt: check.randSalt || '0', pt_vcode_v1: 0, pt_verifysession_v1: verifysession });
-      }
-      const res = await t.get(ERA_A.login, { query, referer: ERA_A.loginPage, ...sig(ctx) });
-      expectOk(res, 'login');
-      const cb = parsePtuiCB(res.text());
-      if (cb.code === '0' && !/aq\.qq\.com/i.test(cb.url)) {
-        ctx.log.info({ uin: ctx.uin }, 'ptlogin password login accepted');
-        await checkSig(ctx, cb.url);
-        return webqqChannelLogin(ctx, cb.nick || undefined);
-      }
-      const meaning = ptuiCodeMeaning(cb.code, cb.url);
-      if (meaning.kind === 'wrong-captcha' && captchaRounds <= MAX_CAPTCHA_RETRIES) {
-        if (needCaptcha) {
-          ctx.log.warn({ attempt: captchaRounds }, 'QQ rejected the captcha code; fetching a new captcha');
-          continue;
-        }
-        // "page expired" without a captcha: redo the check, which decides afresh.
-        captchaRounds++;
-        break;
-      }
-      throw new LoginError(meaning.kind, meaning.text, { code: cb.code, serverMessage: cb.message, retryable: meaning.retryable });
+    const needCaptcha = check.captchaRequired;
+    // One login attempt per check: a rejected code starts again from check.
+    let verifysession = check.verifysession;
+    if (needCaptcha) {
+      captchaRounds++;
+      vc = await solveCaptcha(ctx, check.code, captchaRounds);
+      verifysession = t.cookie('verifysession', ERA_A.login) ?? verifysession;
+    } else if (!verifysession) {
+      verifysession = t.cookie('verifysession', ERA_A.login) ?? '';
     }
+    const p = md5Password(ctx.password, salt, vc);
+    const query: Record<string, string | number> = {
+      u: ctx.uin, p, verifycode: vc, webqq_type: STATUS_CODE[ctx.status ?? 'online'], remember_uin: 1, login2qq: 1,
+      aid: ERA_A.appid, u1: ERA_A.loginU1, h: 1, ptredirect: 0, ptlang: 2052, daid: 164, from_ui: 1, pttype: 1,
+      dumy: '', fp: 'loginerroralert', action: `0-${10 + Math.floor(Math.random() * 20)}-${5000 + Math.floor(Math.random() * 60000)}`,
+      mibao_css: 'm_webqq', t: 1, g: 1, js_type: 0, js_ver: jsVer, login_sig: loginSig,
+    };
+    if (check.argc >= 4) {
+      Object.assign(query, { pt_uistyle: 5, pt_randsalt: check.randSalt || '0', pt_vcode_v1: 0, pt_verifysession_v1: verifysession });
+    }
+    const res = await t.get(ERA_A.login, { query, referer: ERA_A.loginPage, ...sig(ctx) });
+    expectOk(res, 'login');
+    const cb = parsePtuiCB(res.text());
+    if (cb.code === '0' && !/aq\.qq\.com/i.test(cb.url)) {
+      ctx.log.info({ uin: ctx.uin }, 'ptlogin password login accepted');
+      await checkSig(ctx, cb.url);
+      return webqqChannelLogin(ctx, cb.nick || undefined);
+    }
+    const meaning = ptuiCodeMeaning(cb.code, cb.url);
+    if (meaning.kind === 'wrong-captcha' && captchaRounds <= MAX_CAPTCHA_RETRIES) {
+      // A check is good for one login attempt: after a rejected code (and after "page expired")
+      // only a new check (new salt, new captcha if asked) can log in.
+      if (needCaptcha) ctx.log.warn({ attempt: captchaRounds }, 'QQ rejected the captcha code; starting again from check');
+      else captchaRounds++;
+      continue;
+    }
+    throw new LoginError(meaning.kind, meaning.text, { code: cb.code, serverMessage: cb.message, retryable: meaning.retryable, endpoint: 'ptlogin/login' });
   }
 }
 
@@ -302,52 +263,28 @@ async function webqqChannelLogin(ctx: LoginContext, nick: string | undefined): P
   };
 }
 
-async function solveCaptcha(ctx: LoginContext, capCd: string): Promise<string> {
+async function solveCaptcha(ctx: LoginContext, capCd: string, attempt: number): Promise<string> {
   const t = ctx.transport;
-  const codeFile = ctx.captchaCodeFile ?? path.join(ctx.stateDir, 'captcha-code.txt');
-  // A code left over from an earlier image would be wrong for this one.
-  await fs.rm(codeFile, { force: true });
   const res = await t.get(ERA_A.captcha, {
     query: { aid: ERA_A.appid, r: Math.random(), uin: ctx.uin, cap_cd: capCd },
     referer: ERA_A.loginPage,
     ...sig(ctx),
   });
   expectOk(res, 'captcha getimage');
-  const file = path.join(ctx.stateDir, `captcha.${extensionOf(res.headers['content-type'])}`);
+  const ext = extensionOf(res.headers['content-type']);
+  const file = path.join(ctx.stateDir, `captcha.${ext}`);
   await ensureDir(ctx.stateDir);
   await fs.writeFile(file, res.body, { mode: 0o600 });
-  const interactive = ctx.interactive ?? Boolean(process.stdin.isTTY);
-  ctx.log.warn({ file, codeFile: interactive ? undefined : codeFile }, 'QQ wants a captcha: open the image and enter its code');
-  if (interactive) {
-    const rl = createInterface({ input: process.stdin, output: process.stderr });
-    try {
-      const answer = await rl.question(`QQ captcha saved to ${file}\nEnter the code shown in the image: `, ctx.signal ? { signal: ctx.signal } : {});
-      return answer.trim();
-    } finally {
-      rl.close();
-    }
-  }
-  printer(ctx)(`QQ captcha saved to ${file}; write its code into ${codeFile}\n`);
-  return waitForCodeFile(codeFile, ctx.captchaTimeoutMs ?? 600_000, ctx.signal);
+  const code = await prompt(ctx).captchaCode({ image: res.body, mime: ext === 'jpg' ? 'image/jpeg' : `image/${ext}`, file, attempt }, ctx.signal);
+  return code.trim();
 }
 
-async function waitForCodeFile(file: string, timeoutMs: number, signal?: AbortSignal): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const code = (await fs.readFile(file, 'utf8')).trim();
-      if (code) {
-        await fs.rm(file, { force: true });
-        return code;
-      }
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
-    if (Date.now() >= deadline) {
-      throw new LoginError('captcha-timeout', `no captcha code appeared in ${file} within ${Math.round(timeoutMs / 1000)} s`);
-    }
-    await sleep(500, undefined, signal ? { signal } : {});
-  }
+function prompt(ctx: LoginContext): LoginPrompt {
+  return ctx.prompt ?? codeFilePrompt({
+    file: ctx.captchaCodeFile ?? path.join(ctx.stateDir, 'captcha-code.txt'),
+    ...(ctx.captchaTimeoutMs !== undefined ? { timeoutMs: ctx.captchaTimeoutMs } : {}),
+    log: ctx.log,
+  });
 }
 
 function extensionOf(contentType: string | string[] | undefined): string {
@@ -377,8 +314,9 @@ async function qrLogin(ctx: LoginContext): Promise<Session> {
     });
     expectOk(img, 'ptqrshow');
     const qrsig = t.cookie('qrsig', ERA_C.ptqrlogin);
-    if (!qrsig) throw new LoginError('protocol', 'ptqrshow did not set the qrsig cookie');
-    await showQrCode(ctx, img.body);
+    if (!qrsig) throw new LoginError('protocol', 'ptqrshow did not set the qrsig cookie', { endpoint: 'ptqrshow' });
+    await showQrCode(ctx, img.body, n);
+    let scanned = false;
 
     for (;;) {
       const res = await t.get(ERA_C.ptqrlogin, {
@@ -393,6 +331,10 @@ async function qrLogin(ctx: LoginContext): Promise<Session> {
       expectOk(res, 'ptqrlogin');
       const cb = parsePtuiCB(res.text());
       if (cb.code === '66' || cb.code === '67') {
+        if (cb.code === '67' && !scanned) {
+          scanned = true;
+          prompt(ctx).qrScanned?.();
+        }
         await sleep(ctx.qrPollMs ?? 2000, undefined, ctx.signal ? { signal: ctx.signal } : {});
         continue;
       }
@@ -410,43 +352,19 @@ async function qrLogin(ctx: LoginContext): Promise<Session> {
         code: cb.code,
         serverMessage: cb.message,
         retryable: meaning.retryable,
+        endpoint: 'ptqrlogin',
       });
     }
   }
-  throw new LoginError('qr-expired', `${maxCodes} QR codes expired without being confirmed; start the login again`, { retryable: true });
+  throw new LoginError('qr-expired', `${maxCodes} QR codes expired without being confirmed; start the login again`, { retryable: true, endpoint: 'ptqrlogin' });
 }
 
-async function showQrCode(ctx: LoginContext, png: Buffer): Promise<void> {
+async function showQrCode(ctx: LoginContext, png: Buffer, n: number): Promise<void> {
   await ensureDir(ctx.stateDir);
   const file = path.join(ctx.stateDir, 'qrcode.png');
   await fs.writeFile(file, png, { mode: 0o600 });
-  const text = decodeQr(png, ctx.log);
-  const out = printer(ctx);
-  if (text) {
-    const art = await QRCode.toString(text, { type: 'terminal', small: true });
-    out(`Scan this QR code with the QQ mobile app (also saved to ${file}):\n${art}\n`);
-  } else {
-    out(`Scan the QR code saved to ${file} with the QQ mobile app\n`);
-  }
   ctx.log.info({ file }, 'waiting for the QR code to be scanned');
-  ctx.onQrCode?.({ file, text });
-}
-
-type JsQR = (data: Uint8ClampedArray, width: number, height: number) => { data: string } | null;
-
-/** The text inside a QR PNG, or undefined when the image cannot be decoded. */
-export function decodeQr(png: Buffer, log?: Logger): string | undefined {
-  try {
-    const img = PNG.sync.read(png);
-    // jsqr is CommonJS with a `default` export: the ESM default import is the function itself
-    // under Node and the module object under some bundlers.
-    const mod = jsQRModule as unknown as JsQR & { default?: JsQR };
-    const decode = typeof mod.default === 'function' ? mod.default : mod;
-    return decode(new Uint8ClampedArray(img.data.buffer, img.data.byteOffset, img.data.length), img.width, img.height)?.data;
-  } catch (e) {
-    log?.debug({ reason: (e as Error).message }, 'QR image could not be decoded');
-    return undefined;
-  }
+  prompt(ctx).qrShown?.({ png, file, text: decodeQr(png, ctx.log), n });
 }
 
 async function smartqqChannelLogin(ctx: LoginContext, nick: string | undefined): Promise<Session> {
@@ -491,7 +409,7 @@ export async function getVfwebqq(
     expectOk(res, 'getvfwebqq');
     const body = res.json<{ retcode?: number; result?: { vfwebqq?: string } }>();
     if (body.retcode !== 0 || !body.result?.vfwebqq) {
-      throw new LoginError('channel', `getvfwebqq failed (retcode ${body.retcode ?? '?'})`, { code: `getvfwebqq:${body.retcode}` });
+      throw new LoginError('channel', `getvfwebqq failed (retcode ${body.retcode ?? '?'})`, { code: `getvfwebqq:${body.retcode}`, endpoint: 'getvfwebqq' });
     }
     return body.result.vfwebqq;
   }
@@ -500,16 +418,32 @@ export async function getVfwebqq(
 // ---------------------------------------------------------------------------------------------
 // Shared steps
 
-/** check_sig (§1.1.5/§1.3.4): only its cookies matter; the redirect target is not fetched. */
-async function checkSig(ctx: LoginContext, url: string): Promise<void> {
+/**
+ * check_sig (§1.1.5/§1.3.4): only its cookies matter; the redirect target is not fetched. Some
+ * ("密保") accounts first get a security-check page: load its mibao_res script and follow the
+ * location it sets, which is a fresh check_sig link (pitfall 11).
+ */
+async function checkSig(ctx: LoginContext, url: string, depth = 0): Promise<void> {
   const res = await ctx.transport.get(url, { ...sig(ctx) });
-  if (res.status >= 400) throw new LoginError('protocol', `check_sig answered HTTP ${res.status}`);
+  if (res.status >= 400) throw new LoginError('protocol', `check_sig answered HTTP ${res.status}`, { code: `http:${res.status}`, endpoint: 'check_sig' });
+  if (res.status !== 200) return;
+  const src = /src="([^"]*mibao_res[^"]*)"/.exec(res.text())?.[1];
+  if (!src) return;
+  if (depth >= 3) throw new LoginError('protocol', 'security-check pages after check_sig kept coming', { endpoint: 'check_sig' });
+  ctx.log.info('following the security-check page after check_sig');
+  const script = await ctx.transport.get(new URL(src.replace(/&amp;/g, '&'), url).href, { referer: url, ...sig(ctx) });
+  expectOk(script, 'mibao_res');
+  const next = /location\.href\s*=\s*["']([^"']+)["']/.exec(script.text())?.[1];
+  if (!next) throw new LoginError('protocol', 'the security-check page did not say where to go next', { endpoint: 'mibao_res' });
+  const target = new URL(next, url).href;
+  if (/\/check_sig\?/.test(target)) return checkSig(ctx, target, depth + 1);
+  await ctx.transport.get(target, { referer: url, ...sig(ctx) });
 }
 
 function requirePtwebqq(ctx: LoginContext, dHost: string): string {
   const v = ctx.transport.cookie('ptwebqq', `${dHost}/`);
   if (v === undefined) {
-    throw new LoginError('cookies', 'login succeeded but no ptwebqq cookie was set (check_sig cookies missing)');
+    throw new LoginError('cookies', 'login succeeded but no ptwebqq cookie was set (check_sig cookies missing)', { endpoint: 'check_sig' });
   }
   return v;
 }
@@ -527,6 +461,7 @@ function login2Result(res: HttpResponse): { uin: number; psessionid: string; vfw
     throw new LoginError('channel', `channel login2 failed with retcode ${body.retcode ?? '?'}${why}`, {
       code: `login2:${body.retcode}`,
       retryable: body.retcode !== 103 && body.retcode !== 108,
+      endpoint: 'login2',
     });
   }
   return {
@@ -538,15 +473,11 @@ function login2Result(res: HttpResponse): { uin: number; psessionid: string; vfw
 
 function expectOk(res: HttpResponse, what: string): void {
   if (res.status === 200) return;
-  throw new LoginError('protocol', `${what} answered HTTP ${res.status}`, { code: `http:${res.status}`, retryable: res.status >= 500 });
+  throw new LoginError('protocol', `${what} answered HTTP ${res.status}`, { code: `http:${res.status}`, retryable: res.status >= 500, endpoint: what });
 }
 
 function sig(ctx: { signal?: AbortSignal }): { signal?: AbortSignal } {
   return ctx.signal ? { signal: ctx.signal } : {};
 }
 
-function printer(ctx: LoginContext): (text: string) => void {
-  return ctx.print ?? ((s: string) => void process.stderr.write(s));
-}
 
-export { ProtocolError };

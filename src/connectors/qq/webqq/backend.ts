@@ -3,7 +3,6 @@
  * interface. Events become QQ-level parts (pure: `parts.ts`), send failures become
  * QqSendErrors in one place (`sendFailure`).
  */
-import { isDeliveryError } from '../../../core/errors.js';
 import {
   QqSendError, type QqBackend, type QqBackendContext, type QqDiscussion, type QqGroup, type QqInboundEvent,
   type QqMediaRef, type QqOutItem, type QqRoom, type QqSendOptions,
@@ -12,20 +11,23 @@ import type { QqBackendOptions } from '../backends.js';
 import { imageRefs, WebQqClient, type ClientState, type ImageRef, type SendItem, type WebQqClientOptions } from './client.js';
 import type { WebqqConfig } from './config.js';
 import type { QqEvent } from './events.js';
-import { SendError } from './sender.js';
+import { SendError, UnknownTargetError } from './errors.js';
+import { sentPieces, toDeliveryError } from './delivery-errors.js';
+import { kvPollJournal } from './kv-journal.js';
+import { webqqAccountFrom } from './account-options.js';
 import { webqqParts } from './parts.js';
 
 /** A WebQQ client error (or anything else) as a QqSendError, keeping the pieces already sent. */
 export function sendFailure(e: unknown, alreadySent: readonly string[]): QqSendError {
   if (e instanceof QqSendError) return e;
-  const sentIds = e instanceof SendError ? e.sentMsgIds.map(String) : alreadySent;
+  const sentIds = sentPieces(e)?.map(String) ?? alreadySent;
   const code = e instanceof SendError ? e.retcode : undefined;
   const opts = { sentIds, cause: e, ...(code !== undefined ? { code } : {}) };
-  if (isDeliveryError(e)) {
-    if (e.kind === 'retryable') return new QqSendError('transient', e.message, opts);
-    return new QqSendError(/not in QQ|not a friend/.test(e.message) ? 'not-in-room' : 'bad-request', e.message, opts);
-  }
-  return new QqSendError('transient', `QQ send failed: ${(e as Error).message}`, opts);
+  if (e instanceof UnknownTargetError) return new QqSendError('not-in-room', e.message, opts);
+  const d = toDeliveryError(e);
+  if (d.kind === 'retryable') return new QqSendError('transient', d.message, opts);
+  if (d.kind === 'fatal') return new QqSendError('offline', d.message, opts);
+  return new QqSendError(/not in QQ|not a friend/.test(d.message) ? 'not-in-room' : 'bad-request', d.message, opts);
 }
 
 export class WebqqBackend implements QqBackend {
@@ -42,8 +44,11 @@ export class WebqqBackend implements QqBackend {
 
   async start(ctx: QqBackendContext): Promise<void> {
     const tuning = (this.opts.tuning ?? {}) as Partial<Omit<WebQqClientOptions, 'log' | 'onEvent' | 'onState'>>;
-    this.client = new WebQqClient(this.config, {
+    this.client = new WebQqClient(webqqAccountFrom(this.config), {
       ...tuning,
+      // A poll answer is in the store before any of it is relayed: a kill -9 loses at most the read in flight.
+      ...(this.opts.kv ? { journal: kvPollJournal(this.opts.kv) } : {}),
+      ...(this.opts.loginPrompt ? { login: { prompt: this.opts.loginPrompt } } : {}),
       log: ctx.log,
       onEvent: async (e) => {
         const ev = this.toEvent(e, ctx);
@@ -141,9 +146,11 @@ export class WebqqBackend implements QqBackend {
           ctx.log.warn({ poll_type: e.type, msgId: e.msgId }, 'message from a QQ group/discussion whose number could not be resolved; not relayed');
           return undefined;
         }
+        const client = this.client;
         const sender = {
           ...(e.senderQq !== undefined ? { qq: e.senderQq } : { fallbackId: `uin:${e.sendUin}` }),
           nickname: e.senderName ?? String(e.senderQq ?? e.sendUin),
+          ...(client ? { avatar: () => client.downloadAvatar(e) } : {}),
         };
         return { type: 'message', room, nativeId, sender, parts: webqqParts(e.content, imageRefs(e)), time };
       }

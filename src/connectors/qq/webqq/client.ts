@@ -5,23 +5,21 @@
  * resolved. Session ids never leave this module except inside image refs.
  */
 import type { Logger } from '../../../log.js';
-import { DeliveryError } from '../../../core/errors.js';
-import type { QqConfig } from '../config.js';
 import * as api from './api.js';
 import type { ApiContext, GfaceSig, Picture, QqStatus, SendTarget } from './api.js';
-import { establishSession, relink as authRelink, type LoginContext, type Session } from './auth.js';
-import { Contacts, type DiscussionContact, type GroupContact } from './contacts.js';
-import { receivedText, RecentSends, sentText } from './echoes.js';
+import { NotReadyError, SendError, UnknownTargetError, WebQqError } from './errors.js';
+import { establishSession, relink as authRelink, type LoginContext, type QqStatus as LoginStatus, type Session } from './auth.js';
+import { Contacts } from './contacts.js';
+import { Inbound } from './inbound.js';
+import { RecentSends, sentText } from './echoes.js';
 import type { OutgoingItem, ReceivedItem } from './content.js';
 import type { QqEvent } from './events.js';
-import { Poller, type PollerTuning } from './poller.js';
+import { Poller, type PollerTuning, type PollJournal } from './poller.js';
 import { Sender, type StableTarget } from './sender.js';
 import { SessionGate } from './session-gate.js';
+import type { Era } from './hosts.js';
 import { SessionStore, type StoredSession } from './session-store.js';
 import { createTransport, type Transport } from './transport.js';
-
-/** After a member list failed to load, how long before an unknown sender triggers another try. */
-const MEMBER_REFRESH_RETRY_MS = 60_000;
 
 export type ClientState = 'connecting' | 'online' | 'relinking' | 'offline' | 'kicked';
 
@@ -44,6 +42,27 @@ export interface SendOptions {
   alreadySent?: readonly number[];
 }
 
+/**
+ * The account and its fixed settings: the library's own options, not the bridge's config (the
+ * QQ connector maps one to the other, `webqqAccountFrom`).
+ */
+export interface WebQqAccount {
+  /** The bot account's QQ number. */
+  uin: number;
+  /** Required when `login` is 'password'. */
+  password?: string | undefined;
+  login: Era;
+  /** Send every request to this origin instead (a simulator), keeping the real Host. */
+  endpoint?: string | undefined;
+  /** Session file, captcha and QR images live here. */
+  stateDir: string;
+  status: LoginStatus;
+  /** Minimum gap between two sends. */
+  sendIntervalMs: number;
+  /** Where the default login prompt waits for a captcha code; default `<stateDir>/captcha-code.txt`. */
+  captchaCodeFile?: string | undefined;
+}
+
 export interface WebQqClientOptions {
   log: Logger;
   onEvent(e: QqEvent): Promise<void>;
@@ -52,6 +71,8 @@ export interface WebQqClientOptions {
   onCondition?(what: string): void;
   /** Login knobs (interactive prompts, QR callbacks, …) passed through to auth. */
   login?: Partial<Omit<LoginContext, 'transport' | 'log' | 'mode' | 'uin' | 'password' | 'stateDir'>>;
+  /** Keeps event-carrying poll answers durably until handed over; replayed at the next start. */
+  journal?: PollJournal;
   /** Poll-loop timing (tests shorten it). */
   tuning?: Partial<PollerTuning>;
   /** poll2 request timeout; default 70 s (the server holds ~60 s). */
@@ -83,6 +104,7 @@ export class WebQqClient {
   private session: Session | undefined;
   private readonly store: SessionStore;
   private readonly contacts: Contacts;
+  private readonly inbound: Inbound;
   private readonly sender: Sender;
   /** Open only while the session is complete (state online); closed during relink/relogin. */
   private readonly gate = new SessionGate();
@@ -93,19 +115,13 @@ export class WebQqClient {
   private state: ClientState = 'offline';
   private relogging: Promise<void> | undefined;
   private saving: Promise<void> = Promise.resolve();
-  /** Groups/discussions whose member list was refreshed because of an unknown sender (§5.5). */
-  private readonly refreshedFor = new Set<string>();
-  /** Rooms whose member-list refresh failed lately, so a dead endpoint is not hit per message. */
-  private readonly memberRefreshFailedAt = new Map<string, number>();
-  /** Rooms already warned about for having no member list (once per session). */
-  private readonly noMembersWarned = new Set<string>();
   /** Pieces just sent, by room: their echoes are recognised by content. */
   private readonly recentSends = new RecentSends();
   private readonly log: Logger;
   private readonly delivered = new WeakSet<QqEvent>();
   private readonly resolved = new WeakSet<QqEvent>();
 
-  constructor(private readonly config: QqConfig, private readonly opts: WebQqClientOptions) {
+  constructor(private readonly config: WebQqAccount, private readonly opts: WebQqClientOptions) {
     this.log = opts.log;
     this.store = new SessionStore(config.stateDir, opts.log);
     this.contacts = new Contacts({
@@ -113,6 +129,7 @@ export class WebQqClient {
       log: opts.log,
       onHashVersion: () => void this.save(),
     });
+    this.inbound = new Inbound({ contacts: this.contacts, log: opts.log, recentSends: this.recentSends, selfUin: () => this.session?.uin });
     this.sender = new Sender({
       ctx: () => this.ctx(),
       log: opts.log,
@@ -122,7 +139,7 @@ export class WebQqClient {
       gfaceSig: () => this.gfaceSig(),
       face: () => this.selfFace,
       onSending: (t, piece) => {
-        if (t.kind !== 'buddy') this.recentSends.note(t.kind === 'group' ? `g:${t.gid}` : `d:${t.did}`, sentText(piece));
+        if (t.kind === 'group' || t.kind === 'discussion') this.recentSends.note(t.kind === 'group' ? `g:${t.gid}` : `d:${t.did}`, sentText(piece));
       },
       // The poller owns every relogin, so none runs while a poll is being built or handled.
       onHardFailures: (n) => this.poller?.requestRelogin(`${n} consecutive send failures`),
@@ -152,10 +169,11 @@ export class WebQqClient {
       relogin: (reason) => this.relogin(reason),
       onKicked: (reason) => this.setState('kicked', reason),
       onGiveUp: (e) => this.setState('offline', `relogin failed for good: ${(e as Error).message}`),
-      isSelfEcho: (e) => this.isSelfEcho(e),
+      isSelfEcho: (e) => this.inbound.isSelfEcho(e),
       wasDelivered: (e) => this.delivered.has(e),
       onCondition: (what) => this.opts.onCondition?.(what),
       ...(this.opts.tuning ? { tuning: this.opts.tuning } : {}),
+      ...(this.opts.journal ? { journal: this.opts.journal } : {}),
     });
     this.poller.start();
   }
@@ -256,19 +274,38 @@ export class WebQqClient {
         await this.contacts.refreshDiscussions();
         d = this.contacts.discussion(nameOrDid);
       }
-      if (!d) throw new DeliveryError('rejected', `the bot is not in QQ discussion ${nameOrDid}`);
+      if (!d) throw new UnknownTargetError('get_discus_list', `the bot is not in QQ discussion ${nameOrDid}`);
       name = d.name;
     }
     return this.sender.send({ kind: 'discussion', name: String(name) }, this.prepare(items, 'group'), opts.alreadySent);
   }
 
   sendBuddy(qq: number, items: SendItem[], opts: SendOptions = {}): Promise<number[]> {
-    return this.sender.send({ kind: 'buddy', qq }, this.prepare(items, 'buddy'), opts.alreadySent);
+    return this.sender.send({ kind: 'buddy', qq }, this.prepare(items, 'buddy', qq), opts.alreadySent);
   }
 
-  private prepare(items: SendItem[], scope: 'group' | 'buddy'): OutgoingItem[] | (() => Promise<OutgoingItem[]>) {
+  /**
+   * A temporary-session message to a member of a group or discussion the bot is in (§2.6), e.g.
+   * the answer to a `sess_message`. Text and faces only. (SmartQQ blocked these sends from 2016.)
+   */
+  sendSess(qq: number, via: { group: number } | { discussion: string }, items: OutgoingItem[], opts: SendOptions = {}): Promise<number[]> {
+    return this.sender.send({ kind: 'sess', qq, via }, items, opts.alreadySent);
+  }
+
+  /** Where to answer a received `sess_message`: its sender and the room it came through. */
+  sessReplyTarget(e: QqEvent): { qq: number; via: { group: number } | { discussion: string } } | undefined {
+    if (e.type !== 'sess_message' || e.senderQq === undefined) return undefined;
+    if (e.serviceType === 0) {
+      const g = this.contacts.group(e.id);
+      return g?.number !== undefined ? { qq: e.senderQq, via: { group: g.number } } : undefined;
+    }
+    const d = this.contacts.discussion(e.id);
+    return d ? { qq: e.senderQq, via: { discussion: d.name } } : undefined;
+  }
+
+  private prepare(items: SendItem[], scope: 'group' | 'buddy', buddyQq?: number): OutgoingItem[] | (() => Promise<OutgoingItem[]>) {
     // Uploaded pictures belong to the session that uploaded them: upload in the sending session.
-    return items.some((i) => i.type === 'image') ? () => this.uploadAll(items, scope) : (items as OutgoingItem[]);
+    return items.some((i) => i.type === 'image') ? () => this.uploadAll(items, scope, buddyQq) : (items as OutgoingItem[]);
   }
 
   /** Session ids of a target in the current session, from the current contact tables. */
@@ -281,7 +318,7 @@ export class WebQqClient {
           await c.refreshGroups();
           g = await c.groupByNumber(t.number);
         }
-        if (!g) throw new DeliveryError('rejected', `the bot is not in QQ group ${t.number} (or its number cannot be resolved)`);
+        if (!g) throw new UnknownTargetError('get_group_name_list_mask2', `the bot is not in QQ group ${t.number} (or its number cannot be resolved)`);
         return { kind: 'group', gid: g.gid, code: g.code };
       }
       case 'discussion': {
@@ -290,8 +327,28 @@ export class WebQqClient {
           await c.refreshDiscussions();
           d = c.discussionByName(t.name);
         }
-        if (!d) throw new DeliveryError('rejected', `the bot is not in QQ discussion ${JSON.stringify(t.name)}`);
+        if (!d) throw new UnknownTargetError('get_discus_list', `the bot is not in QQ discussion ${JSON.stringify(t.name)}`);
         return { kind: 'discussion', did: d.did };
+      }
+      case 'sess': {
+        if ('group' in t.via) {
+          const g = (await c.groupByNumber(t.via.group)) ?? (await c.refreshGroups().then(() => c.groupByNumber((t.via as { group: number }).group)));
+          if (!g) throw new UnknownTargetError('get_c2cmsg_sig2', `the bot is not in QQ group ${t.via.group}`);
+          if (!g.members) await c.refreshGroupInfo(g.gid);
+          const uin = await this.memberUin(g.gid, t.qq, 'group');
+          if (uin === undefined) throw new UnknownTargetError('get_c2cmsg_sig2', `QQ ${t.qq} is not a member of QQ group ${t.via.group}`);
+          return { kind: 'sess', uin, serviceType: 0, sig: await api.getC2cMsgSig(this.ctx(), g.gid, uin, 0) };
+        }
+        let d = c.discussionByName(t.via.discussion);
+        if (!d) {
+          await c.refreshDiscussions();
+          d = c.discussionByName(t.via.discussion);
+        }
+        if (!d) throw new UnknownTargetError('get_c2cmsg_sig2', `the bot is not in QQ discussion ${JSON.stringify(t.via.discussion)}`);
+        if (!d.members) await c.refreshDiscussionInfo(d.did);
+        const uin = await this.memberUin(d.did, t.qq, 'discussion');
+        if (uin === undefined) throw new UnknownTargetError('get_c2cmsg_sig2', `QQ ${t.qq} is not a member of QQ discussion ${JSON.stringify(t.via.discussion)}`);
+        return { kind: 'sess', uin, serviceType: 1, sig: await api.getC2cMsgSig(this.ctx(), d.did, uin, 1) };
       }
       case 'buddy': {
         let f = await c.friendByQq(t.qq);
@@ -299,10 +356,21 @@ export class WebQqClient {
           await c.refreshFriends();
           f = await c.friendByQq(t.qq);
         }
-        if (!f) throw new DeliveryError('rejected', `QQ ${t.qq} is not a friend of the bot (or its number cannot be resolved)`);
+        if (!f) throw new UnknownTargetError('get_user_friends2', `QQ ${t.qq} is not a friend of the bot (or its number cannot be resolved)`);
         return { kind: 'buddy', uin: f.uin };
       }
     }
+  }
+
+  /** The session uin of a member with QQ number `qq` in a group (gid) or discussion (did). */
+  private async memberUin(id: number, qq: number, kind: 'group' | 'discussion'): Promise<number | undefined> {
+    const c = this.contacts;
+    const members = kind === 'group' ? c.group(id)?.members : c.discussion(id)?.members;
+    for (const uin of members?.keys() ?? []) {
+      const q = kind === 'group' ? await c.memberQq(id, uin) : await c.discussionMemberQq(id, uin);
+      if (q === qq) return uin;
+    }
+    return undefined;
   }
 
   /**
@@ -332,18 +400,41 @@ export class WebQqClient {
     }
   }
 
-  private async uploadAll(items: SendItem[], scope: 'group' | 'buddy' = 'group'): Promise<OutgoingItem[]> {
+  /**
+   * The avatar of whoever sent an event (`message`, `sess_message`, `group_message`,
+   * `discu_message`), or of a session uin / gid. The ids are only good for this login: fetch it
+   * while handling the event.
+   */
+  async downloadAvatar(of: QqEvent | { uin: number } | { gid: number }): Promise<Picture> {
+    if ('gid' in of && !('type' in of)) return api.getFace(this.ctx(), of.gid, 'group');
+    if ('uin' in of) return api.getFace(this.ctx(), of.uin, 'user');
+    const e = of as QqEvent;
+    if (e.type === 'group_message' || e.type === 'discu_message') return api.getFace(this.ctx(), e.sendUin, 'user');
+    if (e.type === 'message' || e.type === 'sess_message') return api.getFace(this.ctx(), e.fromUin, 'user');
+    throw new UnknownTargetError('getface', `a ${e.pollType} event has no sender with an avatar`);
+  }
+
+  private async uploadAll(items: SendItem[], scope: 'group' | 'buddy' = 'group', buddyQq?: number): Promise<OutgoingItem[]> {
     const out: OutgoingItem[] = [];
+    let slot = 0;
     for (const it of items) {
       if (it.type !== 'image') {
         out.push(it);
         continue;
       }
       try {
+        if (scope === 'buddy' && buddyQq !== undefined) {
+          // To a buddy a picture travels as an offline picture, uploaded for that peer (§2.11).
+          const target = await this.resolveTarget({ kind: 'buddy', qq: buddyQq });
+          const ext = it.mime === 'image/png' ? 'png' : it.mime === 'image/gif' ? 'gif' : 'jpg';
+          const up = await api.offpicUpload(this.ctx(), it.data, it.name ?? `image.${ext}`, it.mime, target.kind === 'buddy' ? target.uin : 0, { slot: ++slot });
+          out.push({ type: 'offpic', filePath: up.filePath, fileName: up.fileName, fileSize: up.fileSize });
+          continue;
+        }
         const name = await this.uploadImage(it.data, it.mime, { scope, ...(it.name ? { name: it.name } : {}) });
         out.push(scope === 'buddy' ? { type: 'buddy-cface', name } : { type: 'cface', name });
       } catch (e) {
-        if (it.fallbackText === undefined) throw new DeliveryError('retryable', `picture upload failed: ${(e as Error).message}`, { cause: e });
+        if (it.fallbackText === undefined) throw new SendError('cface_upload', e instanceof WebQqError ? e.retcode : undefined, `picture upload failed: ${(e as Error).message}`, [], true, e);
         this.log.warn({ err: (e as Error).message }, 'QQ picture upload failed; sending its fallback text instead');
         out.push({ type: 'text', text: it.fallbackText });
       }
@@ -366,24 +457,24 @@ export class WebQqClient {
     try {
       await this.gate.ready(this.abort.signal, this.opts.sendHoldMs ?? 60_000);
     } catch (e) {
-      throw new DeliveryError('retryable', `WebQQ session unavailable: ${(e as Error).message}`, { cause: e });
+      throw new NotReadyError(`WebQQ session unavailable: ${(e as Error).message}`, e);
     }
   }
 
   private requireSession(): Session {
-    if (!this.session) throw new DeliveryError('retryable', 'WebQQ client is not logged in');
+    if (!this.session) throw new NotReadyError('WebQQ client is not logged in');
     return this.session;
   }
 
   private ctx(): ApiContext {
-    if (!this.transport) throw new DeliveryError('retryable', 'WebQQ client is not started');
+    if (!this.transport) throw new NotReadyError('WebQQ client is not started');
     return { transport: this.transport, session: this.requireSession(), signal: this.abort.signal };
   }
 
   private loginCtx(): LoginContext {
     return {
       status: this.config.status,
-      captchaCodeFile: this.config.captchaCodeFile,
+      ...(this.config.captchaCodeFile ? { captchaCodeFile: this.config.captchaCodeFile } : {}),
       ...this.opts.login,
       transport: this.transport!,
       log: this.log,
@@ -413,9 +504,7 @@ export class WebQqClient {
     await this.save();
     this.contacts.reset();
     this.gface = undefined;
-    this.refreshedFor.clear();
-    this.memberRefreshFailedAt.clear();
-    this.noMembersWarned.clear();
+    this.inbound.reset();
     this.recentSends.clear();
     await this.loadContacts();
     this.setState('online');
@@ -505,56 +594,6 @@ export class WebQqClient {
   }
 
   /**
-   * Own messages come back through poll (§5.5): from our uin, or (groups/discussions, 2017+) with a
-   * send_uin that is nobody's. Such an echo is recognised by the text just sent to that room, or
-   * by its sender missing from a member list that loaded — even after one refresh for that sender.
-   * Without a member list nothing is called an echo: relaying one echo too many beats muting a
-   * whole group for the session.
-   */
-  private async isSelfEcho(e: QqEvent): Promise<boolean> {
-    const me = this.session?.uin;
-    if (e.type === 'message' || e.type === 'sess_message') return e.fromUin === me;
-    if (e.type !== 'group_message' && e.type !== 'discu_message') return false;
-    if (e.sendUin === me) return true;
-    const c = this.contacts;
-    const isGroup = e.type === 'group_message';
-    const id = isGroup ? e.gid : e.did;
-    const room = `${isGroup ? 'g' : 'd'}:${id}`;
-    const isMember = () => (isGroup ? c.isGroupMember(id, e.sendUin) : c.isDiscussionMember(id, e.sendUin));
-    const members = () => (isGroup ? c.group(id)?.members : c.discussion(id)?.members);
-    if (isMember()) return false;
-    if (this.recentSends.take(room, receivedText(e.content.items))) return true;
-    if (isGroup && !c.group(id)) {
-      await c.refreshGroups().catch((err) => this.log.warn({ err }, 'group list refresh failed'));
-      if (!c.group(id)) return false; // nothing to compare against
-    }
-    const key = `${room}:${e.sendUin}`;
-    const lastFailure = this.memberRefreshFailedAt.get(room);
-    const mayRefresh = lastFailure === undefined || Date.now() - lastFailure >= MEMBER_REFRESH_RETRY_MS;
-    if (!this.refreshedFor.has(key) && mayRefresh) {
-      try {
-        await (isGroup ? c.refreshGroupInfo(id) : c.refreshDiscussionInfo(id));
-        this.refreshedFor.add(key);
-        this.memberRefreshFailedAt.delete(room);
-      } catch (err) {
-        // A list that did not load proves nothing about this sender: relay, and try again later.
-        this.memberRefreshFailedAt.set(room, Date.now());
-        this.log.warn({ err, pollType: e.pollType, room }, 'member list refresh failed; relaying the message from an unknown sender');
-        return false;
-      }
-    }
-    if (members() === undefined) {
-      if (!this.noMembersWarned.has(room)) {
-        this.noMembersWarned.add(room);
-        this.log.warn({ pollType: e.pollType, room }, 'member list of this QQ group/discussion is unavailable; its own echoes cannot all be told apart, relaying everything');
-      }
-      return false;
-    }
-    if (!this.refreshedFor.has(key)) return false; // the list is stale and could not be refreshed yet
-    return !isMember();
-  }
-
-  /**
    * Hands events to the caller in order. When the handler throws, the poller retries the batch:
    * events already accepted are not handed over twice.
    */
@@ -567,7 +606,7 @@ export class WebQqClient {
         continue;
       }
       if (!this.resolved.has(e)) {
-        await this.resolve(e);
+        await this.inbound.resolve(e);
         this.resolved.add(e);
       }
       await this.opts.onEvent(e);
@@ -575,61 +614,4 @@ export class WebQqClient {
     }
   }
 
-  /** Fills the stable numbers and names into an event. Resolution failures leave them unset. */
-  private async resolve(e: QqEvent): Promise<void> {
-    const c = this.contacts;
-    try {
-      switch (e.type) {
-        case 'group_message': {
-          if (!c.group(e.gid)) await c.refreshGroups();
-          c.noteInfoSeq(e.gid, e.infoSeq);
-          const n = await c.resolveGroupNumber(e.gid);
-          if (n !== undefined) e.groupNumber = n;
-          const g = c.group(e.gid);
-          if (g) e.groupName = g.name;
-          const qq = await c.memberQq(e.gid, e.sendUin);
-          if (qq !== undefined) e.senderQq = qq;
-          e.senderName = c.memberName(e.gid, e.sendUin) ?? (qq !== undefined ? String(qq) : String(e.sendUin));
-          break;
-        }
-        case 'discu_message': {
-          const d = c.discussion(e.did);
-          if (d) e.discussionName = d.name;
-          const qq = await c.discussionMemberQq(e.did, e.sendUin);
-          if (qq !== undefined) e.senderQq = qq;
-          e.senderName = c.discussionMemberName(e.did, e.sendUin) ?? (qq !== undefined ? String(qq) : String(e.sendUin));
-          break;
-        }
-        case 'message':
-        case 'sess_message': {
-          const f = c.friend(e.fromUin);
-          const qq = e.type === 'sess_message' && e.ruin ? e.ruin : await c.qqOf(e.fromUin);
-          if (qq !== undefined) e.senderQq = qq;
-          e.senderName = f?.markname || f?.nick || (qq !== undefined ? String(qq) : String(e.fromUin));
-          break;
-        }
-        case 'sys_g_msg': {
-          let g: GroupContact | undefined = e.gcode !== undefined ? c.groupByCode(e.gcode) ?? c.group(e.gcode) : undefined;
-          if (!g) g = c.group(e.fromUin);
-          // Membership changed: refresh the group list and that group's members (§3.2 "refresh group data").
-          await c.refreshGroups();
-          if (g) g = c.group(g.gid) ?? g;
-          if (g) {
-            const n = await c.resolveGroupNumber(g.gid);
-            if (n !== undefined) e.groupNumber = n;
-          } else if (e.tGcode) e.groupNumber = e.tGcode;
-          const member = e.newMember ?? e.oldMember ?? e.requestUin;
-          if (member !== undefined) {
-            const qq = g ? await c.memberQq(g.gid, member) : await c.qqOf(member);
-            if (qq !== undefined) e.memberQq = qq;
-          }
-          break;
-        }
-        default:
-          break;
-      }
-    } catch (err) {
-      this.log.warn({ err, pollType: e.pollType }, 'could not resolve ids of an event');
-    }
-  }
 }

@@ -13,7 +13,7 @@ import {
   getDiscuInfo, getDiscusList, getFriendUin, getGroupInfo, getGroupNameList, getUserFriends, RetcodeError,
   type ApiContext, type FriendInfo,
 } from './api.js';
-import { HASH_VERSIONS, listHash, type HashVersion } from './crypto.js';
+import { HASH_VERSIONS, listHash, type HashVersion } from './protocol-crypto.js';
 
 /** Friend lists up to this size get their QQ numbers resolved at refresh. */
 const FRIEND_EAGER_LIMIT = 50;

@@ -6,7 +6,9 @@
 import { backoffDelay } from '../../../core/backoff.js';
 import type { Logger } from '../../../log.js';
 import type { PollResult } from './api.js';
+import { parsePollBody, type PollParse } from './events.js';
 import { contentText } from './content.js';
+import { LoginError, TransportError } from './errors.js';
 import { EventDeduper, type KickEvent, type QqEvent } from './events.js';
 
 /** Where an event came from and who sent it: enough to find it in QQ, without its text. */
@@ -67,7 +69,22 @@ export const DEFAULT_POLLER_TUNING: PollerTuning = {
   handlerTries: 3,
 };
 
+/**
+ * Where poll answers that carry events are kept durably until their events are handed over, so a
+ * process killed in between loses nothing: the next start replays what was kept.
+ */
+export interface PollJournal {
+  /** Keeps a raw poll answer; resolves with its id once it is durable. */
+  append(raw: string): Promise<string>;
+  /** The answer's events were handed over (or reported lost): it need not be replayed. */
+  done(id: string): Promise<void>;
+  /** Answers kept but never marked done, oldest first. */
+  pending(): Promise<{ id: string; raw: string }[]>;
+}
+
 export interface PollerDeps {
+  /** Keeps event-carrying answers durably before they are handled (optional). */
+  journal?: PollJournal;
   log: Logger;
   /** One poll2 request. May throw on network errors. */
   poll(signal: AbortSignal): Promise<PollResult>;
@@ -81,7 +98,7 @@ export interface PollerDeps {
   relogin(reason: string): Promise<void>;
   /** The session was taken over (kick_message): polling has stopped. */
   onKicked(reason: string): void;
-  /** A relogin failed for good (error with `retryable === false`, e.g. wrong password): polling has stopped. */
+  /** A relogin failed for good (a LoginError that is not retryable, e.g. wrong password): polling has stopped. */
   onGiveUp?(error: unknown): void;
   /** Events of a batch the handler already accepted (not reported as lost when the batch is dropped). */
   wasDelivered?(e: QqEvent): boolean;
@@ -169,6 +186,7 @@ export class Poller {
 
   private async run(signal: AbortSignal): Promise<void> {
     const { log } = this.deps;
+    if (await this.replayJournal(signal)) return;
     while (!signal.aborted) {
       if (this.pendingRelogin !== undefined) {
         const reason = this.pendingRelogin;
@@ -188,7 +206,7 @@ export class Poller {
       } catch (e) {
         if (signal.aborted) return;
         if (this.pendingRelogin !== undefined) continue;
-        if ((e as { code?: unknown }).code === 'ETIMEDOUT') {
+        if (e instanceof TransportError && e.timedOut) {
           // The server held longer than our timeout: same as "no message" (§3.3, HTTP-level).
           this.deps.onCondition?.('timeout');
           log.debug('poll2 timed out; re-polling');
@@ -222,37 +240,82 @@ export class Poller {
       }
       this.transient = 0;
       this.deps.onCondition?.('events');
-      for (const w of p.warnings) log.warn({ pollType: w.pollType, index: w.index, reason: w.reason }, 'poll event skipped');
-      if (p.skipped > p.warnings.length) log.warn({ skipped: p.skipped - p.warnings.length }, 'more poll events skipped');
-      const fresh = this.deduper.filter(p.events);
-      const kick = fresh.find((e): e is KickEvent => e.type === 'kick_message');
-      const deliver: QqEvent[] = [];
-      for (const e of fresh) {
-        if (e.type === 'kick_message') continue;
-        if (this.deps.isSelfEcho && (await this.deps.isSelfEcho(e))) {
-          log.debug({ pollType: e.pollType, msgId: e.msgId }, 'own echo dropped');
-          continue;
+      let journalId: string | undefined;
+      if (this.deps.journal && res.raw !== undefined) {
+        try {
+          journalId = await this.deps.journal.append(res.raw);
+        } catch (e) {
+          log.error({ err: e }, 'poll answer could not be journaled; relaying it anyway (a crash now would lose it)');
         }
-        deliver.push(e);
       }
-      if (deliver.length) await this.deliver(deliver, signal);
-      if (kick) {
-        log.warn({ reason: kick.reason }, 'kicked off WebQQ; polling stopped (no automatic relogin)');
-        this.deps.onKicked(kick.reason || 'kicked');
-        return;
-      }
+      const kicked = await this.handleEvents(p, signal, journalId);
+      if (kicked) return;
     }
   }
 
-  private async deliver(events: QqEvent[], signal: AbortSignal): Promise<void> {
+  /** Answers the journal kept from a run that died before handing them over: handled first. */
+  private async replayJournal(signal: AbortSignal): Promise<boolean> {
+    const journal = this.deps.journal;
+    if (!journal) return false;
+    let pending: { id: string; raw: string }[];
+    try {
+      pending = await journal.pending();
+    } catch (e) {
+      this.deps.log.error({ err: e }, 'poll journal could not be read; its answers are not replayed');
+      return false;
+    }
+    for (const entry of pending) {
+      if (signal.aborted) return true;
+      const p = parsePollBody(entry.raw);
+      this.deps.log.info({ id: entry.id, events: p.kind === 'events' ? p.events.length : 0 }, 'replaying a poll answer kept before the last stop');
+      if (p.kind !== 'events') {
+        await journal.done(entry.id).catch(() => undefined);
+        continue;
+      }
+      if (await this.handleEvents(p, signal, entry.id)) return true;
+    }
+    return false;
+  }
+
+  /** Dedupe, own echoes, hand-over, then the journal entry is done. True when the batch was a kick. */
+  private async handleEvents(p: Extract<PollParse, { kind: 'events' }>, signal: AbortSignal, journalId: string | undefined): Promise<boolean> {
+    const { log } = this.deps;
+    for (const w of p.warnings) log.warn({ pollType: w.pollType, index: w.index, reason: w.reason }, 'poll event skipped');
+    if (p.skipped > p.warnings.length) log.warn({ skipped: p.skipped - p.warnings.length }, 'more poll events skipped');
+    const fresh = this.deduper.filter(p.events);
+    const kick = fresh.find((e): e is KickEvent => e.type === 'kick_message');
+    const deliver: QqEvent[] = [];
+    for (const e of fresh) {
+      if (e.type === 'kick_message') continue;
+      if (this.deps.isSelfEcho && (await this.deps.isSelfEcho(e))) {
+        log.debug({ pollType: e.pollType, msgId: e.msgId }, 'own echo dropped');
+        continue;
+      }
+      deliver.push(e);
+    }
+    const finished = deliver.length ? await this.deliver(deliver, signal) : true;
+    // Stopped in the middle of a hand-over: the journal keeps the answer for the next start.
+    if (finished && journalId !== undefined) {
+      await this.deps.journal!.done(journalId).catch((e: unknown) => log.warn({ err: e }, 'poll journal entry could not be closed; it will be replayed'));
+    }
+    if (kick) {
+      log.warn({ reason: kick.reason }, 'kicked off WebQQ; polling stopped (no automatic relogin)');
+      this.deps.onKicked(kick.reason || 'kicked');
+      return true;
+    }
+    return false;
+  }
+
+  /** False when a stop interrupted the hand-over (the batch may be handed over again after a restart). */
+  private async deliver(events: QqEvent[], signal: AbortSignal): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.deps.onEvents(events);
-        return;
+        return true;
       } catch (e) {
         if (attempt >= this.tuning.handlerTries || signal.aborted) {
           this.logDropped(events, e);
-          return;
+          return !signal.aborted;
         }
         this.deps.log.warn({ err: e, attempt }, 'event handler failed; retrying');
         await this.sleep(this.tuning.backoffMinMs * attempt, signal);
@@ -337,7 +400,7 @@ export class Poller {
         return;
       } catch (e) {
         if (signal.aborted) return;
-        if ((e as { retryable?: unknown }).retryable === false) {
+        if (e instanceof LoginError && !e.retryable) {
           this.deps.log.error({ err: e }, 'relogin failed for good; polling stopped');
           this.gaveUp = true;
           this.deps.onGiveUp?.(e);

@@ -10,11 +10,12 @@
  * the server refuses because the session changed under it is sent again in the new session.
  */
 import type { Logger } from '../../../log.js';
-import { DeliveryError } from '../../../core/errors.js';
 import { sendMessage, type ApiContext, type GfaceSig, type SendTarget } from './api.js';
 import { encodeContent, splitContent, type OutgoingItem } from './content.js';
 import type { SessionGate } from './session-gate.js';
-import { TransportError } from './transport.js';
+import { NotReadyError, SendError, TransportError, UnknownTargetError } from './errors.js';
+
+export { SendError } from './errors.js';
 
 /** The official mq.js seed: `floor(now/1000) % 10000 * 10000`, then `++seed` per send. */
 export function msgIdSeed(nowMs = Date.now()): number {
@@ -30,22 +31,9 @@ const STALE_TARGET_CODE = 100001;
 export type StableTarget =
   | { kind: 'group'; number: number }
   | { kind: 'discussion'; name: string }
-  | { kind: 'buddy'; qq: number };
-
-export class SendError extends DeliveryError {
-  constructor(
-    readonly endpoint: string,
-    readonly retcode: number | undefined,
-    message: string,
-    /** msg_ids of the pieces that went out before the failure. */
-    readonly sentMsgIds: number[],
-    kind: 'retryable' | 'rejected' | 'fatal',
-    cause?: unknown,
-  ) {
-    super(kind, message, { cause });
-    this.name = 'SendError';
-  }
-}
+  | { kind: 'buddy'; qq: number }
+  /** A member written to through a group or discussion both are in (temporary session). */
+  | { kind: 'sess'; qq: number; via: { group: number } | { discussion: string } };
 
 export interface SenderDeps {
   ctx(): ApiContext;
@@ -53,7 +41,7 @@ export interface SenderDeps {
   intervalMs: number;
   /** Open while the session is complete; its epoch changes with every session change. */
   gate: SessionGate;
-  /** Session ids of a target in the current session; throws DeliveryError('rejected') when there is none. */
+  /** Session ids of a target in the current session; throws UnknownTargetError when there is none. */
   resolve(target: StableTarget): Promise<SendTarget>;
   /** The group-picture key/sig, fetched once per session. */
   gfaceSig(): Promise<GfaceSig>;
@@ -118,7 +106,7 @@ export class Sender {
    * its SendError.sentMsgIds) resumes after those pieces; the result then lists them first.
    */
   send(target: StableTarget, items: JobItems, alreadySent: readonly number[] = []): Promise<number[]> {
-    if (this.closed) return Promise.reject(new SendError('send', undefined, 'WebQQ client is stopped', [...alreadySent], 'retryable'));
+    if (this.closed) return Promise.reject(new SendError('send', undefined, 'WebQQ client is stopped', [...alreadySent], true));
     return new Promise<number[]>((resolve, reject) => {
       this.queue.push({ target, items, alreadySent: [...alreadySent], resolve, reject });
       void this.drain();
@@ -134,8 +122,8 @@ export class Sender {
   /** Rejects everything still queued, and the job waiting for the session (client stop). */
   close(): void {
     this.closed = true;
-    this.closing.abort(new SendError('send', undefined, 'WebQQ client stopped before sending', [], 'retryable'));
-    for (const job of this.queue.splice(0)) job.reject(new SendError('send', undefined, 'WebQQ client stopped before sending', job.alreadySent, 'retryable'));
+    this.closing.abort(new SendError('send', undefined, 'WebQQ client stopped before sending', [], true));
+    for (const job of this.queue.splice(0)) job.reject(new SendError('send', undefined, 'WebQQ client stopped before sending', job.alreadySent, true));
   }
 
   private async drain(): Promise<void> {
@@ -161,7 +149,7 @@ export class Sender {
   }
 
   private endpointOf(t: StableTarget): string {
-    return t.kind === 'buddy' ? 'send_buddy_msg2' : t.kind === 'group' ? 'send_qun_msg2' : 'send_discu_msg2';
+    return t.kind === 'buddy' ? 'send_buddy_msg2' : t.kind === 'sess' ? 'send_sess_msg2' : t.kind === 'group' ? 'send_qun_msg2' : 'send_discu_msg2';
   }
 
   /** Waits until the session may be used; a stop or a session that stays away fails the job as retryable. */
@@ -170,8 +158,8 @@ export class Sender {
     try {
       await this.deps.gate.ready(this.closing.signal, holdMs);
     } catch (e) {
-      if (e instanceof SendError) throw new SendError(ep, undefined, e.message, sent, 'retryable');
-      throw new SendError(ep, undefined, `not sent: ${(e as Error).message}`, sent, 'retryable', e);
+      if (e instanceof SendError) throw new SendError(ep, undefined, e.message, sent, true);
+      throw new SendError(ep, undefined, `not sent: ${(e as Error).message}`, sent, true, e);
     }
   }
 
@@ -181,7 +169,7 @@ export class Sender {
     // Pieces go out from sent.length on: a resumed job starts after what went out before.
     const sent: number[] = [...job.alreadySent];
     for (let session = 0; ; session++) {
-      if (session > SESSION_RETRIES) throw new SendError(ep, undefined, `${ep}: the session kept changing; not sent`, sent, 'retryable');
+      if (session > SESSION_RETRIES) throw new SendError(ep, undefined, `${ep}: the session kept changing; not sent`, sent, true);
       await this.ready(ep, sent);
       const epoch = gate.epoch;
       const stale = () => !gate.isOpen || gate.epoch !== epoch;
@@ -193,17 +181,17 @@ export class Sender {
         target = await this.deps.resolve(job.target);
         const items = typeof job.items === 'function' ? await job.items() : job.items;
         pieces = splitContent(items, this.deps.maxBytes ?? 720);
-        if (items.some((i) => i.type === 'cface') && job.target.kind !== 'buddy') {
+        if (items.some((i) => i.type === 'cface') && (job.target.kind === 'group' || job.target.kind === 'discussion')) {
           try {
             gface = await this.deps.gfaceSig();
           } catch (e) {
-            throw new SendError('get_gface_sig2', undefined, `cannot send a picture: ${(e as Error).message}`, sent, 'retryable', e);
+            throw new SendError('get_gface_sig2', undefined, `cannot send a picture: ${(e as Error).message}`, sent, true, e);
           }
         }
       } catch (e) {
         if (stale()) continue;
-        if (e instanceof DeliveryError) throw e;
-        throw new SendError(ep, undefined, `cannot prepare the send: ${(e as Error).message}`, sent, 'retryable', e);
+        if (e instanceof SendError || e instanceof UnknownTargetError || e instanceof NotReadyError) throw e;
+        throw new SendError(ep, undefined, `cannot prepare the send: ${(e as Error).message}`, sent, true, e);
       }
       if (stale()) continue;
       const done = await this.sendPieces(ep, job, target, pieces, gface, sent, epoch);
@@ -238,7 +226,7 @@ export class Sender {
         if (!(e instanceof TransportError)) this.hardFailure();
         // No answer we could read (network error, HTTP 502/503, a garbled body): the server has not
         // refused this message, so it is worth sending again. Only a retcode refuses it (below).
-        throw new SendError(ep, undefined, `${ep} failed on piece ${i + 1}/${pieces.length}: ${(e as Error).message}`, sent, 'retryable', e);
+        throw new SendError(ep, undefined, `${ep} failed on piece ${i + 1}/${pieces.length}: ${(e as Error).message}`, sent, true, e);
       }
       this.lastSendAt = Date.now();
       const rc = answer.retcode;
@@ -265,7 +253,7 @@ export class Sender {
         }
       }
       this.hardFailure();
-      throw new SendError(ep, rc, what, sent, SESSION_CODES.has(rc) ? 'retryable' : 'rejected');
+      throw new SendError(ep, rc, what, sent, SESSION_CODES.has(rc));
     }
     return true;
   }

@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { Logger } from '../../../log.js';
-import type { HashVersion } from './crypto.js';
+import type { HashVersion } from './protocol-crypto.js';
 import type { Session } from './auth.js';
 
 export const storedSessionSchema = z.object({

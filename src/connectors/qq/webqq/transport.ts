@@ -9,6 +9,7 @@ import got, { type Method, type OptionsOfBufferResponseBody } from 'got';
 import { Cookie, CookieJar } from 'tough-cookie';
 import type { Logger } from '../../../log.js';
 import { scrubSecrets } from '../../../log.js';
+import { ProtocolError, TransportError } from './errors.js';
 
 export interface RequestOptions {
   referer?: string;
@@ -46,31 +47,7 @@ export interface Transport {
   clearCookies(): void;
 }
 
-/** Malformed server answers: says which endpoint, and shows a short (scrubbed) excerpt. */
-export class ProtocolError extends Error {
-  readonly endpoint: string;
-  readonly excerpt: string;
-  constructor(endpoint: string, problem: string, body: string) {
-    const excerpt = scrubSecrets(body.slice(0, 200));
-    super(`${endpoint}: ${problem}${excerpt ? `: ${JSON.stringify(excerpt)}` : ' (empty body)'}`);
-    this.name = 'ProtocolError';
-    this.endpoint = endpoint;
-    this.excerpt = excerpt;
-  }
-}
-
-/** The request never got an HTTP answer (refused, reset, timed out). Worth retrying. */
-export class TransportError extends Error {
-  readonly retryable = true;
-  readonly code: string | undefined;
-  readonly url: string;
-  constructor(url: string, message: string, code: string | undefined, cause?: unknown) {
-    super(`${scrubSecrets(url)}: ${message}`, { cause });
-    this.name = 'TransportError';
-    this.code = code;
-    this.url = scrubSecrets(url);
-  }
-}
+export { ProtocolError, TransportError } from './errors.js';
 
 /** A browser of the service's last years: the servers rejected requests without a browser UA. */
 export const DEFAULT_USER_AGENT =
@@ -110,10 +87,10 @@ export function createTransport(opts: TransportOptions): Transport {
     try {
       endpoint = new URL(opts.endpoint);
     } catch {
-      throw new Error(`qq.endpoint is not a URL: ${JSON.stringify(opts.endpoint)}`);
+      throw new TypeError(`endpoint is not a URL: ${JSON.stringify(opts.endpoint)}`);
     }
     if (endpoint.protocol !== 'http:' && endpoint.protocol !== 'https:') {
-      throw new Error(`qq.endpoint must be http(s): ${JSON.stringify(opts.endpoint)}`);
+      throw new TypeError(`endpoint must be http(s): ${JSON.stringify(opts.endpoint)}`);
     }
   }
 

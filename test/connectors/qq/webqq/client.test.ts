@@ -9,11 +9,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger, type Logger } from '../../../../src/log.js';
 import { capturedLogger } from '../../../faults/support.js';
 import { SendError } from '../../../../src/connectors/qq/webqq/sender.js';
+import { codeFilePrompt } from '../../../../src/connectors/qq/webqq/login-prompt.js';
 import { qqConfigSchema } from '../../../../src/connectors/qq/config.js';
 import { imageRefs, WebQqClient, type ClientState } from '../../../../src/connectors/qq/webqq/client.js';
 import type { QqEvent } from '../../../../src/connectors/qq/webqq/events.js';
 import { contentText } from '../../../../src/connectors/qq/webqq/content.js';
 import { startSimulator } from '../../../../src/simulator/index.js';
+import { avatarPng } from '../../../../src/simulator/media.js';
 
 const ACCOUNT = 2769546520;
 const GROUP = 346167134;
@@ -70,16 +72,17 @@ async function setup(opts: { mode?: 'password' | 'qrcode'; sendIntervalMs?: numb
     },
     onState: (s, detail) => states.push(detail !== undefined ? { s, detail } : { s }),
     login: {
-      interactive: false,
       qrPollMs: 50,
-      print: () => {},
-      ...(opts.captchaTimeoutMs ? { captchaTimeoutMs: opts.captchaTimeoutMs } : {}),
-      // The phone: scan and confirm every QR code the client shows.
-      onQrCode: () => {
-        void (async () => {
-          await control('POST', '/qr/scan', { qq: ACCOUNT });
-          await control('POST', '/qr/confirm', { qq: ACCOUNT });
-        })();
+      prompt: {
+        // Nobody reads captchas here: the code file stays empty until the timeout.
+        ...codeFilePrompt({ file: path.join(stateDir, 'captcha-code.txt'), ...(opts.captchaTimeoutMs ? { timeoutMs: opts.captchaTimeoutMs } : {}) }),
+        // The phone: scan and confirm every QR code the client shows.
+        qrShown: () => {
+          void (async () => {
+            await control('POST', '/qr/scan', { qq: ACCOUNT });
+            await control('POST', '/qr/confirm', { qq: ACCOUNT });
+          })();
+        },
       },
     },
     tuning: { backoffMinMs: 50, backoffMaxMs: 400, noiseDelayMs: 20, ignoreDelayMs: 20 },
@@ -475,7 +478,7 @@ describe('WebQqClient over the simulator', () => {
       await h.control('POST', '/fault', { send: fault });
       const err = await h.client.sendGroup(GROUP, [{ type: 'text', text: 'try again' }]).catch((e: unknown) => e);
       expect(err, JSON.stringify(fault)).toBeInstanceOf(SendError);
-      expect((err as SendError).kind, JSON.stringify(fault)).toBe('retryable');
+      expect((err as SendError).retryable, JSON.stringify(fault)).toBe(true);
       expect(await h.client.sendGroup(GROUP, [{ type: 'text', text: 'try again' }])).toHaveLength(1);
       const sent = await h.control<{ text: string }[]>('GET', '/sent');
       expect(sent.map((s) => s.text)).toEqual(['try again']);
@@ -488,7 +491,7 @@ describe('WebQqClient over the simulator', () => {
     await h.control('POST', '/fault', { send: { http: 502, after: 1 } });
     const err = (await h.client.sendGroup(GROUP, [{ type: 'text', text: long }]).catch((e: unknown) => e)) as SendError;
     expect(err).toBeInstanceOf(SendError);
-    expect(err.kind).toBe('retryable');
+    expect(err.retryable).toBe(true);
     expect(err.sentMsgIds).toHaveLength(1);
     const ids = await h.client.sendGroup(GROUP, [{ type: 'text', text: long }], { alreadySent: err.sentMsgIds });
     expect(ids.length).toBe(3);
@@ -547,6 +550,30 @@ describe('WebQqClient over the simulator', () => {
     expect(sent.map((s) => s.text)).toContain('delivered anyway');
   });
 
+  it('fetches the avatar of a message sender (group member, discussion member, buddy) and of a group from the face servers', async () => {
+    const h = await setup();
+    await h.control('POST', '/inject', { group: GROUP, from: FRIEND, text: 'avatar group' });
+    const g = await h.waitFor(withText(h, 'avatar group'), 'group message');
+    const face = await h.client.downloadAvatar(g);
+    expect(face.mime).toBe('image/png');
+    // The simulator draws one picture per QQ number: this is the sender's, not the session uin's.
+    expect(face.data.equals(avatarPng(FRIEND))).toBe(true);
+
+    await h.control('POST', '/inject', { discussion: 'good day', from: 21984709, text: 'avatar disc' });
+    const d = await h.waitFor(withText(h, 'avatar disc'), 'discussion message');
+    expect((await h.client.downloadAvatar(d)).data.equals(avatarPng(21984709))).toBe(true);
+
+    await h.control('POST', '/inject', { buddy: FRIEND, from: FRIEND, text: 'avatar buddy' });
+    const b = await h.waitFor(withText(h, 'avatar buddy'), 'buddy message');
+    expect((await h.client.downloadAvatar(b)).data.equals(avatarPng(FRIEND))).toBe(true);
+
+    const gid = h.client.groups().find((x) => x.number === GROUP)!.gid;
+    const groupFace = await h.client.downloadAvatar({ gid });
+    expect(groupFace.mime).toBe('image/png');
+    expect(groupFace.data.equals(face.data)).toBe(false);
+    expect(await h.violations()).toEqual([]);
+  });
+
   it('downloads received pictures (group and discussion cface, buddy offpic) and sends pictures to a group, a discussion and a buddy', async () => {
     const h = await setup();
     await h.control('POST', '/inject', { group: GROUP, from: FRIEND, text: 'look', image: { name: 'cat.png', data: PNG.toString('base64'), mime: 'image/png' } });
@@ -576,6 +603,46 @@ describe('WebQqClient over the simulator', () => {
     expect(sent.find((s) => s.endpoint === 'send_qun_msg2')?.images).toHaveLength(1);
     expect(sent.find((s) => s.endpoint === 'send_discu_msg2')?.images).toHaveLength(1);
     expect(sent.find((s) => s.endpoint === 'send_buddy_msg2')?.images).toHaveLength(1);
+    expect(await h.violations()).toEqual([]);
+  });
+
+  it('sends a picture to a buddy as an offline picture (upload_offline_pic, then ["offpic", path, name, size]) the buddy can fetch', async () => {
+    const h = await setup();
+    await h.client.sendBuddy(FRIEND, [{ type: 'image', data: PNG, mime: 'image/png', name: 'cat.png' }, { type: 'text', text: 'a cat' }]);
+    const sent = await h.control<{ endpoint: string; images: string[]; content: unknown[] }[]>('GET', '/sent');
+    const buddy = sent.find((s) => s.endpoint === 'send_buddy_msg2')!;
+    const offpic = buddy.content.find((e) => Array.isArray(e) && e[0] === 'offpic') as [string, string, string, number];
+    expect(offpic).toBeDefined();
+    expect(offpic[1]).toMatch(/^\/[0-9a-f-]{36}$/);
+    expect(offpic.slice(2)).toEqual(['cat.png', PNG.length]);
+    // What the buddy's client downloads for that path is the picture sent.
+    const me = h.client.self().qq;
+    const pic = await h.client.downloadImage({ kind: 'offpic', fromUin: me, filePath: offpic[1] });
+    expect(pic.data.equals(PNG)).toBe(true);
+    expect(await h.violations()).toEqual([]);
+  });
+
+  it('answers a temporary-session message through get_c2cmsg_sig2 + send_sess_msg2, for a group member and a discussion member', async () => {
+    const h = await setup();
+    const ROBOT = 2899268194; // in the group, not a friend
+    await h.control('POST', '/event', {
+      poll_type: 'sess_message',
+      value: { msg_id: 610, from_uin: { $uin: ROBOT }, to_uin: ACCOUNT, msg_type: 140, time: 1700000000, id: { $gid: GROUP }, ruin: ROBOT, service_type: 0, flags: { text: 1, pic: 1, file: 1, audio: 1, video: 1 }, content: [['font', { name: '宋体', size: 10, style: [0, 0, 0], color: '000000' }], 'psst'] },
+    });
+    const e = await h.waitFor(withText(h, 'psst'), 'sess message');
+    const to = h.client.sessReplyTarget(e);
+    expect(to).toEqual({ qq: ROBOT, via: { group: GROUP } });
+    expect(await h.client.sendSess(to!.qq, to!.via, [{ type: 'text', text: 'hello member' }])).toHaveLength(1);
+    expect(await h.client.sendSess(21984709, { discussion: 'good day' }, [{ type: 'text', text: 'hello discussion member' }])).toHaveLength(1);
+    const sent = await h.control<{ endpoint: string; sess?: number; group?: number; discussion?: string; text: string }[]>('GET', '/sent');
+    const sess = sent.filter((x) => x.endpoint === 'send_sess_msg2');
+    expect(sess.map((x) => [x.sess, x.group ?? x.discussion, x.text])).toEqual([
+      [ROBOT, GROUP, 'hello member'],
+      [21984709, 'good day', 'hello discussion member'],
+    ]);
+    // Nobody outside the rooms: a clear refusal, nothing sent.
+    const err = await h.client.sendSess(123456789, { group: GROUP }, [{ type: 'text', text: 'x' }]).catch((x: unknown) => x);
+    expect((err as Error).message).toMatch(/not a member of QQ group/);
     expect(await h.violations()).toEqual([]);
   });
 

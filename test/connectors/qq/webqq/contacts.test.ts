@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../../src/log.js';
 import { Contacts } from '../../../../src/connectors/qq/webqq/contacts.js';
-import { listHash } from '../../../../src/connectors/qq/webqq/crypto.js';
+import { listHash } from '../../../../src/connectors/qq/webqq/protocol-crypto.js';
 import { createTransport } from '../../../../src/connectors/qq/webqq/transport.js';
 import type { ApiContext } from '../../../../src/connectors/qq/webqq/api.js';
 

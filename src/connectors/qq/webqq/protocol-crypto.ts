@@ -1,7 +1,9 @@
 /**
- * WebQQ's small cryptographic helpers (reference §1.1.3, §1.3.3, §1.3.8, §2.13). Pure functions:
- * the simulator imports this file too, so client and server agree by construction and the
- * reference's test vectors pin both.
+ * The protocol code the client and the simulator share: WebQQ's password scheme, list hashes and
+ * small token hashes (reference §1.1.3, §1.3.3, §1.3.8, §2.13). Pure functions, pinned by the
+ * reference's test vectors (protocol-crypto.test.ts). It is the only client module the simulator
+ * may import; everything else the simulator does it reads from the reference on its own, so a
+ * client bug is not mirrored by the server.
  */
 import { createHash } from 'node:crypto';
 

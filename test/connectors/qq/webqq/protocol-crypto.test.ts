@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   bkn, formatSalt, hash33, hashN, hashO, hashP, hashQ, HASH_VERSIONS, listHash, md5Password, parseSalt, saltFromUin, time33,
-} from '../../../../src/connectors/qq/webqq/crypto.js';
+} from '../../../../src/connectors/qq/webqq/protocol-crypto.js';
 
 const PT_SEED = '636683b80e7b0b46e26cc6b07c33432a4ab692e52f96e105d4d06fabd0735986';
 const PT_IQQ = '5d4c090f4a91cf44083ce8e274345e44e523c21341b41cf135f15b3b8cfc1329';
