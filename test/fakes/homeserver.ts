@@ -56,6 +56,12 @@ export interface FakeHomeserverOptions {
   appserviceUrl?: string;
   /** Push every new event to the appservice as its own transaction (default true). */
   autoPush?: boolean;
+  /**
+   * How transactions and queries reach the appservice: `v1` (`/_matrix/app/v1/...` with an
+   * `Authorization` header, Synapse 1.90+) or `legacy` (`/transactions/...`, `/users/...`,
+   * `/rooms/...` with `?access_token=` and no header, as Synapse before 1.70 does). Default `v1`.
+   */
+  pushPaths?: 'v1' | 'legacy';
 }
 
 export class FakeHomeserver {
@@ -98,6 +104,22 @@ export class FakeHomeserver {
 
   setAppserviceUrl(url: string): void {
     this.appserviceUrl = url;
+  }
+
+  /**
+   * A homeserver restart as Synapse does it: transaction ids start again at 1 (its sqlite store
+   * numbers them from the highest undelivered one, and delivered ones are deleted).
+   */
+  restartTransactionIds(): void {
+    this.counter = 0;
+  }
+
+  /** Where a push or query for `kind` goes, and how it carries the hs_token. */
+  private appserviceRequest(kind: 'transactions' | 'users' | 'rooms', id: string, token = this.o.hsToken): { url: string; headers: Record<string, string> } {
+    if (this.o.pushPaths === 'legacy') {
+      return { url: `${this.appserviceUrl}/${kind}/${encodeURIComponent(id)}?access_token=${encodeURIComponent(token)}`, headers: {} };
+    }
+    return { url: `${this.appserviceUrl}/_matrix/app/v1/${kind}/${encodeURIComponent(id)}`, headers: { Authorization: `Bearer ${token}` } };
   }
 
   async stop(): Promise<void> {
@@ -205,12 +227,14 @@ export class FakeHomeserver {
   }
 
   /** Pushes events to the appservice as transaction `txnId`, the way a homeserver does; returns the status. */
-  async pushTransaction(events: FakeEvent[], txnId = `t${++this.counter}`, token = this.o.hsToken): Promise<number> {
+  async pushTransaction(events: FakeEvent[], txnId = String(++this.counter), token = this.o.hsToken): Promise<number> {
     if (!this.appserviceUrl) throw new Error('no appservice URL');
-    const res = await fetch(`${this.appserviceUrl}/_matrix/app/v1/transactions/${encodeURIComponent(txnId)}`, {
+    const target = this.appserviceRequest('transactions', txnId, token);
+    const res = await fetch(target.url, {
       method: 'PUT',
-      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      headers: { ...target.headers, 'Content-Type': 'application/json' },
       body: JSON.stringify({ events }),
+      redirect: 'manual', // a homeserver does not follow redirects on PUT
     });
     await res.text();
     this.pushed.push({ txnId, status: res.status, at: Date.now() });
@@ -222,7 +246,8 @@ export class FakeHomeserver {
     const known = this.aliases.get(alias);
     if (known) return known;
     if (!new RegExp(`^${this.o.aliasNamespace}$`).test(alias) || !this.appserviceUrl) return undefined;
-    const res = await fetch(`${this.appserviceUrl}/_matrix/app/v1/rooms/${encodeURIComponent(alias)}`, { headers: { Authorization: `Bearer ${this.o.hsToken}` } });
+    const target = this.appserviceRequest('rooms', alias);
+    const res = await fetch(target.url, { headers: target.headers, redirect: 'manual' });
     await res.text();
     return res.ok ? this.aliases.get(alias) : undefined;
   }
@@ -247,7 +272,7 @@ export class FakeHomeserver {
     if (redacts !== undefined) ev.redacts = redacts;
     room.events.push(ev);
     if (this.o.autoPush !== false && this.appserviceUrl) {
-      const txnId = `t${++this.counter}`;
+      const txnId = String(++this.counter);
       this.pushChain = this.pushChain.then(async () => {
         // Behind an unacknowledged transaction, later ones wait too (order is kept).
         if (this.unacknowledged.length > 0) {

@@ -1,7 +1,7 @@
 /**
  * The Matrix connector: an application service. The homeserver pushes transactions to us
- * (matrix-appservice-bridge's AppService checks the hs_token and drops a replayed last txnId;
- * we also drop event ids already handled), and a transaction is acknowledged only once each of
+ * (matrix-appservice-bridge's AppService checks the hs_token; replays are recognised by their
+ * event ids, never by the transaction id, which a homeserver restarts at 1), and a transaction is acknowledged only once each of
  * its events is durably handed to the relay (see appservice.ts). We talk back through the
  * client-server API with the as_token, as the bot or as a ghost per QQ member
  * (`@qq_<QQ number>:<domain>`).
@@ -16,7 +16,7 @@ import type { Logger } from '../../log.js';
 import { silentLogger } from '../../log.js';
 import type { MappingLink } from '../../mappings/config.js';
 import type { Store } from '../../store/store.js';
-import { AliasNotFound, createDurableAppService } from './appservice.js';
+import { AliasNotFound, appserviceListener, createDurableAppService } from './appservice.js';
 import { MatrixClient, MatrixError, toDeliveryError } from './client.js';
 import type { MatrixConfig } from './config.js';
 import { asEdit, imageContent, parseMatrixContent, parseMxc, renderSegments, withReply, type MatrixContent } from './format.js';
@@ -136,7 +136,7 @@ export class MatrixConnector implements Connector {
     as.onUserQuery = ((userId: string) => this.onUserQuery(userId)) as AppService['onUserQuery'];
     this.appservice = as;
     // Our own server around the library's express app, so we know the port and can close it.
-    const server = http.createServer(as.expressApp);
+    const server = http.createServer(appserviceListener(as));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.config.port, this.config.bindAddress, () => resolve());

@@ -49,6 +49,8 @@ export interface SetupOptions {
   /** `matrix.portals` and `matrix.portalGroups`. */
   portals?: boolean;
   portalGroups?: number[];
+  /** How the fake homeserver reaches the bridge (default: the v1 paths with a header). */
+  pushPaths?: 'v1' | 'legacy';
 }
 
 /** One run of the bridge (relay + Matrix + loopback QQ) on the SQLite store in `stateDir`. */
@@ -90,6 +92,7 @@ export async function setup(o: SetupOptions = {}) {
   const hs = new FakeHomeserver({
     domain: DOMAIN, asToken: reg.as_token, hsToken: reg.hs_token, senderLocalpart: 'qqbridge',
     userNamespace: reg.namespaces.users[0]!.regex, aliasNamespace: reg.namespaces.aliases[0]!.regex,
+    ...(o.pushPaths ? { pushPaths: o.pushPaths } : {}),
   });
   await hs.start();
   cleanups.push(() => hs.stop());
