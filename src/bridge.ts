@@ -90,6 +90,7 @@ export async function startBridge(config: Config, log: Logger, hooks: BridgeHook
         routes.replace(mergeLinks(configured, runtime));
       },
       // Portal rooms exist only for groups this QQ account is in.
+      mappedRoom: (n) => routes.targetsFor({ network: 'qq', room: `group:${n}` }).find((t) => t.network === 'matrix')?.room,
       groupInfo: async (n) => {
         const g = qq.webqq?.groups().find((x) => x.number === n);
         return g ? { name: g.name } : undefined;

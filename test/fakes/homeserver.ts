@@ -430,6 +430,14 @@ export class FakeHomeserver {
       if (!id) throw new HttpError(404, 'M_NOT_FOUND', 'Room alias not found');
       return { room_id: id, servers: [this.o.domain] };
     }
+    if (method === 'PUT' && (m = /^\/_matrix\/client\/v3\/directory\/room\/([^/]+)$/.exec(p))) {
+      const alias = decodeURIComponent(m[1]!);
+      if (!alias.endsWith(`:${this.o.domain}`)) throw new HttpError(400, 'M_INVALID_PARAM', 'Room alias must be local');
+      if (this.aliases.has(alias)) throw new HttpError(409, 'M_UNKNOWN', `Room alias ${alias} already exists`);
+      this.room(String(body.room_id));
+      this.aliases.set(alias, String(body.room_id));
+      return {};
+    }
     if (method === 'POST' && p === '/_matrix/client/v3/createRoom') {
       const aliasName = typeof body.room_alias_name === 'string' ? body.room_alias_name : undefined;
       const alias = aliasName ? `#${aliasName}:${this.o.domain}` : undefined;

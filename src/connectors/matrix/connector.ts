@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { AppService } from 'matrix-appservice-bridge';
 import type { Capabilities, Connector, ConnectorContext, Delivery } from '../../core/connector.js';
 import { DeliveryError } from '../../core/errors.js';
-import { sourceId, type BridgeMessage, type ImagePart, type Part } from '../../core/message.js';
+import { sourceId, type BridgeMessage, type ImagePart, type Part, type Sender } from '../../core/message.js';
 import type { Logger } from '../../log.js';
 import { silentLogger } from '../../log.js';
 import type { MappingLink } from '../../mappings/config.js';
@@ -35,6 +35,8 @@ export interface MatrixConnectorOptions {
    * that group. Without it no portal room is created (alias queries answer 404).
    */
   groupInfo?: (groupNumber: number) => Promise<{ name?: string; topic?: string } | undefined>;
+  /** The Matrix room the config bridges to a QQ group, if any (a portal alias then names it). */
+  mappedRoom?: (groupNumber: number) => string | undefined;
 }
 
 type Event = Record<string, unknown> & { type?: string; room_id?: string; sender?: string; event_id?: string; content?: Record<string, unknown>; state_key?: string; origin_server_ts?: number };
@@ -173,11 +175,11 @@ export class MatrixConnector implements Connector {
     const ghost = msg.origin.sender.puppet ? this.ghostId(msg.origin.sender.id) : undefined;
     try {
       if (ghost && (msg.kind === 'join' || msg.kind === 'leave')) {
-        if (msg.kind === 'join') await this.ensureGhost(ghost, msg.origin.sender.displayName, room);
+        if (msg.kind === 'join') await this.ensureGhost(ghost, msg.origin.sender, room);
         else await this.ghostLeave(ghost, room);
         return [];
       }
-      if (ghost) await this.ensureGhost(ghost, msg.origin.sender.displayName, room);
+      if (ghost) await this.ensureGhost(ghost, msg.origin.sender, room);
       else await this.ensureBotJoined(room);
       const segments = renderSegments(msg.parts, msg.kind, {
         pillFor: (p) => (p.userId?.startsWith('@') ? p.userId : p.userId && msg.origin.sender.puppet ? this.ghostId(p.userId) : undefined),
@@ -241,26 +243,33 @@ export class MatrixConnector implements Connector {
 
   /**
    * Registers the ghost, joins it to the room if the homeserver says it is not in it yet, and
-   * keeps its per-room name current, comparing against what the store says was set (so a restart
-   * calls out only when the name really changed).
+   * keeps its names current, comparing against what the store says was set (so a restart calls
+   * out only when a name really changed). The global profile carries the account's nickname
+   * (`sender.nickname`, else "QQ <number>"); the name shown in this group (a group card) is set
+   * as the ghost's member name in this room only, so it never leaks into other rooms.
    */
-  private async ensureGhost(ghost: string, displayName: string, room: string): Promise<void> {
+  private async ensureGhost(ghost: string, sender: Sender, room: string): Promise<void> {
     await this.ensureRegistered(ghost);
     const known = await this.store.getGhost(ghost);
-    let globalName = known?.displayName;
-    if (globalName === undefined) {
-      await this.client.setDisplayName(ghost, displayName);
-      await this.store.setGhostProfile(ghost, { displayName });
-      globalName = displayName;
+    const globalName = sender.nickname ?? `QQ ${sender.id}`;
+    const roomNames = { ...known?.roomNames };
+    if (known?.displayName !== globalName) {
+      await this.client.setDisplayName(ghost, globalName);
+      await this.store.setGhostProfile(ghost, { displayName: globalName });
+      // The homeserver rewrote the ghost's member name in every room it is in to the new global one.
+      for (const r of Object.keys(roomNames)) {
+        roomNames[r] = globalName;
+        await this.store.setGhostRoomName(ghost, r, globalName);
+      }
     }
     const joinedNow = await this.ensureGhostJoined(ghost, room);
-    // A group card belongs to one group: it becomes the ghost's name in this room only. A fresh
-    // join shows the global profile name, whatever was set in this room before.
-    const shown = joinedNow ? globalName : (known?.roomNames[room] ?? globalName);
-    if (shown !== displayName) {
-      await this.client.putState(room, 'm.room.member', ghost, { membership: 'join', displayname: displayName }, ghost);
+    // A fresh join shows the global profile name, whatever was set in this room before.
+    const shown = joinedNow ? globalName : (roomNames[room] ?? globalName);
+    const wanted = sender.displayName;
+    if (shown !== wanted) {
+      await this.client.putState(room, 'm.room.member', ghost, { membership: 'join', displayname: wanted }, ghost);
     }
-    if (known?.roomNames[room] !== displayName) await this.store.setGhostRoomName(ghost, room, displayName);
+    if (roomNames[room] !== wanted) await this.store.setGhostRoomName(ghost, room, wanted);
   }
 
   /** Joins the ghost unless it is in the room already (per the member state); true when it joined now. */
@@ -410,14 +419,9 @@ export class MatrixConnector implements Connector {
       return;
     }
     if (ev.type === 'm.room.redaction' && this.config.redactions === 'notice' && this.rooms.has(room)) {
-      // QQ cannot delete a message: its readers get a short notice pointing at the original.
-      const msg = await this.inbound(room, eventId, sender, ev, 'notice', [{ type: 'text', text: 'deleted a message' }]);
-      const target = str(ev.redacts) ?? str(content.redacts);
-      if (target) {
-        const r = await this.ctx?.sourceIdFor(room, target);
-        if (r) msg.replyTo = r;
-      }
-      await this.ctx?.receive(msg);
+      // QQ cannot delete a message: its readers learn only who deleted one. No reply to the
+      // original, which QQ would show as a quote of the very text its author wanted gone.
+      await this.ctx?.receive(await this.inbound(room, eventId, sender, ev, 'notice', [{ type: 'text', text: 'deleted a message' }]));
     }
   }
 
@@ -519,6 +523,14 @@ export class MatrixConnector implements Connector {
     await this.emitLinks();
   }
 
+  /** The Matrix room already bridged to a QQ group, by the config or by an earlier link. */
+  private async mappedRoom(group: number): Promise<string | undefined> {
+    const configured = this.opts.mappedRoom?.(group);
+    if (configured) return configured;
+    const link = (await this.matrixLinks()).find((l) => l.qq.kind === 'group' && l.qq.number === group);
+    return link?.rooms.find((r) => r.network === 'matrix')?.room;
+  }
+
   private isAdmin(user: string): boolean {
     return this.config.admins.includes(user);
   }
@@ -595,6 +607,14 @@ export class MatrixConnector implements Connector {
     // A failed lookup (QQ offline) throws through: the client gets an error it may retry, not a 404.
     const info = await this.opts.groupInfo(group);
     if (!info) throw new AliasNotFound(`the QQ account is not in group ${group}`);
+    const existing = await this.mappedRoom(group);
+    if (existing) {
+      // The group already has a room: the alias names that room, never a second one that the
+      // bridge would then relay to as well.
+      await this.client.request('PUT', `/_matrix/client/v3/directory/room/${encodeURIComponent(alias)}`, { body: { room_id: existing } });
+      this.log.info({ room: existing, group, alias }, 'pointed a portal alias at the room already bridged to its group');
+      return;
+    }
     const admins = this.config.admins.filter((a) => a !== this.botUserId);
     const created = await this.client.createRoom({
       room_alias_name: alias.slice(1, alias.indexOf(':')),
@@ -604,7 +624,8 @@ export class MatrixConnector implements Connector {
       visibility: 'private',
       initial_state: [{ type: 'm.room.join_rules', state_key: '', content: { join_rule: 'invite' } }],
       invite: admins,
-      power_level_content_override: { users: { [this.botUserId]: 100, ...Object.fromEntries(admins.map((a) => [a, 50])) } },
+      // Admins run the room (promote, moderate) as its owners would: power 100, like the bot.
+      power_level_content_override: { users: { [this.botUserId]: 100, ...Object.fromEntries(admins.map((a) => [a, 100])) } },
     });
     this.memberships.add(`${created.room_id}\0${this.botUserId}`);
     await this.link(created.room_id, group, `alias query ${alias}`);

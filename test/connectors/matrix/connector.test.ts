@@ -12,20 +12,28 @@ afterAll(removeRoot);
 describe('MatrixConnector', () => {
   it('QQ → Matrix: a ghost per member speaks with the group card, renamed when the card changes', async () => {
     const b = await setup();
-    await b.qq.inject(GROUP, { sender: { id: '10001', displayName: 'Card A', puppet: true }, parts: [{ type: 'text', text: 'hello <b>', style: { bold: true } }] });
+    await b.qq.inject(GROUP, { sender: { id: '10001', displayName: 'Card A', nickname: 'Nick', puppet: true }, parts: [{ type: 'text', text: 'hello <b>', style: { bold: true } }] });
     await waitFor(() => b.hs.messages(b.room).length === 1, 'first message');
     const [m] = b.hs.messages(b.room);
     expect(m!.sender).toBe(ghost('10001'));
     expect(m!.content).toMatchObject({ msgtype: 'm.text', body: 'hello <b>', formatted_body: '<strong>hello &lt;b&gt;</strong>' });
     expect(b.hs.memberName(b.room, ghost('10001'))).toBe('Card A');
+    // The card is this group's name only: the global profile carries the nickname.
+    expect(b.hs.profiles.get(ghost('10001'))).toBe('Nick');
+    // Without a known nickname, the global name is the QQ number, never the card.
+    await b.qq.inject(GROUP, { sender: { id: '10009', displayName: 'Card Z', puppet: true }, text: 'z' });
+    await waitFor(() => b.hs.messages(b.room).length === 2, 'message from a member without nickname');
+    expect(b.hs.profiles.get(ghost('10009'))).toBe('QQ 10009');
+    expect(b.hs.memberName(b.room, ghost('10009'))).toBe('Card Z');
 
-    await b.qq.inject(GROUP, { sender: { id: '10001', displayName: 'Card B', puppet: true }, text: 'renamed' });
-    await waitFor(() => b.hs.messages(b.room).length === 2, 'second message');
+    await b.qq.inject(GROUP, { sender: { id: '10001', displayName: 'Card B', nickname: 'Nick', puppet: true }, text: 'renamed' });
+    await waitFor(() => b.hs.messages(b.room).length === 3, 'second message');
     expect(b.hs.memberName(b.room, ghost('10001'))).toBe('Card B');
+    expect(b.hs.profiles.get(ghost('10001'))).toBe('Nick');
     const renames = () => b.hs.requests.filter((r) => r.method === 'PUT' && (r.path.includes('/state/m.room.member/') || r.path.includes('/profile/'))).length;
     const before = renames();
-    await b.qq.inject(GROUP, { sender: { id: '10001', displayName: 'Card B', puppet: true }, text: 'same name' });
-    await waitFor(() => b.hs.messages(b.room).length === 3, 'third message');
+    await b.qq.inject(GROUP, { sender: { id: '10001', displayName: 'Card B', nickname: 'Nick', puppet: true }, text: 'same name' });
+    await waitFor(() => b.hs.messages(b.room).length === 4, 'third message');
     expect(renames()).toBe(before); // name unchanged: no profile/state call
     expect((await b.store.getGhost(ghost('10001')))?.roomNames[b.room]).toBe('Card B');
     // Our ghosts' messages are never relayed back to QQ.
@@ -186,11 +194,26 @@ describe('MatrixConnector', () => {
     expect(String(r.state.get('m.room.topic\0')?.topic)).toContain('654321');
     expect(r.members.get(b.hs.botUserId)).toBe('join');
     expect(r.members.get(ADMIN)).toBe('invite');
+    // Admins may promote others in rooms the bridge creates.
+    expect((r.state.get('m.room.power_levels\0') as { users: Record<string, number> }).users[ADMIN]).toBe(100);
     expect(r.members.get(ALICE)).toBeUndefined();
     expect((await b.store.getLink(`matrix:${roomId}`))?.link).toMatchObject({ qq: { kind: 'group', number: 654321 } });
     // A group the account is in but the config does not list, and a malformed alias: 404.
     expect(await b.hs.resolveAlias('#qq_777777:test.hs')).toBeUndefined();
     expect(await b.hs.resolveAlias('#qq_notanumber:test.hs')).toBeUndefined();
+    expect(await b.store.listLinks()).toHaveLength(1);
+  });
+
+  it('a portal alias for a group already bridged (config or earlier link) names that room, never a second one', async () => {
+    const b = await setup({ groups: { 346167134: {}, 654321: {} }, portals: true });
+    const roomsBefore = b.hs.rooms.size;
+    expect(await b.hs.resolveAlias('#qq_346167134:test.hs')).toBe(b.room);
+    // A portal made once, then asked for again under the same group, stays one room too.
+    const portal = await b.hs.resolveAlias('#qq_654321:test.hs');
+    expect(b.hs.rooms.size).toBe(roomsBefore + 1);
+    b.hs.aliases.delete('#qq_654321:test.hs'); // say an admin removed the alias
+    expect(await b.hs.resolveAlias('#qq_654321:test.hs')).toBe(portal);
+    expect(b.hs.rooms.size).toBe(roomsBefore + 1);
     expect(await b.store.listLinks()).toHaveLength(1);
   });
 });

@@ -63,6 +63,7 @@ export async function startBridge(hs: FakeHomeserver, reg: Registration, room: s
   const matrix = new MatrixConnector(config, {
     store, registration: reg, rooms: [room], onLinksChanged: (l) => links.push(l),
     ...(groups ? { groupInfo: async (g: number) => groups[g] } : {}),
+    mappedRoom: (g: number) => (`group:${g}` === GROUP ? room : undefined),
   });
   const qq = new LoopbackConnector('qq', { remote });
   const relay = new Relay({

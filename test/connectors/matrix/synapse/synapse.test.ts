@@ -50,11 +50,13 @@ describe.skipIf(!haveSynapse)('Matrix connector against Synapse', () => {
     const got = remote.sent(GROUP).find((s) => s.delivery.message.parts.some((p) => p.type === 'text' && p.text === 'hi QQ'))!;
     expect(got.delivery.message.origin.sender).toEqual({ id: alice.userId, displayName: 'Alice' });
 
-    await bridge.qq.inject(GROUP, { sender: { id: '10001', displayName: 'Card A', puppet: true }, text: 'hello Matrix' });
+    await bridge.qq.inject(GROUP, { sender: { id: '10001', displayName: 'Card A', nickname: 'Nick A', puppet: true }, text: 'hello Matrix' });
     await waitFor(async () => (await alice.messages(room)).some((e) => e.content.body === 'hello Matrix'), 'delivery to Matrix', 20_000);
     const ev = (await alice.messages(room)).find((e) => e.content.body === 'hello Matrix')!;
     expect(ev.sender).toBe(ghost('10001'));
     expect((await alice.state<{ displayname: string }>(room, 'm.room.member', ghost('10001'))).displayname).toBe('Card A');
+    // The card is per room; the global profile carries the nickname.
+    expect(await alice.api('GET', `/_matrix/client/v3/profile/${encodeURIComponent(ghost('10001'))}/displayname`)).toEqual({ displayname: 'Nick A' });
   });
 
   it('pictures both ways through the media repository', async () => {
@@ -108,6 +110,7 @@ describe.skipIf(!haveSynapse)('Matrix connector against Synapse', () => {
     const n = remote.sent(GROUP).at(-1)!.delivery.message;
     expect(n.kind).toBe('notice');
     expect(n.origin.sender.displayName).toBe('Alice');
+    expect(n.replyTo).toBeUndefined(); // no quote of the deleted text
   });
 
   it('Synapse restarted twice mid-stream: nothing lost, nothing duplicated, in order', async () => {
