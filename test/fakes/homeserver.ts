@@ -68,6 +68,8 @@ export class FakeHomeserver {
   readonly rooms = new Map<string, Room>();
   readonly users = new Set<string>();
   readonly profiles = new Map<string, string>();
+  /** Global avatar (mxc URL) per user. */
+  readonly avatars = new Map<string, string>();
   readonly aliases = new Map<string, string>();
   readonly media = new Map<string, { data: Buffer; type: string }>();
   /** Every request: method, path (no query), user acted as. */
@@ -412,6 +414,16 @@ export class FakeHomeserver {
       this.profiles.set(user, String(body.displayname));
       for (const room of this.rooms.values()) {
         if (room.members.get(user) === 'join') this.setMember(room, user, 'join', user, String(body.displayname));
+      }
+      return {};
+    }
+    if (method === 'PUT' && (m = /^\/_matrix\/client\/v3\/profile\/([^/]+)\/avatar_url$/.exec(p))) {
+      const target = decodeURIComponent(m[1]!);
+      if (target !== user) throw new HttpError(403, 'M_FORBIDDEN', 'Cannot set another user\'s avatar_url');
+      if (typeof body.avatar_url !== 'string') throw new HttpError(400, 'M_BAD_JSON', 'Missing key \'avatar_url\'');
+      this.avatars.set(user, body.avatar_url);
+      for (const room of this.rooms.values()) {
+        if (room.members.get(user) === 'join') this.setMember(room, user, 'join', user, this.profiles.get(user));
       }
       return {};
     }

@@ -20,6 +20,7 @@ import { AliasNotFound, appserviceListener, createDurableAppService } from './ap
 import { MatrixClient, MatrixError, toDeliveryError } from './client.js';
 import type { MatrixConfig } from './config.js';
 import { asEdit, imageContent, parseMatrixContent, parseMxc, renderSegments, withReply, type MatrixContent } from './format.js';
+import { Ghosts } from './ghosts.js';
 import { loadRegistration, type Registration } from './registration.js';
 
 export interface MatrixConnectorOptions {
@@ -82,9 +83,7 @@ export class MatrixConnector implements Connector {
   private readonly pending = new Map<string, Promise<void>>();
   /** Per-room chain so inbound events keep their order through async work. */
   private readonly chains = new Map<string, Promise<void>>();
-  private readonly registered = new Set<string>();
-  /** `room\0user` pairs known to be joined. */
-  private readonly memberships = new Set<string>();
+  private readonly ghosts: Ghosts;
   private readonly names = new Map<string, string>();
   /** mediaId → what was uploaded, so a retried delivery does not upload again. */
   private readonly uploaded = new Map<string, { mxc: string; mime: string; size: number }>();
@@ -101,6 +100,7 @@ export class MatrixConnector implements Connector {
     this.ghostRe = new RegExp(`^@${esc(config.userPrefix)}(\\d+):${esc(config.domain)}$`);
     this.aliasRe = new RegExp(`^#${esc(config.userPrefix)}(\\d+):${esc(config.domain)}$`);
     for (const r of opts.rooms ?? []) this.rooms.add(r);
+    this.ghosts = new Ghosts({ client: this.client, store: this.store, botUserId: this.botUserId, log: () => this.log });
   }
 
   /** The ghost of a QQ member. */
@@ -175,12 +175,12 @@ export class MatrixConnector implements Connector {
     const ghost = msg.origin.sender.puppet ? this.ghostId(msg.origin.sender.id) : undefined;
     try {
       if (ghost && (msg.kind === 'join' || msg.kind === 'leave')) {
-        if (msg.kind === 'join') await this.ensureGhost(ghost, msg.origin.sender, room);
-        else await this.ghostLeave(ghost, room);
+        if (msg.kind === 'join') await this.ghosts.ensureGhost(ghost, msg.origin.sender, room);
+        else await this.ghosts.leave(ghost, room);
         return [];
       }
-      if (ghost) await this.ensureGhost(ghost, msg.origin.sender, room);
-      else await this.ensureBotJoined(room);
+      if (ghost) await this.ghosts.ensureGhost(ghost, msg.origin.sender, room);
+      else await this.ghosts.ensureBotJoined(room);
       const segments = renderSegments(msg.parts, msg.kind, {
         pillFor: (p) => (p.userId?.startsWith('@') ? p.userId : p.userId && msg.origin.sender.puppet ? this.ghostId(p.userId) : undefined),
         ...(ghost ? {} : { senderPrefix: msg.origin.sender.displayName }),
@@ -221,92 +221,6 @@ export class MatrixConnector implements Connector {
       if (part.mediaId) this.uploaded.set(part.mediaId, up);
     }
     return imageContent(part, up.mxc, { mime: up.mime, size: up.size });
-  }
-
-  private async ensureRegistered(userId: string): Promise<void> {
-    if (this.registered.has(userId)) return;
-    const localpart = userId.slice(1, userId.indexOf(':'));
-    try {
-      await this.client.register(localpart);
-    } catch (e) {
-      if (!(e instanceof MatrixError && e.errcode === 'M_USER_IN_USE')) throw e;
-    }
-    this.registered.add(userId);
-  }
-
-  private async ensureBotJoined(room: string): Promise<void> {
-    const k = `${room}\0${this.botUserId}`;
-    if (this.memberships.has(k)) return;
-    await this.client.join(room);
-    this.memberships.add(k);
-  }
-
-  /**
-   * Registers the ghost, joins it to the room if the homeserver says it is not in it yet, and
-   * keeps its names current, comparing against what the store says was set (so a restart calls
-   * out only when a name really changed). The global profile carries the account's nickname
-   * (`sender.nickname`, else "QQ <number>"); the name shown in this group (a group card) is set
-   * as the ghost's member name in this room only, so it never leaks into other rooms.
-   */
-  private async ensureGhost(ghost: string, sender: Sender, room: string): Promise<void> {
-    await this.ensureRegistered(ghost);
-    const known = await this.store.getGhost(ghost);
-    const globalName = sender.nickname ?? `QQ ${sender.id}`;
-    const roomNames = { ...known?.roomNames };
-    if (known?.displayName !== globalName) {
-      await this.client.setDisplayName(ghost, globalName);
-      await this.store.setGhostProfile(ghost, { displayName: globalName });
-      // The homeserver rewrote the ghost's member name in every room it is in to the new global one.
-      for (const r of Object.keys(roomNames)) {
-        roomNames[r] = globalName;
-        await this.store.setGhostRoomName(ghost, r, globalName);
-      }
-    }
-    const joinedNow = await this.ensureGhostJoined(ghost, room);
-    // A fresh join shows the global profile name, whatever was set in this room before.
-    const shown = joinedNow ? globalName : (roomNames[room] ?? globalName);
-    const wanted = sender.displayName;
-    if (shown !== wanted) {
-      await this.client.putState(room, 'm.room.member', ghost, { membership: 'join', displayname: wanted }, ghost);
-    }
-    if (roomNames[room] !== wanted) await this.store.setGhostRoomName(ghost, room, wanted);
-  }
-
-  /** Joins the ghost unless it is in the room already (per the member state); true when it joined now. */
-  private async ensureGhostJoined(ghost: string, room: string): Promise<boolean> {
-    const k = `${room}\0${ghost}`;
-    if (this.memberships.has(k)) return false;
-    let membership: unknown;
-    try {
-      membership = (await this.client.getState<{ membership?: string }>(room, 'm.room.member', ghost, ghost)).membership;
-    } catch (e) {
-      // No member event (never joined), or not allowed to read it (not in the room): join.
-      if (!(e instanceof MatrixError && (e.errcode === 'M_NOT_FOUND' || e.errcode === 'M_FORBIDDEN'))) throw e;
-    }
-    if (membership === 'join') {
-      this.memberships.add(k);
-      return false;
-    }
-    try {
-      await this.client.join(room, ghost);
-    } catch (e) {
-      if (!(e instanceof MatrixError && e.errcode === 'M_FORBIDDEN')) throw e;
-      await this.ensureBotJoined(room);
-      await this.client.invite(room, ghost);
-      await this.client.join(room, ghost);
-    }
-    this.memberships.add(k);
-    return true;
-  }
-
-  private async ghostLeave(ghost: string, room: string): Promise<void> {
-    try {
-      await this.client.leave(room, ghost);
-    } catch (e) {
-      // Not in the room (never spoke, or already gone): nothing to undo.
-      if (!(e instanceof MatrixError && (e.errcode === 'M_FORBIDDEN' || e.errcode === 'M_NOT_FOUND'))) throw e;
-    }
-    this.memberships.delete(`${room}\0${ghost}`);
   }
 
   // ---------------------------------------------------------------------------------- inbound
@@ -377,7 +291,7 @@ export class MatrixConnector implements Connector {
       const name = str(content.displayname);
       if (name) this.names.set(`${room}\0${target}`, name);
       // Our bot or a ghost kicked, banned or gone: the next message joins again.
-      if (this.isOurs(target) && content.membership !== 'join') this.memberships.delete(`${room}\0${target}`);
+      if (this.isOurs(target) && content.membership !== 'join') this.ghosts.forgetMembership(room, target);
       if (target === this.botUserId && content.membership === 'invite') {
         // Anyone on any federated server can create a room and invite the bot: only a bridge admin
         // may bring it into a new room, so a stranger cannot reach a QQ group through one.
@@ -387,7 +301,7 @@ export class MatrixConnector implements Connector {
           return;
         }
         await this.client.join(room);
-        this.memberships.add(`${room}\0${this.botUserId}`);
+        this.ghosts.joined(room, this.botUserId);
         this.log.info({ room, by: sender }, 'joined a Matrix room on invitation');
       }
       return;
@@ -627,7 +541,7 @@ export class MatrixConnector implements Connector {
       // Admins run the room (promote, moderate) as its owners would: power 100, like the bot.
       power_level_content_override: { users: { [this.botUserId]: 100, ...Object.fromEntries(admins.map((a) => [a, 100])) } },
     });
-    this.memberships.add(`${created.room_id}\0${this.botUserId}`);
+    this.ghosts.joined(created.room_id, this.botUserId);
     await this.link(created.room_id, group, `alias query ${alias}`);
     this.log.info({ room: created.room_id, group }, 'created a Matrix portal room');
   }
@@ -646,6 +560,6 @@ export class MatrixConnector implements Connector {
   }
 
   private async onUserQuery(userId: string): Promise<void> {
-    if (this.ghostRe.test(userId)) await this.ensureRegistered(userId);
+    if (this.ghostRe.test(userId)) await this.ghosts.ensureRegistered(userId);
   }
 }

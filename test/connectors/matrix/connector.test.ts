@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { buildRegistration, loadRegistration, writeRegistration } from '../../../src/connectors/matrix/registration.js';
@@ -41,11 +43,51 @@ describe('MatrixConnector', () => {
     expect(b.qq.remote.sent(GROUP)).toHaveLength(0);
   });
 
+  it('ghost avatars come from the QQ avatar: uploaded once per content, set once, replaced when it changes', async () => {
+    const b = await setup();
+    let picture = PNG;
+    let fetches = 0;
+    const server = http.createServer((_req, res) => {
+      fetches++;
+      res.writeHead(200, { 'Content-Type': 'image/png' }).end(picture);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const src = (n: string) => `http://127.0.0.1:${(server.address() as AddressInfo).port}/avatar/${n}`;
+      const say = async (id: string, avatar: string, text: string) => {
+        const count = b.hs.messages(b.room).length;
+        await b.qq.inject(GROUP, { sender: { id, displayName: `M${id}`, puppet: true, avatarUrl: avatar }, text });
+        await waitFor(() => b.hs.messages(b.room).length === count + 1, text);
+      };
+      await say('10011', src('a'), 'one');
+      const mxc = b.hs.avatars.get(ghost('10011'));
+      expect(mxc).toMatch(/^mxc:\/\/test\.hs\//);
+      expect(b.hs.media.get(mxc!.split('/').pop()!)?.data.equals(PNG)).toBe(true);
+      await say('10011', src('a'), 'two');
+      // A second member with the same picture: no second upload.
+      await say('10012', src('b'), 'three');
+      expect(b.hs.avatars.get(ghost('10012'))).toBe(mxc);
+      expect(b.hs.uploads).toHaveLength(1);
+      expect(fetches).toBe(2);
+      const avatarSets = () => b.hs.requests.filter((r) => r.method === 'PUT' && r.path.endsWith('/avatar_url')).length;
+      expect(avatarSets()).toBe(2);
+      // The member changes their picture (a new source URL): a new upload, set once.
+      picture = Buffer.concat([PNG, Buffer.from([0])]);
+      await say('10011', src('a2'), 'four');
+      expect(b.hs.avatars.get(ghost('10011'))).not.toBe(mxc);
+      expect(b.hs.uploads).toHaveLength(2);
+      expect(avatarSets()).toBe(3);
+    } finally {
+      server.close();
+    }
+  });
+
   it('QQ join/leave become ghost membership changes', async () => {
     const b = await setup();
     await b.qq.inject(GROUP, { kind: 'join', sender: { id: '10002', displayName: 'Newbie', puppet: true }, parts: [] });
     await waitFor(() => b.hs.membership(b.room, ghost('10002')) === 'join', 'ghost joined');
-    expect(b.hs.memberName(b.room, ghost('10002'))).toBe('Newbie');
+    // Joined under the global name (the QQ number here), then named as in the group.
+    await waitFor(() => b.hs.memberName(b.room, ghost('10002')) === 'Newbie', 'ghost named as in the group');
     await b.qq.inject(GROUP, { kind: 'leave', sender: { id: '10002', displayName: 'Newbie', puppet: true }, parts: [] });
     await waitFor(() => b.hs.membership(b.room, ghost('10002')) === 'leave', 'ghost left');
     expect(b.hs.messages(b.room)).toHaveLength(0);

@@ -5,6 +5,8 @@
  * One homeserver for the whole file; skipped with one line where synapse.sh is missing.
  */
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,13 +52,22 @@ describe.skipIf(!haveSynapse)('Matrix connector against Synapse', () => {
     const got = remote.sent(GROUP).find((s) => s.delivery.message.parts.some((p) => p.type === 'text' && p.text === 'hi QQ'))!;
     expect(got.delivery.message.origin.sender).toEqual({ id: alice.userId, displayName: 'Alice' });
 
-    await bridge.qq.inject(GROUP, { sender: { id: '10001', displayName: 'Card A', nickname: 'Nick A', puppet: true }, text: 'hello Matrix' });
+    const avatars = http.createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'image/png' }).end(PNG));
+    await new Promise<void>((r) => avatars.listen(0, '127.0.0.1', r));
+    const avatarUrl = `http://127.0.0.1:${(avatars.address() as AddressInfo).port}/10001.png`;
+    await bridge.qq.inject(GROUP, { sender: { id: '10001', displayName: 'Card A', nickname: 'Nick A', puppet: true, avatarUrl }, text: 'hello Matrix' });
     await waitFor(async () => (await alice.messages(room)).some((e) => e.content.body === 'hello Matrix'), 'delivery to Matrix', 20_000);
     const ev = (await alice.messages(room)).find((e) => e.content.body === 'hello Matrix')!;
     expect(ev.sender).toBe(ghost('10001'));
     expect((await alice.state<{ displayname: string }>(room, 'm.room.member', ghost('10001'))).displayname).toBe('Card A');
     // The card is per room; the global profile carries the nickname.
-    expect(await alice.api('GET', `/_matrix/client/v3/profile/${encodeURIComponent(ghost('10001'))}/displayname`)).toEqual({ displayname: 'Nick A' });
+    const profile = await alice.api<{ displayname: string; avatar_url: string }>('GET', `/_matrix/client/v3/profile/${encodeURIComponent(ghost('10001'))}`);
+    expect(profile.displayname).toBe('Nick A');
+    // The avatar is set without losing the card in this room (Synapse rewrites member events on a profile change).
+    const dl = await fetch(`${hs.url}/_matrix/media/v3/download/${profile.avatar_url.slice('mxc://'.length)}`);
+    expect(Buffer.from(await dl.arrayBuffer()).equals(PNG)).toBe(true);
+    expect((await alice.state<{ displayname: string; avatar_url: string }>(room, 'm.room.member', ghost('10001')))).toMatchObject({ displayname: 'Card A', avatar_url: profile.avatar_url });
+    avatars.close();
   });
 
   it('pictures both ways through the media repository', async () => {
