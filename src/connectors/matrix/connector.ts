@@ -16,11 +16,12 @@ import type { Logger } from '../../log.js';
 import { silentLogger } from '../../log.js';
 import type { MappingLink } from '../../mappings/config.js';
 import type { Store } from '../../store/store.js';
-import { AliasNotFound, appserviceListener, createDurableAppService } from './appservice.js';
+import { appserviceListener, createDurableAppService } from './appservice.js';
 import { MatrixClient, MatrixError, toDeliveryError } from './client.js';
 import type { MatrixConfig } from './config.js';
 import { asEdit, imageContent, parseMatrixContent, parseMxc, renderSegments, withReply, type MatrixContent } from './format.js';
 import { Ghosts } from './ghosts.js';
+import { MatrixLinks } from './links.js';
 import { loadRegistration, type Registration } from './registration.js';
 
 export interface MatrixConnectorOptions {
@@ -42,7 +43,6 @@ export interface MatrixConnectorOptions {
 
 type Event = Record<string, unknown> & { type?: string; room_id?: string; sender?: string; event_id?: string; content?: Record<string, unknown>; state_key?: string; origin_server_ts?: number };
 
-const LINK_PREFIX = 'matrix:';
 const SEEN_MAX = 5000;
 /** Files larger than this are linked on the homeserver instead of copied into the media store. */
 const MAX_FILE_FETCH = 50 * 1024 * 1024;
@@ -70,7 +70,6 @@ export class MatrixConnector implements Connector {
   private readonly client: MatrixClient;
   private readonly store: Store;
   private readonly ghostRe: RegExp;
-  private readonly aliasRe: RegExp;
   private readonly rooms = new Set<string>();
   private ctx: ConnectorContext | undefined;
   private log: Logger = silentLogger;
@@ -84,6 +83,7 @@ export class MatrixConnector implements Connector {
   /** Per-room chain so inbound events keep their order through async work. */
   private readonly chains = new Map<string, Promise<void>>();
   private readonly ghosts: Ghosts;
+  private readonly links: MatrixLinks;
   private readonly names = new Map<string, string>();
   /** mediaId → what was uploaded, so a retried delivery does not upload again. */
   private readonly uploaded = new Map<string, { mxc: string; mime: string; size: number }>();
@@ -98,9 +98,14 @@ export class MatrixConnector implements Connector {
     this.client = new MatrixClient(config.homeserverUrl, this.registration.as_token);
     const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     this.ghostRe = new RegExp(`^@${esc(config.userPrefix)}(\\d+):${esc(config.domain)}$`);
-    this.aliasRe = new RegExp(`^#${esc(config.userPrefix)}(\\d+):${esc(config.domain)}$`);
     for (const r of opts.rooms ?? []) this.rooms.add(r);
     this.ghosts = new Ghosts({ client: this.client, store: this.store, botUserId: this.botUserId, log: () => this.log });
+    this.links = new MatrixLinks({
+      config, client: this.client, store: this.store, ghosts: this.ghosts, botUserId: this.botUserId, rooms: this.rooms, log: () => this.log,
+      ...(opts.onLinksChanged ? { onLinksChanged: opts.onLinksChanged } : {}),
+      ...(opts.groupInfo ? { groupInfo: opts.groupInfo } : {}),
+      ...(opts.mappedRoom ? { mappedRoom: opts.mappedRoom } : {}),
+    });
   }
 
   /** The ghost of a QQ member. */
@@ -131,7 +136,7 @@ export class MatrixConnector implements Connector {
     this.log = ctx.log.child({ net: 'matrix' });
     const as = createDurableAppService(this.registration.hs_token, {
       onTransaction: (txnId, events) => this.onTransaction(txnId, events as Event[]),
-      onAliasQuery: (alias) => this.onAliasQuery(alias),
+      onAliasQuery: (alias) => this.links.onAliasQuery(alias),
       onError: (what, err) => this.log.error({ err: (err as Error)?.message ?? String(err) }, `${what} failed; the homeserver will retry it`),
     });
     as.on('http-log', (line: string) => this.log.trace({ line }, 'appservice http'));
@@ -145,8 +150,8 @@ export class MatrixConnector implements Connector {
     });
     this.server = server;
     this.listening = true;
-    for (const l of await this.matrixLinks()) this.rooms.add(l.rooms[1]!.room);
-    await this.emitLinks();
+    for (const l of await this.links.matrixLinks()) this.rooms.add(l.rooms[1]!.room);
+    await this.links.emitLinks();
     await this.setBotName();
     this.log.info({ port: this.port, bind: this.config.bindAddress }, 'Matrix appservice listening');
   }
@@ -295,7 +300,7 @@ export class MatrixConnector implements Connector {
       if (target === this.botUserId && content.membership === 'invite') {
         // Anyone on any federated server can create a room and invite the bot: only a bridge admin
         // may bring it into a new room, so a stranger cannot reach a QQ group through one.
-        if (!this.isAdmin(sender) && !this.rooms.has(room)) {
+        if (!this.links.isAdmin(sender) && !this.rooms.has(room)) {
           this.log.info({ room, by: sender }, 'declined a Matrix invitation from a user who is not a bridge admin');
           await this.client.leave(room);
           return;
@@ -309,7 +314,7 @@ export class MatrixConnector implements Connector {
     if (this.isOurs(sender)) return; // our own echo: never relayed back
     if (ev.type === 'm.room.message') {
       const body = str(content.body) ?? '';
-      if (/^!qq(\s|$)/.test(body)) return this.command(room, sender, body.trim());
+      if (/^!qq(\s|$)/.test(body)) return this.links.command(room, sender, body.trim());
       if (!this.rooms.has(room)) return;
       const parsed = parseMatrixContent(content);
       if (!parsed) return;
@@ -409,141 +414,6 @@ export class MatrixConnector implements Connector {
       this.log.warn({ err: (e as Error).message, mxc: image.mxc }, 'could not fetch a Matrix picture; relaying its name');
       return { type: 'text', text: `[image${image.name ? `: ${image.name}` : ''}]` };
     }
-  }
-
-  // ------------------------------------------------------------------------- plumbing & portals
-
-  private async matrixLinks(): Promise<MappingLink[]> {
-    return (await this.store.listLinks()).filter((l) => l.id.startsWith(LINK_PREFIX)).map((l) => l.link as MappingLink);
-  }
-
-  private async emitLinks(): Promise<void> {
-    if (!this.opts.onLinksChanged) return;
-    this.opts.onLinksChanged(await this.matrixLinks());
-  }
-
-  private async link(room: string, group: number, by: string): Promise<void> {
-    const link: MappingLink = {
-      name: `matrix ${room}`,
-      qq: { kind: 'group', number: group },
-      rooms: [
-        { network: 'qq', room: `group:${group}`, readOnly: false },
-        { network: 'matrix', room, readOnly: false },
-      ],
-      source: `linked in Matrix by ${by}`,
-    };
-    await this.store.putLink({ id: LINK_PREFIX + room, link, createdBy: by });
-    this.rooms.add(room);
-    await this.emitLinks();
-  }
-
-  /** The Matrix room already bridged to a QQ group, by the config or by an earlier link. */
-  private async mappedRoom(group: number): Promise<string | undefined> {
-    const configured = this.opts.mappedRoom?.(group);
-    if (configured) return configured;
-    const link = (await this.matrixLinks()).find((l) => l.qq.kind === 'group' && l.qq.number === group);
-    return link?.rooms.find((r) => r.network === 'matrix')?.room;
-  }
-
-  private isAdmin(user: string): boolean {
-    return this.config.admins.includes(user);
-  }
-
-  /** A room moderator (power level 50 or more in that room); their say covers only their own room. */
-  private async isModerator(room: string, user: string): Promise<boolean> {
-    try {
-      const pl = await this.client.getState<{ users?: Record<string, number>; users_default?: number }>(room, 'm.room.power_levels');
-      return (pl.users?.[user] ?? pl.users_default ?? 0) >= 50;
-    } catch {
-      return false;
-    }
-  }
-
-  private async notice(room: string, text: string): Promise<void> {
-    await this.client.sendEvent(room, 'm.room.message', `cmd.${Date.now()}.${Math.random().toString(36).slice(2)}`, { msgtype: 'm.notice', body: text });
-  }
-
-  /**
-   * `!qq link` belongs to bridge admins alone: a room's power levels say nothing about who may
-   * read a QQ group, since anyone can create a room and be its moderator. A moderator may still
-   * `!qq unlink` (stop the bridge in their own room, as kicking the bot would) and `!qq list`,
-   * and only in a room that is already linked.
-   */
-  private async command(room: string, sender: string, body: string): Promise<void> {
-    const [, verb = '', arg = ''] = body.split(/\s+/);
-    const admin = this.isAdmin(sender);
-    if (!admin) {
-      const allowed = (verb === 'unlink' || verb === 'list') && this.rooms.has(room) && (await this.isModerator(room, sender));
-      if (!allowed) {
-        await this.notice(room, `${sender}: only bridge admins can link rooms; room moderators may only !qq unlink or !qq list in a linked room`);
-        return;
-      }
-    }
-    if (verb === 'link') {
-      if (!/^\d{5,12}$/.test(arg)) return this.notice(room, 'usage: !qq link <QQ group number>');
-      await this.link(room, Number(arg), sender);
-      this.log.info({ room, group: arg, by: sender }, 'Matrix room plumbed to a QQ group');
-      return this.notice(room, `linked this room to QQ group ${arg}`);
-    }
-    if (verb === 'unlink') {
-      const removed = await this.store.deleteLink(LINK_PREFIX + room);
-      if (removed) {
-        this.rooms.delete(room);
-        await this.emitLinks();
-      }
-      return this.notice(room, removed ? 'unlinked this room' : 'this room is not linked by a !qq command');
-    }
-    if (verb === 'list') {
-      const links = await this.matrixLinks();
-      const mine = links.filter((l) => l.rooms.some((r) => r.network === 'matrix' && r.room === room));
-      const shown = admin ? links : mine;
-      const lines = shown.map((l) => `${l.rooms[0]!.room} ↔ ${l.rooms[1]!.room}`);
-      return this.notice(room, lines.length ? lines.join('\n') : 'no links');
-    }
-    return this.notice(room, 'commands: !qq link <group number>, !qq unlink, !qq list');
-  }
-
-  /**
-   * A client asked for `#qq_<group>:<domain>`: create the portal room and link it. Only when the
-   * config turns portals on, for a group it allows (`portalGroups`) that the QQ account is in
-   * (known to `groupInfo`); anything else answers 404, so the homeserver tells the client the
-   * alias does not exist. The alias query does not say who asked, so the room is invite-only
-   * and the bridge admins are invited: they decide who else may read the group.
-   */
-  private async onAliasQuery(alias: string): Promise<void> {
-    const m = this.aliasRe.exec(alias);
-    if (!m) throw new AliasNotFound(`${alias} is not a QQ group alias of this bridge`);
-    const group = Number(m[1]);
-    if (!Number.isSafeInteger(group) || group <= 0) throw new AliasNotFound(`${alias} does not name a QQ group`);
-    if (!this.config.portals) throw new AliasNotFound(`portal rooms are off (matrix.portals); ${alias} not created`);
-    if (this.config.portalGroups && !this.config.portalGroups.includes(group)) throw new AliasNotFound(`QQ group ${group} is not in matrix.portalGroups; ${alias} not created`);
-    if (!this.opts.groupInfo) throw new AliasNotFound(`portal rooms need the QQ group list; ${alias} not created`);
-    // A failed lookup (QQ offline) throws through: the client gets an error it may retry, not a 404.
-    const info = await this.opts.groupInfo(group);
-    if (!info) throw new AliasNotFound(`the QQ account is not in group ${group}`);
-    const existing = await this.mappedRoom(group);
-    if (existing) {
-      // The group already has a room: the alias names that room, never a second one that the
-      // bridge would then relay to as well.
-      await this.client.request('PUT', `/_matrix/client/v3/directory/room/${encodeURIComponent(alias)}`, { body: { room_id: existing } });
-      this.log.info({ room: existing, group, alias }, 'pointed a portal alias at the room already bridged to its group');
-      return;
-    }
-    const admins = this.config.admins.filter((a) => a !== this.botUserId);
-    const created = await this.client.createRoom({
-      room_alias_name: alias.slice(1, alias.indexOf(':')),
-      name: info.name ?? `QQ group ${group}`,
-      topic: info.topic ?? `Bridged to QQ group ${group} by qqbridge`,
-      preset: 'private_chat',
-      visibility: 'private',
-      initial_state: [{ type: 'm.room.join_rules', state_key: '', content: { join_rule: 'invite' } }],
-      invite: admins,
-      // Admins run the room (promote, moderate) as its owners would: power 100, like the bot.
-      power_level_content_override: { users: { [this.botUserId]: 100, ...Object.fromEntries(admins.map((a) => [a, 100])) } },
-    });
-    this.ghosts.joined(created.room_id, this.botUserId);
-    await this.link(created.room_id, group, `alias query ${alias}`);
-    this.log.info({ room: created.room_id, group }, 'created a Matrix portal room');
   }
 
   /**
