@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { AppService } from 'matrix-appservice-bridge';
 import type { Capabilities, Connector, ConnectorContext, Delivery } from '../../core/connector.js';
 import { DeliveryError } from '../../core/errors.js';
+import type { DeliveryFailure } from '../../core/outbox.js';
 import { sourceId, type BridgeMessage, type ImagePart, type Part, type Sender } from '../../core/message.js';
 import type { Logger } from '../../log.js';
 import { silentLogger } from '../../log.js';
@@ -39,6 +40,8 @@ export interface MatrixConnectorOptions {
   groupInfo?: (groupNumber: number) => Promise<{ name?: string; topic?: string } | undefined>;
   /** The Matrix room the config bridges to a QQ group, if any (a portal alias then names it). */
   mappedRoom?: (groupNumber: number) => string | undefined;
+  /** The QQ group the config bridges to a Matrix room, if any (for its bridge-info state). */
+  groupOf?: (room: string) => number | undefined;
 }
 
 type Event = Record<string, unknown> & { type?: string; room_id?: string; sender?: string; event_id?: string; content?: Record<string, unknown>; state_key?: string; origin_server_ts?: number };
@@ -84,6 +87,8 @@ export class MatrixConnector implements Connector {
   private readonly chains = new Map<string, Promise<void>>();
   private readonly ghosts: Ghosts;
   private readonly links: MatrixLinks;
+  /** Start-up work that does not hold up start (bridge-info state), awaited by stop. */
+  private background: Promise<unknown> = Promise.resolve();
   private readonly names = new Map<string, string>();
   /** mediaId → what was uploaded, so a retried delivery does not upload again. */
   private readonly uploaded = new Map<string, { mxc: string; mime: string; size: number }>();
@@ -105,6 +110,7 @@ export class MatrixConnector implements Connector {
       ...(opts.onLinksChanged ? { onLinksChanged: opts.onLinksChanged } : {}),
       ...(opts.groupInfo ? { groupInfo: opts.groupInfo } : {}),
       ...(opts.mappedRoom ? { mappedRoom: opts.mappedRoom } : {}),
+      ...(opts.groupOf ? { groupOf: opts.groupOf } : {}),
     });
   }
 
@@ -153,6 +159,7 @@ export class MatrixConnector implements Connector {
     for (const l of await this.links.matrixLinks()) this.rooms.add(l.rooms[1]!.room);
     await this.links.emitLinks();
     await this.setBotName();
+    this.background = this.links.bridgeInfoForAll([...this.rooms]).catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'could not write the bridge info of the bridged rooms'));
     this.log.info({ port: this.port, bind: this.config.bindAddress }, 'Matrix appservice listening');
   }
 
@@ -166,7 +173,7 @@ export class MatrixConnector implements Connector {
         server.closeAllConnections();
       });
     }
-    await Promise.allSettled([...this.chains.values()]);
+    await Promise.allSettled([...this.chains.values(), this.background]);
     this.appservice?.removeAllListeners();
     this.ctx = undefined;
   }
@@ -226,6 +233,29 @@ export class MatrixConnector implements Connector {
       if (part.mediaId) this.uploaded.set(part.mediaId, up);
     }
     return imageContent(part, up.mxc, { mime: up.mime, size: up.size });
+  }
+
+  /**
+   * The relay gave up on a message from Matrix (a target refused it for good): its author hears
+   * it in Matrix, as a notice in reply to the message, not only the operator in the log.
+   */
+  async deliveryFailed(f: DeliveryFailure): Promise<void> {
+    if (f.kind !== 'rejected' || !f.sourceId.startsWith('matrix:')) return;
+    const rest = f.sourceId.slice('matrix:'.length);
+    const cut = rest.indexOf(':$');
+    if (cut < 0) return;
+    const room = rest.slice(0, cut);
+    const eventId = rest.slice(cut + 1);
+    if (!this.rooms.has(room)) return;
+    try {
+      await this.client.sendEvent(room, 'm.room.message', `status.${eventId.replace(/[^A-Za-z0-9._~-]/g, '_')}.${f.target.network}.${f.seq}`, {
+        msgtype: 'm.notice',
+        body: `⚠ This message could not be delivered to ${f.target.network === 'qq' ? 'QQ' : f.target.network}.`,
+        'm.relates_to': { 'm.in_reply_to': { event_id: eventId } },
+      });
+    } catch (e) {
+      this.log.warn({ room, event: eventId, err: (e as Error).message }, 'could not tell a Matrix user that their message was not delivered');
+    }
   }
 
   // ---------------------------------------------------------------------------------- inbound
@@ -308,6 +338,7 @@ export class MatrixConnector implements Connector {
         await this.client.join(room);
         this.ghosts.joined(room, this.botUserId);
         this.log.info({ room, by: sender }, 'joined a Matrix room on invitation');
+        if (this.rooms.has(room)) await this.links.bridgeInfoForRoom(room);
       }
       return;
     }

@@ -24,6 +24,7 @@ export interface MatrixLinksOptions {
   onLinksChanged?: (links: MappingLink[]) => void;
   groupInfo?: (groupNumber: number) => Promise<{ name?: string; topic?: string } | undefined>;
   mappedRoom?: (groupNumber: number) => string | undefined;
+  groupOf?: (room: string) => number | undefined;
 }
 
 const LINK_PREFIX = 'matrix:';
@@ -31,6 +32,8 @@ const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export class MatrixLinks {
   private readonly aliasRe: RegExp;
+  /** Rooms already told that the bot may not write the bridge info, so it is said once. */
+  private readonly toldNoPower = new Set<string>();
 
   constructor(private readonly o: MatrixLinksOptions) {
     this.aliasRe = new RegExp(`^#${esc(o.config.userPrefix)}(\\d+):${esc(o.config.domain)}$`);
@@ -58,6 +61,79 @@ export class MatrixLinks {
     await this.o.store.putLink({ id: LINK_PREFIX + room, link, createdBy: by });
     this.o.rooms.add(room);
     await this.emitLinks();
+  }
+
+  /**
+   * Writes the bridge-info state (MSC2346: `m.bridge` and the older `uk.half-shot.bridge` that
+   * clients still read) into every bridged room whose QQ group is known. Runs in the background
+   * at start; each room is read first, so a restart writes nothing that is already there.
+   */
+  async bridgeInfoForRoom(room: string): Promise<void> {
+    const group = await this.groupOfRoom(room);
+    if (group !== undefined) await this.bridgeInfo(room, group);
+  }
+
+  private async groupOfRoom(room: string): Promise<number | undefined> {
+    const link = (await this.matrixLinks()).find((l) => l.rooms.some((r) => r.network === 'matrix' && r.room === room));
+    if (link?.qq.kind === 'group') return link.qq.number;
+    return this.o.groupOf?.(room);
+  }
+
+  async bridgeInfoForAll(extra: Iterable<string>): Promise<void> {
+    const groups = new Map<string, number>();
+    for (const l of await this.matrixLinks()) {
+      const room = l.rooms.find((r) => r.network === 'matrix')?.room;
+      if (room && l.qq.kind === 'group') groups.set(room, l.qq.number);
+    }
+    for (const room of extra) {
+      const g = this.o.groupOf?.(room);
+      if (g !== undefined && !groups.has(room)) groups.set(room, g);
+    }
+    for (const [room, group] of groups) await this.bridgeInfo(room, group);
+  }
+
+  /** The bridge-info content for a room bridged to QQ group `group`. */
+  bridgeInfoContent(group: number, name?: string): { stateKey: string; content: Record<string, unknown> } {
+    return {
+      stateKey: `qqbridge://qq/group/${group}`,
+      content: {
+        bridgebot: this.o.botUserId,
+        protocol: { id: 'qq', displayname: 'QQ' },
+        network: { id: 'group', displayname: 'QQ groups' },
+        channel: { id: String(group), displayname: name ?? `QQ group ${group}` },
+      },
+    };
+  }
+
+  private async bridgeInfo(room: string, group: number): Promise<void> {
+    // Not in the room yet (a configured room before its invitation): done when the bot joins.
+    const me = await this.o.client.getState<{ membership?: string }>(room, 'm.room.member', this.o.botUserId).catch(() => undefined);
+    if (me?.membership !== 'join') return;
+    const info = await this.o.groupInfo?.(group).catch(() => undefined);
+    const { stateKey, content } = this.bridgeInfoContent(group, info?.name);
+    try {
+      for (const type of ['m.bridge', 'uk.half-shot.bridge']) {
+        let current: Record<string, unknown> | undefined;
+        try {
+          current = await this.o.client.getState(room, type, stateKey);
+        } catch (e) {
+          // Not in the room yet (a configured room before its invitation): done when the bot joins.
+          if (e instanceof MatrixError && e.errcode === 'M_FORBIDDEN') return;
+          if (!(e instanceof MatrixError && e.errcode === 'M_NOT_FOUND')) throw e;
+        }
+        if (current && JSON.stringify(current) === JSON.stringify(content)) continue;
+        await this.o.client.putState(room, type, stateKey, content);
+      }
+    } catch (e) {
+      if (!(e instanceof MatrixError && e.errcode === 'M_FORBIDDEN')) {
+        this.o.log().warn({ room, err: (e as Error).message }, 'could not write the bridge info (m.bridge) of a room');
+        return;
+      }
+      if (this.toldNoPower.has(room)) return;
+      this.toldNoPower.add(room);
+      this.o.log().info({ room }, 'no power to write the bridge info (m.bridge) of a room; said so in the room');
+      await this.notice(room, 'The bridge cannot show itself in this room\'s settings (m.bridge state): its power level is too low. Messages are bridged all the same.').catch(() => undefined);
+    }
   }
 
   /** The Matrix room already bridged to a QQ group, by the config or by an earlier link. */
@@ -106,7 +182,8 @@ export class MatrixLinks {
       if (!/^\d{5,12}$/.test(arg)) return this.notice(room, 'usage: !qq link <QQ group number>');
       await this.link(room, Number(arg), sender);
       this.o.log().info({ room, group: arg, by: sender }, 'Matrix room plumbed to a QQ group');
-      return this.notice(room, `linked this room to QQ group ${arg}`);
+      await this.notice(room, `linked this room to QQ group ${arg}`);
+      return this.bridgeInfo(room, Number(arg));
     }
     if (verb === 'unlink') {
       const removed = await this.o.store.deleteLink(LINK_PREFIX + room);
@@ -153,13 +230,17 @@ export class MatrixLinks {
       return;
     }
     const admins = this.o.config.admins.filter((a) => a !== this.o.botUserId);
+    const bridge = this.bridgeInfoContent(group, info.name);
     const created = await this.o.client.createRoom({
       room_alias_name: alias.slice(1, alias.indexOf(':')),
       name: info.name ?? `QQ group ${group}`,
       topic: info.topic ?? `Bridged to QQ group ${group} by qqbridge`,
       preset: 'private_chat',
       visibility: 'private',
-      initial_state: [{ type: 'm.room.join_rules', state_key: '', content: { join_rule: 'invite' } }],
+      initial_state: [
+        { type: 'm.room.join_rules', state_key: '', content: { join_rule: 'invite' } },
+        ...['m.bridge', 'uk.half-shot.bridge'].map((type) => ({ type, state_key: bridge.stateKey, content: bridge.content })),
+      ],
       invite: admins,
       // Admins run the room (promote, moderate) as its owners would: power 100, like the bot.
       power_level_content_override: { users: { [this.o.botUserId]: 100, ...Object.fromEntries(admins.map((a) => [a, 100])) } },

@@ -184,7 +184,7 @@ describe('MatrixConnector', () => {
 
   it('!qq link: an admin links a room; its moderator may unlink it but not link it again', async () => {
     const b = await setup();
-    const other = b.hs.createRoomAs(ALICE, {});
+    const other = b.hs.createRoomAs(ALICE, { powerLevels: { [b.hs.botUserId]: 50 } });
     b.hs.joinAs(BOB, other, 'Bob');
     b.hs.joinAs(ADMIN, other, 'Admin');
     b.hs.inviteAs(ADMIN, other, b.hs.botUserId);
@@ -257,6 +257,54 @@ describe('MatrixConnector', () => {
     expect(await b.hs.resolveAlias('#qq_654321:test.hs')).toBe(portal);
     expect(b.hs.rooms.size).toBe(roomsBefore + 1);
     expect(await b.store.listLinks()).toHaveLength(1);
+  });
+});
+
+describe('Matrix conventions', () => {
+  const KEY = 'qqbridge://qq/group/346167134';
+
+  it('every bridged room carries m.bridge and uk.half-shot.bridge, written once across restarts', async () => {
+    const b = await setup({ groups: { 346167134: { name: 'Lobby' } } });
+    const r = () => b.hs.rooms.get(b.room)!;
+    await waitFor(() => r().state.has(`uk.half-shot.bridge\0${KEY}`), 'bridge info');
+    const info = r().state.get(`m.bridge\0${KEY}`);
+    expect(info).toEqual({ bridgebot: b.hs.botUserId, protocol: { id: 'qq', displayname: 'QQ' }, network: { id: 'group', displayname: 'QQ groups' }, channel: { id: '346167134', displayname: 'Lobby' } });
+    expect(r().state.get(`uk.half-shot.bridge\0${KEY}`)).toEqual(info);
+    const count = () => r().events.filter((e) => e.type === 'm.bridge' || e.type === 'uk.half-shot.bridge').length;
+    expect(count()).toBe(2);
+    await b.restart();
+    await waitFor(() => b.hs.requests.filter((q) => q.method === 'GET' && q.path.includes('/state/uk.half-shot.bridge/')).length >= 2, 'checked again after the restart');
+    await b.hs.settled();
+    expect(count()).toBe(2);
+  });
+
+  it('in a plumbed room where the bot lacks the power to write it, the room is told once', async () => {
+    const b = await setup();
+    const other = b.hs.createRoomAs(ALICE, {});
+    b.hs.joinAs(ADMIN, other, 'Admin');
+    b.hs.inviteAs(ADMIN, other, b.hs.botUserId);
+    await waitFor(() => b.hs.membership(other, b.hs.botUserId) === 'join', 'bot in room');
+    const notices = () => b.hs.messages(other).filter((e) => e.sender === b.hs.botUserId).map((e) => String(e.content.body));
+    b.hs.sendAs(ADMIN, other, { msgtype: 'm.text', body: '!qq link 123456' });
+    await waitFor(() => notices().length === 2, 'link confirmation and power notice');
+    b.hs.sendAs(ADMIN, other, { msgtype: 'm.text', body: '!qq link 123456' });
+    await waitFor(() => notices().length === 3, 'second confirmation');
+    await b.hs.settled();
+    expect(notices().filter((n) => /power level is too low/.test(n))).toHaveLength(1);
+    expect(b.hs.rooms.get(other)!.state.has(`m.bridge\0qqbridge://qq/group/123456`)).toBe(false);
+  });
+
+  it('a Matrix message QQ refuses for good: its author sees a notice in reply to it', async () => {
+    const b = await setup();
+    b.qq.rejectWhen((d) => (d.message.parts.some((p) => p.type === 'text' && p.text.includes('refused')) ? 'QQ refused the message' : undefined));
+    const ev = b.hs.sendAs(BOB, b.room, { msgtype: 'm.text', body: 'this is refused' });
+    b.hs.sendAs(BOB, b.room, { msgtype: 'm.text', body: 'this is fine' });
+    await waitFor(() => b.hs.messages(b.room).some((e) => e.sender === b.hs.botUserId), 'status notice');
+    const notice = b.hs.messages(b.room).find((e) => e.sender === b.hs.botUserId)!;
+    expect(notice.content).toMatchObject({ msgtype: 'm.notice', 'm.relates_to': { 'm.in_reply_to': { event_id: ev } } });
+    expect(String(notice.content.body)).toMatch(/could not be delivered to QQ/);
+    await waitFor(() => b.qq.remote.texts(GROUP).includes('this is fine'), 'the next message');
+    expect(b.hs.messages(b.room).filter((e) => e.sender === b.hs.botUserId)).toHaveLength(1);
   });
 });
 

@@ -64,6 +64,7 @@ export async function startBridge(hs: FakeHomeserver, reg: Registration, room: s
     store, registration: reg, rooms: [room], onLinksChanged: (l) => links.push(l),
     ...(groups ? { groupInfo: async (g: number) => groups[g] } : {}),
     mappedRoom: (g: number) => (`group:${g}` === GROUP ? room : undefined),
+    groupOf: (r: string) => (r === room ? Number(GROUP.slice('group:'.length)) : undefined),
   });
   const qq = new LoopbackConnector('qq', { remote });
   const relay = new Relay({
@@ -72,6 +73,7 @@ export async function startBridge(hs: FakeHomeserver, reg: Registration, room: s
     routes: new StaticRoutes([[{ network: 'qq', room: GROUP }, { network: 'matrix', room }]]),
     log: silentLogger,
     outbox: { baseBackoffMs: 5, maxBackoffMs: 40, connectPollMs: 10 },
+    onFailure: (f) => void matrix.deliveryFailed(f),
   });
   relay.register(qq);
   relay.register(matrix);
@@ -97,7 +99,8 @@ export async function setup(o: SetupOptions = {}) {
   });
   await hs.start();
   cleanups.push(() => hs.stop());
-  const room = hs.createRoomAs(ALICE, { name: 'bridged' });
+  // The bridged room gives the bot moderator power, as a room set up for bridging does.
+  const room = hs.createRoomAs(ALICE, { name: 'bridged', powerLevels: { [hs.botUserId]: 50 } });
   hs.joinAs(BOB, room, 'Bob');
   const stateDir = path.join(root, `s${++n}`);
   const media = memoryMedia();

@@ -14,7 +14,7 @@ import { buildRegistration, writeRegistration, type Registration } from '../../.
 import { Relay } from '../../../../src/core/relay.js';
 import { StaticRoutes } from '../../../../src/core/routes.js';
 import { freePort } from '../../../../src/demo/ngircd.js';
-import { silentLogger } from '../../../../src/log.js';
+import { createLogger, silentLogger } from '../../../../src/log.js';
 import { openStore } from '../../../../src/store/store.js';
 import { LoopbackConnector, LoopbackNetwork } from '../../../support/loopback.js';
 import { memoryMedia } from '../../../support/memory-media.js';
@@ -117,12 +117,13 @@ export class Human {
 export async function startBridge(hs: Homeserver, stateDir: string, rooms: string[], remote: LoopbackNetwork, media: ReturnType<typeof memoryMedia>, admins: string[] = []) {
   const store = await openStore({ stateDir }, silentLogger);
   const config = matrixConfigSchema.parse({ homeserverUrl: hs.url, domain: DOMAIN, registration: '/unused', port: hs.bridgePort, admins });
-  const matrix = new MatrixConnector(config, { store, registration: hs.reg, rooms });
+  const matrix = new MatrixConnector(config, { store, registration: hs.reg, rooms, groupOf: (r) => (rooms.includes(r) ? Number(GROUP.slice('group:'.length)) : undefined) });
   const qq = new LoopbackConnector('qq', { remote });
   const relay = new Relay({
-    store, media, log: silentLogger,
+    store, media, log: process.env.SYNAPSE_TEST_LOG ? createLogger({ level: 'debug' } as never) : silentLogger,
     routes: new StaticRoutes(rooms.map((room) => [{ network: 'qq', room: GROUP }, { network: 'matrix', room }])),
     outbox: { baseBackoffMs: 20, maxBackoffMs: 500, connectPollMs: 20 },
+    onFailure: (f) => void matrix.deliveryFailed(f),
   });
   relay.register(qq);
   relay.register(matrix);

@@ -124,6 +124,25 @@ describe.skipIf(!haveSynapse)('Matrix connector against Synapse', () => {
     expect(n.replyTo).toBeUndefined(); // no quote of the deleted text
   });
 
+  it('bridge info: the bot without power says so once; with power it writes m.bridge', async () => {
+    const botNotices = async () => (await alice.messages(room)).filter((e) => e.sender === bridge.matrix.botUserId && /power level is too low/.test(String(e.content.body)));
+    await waitFor(async () => (await botNotices()).length === 1, 'no-power notice', 20_000);
+    const pl = await alice.state<{ users: Record<string, number> }>(room, 'm.room.power_levels');
+    await alice.api('PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/state/m.room.power_levels/`, { ...pl, users: { ...pl.users, [bridge.matrix.botUserId]: 100 } });
+    await bridge.stop();
+    bridge = await startBridge(hs, stateDir, [room], remote, media, [alice.userId]);
+    await waitFor(async () => (await alice.state(room, 'uk.half-shot.bridge', 'qqbridge://qq/group/346167134').catch(() => undefined)) !== undefined, 'bridge info written', 20_000);
+    expect(await alice.state(room, 'm.bridge', 'qqbridge://qq/group/346167134')).toMatchObject({ bridgebot: bridge.matrix.botUserId, protocol: { id: 'qq' }, channel: { id: '346167134' } });
+    expect(await botNotices()).toHaveLength(1);
+  });
+
+  it('a message QQ refuses for good: a notice in reply to it in Matrix', async () => {
+    bridge.qq.rejectWhen((d) => (d.message.parts.some((p) => p.type === 'text' && p.text === 'refuse me') ? 'refused' : undefined));
+    const ev = await alice.send(room, { msgtype: 'm.text', body: 'refuse me' });
+    await waitFor(async () => (await alice.messages(room)).some((e) => (e.content['m.relates_to'] as { 'm.in_reply_to'?: { event_id?: string } } | undefined)?.['m.in_reply_to']?.event_id === ev), 'status notice', 20_000);
+    bridge.qq.rejectWhen(() => undefined);
+  });
+
   it('Synapse restarted twice mid-stream: nothing lost, nothing duplicated, in order', async () => {
     const base = remote.sent(GROUP).length;
     const sent: string[] = [];
@@ -137,12 +156,13 @@ describe.skipIf(!haveSynapse)('Matrix connector against Synapse', () => {
     await waitFor(() => texts().includes('r1'), 'after first restart', 30_000);
     await hs.restart();
     await say('r2');
-    await bridge.qq.inject(GROUP, { sender: { id: '10004', displayName: 'Q', puppet: true }, text: 'q after restarts' });
+    // A fresh id: the loopback QQ of the restarted bridge numbers its messages from n1 again.
+    await bridge.qq.inject(GROUP, { id: 'after-restarts', sender: { id: '10004', displayName: 'Q', puppet: true }, text: 'q after restarts' });
     await waitFor(() => texts().includes('r2'), 'after second restart', 30_000);
     await waitFor(async () => (await alice.messages(room)).some((e) => e.content.body === 'q after restarts'), 'QQ → Matrix after restarts', 30_000);
     await new Promise((r) => setTimeout(r, 500));
     expect(texts().slice(base)).toEqual(sent);
-  });
+  }, 120_000);
 });
 
 function plain(s: { delivery: { message: { parts: { type: string; text?: string }[] } } }): string {
