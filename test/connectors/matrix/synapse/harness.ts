@@ -77,7 +77,7 @@ export class Human {
     const res = await fetch(this.hs.url + p, {
       method,
       headers: { Authorization: `Bearer ${this.token}`, 'Content-Type': raw?.type ?? 'application/json' },
-      body: raw ? raw.data : body === undefined ? undefined : JSON.stringify(body),
+      body: raw ? new Uint8Array(raw.data) : body === undefined ? undefined : JSON.stringify(body),
     });
     const json = (await res.json()) as T;
     if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(json)}`);
