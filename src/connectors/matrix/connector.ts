@@ -204,7 +204,16 @@ export class MatrixConnector implements Connector {
         else content = await this.imageEvent(seg.part);
         if (i === 0 && d.editOfRemoteIds?.[0]) content = asEdit(content, d.editOfRemoteIds[0]);
         else if (i === 0 && d.replyToRemoteId) content = withReply(content, d.replyToRemoteId);
-        ids.push(await this.client.sendEvent(room, 'm.room.message', `${key}.${i}`, content, ghost));
+        try {
+          ids.push(await this.client.sendEvent(room, 'm.room.message', `${key}.${i}`, content, ghost));
+        } catch (e) {
+          // The ghost was removed while the bridge was not watching (membership is trusted from
+          // the store across restarts): join it again and send once more.
+          if (!(ghost && e instanceof MatrixError && e.errcode === 'M_FORBIDDEN')) throw e;
+          this.ghosts.forgetMembership(room, ghost);
+          await this.ghosts.ensureGhost(ghost, msg.origin.sender, room);
+          ids.push(await this.client.sendEvent(room, 'm.room.message', `${key}.${i}`, content, ghost));
+        }
       }
       return ids;
     } catch (e) {

@@ -26,6 +26,11 @@ export class Ghosts {
   private readonly registered = new Set<string>();
   /** `room\0user` pairs known to be joined. */
   private readonly memberships = new Set<string>();
+  /**
+   * Pairs seen leaving in this process: for them the store's record (a per-room name, kept since
+   * the ghost joined) does not mean "joined", and the homeserver is asked.
+   */
+  private readonly distrust = new Set<string>();
   /** Content hash → mxc URL, so the same picture is uploaded once for every ghost using it. */
   private readonly uploadedAvatars = new Map<string, string>();
   /** ghost → the avatar source last fetched and when, so a source is not fetched per message. */
@@ -38,9 +43,10 @@ export class Ghosts {
     this.memberships.add(`${room}\0${user}`);
   }
 
-  /** `user` left or was removed: the next message joins again. */
+  /** `user` left or was removed: the next message joins again (the store's word no longer counts). */
   forgetMembership(room: string, user: string): void {
     this.memberships.delete(`${room}\0${user}`);
+    this.distrust.add(`${room}\0${user}`);
   }
 
   async ensureRegistered(userId: string): Promise<void> {
@@ -88,7 +94,9 @@ export class Ghosts {
         await this.o.store.setGhostRoomName(ghost, r, globalName);
       }
     }
-    const joinedNow = await this.ensureGhostJoined(ghost, room);
+    // A ghost with a name stored for this room joined it before, in this run or an earlier one:
+    // no call to check (a ghost removed meanwhile fails its send, which joins it again).
+    const joinedNow = await this.ensureGhostJoined(ghost, room, known?.roomNames[room] !== undefined);
     // A fresh join shows the global profile name, whatever was set in this room before.
     const shown = joinedNow ? globalName : (roomNames[room] ?? globalName);
     const wanted = sender.displayName;
@@ -99,9 +107,13 @@ export class Ghosts {
   }
 
   /** Joins the ghost unless it is in the room already (per the member state); true when it joined now. */
-  private async ensureGhostJoined(ghost: string, room: string): Promise<boolean> {
+  private async ensureGhostJoined(ghost: string, room: string, storedAsJoined: boolean): Promise<boolean> {
     const k = `${room}\0${ghost}`;
     if (this.memberships.has(k)) return false;
+    if (storedAsJoined && !this.distrust.has(k)) {
+      this.memberships.add(k);
+      return false;
+    }
     let membership: unknown;
     try {
       membership = (await this.o.client.getState<{ membership?: string }>(room, 'm.room.member', ghost, ghost)).membership;
@@ -132,7 +144,7 @@ export class Ghosts {
       // Not in the room (never spoke, or already gone): nothing to undo.
       if (!(e instanceof MatrixError && (e.errcode === 'M_FORBIDDEN' || e.errcode === 'M_NOT_FOUND'))) throw e;
     }
-    this.memberships.delete(`${room}\0${ghost}`);
+    this.forgetMembership(room, ghost);
   }
 
   /**
