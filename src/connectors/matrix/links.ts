@@ -28,6 +28,8 @@ export interface MatrixLinksOptions {
 }
 
 const LINK_PREFIX = 'matrix:';
+/** How a portal's link names its origin (`link.source`), telling portals from plumbed rooms. */
+const PORTAL_SOURCE = 'linked in Matrix by alias query';
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export class MatrixLinks {
@@ -90,6 +92,33 @@ export class MatrixLinks {
       if (g !== undefined && !groups.has(room)) groups.set(room, g);
     }
     for (const [room, group] of groups) await this.bridgeInfo(room, group);
+    for (const l of await this.matrixLinks()) {
+      const room = l.rooms.find((r) => r.network === 'matrix')?.room;
+      if (room && l.qq.kind === 'group' && l.source?.startsWith(PORTAL_SOURCE)) await this.syncPortal(room, l.qq.number);
+    }
+  }
+
+  /**
+   * A portal room belongs to the bridge: its name and topic follow the QQ group's (checked at
+   * start; written only when they differ, so a restart posts nothing). Plumbed rooms keep the
+   * names their owners gave them.
+   */
+  private async syncPortal(room: string, group: number): Promise<void> {
+    const info = await this.o.groupInfo?.(group).catch(() => undefined);
+    if (!info) return;
+    const wanted: [string, string, string | undefined][] = [
+      ['m.room.name', 'name', info.name],
+      ['m.room.topic', 'topic', info.topic],
+    ];
+    for (const [type, key, value] of wanted) {
+      if (value === undefined) continue;
+      try {
+        const current = await this.o.client.getState(room, type).catch(() => ({}) as Record<string, unknown>);
+        if (current[key] !== value) await this.o.client.putState(room, type, '', { [key]: value });
+      } catch (e) {
+        this.o.log().warn({ room, type, err: (e as Error).message }, 'could not bring a portal room up to date with its QQ group');
+      }
+    }
   }
 
   /** The bridge-info content for a room bridged to QQ group `group`. */

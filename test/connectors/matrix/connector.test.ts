@@ -246,6 +246,27 @@ describe('MatrixConnector', () => {
     expect(await b.store.listLinks()).toHaveLength(1);
   });
 
+  it('a portal room follows its QQ group\'s name and topic (checked at start, written only on change)', async () => {
+    const groups: Record<number, { name?: string; topic?: string }> = { 654321: { name: 'Lobby', topic: 'memo 1' } };
+    const b = await setup({ groups, portals: true });
+    const roomId = (await b.hs.resolveAlias('#qq_654321:test.hs'))!;
+    const r = b.hs.rooms.get(roomId)!;
+    expect(r.state.get('m.room.name\0')).toEqual({ name: 'Lobby' });
+    groups[654321] = { name: 'Lobby (renamed)', topic: 'memo 2' };
+    const run2 = await b.restart();
+    await waitFor(() => r.state.get('m.room.topic\0')?.topic === 'memo 2', 'topic follows the group');
+    expect(r.state.get('m.room.name\0')).toEqual({ name: 'Lobby (renamed)' });
+    const changes = () => r.events.filter((e) => e.type === 'm.room.name' || e.type === 'm.room.topic').length;
+    const before = changes();
+    await run2.stop();
+    await b.restart();
+    await waitFor(() => b.hs.requests.filter((q) => q.method === 'GET' && q.path.endsWith('/state/m.room.topic/')).length >= 2, 'checked again');
+    await b.hs.settled();
+    expect(changes()).toBe(before);
+    // A plumbed room keeps the name its owners gave it.
+    expect(b.hs.rooms.get(b.room)!.state.get('m.room.name\0')).toEqual({ name: 'bridged' });
+  });
+
   it('a portal alias for a group already bridged (config or earlier link) names that room, never a second one', async () => {
     const b = await setup({ groups: { 346167134: {}, 654321: {} }, portals: true });
     const roomsBefore = b.hs.rooms.size;
