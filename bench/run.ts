@@ -13,6 +13,8 @@ import { benchParser } from './parser.js';
 import { benchNetworkDefaults, benchNetworkTuned, type Network } from './networks.js';
 import { benchMilky } from './milky.js';
 import { benchDefaults, benchIrcToQqRaised, benchTuned } from './relay.js';
+import { benchMatrixClients } from './matrix-clients.js';
+import { benchMatrixSynapse, haveSynapse, SYNAPSE_SH } from './matrix-synapse.js';
 
 type Row = [measurement: string, result: string, conditions: string];
 const rows: Row[] = [];
@@ -196,6 +198,26 @@ async function main(): Promise<void> {
       row(`throughput ${X} → QQ, default limits`, `${num(r.fromXPerMin, 1)} msgs/min`, `burst of ${r.fromXN} at once, at the same time as the row above; qq.sendIntervalMs 1500 (default)`);
     }
   });
+
+  // Against a real Synapse when ../shared/tools/synapse is there (as in the test suite).
+  if (haveSynapse) {
+    await section('QQ ↔ Matrix, real Synapse', async () => {
+      const r = await benchMatrixSynapse(50);
+      row('added latency QQ → Matrix (Synapse 1.67), p50 / p90 / p99 / max', fmtSpread(r.toMatrix, 0),
+        `${r.toMatrix.n} msgs one at a time: inject on a loopback QQ → a Matrix user's /sync sees it; bridge in-process, SQLite; Synapse's own part is the "Synapse alone" row`);
+      row('added latency Matrix (Synapse 1.67) → QQ, p50 / p90 / p99 / max', fmtSpread(r.fromMatrix, 0),
+        `${r.fromMatrix.n} msgs one at a time: a Matrix user's send → the loopback QQ has it (legacy push path)`);
+      row('Synapse alone, Matrix user → Matrix user, p50 / p90 / p99 / max', fmtSpread(r.direct, 0), `${r.direct.n} msgs one at a time: send → the other user's /sync sees it (baseline for the two rows above)`);
+    });
+    await section('Matrix client: own calls vs the library\'s Intent', async () => {
+      for (const r of await benchMatrixClients(50)) {
+        row(`Matrix send as a ghost, ${r.mode === 'own' ? 'own client (client.ts)' : 'matrix-appservice-bridge Intent'}, p50 / p90 / p99 / max`, fmtSpread(r.send),
+          `${r.send.n} msgs one at a time to Synapse 1.67; child under tsx --expose-gc: RSS after GC ${mb(r.rssMb * 1024 * 1024)}, heap used ${mb(r.heapMb * 1024 * 1024)}`);
+      }
+    });
+  } else {
+    row('QQ ↔ Matrix, real Synapse', 'skipped', `no ${SYNAPSE_SH}`);
+  }
 
   await section('core memory, 100k messages', async () => {
     const base = await benchBaseline();

@@ -9,5 +9,12 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 bash scripts/ensure-ngircd.sh
 bash scripts/ensure-postgres.sh
+# The Matrix suite runs against a real Synapse from ../shared (a copy sits beside the clone in CI);
+# install its Debian packages once here rather than inside a test's time budget.
+SYNAPSE_SH="${SYNAPSE_SH:-$(cd .. && pwd)/shared/tools/synapse/synapse.sh}"
+if [ -x "$SYNAPSE_SH" ]; then
+  "$SYNAPSE_SH" install
+  export SYNAPSE_SH
+fi
 npx tsc -p tsconfig.json --noEmit
 npx vitest run "$@"

@@ -65,6 +65,7 @@ export async function startBridge(config: Config, log: Logger, hooks: BridgeHook
     onFailure: (f) => {
       log.error({ net: f.target.network, room: f.target.room, kind: f.kind, reason: f.reason, id: f.sourceId }, 'a message could not be delivered');
       hooks.onFailure?.(f);
+      void matrix?.deliveryFailed(f);
     },
     ...(hooks.observer ? { observer: hooks.observer } : {}),
     // The store going away pauses input and holds what is in memory (core/intake.ts); only past
@@ -112,6 +113,8 @@ export async function startBridge(config: Config, log: Logger, hooks: BridgeHook
         routes.replace(mergeLinks(configured, runtime));
       },
       // Portal rooms exist only for groups this QQ account is in.
+      groupOf: (room) => Number(/^group:(\d+)$/.exec(routes.targetsFor({ network: 'matrix', room }).find((t) => t.network === 'qq')?.room ?? '')?.[1]) || undefined,
+      mappedRoom: (n) => routes.targetsFor({ network: 'qq', room: `group:${n}` }).find((t) => t.network === 'matrix')?.room,
       groupInfo: async (n) => qq.groupInfo(n),
     });
     connectors.push(matrix);

@@ -14,7 +14,10 @@ export interface RoomRef {
 export interface Sender {
   /** Stable id on the origin network (QQ number, IRC nick, Matrix user id, Telegram user id). */
   id: string;
+  /** The name to show in this room (on QQ, the group card when the member set one). */
   displayName: string;
+  /** The account's own name, the same in every room (QQ nickname), when it differs from a per-room name or is known. */
+  nickname?: string;
   /**
    * The origin connector says this sender is a person of its network whom other networks may
    * show as a puppet/ghost of their own (a stable numeric account, not a bot or a nick).

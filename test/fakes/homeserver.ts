@@ -56,12 +56,20 @@ export interface FakeHomeserverOptions {
   appserviceUrl?: string;
   /** Push every new event to the appservice as its own transaction (default true). */
   autoPush?: boolean;
+  /**
+   * How transactions and queries reach the appservice: `v1` (`/_matrix/app/v1/...` with an
+   * `Authorization` header, Synapse 1.90+) or `legacy` (`/transactions/...`, `/users/...`,
+   * `/rooms/...` with `?access_token=` and no header, as Synapse before 1.70 does). Default `v1`.
+   */
+  pushPaths?: 'v1' | 'legacy';
 }
 
 export class FakeHomeserver {
   readonly rooms = new Map<string, Room>();
   readonly users = new Set<string>();
   readonly profiles = new Map<string, string>();
+  /** Global avatar (mxc URL) per user. */
+  readonly avatars = new Map<string, string>();
   readonly aliases = new Map<string, string>();
   readonly media = new Map<string, { data: Buffer; type: string }>();
   /** Every request: method, path (no query), user acted as. */
@@ -98,6 +106,22 @@ export class FakeHomeserver {
 
   setAppserviceUrl(url: string): void {
     this.appserviceUrl = url;
+  }
+
+  /**
+   * A homeserver restart as Synapse does it: transaction ids start again at 1 (its sqlite store
+   * numbers them from the highest undelivered one, and delivered ones are deleted).
+   */
+  restartTransactionIds(): void {
+    this.counter = 0;
+  }
+
+  /** Where a push or query for `kind` goes, and how it carries the hs_token. */
+  private appserviceRequest(kind: 'transactions' | 'users' | 'rooms', id: string, token = this.o.hsToken): { url: string; headers: Record<string, string> } {
+    if (this.o.pushPaths === 'legacy') {
+      return { url: `${this.appserviceUrl}/${kind}/${encodeURIComponent(id)}?access_token=${encodeURIComponent(token)}`, headers: {} };
+    }
+    return { url: `${this.appserviceUrl}/_matrix/app/v1/${kind}/${encodeURIComponent(id)}`, headers: { Authorization: `Bearer ${token}` } };
   }
 
   async stop(): Promise<void> {
@@ -205,12 +229,14 @@ export class FakeHomeserver {
   }
 
   /** Pushes events to the appservice as transaction `txnId`, the way a homeserver does; returns the status. */
-  async pushTransaction(events: FakeEvent[], txnId = `t${++this.counter}`, token = this.o.hsToken): Promise<number> {
+  async pushTransaction(events: FakeEvent[], txnId = String(++this.counter), token = this.o.hsToken): Promise<number> {
     if (!this.appserviceUrl) throw new Error('no appservice URL');
-    const res = await fetch(`${this.appserviceUrl}/_matrix/app/v1/transactions/${encodeURIComponent(txnId)}`, {
+    const target = this.appserviceRequest('transactions', txnId, token);
+    const res = await fetch(target.url, {
       method: 'PUT',
-      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      headers: { ...target.headers, 'Content-Type': 'application/json' },
       body: JSON.stringify({ events }),
+      redirect: 'manual', // a homeserver does not follow redirects on PUT
     });
     await res.text();
     this.pushed.push({ txnId, status: res.status, at: Date.now() });
@@ -222,7 +248,8 @@ export class FakeHomeserver {
     const known = this.aliases.get(alias);
     if (known) return known;
     if (!new RegExp(`^${this.o.aliasNamespace}$`).test(alias) || !this.appserviceUrl) return undefined;
-    const res = await fetch(`${this.appserviceUrl}/_matrix/app/v1/rooms/${encodeURIComponent(alias)}`, { headers: { Authorization: `Bearer ${this.o.hsToken}` } });
+    const target = this.appserviceRequest('rooms', alias);
+    const res = await fetch(target.url, { headers: target.headers, redirect: 'manual' });
     await res.text();
     return res.ok ? this.aliases.get(alias) : undefined;
   }
@@ -247,7 +274,7 @@ export class FakeHomeserver {
     if (redacts !== undefined) ev.redacts = redacts;
     room.events.push(ev);
     if (this.o.autoPush !== false && this.appserviceUrl) {
-      const txnId = `t${++this.counter}`;
+      const txnId = String(++this.counter);
       this.pushChain = this.pushChain.then(async () => {
         // Behind an unacknowledged transaction, later ones wait too (order is kept).
         if (this.unacknowledged.length > 0) {
@@ -390,6 +417,16 @@ export class FakeHomeserver {
       }
       return {};
     }
+    if (method === 'PUT' && (m = /^\/_matrix\/client\/v3\/profile\/([^/]+)\/avatar_url$/.exec(p))) {
+      const target = decodeURIComponent(m[1]!);
+      if (target !== user) throw new HttpError(403, 'M_FORBIDDEN', 'Cannot set another user\'s avatar_url');
+      if (typeof body.avatar_url !== 'string') throw new HttpError(400, 'M_BAD_JSON', 'Missing key \'avatar_url\'');
+      this.avatars.set(user, body.avatar_url);
+      for (const room of this.rooms.values()) {
+        if (room.members.get(user) === 'join') this.setMember(room, user, 'join', user, this.profiles.get(user));
+      }
+      return {};
+    }
     if (method === 'POST' && p === '/_matrix/media/v3/upload') {
       this.uploads.push({ filename: url.searchParams.get('filename') ?? undefined, type: contentType, size: raw.length });
       return { content_uri: this.uploadAs(raw, contentType) };
@@ -404,6 +441,14 @@ export class FakeHomeserver {
       const id = await this.resolveAlias(decodeURIComponent(m[1]!));
       if (!id) throw new HttpError(404, 'M_NOT_FOUND', 'Room alias not found');
       return { room_id: id, servers: [this.o.domain] };
+    }
+    if (method === 'PUT' && (m = /^\/_matrix\/client\/v3\/directory\/room\/([^/]+)$/.exec(p))) {
+      const alias = decodeURIComponent(m[1]!);
+      if (!alias.endsWith(`:${this.o.domain}`)) throw new HttpError(400, 'M_INVALID_PARAM', 'Room alias must be local');
+      if (this.aliases.has(alias)) throw new HttpError(409, 'M_UNKNOWN', `Room alias ${alias} already exists`);
+      this.room(String(body.room_id));
+      this.aliases.set(alias, String(body.room_id));
+      return {};
     }
     if (method === 'POST' && p === '/_matrix/client/v3/createRoom') {
       const aliasName = typeof body.room_alias_name === 'string' ? body.room_alias_name : undefined;

@@ -6,7 +6,7 @@
  */
 import type { Capabilities, Connector, ConnectorContext, Delivery } from '../../src/core/connector.js';
 import { DeliveryError, type DeliveryErrorKind } from '../../src/core/errors.js';
-import type { BridgeMessage, MessageKind, Part } from '../../src/core/message.js';
+import type { BridgeMessage, MessageKind, Part, Sender } from '../../src/core/message.js';
 import { plainText, sourceId } from '../../src/core/message.js';
 
 export interface Sent {
@@ -59,7 +59,7 @@ export interface InjectOptions {
   text?: string;
   parts?: Part[];
   kind?: MessageKind;
-  sender?: { id: string; displayName: string };
+  sender?: Sender;
   replyTo?: string;
   editOf?: string;
   fromBridge?: boolean;

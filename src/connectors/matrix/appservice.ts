@@ -1,6 +1,5 @@
 /**
- * matrix-appservice's AppService with two answers changed, keeping its hs_token check, its
- * body parsing and its replay protection (a transaction id already processed answers 200 again):
+ * matrix-appservice's AppService with these answers changed, keeping its body parsing:
  *
  * - A transaction is acknowledged only once every event in it has been handled: the library
  *   answers 200 before its asynchronous listeners finish, and a homeserver never resends a
@@ -8,11 +7,20 @@
  *   fails, the answer is 500 and the homeserver retries the same transaction later.
  * - An alias query the bridge does not serve answers 404 `M_NOT_FOUND` (the library answers 200
  *   even when the handler throws, and the homeserver then looks the alias up and finds nothing).
+ * - A transaction id says nothing about replays: homeservers start their ids again at 1 after a
+ *   restart, so "same id as the last one" would drop a new transaction for good. Replays are
+ *   recognised by their events (the connector drops event ids already handled, the relay those
+ *   already stored); here the id only joins a resend to the same transaction still in progress.
+ * - The legacy paths (`/transactions/{txnId}`, `/users/{userId}`, `/rooms/{alias}`), which Synapse
+ *   before 1.81 uses and the library answers with a 308 redirect that a homeserver does not follow
+ *   on PUT, are served as their `/_matrix/app/v1/...` twins (`appserviceListener`), with the same
+ *   hs_token check, from the `Authorization` header or the `access_token` query parameter.
  *
  * The library binds its route handlers in its constructor (`this.onTransaction.bind(this)`), so
  * overriding the methods in a subclass replaces them. Its typings mark them private, hence the
  * loosely typed base below.
  */
+import type http from 'node:http';
 import { AppService } from 'matrix-appservice-bridge';
 import { secretMatches } from '../../core/secrets.js';
 
@@ -30,7 +38,6 @@ interface Res {
 interface LibraryInternals {
   isInvalidToken(req: Req, res: Res): boolean;
   config: { homeserverToken: string };
-  lastProcessedTxnId: string;
   emit(event: string, ...args: unknown[]): boolean;
 }
 
@@ -88,13 +95,11 @@ class DurableAppService extends Base {
       res.status(400).send({ errcode: 'M_NOT_JSON', error: 'Missing body.' });
       return;
     }
-    if (this.lastProcessedTxnId === txnId) {
-      res.send({}); // a replay of the transaction just acknowledged
-      return;
-    }
-    let work = this.inflight.get(txnId);
+    const events = Array.isArray(req.body.events) ? (req.body.events as Record<string, unknown>[]) : [];
+    // The id alone may repeat after a homeserver restart; with the event ids it names one transaction.
+    const key = `${txnId}\0${events.map((e) => String(e.event_id)).join('\0')}`;
+    let work = this.inflight.get(key);
     if (!work) {
-      const events = Array.isArray(req.body.events) ? (req.body.events as Record<string, unknown>[]) : [];
       const ephemeral = Array.isArray(req.body['de.sorunome.msc2409.ephemeral']) ? (req.body['de.sorunome.msc2409.ephemeral'] as Record<string, unknown>[]) : [];
       const hooks = this.hooks;
       work = (async () => {
@@ -107,17 +112,14 @@ class DurableAppService extends Base {
         }
       })();
       const mine = work;
-      this.inflight.set(txnId, mine);
+      this.inflight.set(key, mine);
       const clear = () => {
-        if (this.inflight.get(txnId) === mine) this.inflight.delete(txnId);
+        if (this.inflight.get(key) === mine) this.inflight.delete(key);
       };
       mine.then(clear, clear);
     }
     work.then(
-      () => {
-        this.lastProcessedTxnId = txnId;
-        res.send({});
-      },
+      () => res.send({}),
       (err: unknown) => {
         this.hooks?.onError(`transaction ${txnId}`, err);
         // The bridge's store is unavailable (input paused): 503, the homeserver retries later.
@@ -147,6 +149,20 @@ class DurableAppService extends Base {
       },
     );
   }
+}
+
+const LEGACY_PATH = /^\/(transactions|users|rooms)\//;
+
+/**
+ * The HTTP handler for the appservice API: the library's express app, with the legacy paths of
+ * older homeservers served as the `/_matrix/app/v1/` ones (the library would redirect them).
+ */
+export function appserviceListener(as: AppService): http.RequestListener {
+  const app = as.expressApp as unknown as http.RequestListener;
+  return (req, res) => {
+    if (req.url && LEGACY_PATH.test(req.url)) req.url = `/_matrix/app/v1${req.url}`;
+    app(req, res);
+  };
 }
 
 /** An AppService whose transaction and alias-query answers follow `hooks` (see the module comment). */

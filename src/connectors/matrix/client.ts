@@ -133,6 +133,10 @@ export class MatrixClient {
     return this.request('PUT', `/_matrix/client/v3/profile/${enc(userId)}/displayname`, { body: { displayname: name }, userId });
   }
 
+  setAvatarUrl(userId: string, mxc: string): Promise<unknown> {
+    return this.request('PUT', `/_matrix/client/v3/profile/${enc(userId)}/avatar_url`, { body: { avatar_url: mxc }, userId });
+  }
+
   async upload(data: Uint8Array, type: string, filename?: string): Promise<string> {
     const r = await this.request<{ content_uri: string }>('POST', '/_matrix/media/v3/upload', { raw: { data, type }, query: { filename } });
     return r.content_uri;

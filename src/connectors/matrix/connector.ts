@@ -1,7 +1,7 @@
 /**
  * The Matrix connector: an application service. The homeserver pushes transactions to us
- * (matrix-appservice-bridge's AppService checks the hs_token and drops a replayed last txnId;
- * we also drop event ids already handled), and a transaction is acknowledged only once each of
+ * (matrix-appservice-bridge's AppService checks the hs_token; replays are recognised by their
+ * event ids, never by the transaction id, which a homeserver restarts at 1), and a transaction is acknowledged only once each of
  * its events is durably handed to the relay (see appservice.ts). We talk back through the
  * client-server API with the as_token, as the bot or as a ghost per QQ member
  * (`@qq_<QQ number>:<domain>`).
@@ -11,15 +11,18 @@ import type { AddressInfo } from 'node:net';
 import type { AppService } from 'matrix-appservice-bridge';
 import type { Capabilities, Connector, ConnectorContext, Delivery } from '../../core/connector.js';
 import { DeliveryError } from '../../core/errors.js';
-import { sourceId, type BridgeMessage, type ImagePart, type Part } from '../../core/message.js';
+import type { DeliveryFailure } from '../../core/outbox.js';
+import { sourceId, type BridgeMessage, type ImagePart, type Part, type Sender } from '../../core/message.js';
 import type { Logger } from '../../log.js';
 import { silentLogger } from '../../log.js';
 import type { MappingLink } from '../../mappings/config.js';
 import type { Store } from '../../store/store.js';
-import { AliasNotFound, createDurableAppService } from './appservice.js';
+import { appserviceListener, createDurableAppService } from './appservice.js';
 import { MatrixClient, MatrixError, toDeliveryError } from './client.js';
 import type { MatrixConfig } from './config.js';
 import { asEdit, imageContent, parseMatrixContent, parseMxc, renderSegments, withReply, type MatrixContent } from './format.js';
+import { Ghosts } from './ghosts.js';
+import { MatrixLinks } from './links.js';
 import { loadRegistration, type Registration } from './registration.js';
 
 export interface MatrixConnectorOptions {
@@ -35,11 +38,14 @@ export interface MatrixConnectorOptions {
    * that group. Without it no portal room is created (alias queries answer 404).
    */
   groupInfo?: (groupNumber: number) => Promise<{ name?: string; topic?: string } | undefined>;
+  /** The Matrix room the config bridges to a QQ group, if any (a portal alias then names it). */
+  mappedRoom?: (groupNumber: number) => string | undefined;
+  /** The QQ group the config bridges to a Matrix room, if any (for its bridge-info state). */
+  groupOf?: (room: string) => number | undefined;
 }
 
 type Event = Record<string, unknown> & { type?: string; room_id?: string; sender?: string; event_id?: string; content?: Record<string, unknown>; state_key?: string; origin_server_ts?: number };
 
-const LINK_PREFIX = 'matrix:';
 const SEEN_MAX = 5000;
 /** Files larger than this are linked on the homeserver instead of copied into the media store. */
 const MAX_FILE_FETCH = 50 * 1024 * 1024;
@@ -67,7 +73,6 @@ export class MatrixConnector implements Connector {
   private readonly client: MatrixClient;
   private readonly store: Store;
   private readonly ghostRe: RegExp;
-  private readonly aliasRe: RegExp;
   private readonly rooms = new Set<string>();
   private ctx: ConnectorContext | undefined;
   private log: Logger = silentLogger;
@@ -80,9 +85,10 @@ export class MatrixConnector implements Connector {
   private readonly pending = new Map<string, Promise<void>>();
   /** Per-room chain so inbound events keep their order through async work. */
   private readonly chains = new Map<string, Promise<void>>();
-  private readonly registered = new Set<string>();
-  /** `room\0user` pairs known to be joined. */
-  private readonly memberships = new Set<string>();
+  private readonly ghosts: Ghosts;
+  private readonly links: MatrixLinks;
+  /** Start-up work that does not hold up start (bridge-info state), awaited by stop. */
+  private background: Promise<unknown> = Promise.resolve();
   private readonly names = new Map<string, string>();
   /** mediaId → what was uploaded, so a retried delivery does not upload again. */
   private readonly uploaded = new Map<string, { mxc: string; mime: string; size: number }>();
@@ -97,8 +103,15 @@ export class MatrixConnector implements Connector {
     this.client = new MatrixClient(config.homeserverUrl, this.registration.as_token);
     const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     this.ghostRe = new RegExp(`^@${esc(config.userPrefix)}(\\d+):${esc(config.domain)}$`);
-    this.aliasRe = new RegExp(`^#${esc(config.userPrefix)}(\\d+):${esc(config.domain)}$`);
     for (const r of opts.rooms ?? []) this.rooms.add(r);
+    this.ghosts = new Ghosts({ client: this.client, store: this.store, botUserId: this.botUserId, log: () => this.log });
+    this.links = new MatrixLinks({
+      config, client: this.client, store: this.store, ghosts: this.ghosts, botUserId: this.botUserId, rooms: this.rooms, log: () => this.log,
+      ...(opts.onLinksChanged ? { onLinksChanged: opts.onLinksChanged } : {}),
+      ...(opts.groupInfo ? { groupInfo: opts.groupInfo } : {}),
+      ...(opts.mappedRoom ? { mappedRoom: opts.mappedRoom } : {}),
+      ...(opts.groupOf ? { groupOf: opts.groupOf } : {}),
+    });
   }
 
   /** The ghost of a QQ member. */
@@ -129,23 +142,24 @@ export class MatrixConnector implements Connector {
     this.log = ctx.log.child({ net: 'matrix' });
     const as = createDurableAppService(this.registration.hs_token, {
       onTransaction: (txnId, events) => this.onTransaction(txnId, events as Event[]),
-      onAliasQuery: (alias) => this.onAliasQuery(alias),
+      onAliasQuery: (alias) => this.links.onAliasQuery(alias),
       onError: (what, err) => this.log.error({ err: (err as Error)?.message ?? String(err) }, `${what} failed; the homeserver will retry it`),
     });
     as.on('http-log', (line: string) => this.log.trace({ line }, 'appservice http'));
     as.onUserQuery = ((userId: string) => this.onUserQuery(userId)) as AppService['onUserQuery'];
     this.appservice = as;
     // Our own server around the library's express app, so we know the port and can close it.
-    const server = http.createServer(as.expressApp);
+    const server = http.createServer(appserviceListener(as));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.config.port, this.config.bindAddress, () => resolve());
     });
     this.server = server;
     this.listening = true;
-    for (const l of await this.matrixLinks()) this.rooms.add(l.rooms[1]!.room);
-    await this.emitLinks();
+    for (const l of await this.links.matrixLinks()) this.rooms.add(l.rooms[1]!.room);
+    await this.links.emitLinks();
     await this.setBotName();
+    this.background = this.links.bridgeInfoForAll([...this.rooms]).catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'could not write the bridge info of the bridged rooms'));
     this.log.info({ port: this.port, bind: this.config.bindAddress }, 'Matrix appservice listening');
   }
 
@@ -159,7 +173,7 @@ export class MatrixConnector implements Connector {
         server.closeAllConnections();
       });
     }
-    await Promise.allSettled([...this.chains.values()]);
+    await Promise.allSettled([...this.chains.values(), this.background]);
     this.appservice?.removeAllListeners();
     this.ctx = undefined;
   }
@@ -173,12 +187,12 @@ export class MatrixConnector implements Connector {
     const ghost = msg.origin.sender.puppet ? this.ghostId(msg.origin.sender.id) : undefined;
     try {
       if (ghost && (msg.kind === 'join' || msg.kind === 'leave')) {
-        if (msg.kind === 'join') await this.ensureGhost(ghost, msg.origin.sender.displayName, room);
-        else await this.ghostLeave(ghost, room);
+        if (msg.kind === 'join') await this.ghosts.ensureGhost(ghost, msg.origin.sender, room);
+        else await this.ghosts.leave(ghost, room);
         return [];
       }
-      if (ghost) await this.ensureGhost(ghost, msg.origin.sender.displayName, room);
-      else await this.ensureBotJoined(room);
+      if (ghost) await this.ghosts.ensureGhost(ghost, msg.origin.sender, room);
+      else await this.ghosts.ensureBotJoined(room);
       const segments = renderSegments(msg.parts, msg.kind, {
         pillFor: (p) => (p.userId?.startsWith('@') ? p.userId : p.userId && msg.origin.sender.puppet ? this.ghostId(p.userId) : undefined),
         ...(ghost ? {} : { senderPrefix: msg.origin.sender.displayName }),
@@ -190,7 +204,16 @@ export class MatrixConnector implements Connector {
         else content = await this.imageEvent(seg.part);
         if (i === 0 && d.editOfRemoteIds?.[0]) content = asEdit(content, d.editOfRemoteIds[0]);
         else if (i === 0 && d.replyToRemoteId) content = withReply(content, d.replyToRemoteId);
-        ids.push(await this.client.sendEvent(room, 'm.room.message', `${key}.${i}`, content, ghost));
+        try {
+          ids.push(await this.client.sendEvent(room, 'm.room.message', `${key}.${i}`, content, ghost));
+        } catch (e) {
+          // The ghost was removed while the bridge was not watching (membership is trusted from
+          // the store across restarts): join it again and send once more.
+          if (!(ghost && e instanceof MatrixError && e.errcode === 'M_FORBIDDEN')) throw e;
+          this.ghosts.forgetMembership(room, ghost);
+          await this.ghosts.ensureGhost(ghost, msg.origin.sender, room);
+          ids.push(await this.client.sendEvent(room, 'm.room.message', `${key}.${i}`, content, ghost));
+        }
       }
       return ids;
     } catch (e) {
@@ -221,83 +244,27 @@ export class MatrixConnector implements Connector {
     return imageContent(part, up.mxc, { mime: up.mime, size: up.size });
   }
 
-  private async ensureRegistered(userId: string): Promise<void> {
-    if (this.registered.has(userId)) return;
-    const localpart = userId.slice(1, userId.indexOf(':'));
-    try {
-      await this.client.register(localpart);
-    } catch (e) {
-      if (!(e instanceof MatrixError && e.errcode === 'M_USER_IN_USE')) throw e;
-    }
-    this.registered.add(userId);
-  }
-
-  private async ensureBotJoined(room: string): Promise<void> {
-    const k = `${room}\0${this.botUserId}`;
-    if (this.memberships.has(k)) return;
-    await this.client.join(room);
-    this.memberships.add(k);
-  }
-
   /**
-   * Registers the ghost, joins it to the room if the homeserver says it is not in it yet, and
-   * keeps its per-room name current, comparing against what the store says was set (so a restart
-   * calls out only when the name really changed).
+   * The relay gave up on a message from Matrix (a target refused it for good): its author hears
+   * it in Matrix, as a notice in reply to the message, not only the operator in the log.
    */
-  private async ensureGhost(ghost: string, displayName: string, room: string): Promise<void> {
-    await this.ensureRegistered(ghost);
-    const known = await this.store.getGhost(ghost);
-    let globalName = known?.displayName;
-    if (globalName === undefined) {
-      await this.client.setDisplayName(ghost, displayName);
-      await this.store.setGhostProfile(ghost, { displayName });
-      globalName = displayName;
-    }
-    const joinedNow = await this.ensureGhostJoined(ghost, room);
-    // A group card belongs to one group: it becomes the ghost's name in this room only. A fresh
-    // join shows the global profile name, whatever was set in this room before.
-    const shown = joinedNow ? globalName : (known?.roomNames[room] ?? globalName);
-    if (shown !== displayName) {
-      await this.client.putState(room, 'm.room.member', ghost, { membership: 'join', displayname: displayName }, ghost);
-    }
-    if (known?.roomNames[room] !== displayName) await this.store.setGhostRoomName(ghost, room, displayName);
-  }
-
-  /** Joins the ghost unless it is in the room already (per the member state); true when it joined now. */
-  private async ensureGhostJoined(ghost: string, room: string): Promise<boolean> {
-    const k = `${room}\0${ghost}`;
-    if (this.memberships.has(k)) return false;
-    let membership: unknown;
+  async deliveryFailed(f: DeliveryFailure): Promise<void> {
+    if (f.kind !== 'rejected' || !f.sourceId.startsWith('matrix:')) return;
+    const rest = f.sourceId.slice('matrix:'.length);
+    const cut = rest.indexOf(':$');
+    if (cut < 0) return;
+    const room = rest.slice(0, cut);
+    const eventId = rest.slice(cut + 1);
+    if (!this.rooms.has(room)) return;
     try {
-      membership = (await this.client.getState<{ membership?: string }>(room, 'm.room.member', ghost, ghost)).membership;
+      await this.client.sendEvent(room, 'm.room.message', `status.${eventId.replace(/[^A-Za-z0-9._~-]/g, '_')}.${f.target.network}.${f.seq}`, {
+        msgtype: 'm.notice',
+        body: `⚠ This message could not be delivered to ${f.target.network === 'qq' ? 'QQ' : f.target.network}.`,
+        'm.relates_to': { 'm.in_reply_to': { event_id: eventId } },
+      });
     } catch (e) {
-      // No member event (never joined), or not allowed to read it (not in the room): join.
-      if (!(e instanceof MatrixError && (e.errcode === 'M_NOT_FOUND' || e.errcode === 'M_FORBIDDEN'))) throw e;
+      this.log.warn({ room, event: eventId, err: (e as Error).message }, 'could not tell a Matrix user that their message was not delivered');
     }
-    if (membership === 'join') {
-      this.memberships.add(k);
-      return false;
-    }
-    try {
-      await this.client.join(room, ghost);
-    } catch (e) {
-      if (!(e instanceof MatrixError && e.errcode === 'M_FORBIDDEN')) throw e;
-      await this.ensureBotJoined(room);
-      await this.client.invite(room, ghost);
-      await this.client.join(room, ghost);
-    }
-    this.memberships.add(k);
-    return true;
-  }
-
-  private async ghostLeave(ghost: string, room: string): Promise<void> {
-    try {
-      await this.client.leave(room, ghost);
-    } catch (e) {
-      // Not in the room (never spoke, or already gone): nothing to undo.
-      if (!(e instanceof MatrixError && (e.errcode === 'M_FORBIDDEN' || e.errcode === 'M_NOT_FOUND'))) throw e;
-    }
-    this.memberships.delete(`${room}\0${ghost}`);
   }
 
   // ---------------------------------------------------------------------------------- inbound
@@ -368,25 +335,26 @@ export class MatrixConnector implements Connector {
       const name = str(content.displayname);
       if (name) this.names.set(`${room}\0${target}`, name);
       // Our bot or a ghost kicked, banned or gone: the next message joins again.
-      if (this.isOurs(target) && content.membership !== 'join') this.memberships.delete(`${room}\0${target}`);
+      if (this.isOurs(target) && content.membership !== 'join') this.ghosts.forgetMembership(room, target);
       if (target === this.botUserId && content.membership === 'invite') {
         // Anyone on any federated server can create a room and invite the bot: only a bridge admin
         // may bring it into a new room, so a stranger cannot reach a QQ group through one.
-        if (!this.isAdmin(sender) && !this.rooms.has(room)) {
+        if (!this.links.isAdmin(sender) && !this.rooms.has(room)) {
           this.log.info({ room, by: sender }, 'declined a Matrix invitation from a user who is not a bridge admin');
           await this.client.leave(room);
           return;
         }
         await this.client.join(room);
-        this.memberships.add(`${room}\0${this.botUserId}`);
+        this.ghosts.joined(room, this.botUserId);
         this.log.info({ room, by: sender }, 'joined a Matrix room on invitation');
+        if (this.rooms.has(room)) await this.links.bridgeInfoForRoom(room);
       }
       return;
     }
     if (this.isOurs(sender)) return; // our own echo: never relayed back
     if (ev.type === 'm.room.message') {
       const body = str(content.body) ?? '';
-      if (/^!qq(\s|$)/.test(body)) return this.command(room, sender, body.trim());
+      if (/^!qq(\s|$)/.test(body)) return this.links.command(room, sender, body.trim());
       if (!this.rooms.has(room)) return;
       const parsed = parseMatrixContent(content);
       if (!parsed) return;
@@ -410,14 +378,9 @@ export class MatrixConnector implements Connector {
       return;
     }
     if (ev.type === 'm.room.redaction' && this.config.redactions === 'notice' && this.rooms.has(room)) {
-      // QQ cannot delete a message: its readers get a short notice pointing at the original.
-      const msg = await this.inbound(room, eventId, sender, ev, 'notice', [{ type: 'text', text: 'deleted a message' }]);
-      const target = str(ev.redacts) ?? str(content.redacts);
-      if (target) {
-        const r = await this.ctx?.sourceIdFor(room, target);
-        if (r) msg.replyTo = r;
-      }
-      await this.ctx?.receive(msg, { hold: false }); // the homeserver keeps the transaction until 2xx
+      // QQ cannot delete a message: its readers learn only who deleted one. No reply to the
+      // original, which QQ would show as a quote of the very text its author wanted gone.
+      await this.ctx?.receive(await this.inbound(room, eventId, sender, ev, 'notice', [{ type: 'text', text: 'deleted a message' }]), { hold: false }); // the homeserver keeps the transaction until 2xx
     }
   }
 
@@ -493,124 +456,6 @@ export class MatrixConnector implements Connector {
     }
   }
 
-  // ------------------------------------------------------------------------- plumbing & portals
-
-  private async matrixLinks(): Promise<MappingLink[]> {
-    return (await this.store.listLinks()).filter((l) => l.id.startsWith(LINK_PREFIX)).map((l) => l.link as MappingLink);
-  }
-
-  private async emitLinks(): Promise<void> {
-    if (!this.opts.onLinksChanged) return;
-    this.opts.onLinksChanged(await this.matrixLinks());
-  }
-
-  private async link(room: string, group: number, by: string): Promise<void> {
-    const link: MappingLink = {
-      name: `matrix ${room}`,
-      qq: { kind: 'group', number: group },
-      rooms: [
-        { network: 'qq', room: `group:${group}`, readOnly: false },
-        { network: 'matrix', room, readOnly: false },
-      ],
-      source: `linked in Matrix by ${by}`,
-    };
-    await this.store.putLink({ id: LINK_PREFIX + room, link, createdBy: by });
-    this.rooms.add(room);
-    await this.emitLinks();
-  }
-
-  private isAdmin(user: string): boolean {
-    return this.config.admins.includes(user);
-  }
-
-  /** A room moderator (power level 50 or more in that room); their say covers only their own room. */
-  private async isModerator(room: string, user: string): Promise<boolean> {
-    try {
-      const pl = await this.client.getState<{ users?: Record<string, number>; users_default?: number }>(room, 'm.room.power_levels');
-      return (pl.users?.[user] ?? pl.users_default ?? 0) >= 50;
-    } catch {
-      return false;
-    }
-  }
-
-  private async notice(room: string, text: string): Promise<void> {
-    await this.client.sendEvent(room, 'm.room.message', `cmd.${Date.now()}.${Math.random().toString(36).slice(2)}`, { msgtype: 'm.notice', body: text });
-  }
-
-  /**
-   * `!qq link` belongs to bridge admins alone: a room's power levels say nothing about who may
-   * read a QQ group, since anyone can create a room and be its moderator. A moderator may still
-   * `!qq unlink` (stop the bridge in their own room, as kicking the bot would) and `!qq list`,
-   * and only in a room that is already linked.
-   */
-  private async command(room: string, sender: string, body: string): Promise<void> {
-    const [, verb = '', arg = ''] = body.split(/\s+/);
-    const admin = this.isAdmin(sender);
-    if (!admin) {
-      const allowed = (verb === 'unlink' || verb === 'list') && this.rooms.has(room) && (await this.isModerator(room, sender));
-      if (!allowed) {
-        await this.notice(room, `${sender}: only bridge admins can link rooms; room moderators may only !qq unlink or !qq list in a linked room`);
-        return;
-      }
-    }
-    if (verb === 'link') {
-      if (!/^\d{5,12}$/.test(arg)) return this.notice(room, 'usage: !qq link <QQ group number>');
-      await this.link(room, Number(arg), sender);
-      this.log.info({ room, group: arg, by: sender }, 'Matrix room plumbed to a QQ group');
-      return this.notice(room, `linked this room to QQ group ${arg}`);
-    }
-    if (verb === 'unlink') {
-      const removed = await this.store.deleteLink(LINK_PREFIX + room);
-      if (removed) {
-        this.rooms.delete(room);
-        await this.emitLinks();
-      }
-      return this.notice(room, removed ? 'unlinked this room' : 'this room is not linked by a !qq command');
-    }
-    if (verb === 'list') {
-      const links = await this.matrixLinks();
-      const mine = links.filter((l) => l.rooms.some((r) => r.network === 'matrix' && r.room === room));
-      const shown = admin ? links : mine;
-      const lines = shown.map((l) => `${l.rooms[0]!.room} ↔ ${l.rooms[1]!.room}`);
-      return this.notice(room, lines.length ? lines.join('\n') : 'no links');
-    }
-    return this.notice(room, 'commands: !qq link <group number>, !qq unlink, !qq list');
-  }
-
-  /**
-   * A client asked for `#qq_<group>:<domain>`: create the portal room and link it. Only when the
-   * config turns portals on, for a group it allows (`portalGroups`) that the QQ account is in
-   * (known to `groupInfo`); anything else answers 404, so the homeserver tells the client the
-   * alias does not exist. The alias query does not say who asked, so the room is invite-only
-   * and the bridge admins are invited: they decide who else may read the group.
-   */
-  private async onAliasQuery(alias: string): Promise<void> {
-    const m = this.aliasRe.exec(alias);
-    if (!m) throw new AliasNotFound(`${alias} is not a QQ group alias of this bridge`);
-    const group = Number(m[1]);
-    if (!Number.isSafeInteger(group) || group <= 0) throw new AliasNotFound(`${alias} does not name a QQ group`);
-    if (!this.config.portals) throw new AliasNotFound(`portal rooms are off (matrix.portals); ${alias} not created`);
-    if (this.config.portalGroups && !this.config.portalGroups.includes(group)) throw new AliasNotFound(`QQ group ${group} is not in matrix.portalGroups; ${alias} not created`);
-    if (!this.opts.groupInfo) throw new AliasNotFound(`portal rooms need the QQ group list; ${alias} not created`);
-    // A failed lookup (QQ offline) throws through: the client gets an error it may retry, not a 404.
-    const info = await this.opts.groupInfo(group);
-    if (!info) throw new AliasNotFound(`the QQ account is not in group ${group}`);
-    const admins = this.config.admins.filter((a) => a !== this.botUserId);
-    const created = await this.client.createRoom({
-      room_alias_name: alias.slice(1, alias.indexOf(':')),
-      name: info.name ?? `QQ group ${group}`,
-      topic: info.topic ?? `Bridged to QQ group ${group} by qqbridge`,
-      preset: 'private_chat',
-      visibility: 'private',
-      initial_state: [{ type: 'm.room.join_rules', state_key: '', content: { join_rule: 'invite' } }],
-      invite: admins,
-      power_level_content_override: { users: { [this.botUserId]: 100, ...Object.fromEntries(admins.map((a) => [a, 50])) } },
-    });
-    this.memberships.add(`${created.room_id}\0${this.botUserId}`);
-    await this.link(created.room_id, group, `alias query ${alias}`);
-    this.log.info({ room: created.room_id, group }, 'created a Matrix portal room');
-  }
-
   /**
    * Gives the bot its display name at start, when it differs (a profile change posts a member
    * event in every room the bot is in, so it is not repeated needlessly).
@@ -625,6 +470,6 @@ export class MatrixConnector implements Connector {
   }
 
   private async onUserQuery(userId: string): Promise<void> {
-    if (this.ghostRe.test(userId)) await this.ensureRegistered(userId);
+    if (this.ghostRe.test(userId)) await this.ghosts.ensureRegistered(userId);
   }
 }

@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { buildRegistration, loadRegistration, writeRegistration } from '../../../src/connectors/matrix/registration.js';
@@ -12,20 +14,28 @@ afterAll(removeRoot);
 describe('MatrixConnector', () => {
   it('QQ → Matrix: a ghost per member speaks with the group card, renamed when the card changes', async () => {
     const b = await setup();
-    await b.qq.inject(GROUP, { sender: { id: '10001', displayName: 'Card A', puppet: true }, parts: [{ type: 'text', text: 'hello <b>', style: { bold: true } }] });
+    await b.qq.inject(GROUP, { sender: { id: '10001', displayName: 'Card A', nickname: 'Nick', puppet: true }, parts: [{ type: 'text', text: 'hello <b>', style: { bold: true } }] });
     await waitFor(() => b.hs.messages(b.room).length === 1, 'first message');
     const [m] = b.hs.messages(b.room);
     expect(m!.sender).toBe(ghost('10001'));
     expect(m!.content).toMatchObject({ msgtype: 'm.text', body: 'hello <b>', formatted_body: '<strong>hello &lt;b&gt;</strong>' });
     expect(b.hs.memberName(b.room, ghost('10001'))).toBe('Card A');
+    // The card is this group's name only: the global profile carries the nickname.
+    expect(b.hs.profiles.get(ghost('10001'))).toBe('Nick');
+    // Without a known nickname, the global name is the QQ number, never the card.
+    await b.qq.inject(GROUP, { sender: { id: '10009', displayName: 'Card Z', puppet: true }, text: 'z' });
+    await waitFor(() => b.hs.messages(b.room).length === 2, 'message from a member without nickname');
+    expect(b.hs.profiles.get(ghost('10009'))).toBe('QQ 10009');
+    expect(b.hs.memberName(b.room, ghost('10009'))).toBe('Card Z');
 
-    await b.qq.inject(GROUP, { sender: { id: '10001', displayName: 'Card B', puppet: true }, text: 'renamed' });
-    await waitFor(() => b.hs.messages(b.room).length === 2, 'second message');
+    await b.qq.inject(GROUP, { sender: { id: '10001', displayName: 'Card B', nickname: 'Nick', puppet: true }, text: 'renamed' });
+    await waitFor(() => b.hs.messages(b.room).length === 3, 'second message');
     expect(b.hs.memberName(b.room, ghost('10001'))).toBe('Card B');
+    expect(b.hs.profiles.get(ghost('10001'))).toBe('Nick');
     const renames = () => b.hs.requests.filter((r) => r.method === 'PUT' && (r.path.includes('/state/m.room.member/') || r.path.includes('/profile/'))).length;
     const before = renames();
-    await b.qq.inject(GROUP, { sender: { id: '10001', displayName: 'Card B', puppet: true }, text: 'same name' });
-    await waitFor(() => b.hs.messages(b.room).length === 3, 'third message');
+    await b.qq.inject(GROUP, { sender: { id: '10001', displayName: 'Card B', nickname: 'Nick', puppet: true }, text: 'same name' });
+    await waitFor(() => b.hs.messages(b.room).length === 4, 'third message');
     expect(renames()).toBe(before); // name unchanged: no profile/state call
     expect((await b.store.getGhost(ghost('10001')))?.roomNames[b.room]).toBe('Card B');
     // Our ghosts' messages are never relayed back to QQ.
@@ -33,11 +43,51 @@ describe('MatrixConnector', () => {
     expect(b.qq.remote.sent(GROUP)).toHaveLength(0);
   });
 
+  it('ghost avatars come from the QQ avatar: uploaded once per content, set once, replaced when it changes', async () => {
+    const b = await setup();
+    let picture = PNG;
+    let fetches = 0;
+    const server = http.createServer((_req, res) => {
+      fetches++;
+      res.writeHead(200, { 'Content-Type': 'image/png' }).end(picture);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const src = (n: string) => `http://127.0.0.1:${(server.address() as AddressInfo).port}/avatar/${n}`;
+      const say = async (id: string, avatar: string, text: string) => {
+        const count = b.hs.messages(b.room).length;
+        await b.qq.inject(GROUP, { sender: { id, displayName: `M${id}`, puppet: true, avatarUrl: avatar }, text });
+        await waitFor(() => b.hs.messages(b.room).length === count + 1, text);
+      };
+      await say('10011', src('a'), 'one');
+      const mxc = b.hs.avatars.get(ghost('10011'));
+      expect(mxc).toMatch(/^mxc:\/\/test\.hs\//);
+      expect(b.hs.media.get(mxc!.split('/').pop()!)?.data.equals(PNG)).toBe(true);
+      await say('10011', src('a'), 'two');
+      // A second member with the same picture: no second upload.
+      await say('10012', src('b'), 'three');
+      expect(b.hs.avatars.get(ghost('10012'))).toBe(mxc);
+      expect(b.hs.uploads).toHaveLength(1);
+      expect(fetches).toBe(2);
+      const avatarSets = () => b.hs.requests.filter((r) => r.method === 'PUT' && r.path.endsWith('/avatar_url')).length;
+      expect(avatarSets()).toBe(2);
+      // The member changes their picture (a new source URL): a new upload, set once.
+      picture = Buffer.concat([PNG, Buffer.from([0])]);
+      await say('10011', src('a2'), 'four');
+      expect(b.hs.avatars.get(ghost('10011'))).not.toBe(mxc);
+      expect(b.hs.uploads).toHaveLength(2);
+      expect(avatarSets()).toBe(3);
+    } finally {
+      server.close();
+    }
+  });
+
   it('QQ join/leave become ghost membership changes', async () => {
     const b = await setup();
     await b.qq.inject(GROUP, { kind: 'join', sender: { id: '10002', displayName: 'Newbie', puppet: true }, parts: [] });
     await waitFor(() => b.hs.membership(b.room, ghost('10002')) === 'join', 'ghost joined');
-    expect(b.hs.memberName(b.room, ghost('10002'))).toBe('Newbie');
+    // Joined under the global name (the QQ number here), then named as in the group.
+    await waitFor(() => b.hs.memberName(b.room, ghost('10002')) === 'Newbie', 'ghost named as in the group');
     await b.qq.inject(GROUP, { kind: 'leave', sender: { id: '10002', displayName: 'Newbie', puppet: true }, parts: [] });
     await waitFor(() => b.hs.membership(b.room, ghost('10002')) === 'leave', 'ghost left');
     expect(b.hs.messages(b.room)).toHaveLength(0);
@@ -134,7 +184,7 @@ describe('MatrixConnector', () => {
 
   it('!qq link: an admin links a room; its moderator may unlink it but not link it again', async () => {
     const b = await setup();
-    const other = b.hs.createRoomAs(ALICE, {});
+    const other = b.hs.createRoomAs(ALICE, { powerLevels: { [b.hs.botUserId]: 50 } });
     b.hs.joinAs(BOB, other, 'Bob');
     b.hs.joinAs(ADMIN, other, 'Admin');
     b.hs.inviteAs(ADMIN, other, b.hs.botUserId);
@@ -186,12 +236,96 @@ describe('MatrixConnector', () => {
     expect(String(r.state.get('m.room.topic\0')?.topic)).toContain('654321');
     expect(r.members.get(b.hs.botUserId)).toBe('join');
     expect(r.members.get(ADMIN)).toBe('invite');
+    // Admins may promote others in rooms the bridge creates.
+    expect((r.state.get('m.room.power_levels\0') as { users: Record<string, number> }).users[ADMIN]).toBe(100);
     expect(r.members.get(ALICE)).toBeUndefined();
     expect((await b.store.getLink(`matrix:${roomId}`))?.link).toMatchObject({ qq: { kind: 'group', number: 654321 } });
     // A group the account is in but the config does not list, and a malformed alias: 404.
     expect(await b.hs.resolveAlias('#qq_777777:test.hs')).toBeUndefined();
     expect(await b.hs.resolveAlias('#qq_notanumber:test.hs')).toBeUndefined();
     expect(await b.store.listLinks()).toHaveLength(1);
+  });
+
+  it('a portal room follows its QQ group\'s name and topic (checked at start, written only on change)', async () => {
+    const groups: Record<number, { name?: string; topic?: string }> = { 654321: { name: 'Lobby', topic: 'memo 1' } };
+    const b = await setup({ groups, portals: true });
+    const roomId = (await b.hs.resolveAlias('#qq_654321:test.hs'))!;
+    const r = b.hs.rooms.get(roomId)!;
+    expect(r.state.get('m.room.name\0')).toEqual({ name: 'Lobby' });
+    groups[654321] = { name: 'Lobby (renamed)', topic: 'memo 2' };
+    const run2 = await b.restart();
+    await waitFor(() => r.state.get('m.room.topic\0')?.topic === 'memo 2', 'topic follows the group');
+    expect(r.state.get('m.room.name\0')).toEqual({ name: 'Lobby (renamed)' });
+    const changes = () => r.events.filter((e) => e.type === 'm.room.name' || e.type === 'm.room.topic').length;
+    const before = changes();
+    await run2.stop();
+    await b.restart();
+    await waitFor(() => b.hs.requests.filter((q) => q.method === 'GET' && q.path.endsWith('/state/m.room.topic/')).length >= 2, 'checked again');
+    await b.hs.settled();
+    expect(changes()).toBe(before);
+    // A plumbed room keeps the name its owners gave it.
+    expect(b.hs.rooms.get(b.room)!.state.get('m.room.name\0')).toEqual({ name: 'bridged' });
+  });
+
+  it('a portal alias for a group already bridged (config or earlier link) names that room, never a second one', async () => {
+    const b = await setup({ groups: { 346167134: {}, 654321: {} }, portals: true });
+    const roomsBefore = b.hs.rooms.size;
+    expect(await b.hs.resolveAlias('#qq_346167134:test.hs')).toBe(b.room);
+    // A portal made once, then asked for again under the same group, stays one room too.
+    const portal = await b.hs.resolveAlias('#qq_654321:test.hs');
+    expect(b.hs.rooms.size).toBe(roomsBefore + 1);
+    b.hs.aliases.delete('#qq_654321:test.hs'); // say an admin removed the alias
+    expect(await b.hs.resolveAlias('#qq_654321:test.hs')).toBe(portal);
+    expect(b.hs.rooms.size).toBe(roomsBefore + 1);
+    expect(await b.store.listLinks()).toHaveLength(1);
+  });
+});
+
+describe('Matrix conventions', () => {
+  const KEY = 'qqbridge://qq/group/346167134';
+
+  it('every bridged room carries m.bridge and uk.half-shot.bridge, written once across restarts', async () => {
+    const b = await setup({ groups: { 346167134: { name: 'Lobby' } } });
+    const r = () => b.hs.rooms.get(b.room)!;
+    await waitFor(() => r().state.has(`uk.half-shot.bridge\0${KEY}`), 'bridge info');
+    const info = r().state.get(`m.bridge\0${KEY}`);
+    expect(info).toEqual({ bridgebot: b.hs.botUserId, protocol: { id: 'qq', displayname: 'QQ' }, network: { id: 'group', displayname: 'QQ groups' }, channel: { id: '346167134', displayname: 'Lobby' } });
+    expect(r().state.get(`uk.half-shot.bridge\0${KEY}`)).toEqual(info);
+    const count = () => r().events.filter((e) => e.type === 'm.bridge' || e.type === 'uk.half-shot.bridge').length;
+    expect(count()).toBe(2);
+    await b.restart();
+    await waitFor(() => b.hs.requests.filter((q) => q.method === 'GET' && q.path.includes('/state/uk.half-shot.bridge/')).length >= 2, 'checked again after the restart');
+    await b.hs.settled();
+    expect(count()).toBe(2);
+  });
+
+  it('in a plumbed room where the bot lacks the power to write it, the room is told once', async () => {
+    const b = await setup();
+    const other = b.hs.createRoomAs(ALICE, {});
+    b.hs.joinAs(ADMIN, other, 'Admin');
+    b.hs.inviteAs(ADMIN, other, b.hs.botUserId);
+    await waitFor(() => b.hs.membership(other, b.hs.botUserId) === 'join', 'bot in room');
+    const notices = () => b.hs.messages(other).filter((e) => e.sender === b.hs.botUserId).map((e) => String(e.content.body));
+    b.hs.sendAs(ADMIN, other, { msgtype: 'm.text', body: '!qq link 123456' });
+    await waitFor(() => notices().length === 2, 'link confirmation and power notice');
+    b.hs.sendAs(ADMIN, other, { msgtype: 'm.text', body: '!qq link 123456' });
+    await waitFor(() => notices().length === 3, 'second confirmation');
+    await b.hs.settled();
+    expect(notices().filter((n) => /power level is too low/.test(n))).toHaveLength(1);
+    expect(b.hs.rooms.get(other)!.state.has(`m.bridge\0qqbridge://qq/group/123456`)).toBe(false);
+  });
+
+  it('a Matrix message QQ refuses for good: its author sees a notice in reply to it', async () => {
+    const b = await setup();
+    b.qq.rejectWhen((d) => (d.message.parts.some((p) => p.type === 'text' && p.text.includes('refused')) ? 'QQ refused the message' : undefined));
+    const ev = b.hs.sendAs(BOB, b.room, { msgtype: 'm.text', body: 'this is refused' });
+    b.hs.sendAs(BOB, b.room, { msgtype: 'm.text', body: 'this is fine' });
+    await waitFor(() => b.hs.messages(b.room).some((e) => e.sender === b.hs.botUserId), 'status notice');
+    const notice = b.hs.messages(b.room).find((e) => e.sender === b.hs.botUserId)!;
+    expect(notice.content).toMatchObject({ msgtype: 'm.notice', 'm.relates_to': { 'm.in_reply_to': { event_id: ev } } });
+    expect(String(notice.content.body)).toMatch(/could not be delivered to QQ/);
+    await waitFor(() => b.qq.remote.texts(GROUP).includes('this is fine'), 'the next message');
+    expect(b.hs.messages(b.room).filter((e) => e.sender === b.hs.botUserId)).toHaveLength(1);
   });
 });
 

@@ -49,6 +49,8 @@ export interface SetupOptions {
   /** `matrix.portals` and `matrix.portalGroups`. */
   portals?: boolean;
   portalGroups?: number[];
+  /** How the fake homeserver reaches the bridge (default: the v1 paths with a header). */
+  pushPaths?: 'v1' | 'legacy';
 }
 
 /** One run of the bridge (relay + Matrix + loopback QQ) on the SQLite store in `stateDir`. */
@@ -61,6 +63,8 @@ export async function startBridge(hs: FakeHomeserver, reg: Registration, room: s
   const matrix = new MatrixConnector(config, {
     store, registration: reg, rooms: [room], onLinksChanged: (l) => links.push(l),
     ...(groups ? { groupInfo: async (g: number) => groups[g] } : {}),
+    mappedRoom: (g: number) => (`group:${g}` === GROUP ? room : undefined),
+    groupOf: (r: string) => (r === room ? Number(GROUP.slice('group:'.length)) : undefined),
   });
   const qq = new LoopbackConnector('qq', { remote });
   const relay = new Relay({
@@ -69,6 +73,7 @@ export async function startBridge(hs: FakeHomeserver, reg: Registration, room: s
     routes: new StaticRoutes([[{ network: 'qq', room: GROUP }, { network: 'matrix', room }]]),
     log: silentLogger,
     outbox: { baseBackoffMs: 5, maxBackoffMs: 40, connectPollMs: 10 },
+    onFailure: (f) => void matrix.deliveryFailed(f),
   });
   relay.register(qq);
   relay.register(matrix);
@@ -90,10 +95,12 @@ export async function setup(o: SetupOptions = {}) {
   const hs = new FakeHomeserver({
     domain: DOMAIN, asToken: reg.as_token, hsToken: reg.hs_token, senderLocalpart: 'qqbridge',
     userNamespace: reg.namespaces.users[0]!.regex, aliasNamespace: reg.namespaces.aliases[0]!.regex,
+    ...(o.pushPaths ? { pushPaths: o.pushPaths } : {}),
   });
   await hs.start();
   cleanups.push(() => hs.stop());
-  const room = hs.createRoomAs(ALICE, { name: 'bridged' });
+  // The bridged room gives the bot moderator power, as a room set up for bridging does.
+  const room = hs.createRoomAs(ALICE, { name: 'bridged', powerLevels: { [hs.botUserId]: 50 } });
   hs.joinAs(BOB, room, 'Bob');
   const stateDir = path.join(root, `s${++n}`);
   const media = memoryMedia();
