@@ -9,5 +9,5 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 bash scripts/ensure-ngircd.sh
 bash scripts/ensure-postgres.sh
-npx tsc -p tsconfig.json --noEmit
+npx tsc -p tsconfig.json   # type-checks and builds dist/: the CLI tests run the built binary
 npx vitest run "$@"

@@ -160,6 +160,19 @@ export function parseConfig(text: string, file = '<config>', env: NodeJS.Process
   // `password: ${QQ_PASSWORD}` with QQ_PASSWORD=123456, or `nick: 1234`: YAML reads a number, but
   // a text field means the characters as written.
   if (!result.success && textFromNumbers(data, result.error.issues, scalarText)) result = configSchema.safeParse(data);
+  if (!result.success && opts.secretsUnused) {
+    // A section refused only for an unset secret (a token's format) is one the caller does not
+    // use: leave it out, when it is optional, rather than fail on it.
+    const shape = root._zod.def.shape ?? {};
+    const sections = new Set(
+      result.error.issues
+        .filter((i) => envFailed.has(formatPath(i.path as KeyPath)) && typeof i.path[0] === 'string')
+        .map((i) => i.path[0] as string)
+        .filter((k) => Object.hasOwn(shape, k) && shape[k]!._zod.def.type === 'optional'),
+    );
+    for (const k of sections) delete (data as Record<string, unknown>)[k];
+    if (sections.size > 0) result = configSchema.safeParse(data);
+  }
   if (!result.success) {
     for (const issue of flattenIssues(result.error.issues, [])) {
       if (issue.code === 'unrecognized_keys') {
@@ -184,6 +197,9 @@ export function parseConfig(text: string, file = '<config>', env: NodeJS.Process
         report(['matrix', 'registration'], e.message);
       }
     }
+  }
+  if (!result.success && issues.length === 0) {
+    report([], 'the config is not valid, but only where an unset environment variable is; set it');
   }
   if (issues.length > 0) {
     issues.sort((a, b) => a.line - b.line || a.col - b.col);
