@@ -3,7 +3,7 @@
  * per configured network. The only module that knows every part; each part knows only its own.
  */
 import { IrcConnector } from './connectors/irc/connector.js';
-import { MatrixConnector } from './connectors/matrix/connector.js';
+import type { MatrixConnector } from './connectors/matrix/connector.js';
 import { QqConnector } from './connectors/qq/connector.js';
 import { TelegramConnector } from './connectors/telegram/connector.js';
 import type { Config } from './config.js';
@@ -82,6 +82,8 @@ export async function startBridge(config: Config, log: Logger, hooks: BridgeHook
   if (config.matrix) {
     // Links made from Matrix (plumbing commands, portal rooms) live in the store and join the
     // config's links in the route table whenever they change.
+    // Loaded only when configured: its SDK pulls in native crypto that an install may lack.
+    const { MatrixConnector } = await import('./connectors/matrix/connector.js');
     matrix = new MatrixConnector(config.matrix, {
       store,
       rooms: routes.rooms('matrix'),

@@ -70,7 +70,8 @@ export function explainStartupFailure(err: unknown, ctx: FailureContext = {}): S
   if (name === 'ConfigError') return { line: message, retry: false };
 
   if (name === 'TransportError') {
-    const host = hostOf(e.url) ?? 'the QQ server';
+    // With qq.endpoint every request goes there, though the error names the real host it stands for.
+    const host = hostOf(ctx.qqEndpoint) ?? hostOf(e.url) ?? 'the QQ server';
     const why = `cannot reach ${host} (${code ?? shortenUrls(message)})`;
     if (!ctx.qqEndpoint && /(^|\.)qq\.com(:\d+)?$/.test(host)) {
       return {

@@ -139,6 +139,33 @@ describe('qqbridge run', () => {
   });
 });
 
+describe('qqbridge run, a server not up yet', () => {
+  it('keeps retrying with a readable line, and SIGTERM still stops it cleanly', async () => {
+    const port = await freePort(); // nothing listens there: the simulator "is not up yet"
+    const state = join(dir, 'retry-state');
+    const file = join(dir, 'retry.yaml');
+    writeFileSync(file, `stateDir: ${JSON.stringify(state)}\nqq:\n  uin: 2769546520\n  password: "123456"\n  endpoint: http://127.0.0.1:${port}\n  stateDir: ${JSON.stringify(join(state, 'qq'))}\nmedia:\n  enabled: false\n`);
+    const proc = spawn(process.execPath, [MAIN, 'run', '--pretty', '--config', file], { cwd: ROOT, env: BARE_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 20_000;
+      while (!err.includes('retrying in')) {
+        if (proc.exitCode !== null) throw new Error(`run exited instead of retrying:\n${err}`);
+        if (Date.now() > deadline) throw new Error(`no retry line:\n${err}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(err).toMatch(new RegExp(`WARN  QQ login failed: cannot reach 127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\); check that the server at http://127\\.0\\.0\\.1:${port} is running and reachable; retrying in \\d+ s`));
+      expect(err).not.toMatch(/\n\s+at /);
+      proc.kill('SIGTERM');
+      expect(await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 10_000))])).toBe(0);
+    } finally {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    }
+  });
+});
+
 describe('qqbridge demo', () => {
   it('under `| head` stops everything it started: no ngircd left, no temp folder, no crash', async () => {
     const tmp = mkdtempSync(join(dir, 'demo-tmp-'));

@@ -19,7 +19,7 @@ describe('explainStartupFailure', () => {
   });
 
   it('a simulator or server at qq.endpoint that is not up yet: retried', () => {
-    const f = explainStartupFailure(new TransportError('http://127.0.0.1:8700/cgi-bin/login', 'connect ECONNREFUSED 127.0.0.1:8700', 'ECONNREFUSED'), {
+    const f = explainStartupFailure(new TransportError('https://ui.ptlogin2.qq.com/cgi-bin/login', 'connect ECONNREFUSED 127.0.0.1:8700', 'ECONNREFUSED'), {
       qqEndpoint: 'http://127.0.0.1:8700',
     });
     expect(f).toEqual({ line: 'QQ login failed: cannot reach 127.0.0.1:8700 (ECONNREFUSED); check that the server at http://127.0.0.1:8700 is running and reachable', retry: true });
