@@ -64,7 +64,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
 
   try {
     showInfo('starting a local IRC server (ngircd) …');
-    const ircd = await startNgircd({ port: await portOr(opts.ircPort) });
+    const ircd = await startNgircd({ port: await portOr(opts.ircPort), ownProcessGroup: true });
     cleanups.push(() => ircd.stop());
 
     const sim = await startSimulator({ pollHoldMs: 5_000, log: silentLogger });
