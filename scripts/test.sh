@@ -16,5 +16,5 @@ if [ -x "$SYNAPSE_SH" ]; then
   "$SYNAPSE_SH" install
   export SYNAPSE_SH
 fi
-npx tsc -p tsconfig.json --noEmit
+npx tsc -p tsconfig.json   # type-checks and builds dist/: the CLI tests run the built binary
 npx vitest run "$@"

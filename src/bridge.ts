@@ -4,7 +4,7 @@
  */
 import type { AccountEvent } from './connectors/qq/account/state.js';
 import { IrcConnector } from './connectors/irc/connector.js';
-import { MatrixConnector } from './connectors/matrix/connector.js';
+import type { MatrixConnector } from './connectors/matrix/connector.js';
 import { QqConnector } from './connectors/qq/connector.js';
 import type { LoginPrompt } from './connectors/qq/webqq/login-prompt.js';
 import { TelegramConnector } from './connectors/telegram/connector.js';
@@ -105,6 +105,8 @@ export async function startBridge(config: Config, log: Logger, hooks: BridgeHook
   if (config.matrix) {
     // Links made from Matrix (plumbing commands, portal rooms) live in the store and join the
     // config's links in the route table whenever they change.
+    // Loaded only when configured: its SDK pulls in native crypto that an install may lack.
+    const { MatrixConnector } = await import('./connectors/matrix/connector.js');
     matrix = new MatrixConnector(config.matrix, {
       store,
       rooms: routes.rooms('matrix'),

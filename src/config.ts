@@ -11,6 +11,7 @@ import {
 import { z } from 'zod';
 import { ircConfigSchema } from './connectors/irc/config.js';
 import { matrixConfigSchema } from './connectors/matrix/config.js';
+import { loadRegistration } from './connectors/matrix/registration.js';
 import { telegramConfigSchema } from './connectors/telegram/config.js';
 import { qqConfigSchema } from './connectors/qq/config.js';
 import { ConfigError } from './core/errors.js';
@@ -73,8 +74,21 @@ export function formatPath(path: KeyPath): string {
   return out;
 }
 
+export interface ParseOptions {
+  /**
+   * Also check the files the config names (today `matrix.registration`: present, valid, not the
+   * shipped placeholder). `check-config` and `run` do; tests that hand a registration over in code do not.
+   */
+  checkFiles?: boolean;
+  /**
+   * The caller uses no secret (`qqbridge status` only reads the store): an unset variable under a
+   * secret key (password, token, …) is not an error. The store's URL is not such a key.
+   */
+  secretsUnused?: boolean;
+}
+
 /** Reads and validates a config file. Throws ConfigError naming the file, line, column and key. */
-export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env, opts: ParseOptions = {}): Config {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -82,10 +96,10 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     const code = (e as NodeJS.ErrnoException).code;
     throw new ConfigError(code === 'ENOENT' ? `config file not found: ${file}` : `cannot read config file ${file}: ${(e as Error).message}`);
   }
-  return parseConfig(text, file, env);
+  return parseConfig(text, file, env, opts);
 }
 
-export function parseConfig(text: string, file = '<config>', env: NodeJS.ProcessEnv = process.env): Config {
+export function parseConfig(text: string, file = '<config>', env: NodeJS.ProcessEnv = process.env, opts: ParseOptions = {}): Config {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number | undefined): { line: number; col: number } =>
@@ -97,11 +111,16 @@ export function parseConfig(text: string, file = '<config>', env: NodeJS.Process
     );
   }
 
+  // A reference that cannot be resolved is reported with every other problem; the schema's own
+  // complaint about the unresolved text at that key would only repeat it.
   const envIssues: ConfigIssue[] = [];
-  substituteEnv(doc.contents as YamlNode | null, [], env, (node, path, message) =>
-    envIssues.push({ file, ...at(node.range?.[0]), path: formatPath(path), message }),
-  );
-  if (envIssues.length > 0) throw new ConfigIssuesError(envIssues);
+  const envFailed = new Set<string>();
+  const scalarText = new Map<string, string>();
+  substituteEnv(doc.contents as YamlNode | null, [], env, (node, path, message) => {
+    envFailed.add(formatPath(path));
+    if (opts.secretsUnused && isSecretPath(path)) return;
+    envIssues.push({ file, ...at(node.range?.[0]), path: formatPath(path), message });
+  }, scalarText);
 
   let js: unknown;
   try {
@@ -123,11 +142,11 @@ export function parseConfig(text: string, file = '<config>', env: NodeJS.Process
   }
 
   const root = configSchema as unknown as ZodLike;
-  const issues: ConfigIssue[] = [];
+  const issues: ConfigIssue[] = [...envIssues];
   const seen = new Set<string>();
   const report = (path: KeyPath, message: string, preferKey = false): void => {
     const key = `${formatPath(path)}\0${message}`;
-    if (seen.has(key)) return;
+    if (seen.has(key) || envFailed.has(formatPath(path))) return;
     seen.add(key);
     const node = locate(doc, path, preferKey);
     issues.push({ file, ...at(node?.range?.[0]), path: formatPath(path), message });
@@ -137,7 +156,23 @@ export function parseConfig(text: string, file = '<config>', env: NodeJS.Process
   for (const u of findUnknownKeys(root, data, [])) {
     report(u.path, unknownKeyMessage(u.path[u.path.length - 1] as string, u.known), true);
   }
-  const result = configSchema.safeParse(data);
+  let result = configSchema.safeParse(data);
+  // `password: ${QQ_PASSWORD}` with QQ_PASSWORD=123456, or `nick: 1234`: YAML reads a number, but
+  // a text field means the characters as written.
+  if (!result.success && textFromNumbers(data, result.error.issues, scalarText)) result = configSchema.safeParse(data);
+  if (!result.success && opts.secretsUnused) {
+    // A section refused only for an unset secret (a token's format) is one the caller does not
+    // use: leave it out, when it is optional, rather than fail on it.
+    const shape = root._zod.def.shape ?? {};
+    const sections = new Set(
+      result.error.issues
+        .filter((i) => envFailed.has(formatPath(i.path as KeyPath)) && typeof i.path[0] === 'string')
+        .map((i) => i.path[0] as string)
+        .filter((k) => Object.hasOwn(shape, k) && shape[k]!._zod.def.type === 'optional'),
+    );
+    for (const k of sections) delete (data as Record<string, unknown>)[k];
+    if (sections.size > 0) result = configSchema.safeParse(data);
+  }
   if (!result.success) {
     for (const issue of flattenIssues(result.error.issues, [])) {
       if (issue.code === 'unrecognized_keys') {
@@ -151,6 +186,20 @@ export function parseConfig(text: string, file = '<config>', env: NodeJS.Process
       const shown = isSecretPath(issue.path) && value !== undefined ? SECRET_VALUE : value;
       report(issue.path, describeIssue(issue, shown, leafSchemaAt(root, data, issue.path)));
     }
+  }
+  if (opts.checkFiles) {
+    const reg = valueAt(data, ['matrix', 'registration']);
+    if (typeof reg === 'string' && reg) {
+      try {
+        loadRegistration(reg);
+      } catch (e) {
+        if (!(e instanceof ConfigError)) throw e;
+        report(['matrix', 'registration'], e.message);
+      }
+    }
+  }
+  if (!result.success && issues.length === 0) {
+    report([], 'the config is not valid, but only where an unset environment variable is; set it');
   }
   if (issues.length > 0) {
     issues.sort((a, b) => a.line - b.line || a.col - b.col);
@@ -177,17 +226,23 @@ function substituteEnv(
   path: (string | number)[],
   env: NodeJS.ProcessEnv,
   fail: (node: YamlNode, path: KeyPath, message: string) => void,
+  /** Filled with the source text of every plain scalar that reads as a number or boolean, by path. */
+  scalarText: Map<string, string>,
 ): void {
   if (!node || isAlias(node)) return; // an alias resolves to its anchor, which is substituted where it stands
   if (isMap(node)) {
     for (const pair of node.items) {
       const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
-      substituteEnv(pair.value as YamlNode | null, [...path, key], env, fail);
+      substituteEnv(pair.value as YamlNode | null, [...path, key], env, fail, scalarText);
     }
     return;
   }
   if (isSeq(node)) {
-    node.items.forEach((item, i) => substituteEnv(item as YamlNode | null, [...path, i], env, fail));
+    node.items.forEach((item, i) => substituteEnv(item as YamlNode | null, [...path, i], env, fail, scalarText));
+    return;
+  }
+  if (isScalar(node) && (typeof node.value === 'number' || typeof node.value === 'boolean')) {
+    scalarText.set(formatPath(path), node.source ?? String(node.value));
     return;
   }
   if (!isScalar(node) || typeof node.value !== 'string' || !node.value.includes('${')) return;
@@ -201,16 +256,44 @@ function substituteEnv(
       fail(node, path, `malformed environment reference ${JSON.stringify(match)}: use \${NAME} or \${NAME:-default} (write $\${ for a literal \${)`);
       return match;
     }
-    const value = env[m[1]!];
+    const name = m[1]!;
+    const value = env[name];
     if (value !== undefined && value !== '') return value;
     if (m[2] !== undefined) return m[2];
     failed = true;
-    fail(node, path, `environment variable ${m[1]} is not set (use \${${m[1]}:-default} to give a default)`);
+    fail(node, path, `environment variable ${name} is ${value === '' ? 'set but empty' : 'not set'} (${envHint(name, path)})`);
     return match;
   });
   if (failed) return;
   // An unquoted `port: ${PORT}` means the number, as if the value had been written there.
   scalar.value = scalar.type === 'PLAIN' ? retype(out) : out;
+  if (typeof scalar.value !== 'string') scalarText.set(formatPath(path), out);
+}
+
+/** What to do about an unresolved reference: a secret has no sensible default, so never suggest one. */
+function envHint(name: string, path: KeyPath): string {
+  if (isSecretPath(path)) return `set ${name} in the bridge's environment, e.g. its secrets file; a secret has no default`;
+  return `set ${name}, or write \${${name}:-default} to give a default`;
+}
+
+/**
+ * Puts back the text of numbers and booleans that the schema wants as text, and says whether it
+ * changed anything. Only where the schema asks for a string: a number field keeps its number.
+ */
+function textFromNumbers(data: unknown, issues: readonly Issue[], scalarText: Map<string, string>): boolean {
+  let changed = false;
+  for (const issue of issues) {
+    if (issue.code !== 'invalid_type' || issue.expected !== 'string' || issue.path.length === 0) continue;
+    const path = issue.path as (string | number)[];
+    const parent = valueAt(data, path.slice(0, -1));
+    const key = path[path.length - 1]!;
+    if (parent === null || typeof parent !== 'object') continue;
+    const v = (parent as Record<string | number, unknown>)[key];
+    if (typeof v !== 'number' && typeof v !== 'boolean') continue;
+    (parent as Record<string | number, unknown>)[key] = scalarText.get(formatPath(path)) ?? String(v);
+    changed = true;
+  }
+  return changed;
 }
 
 /**
@@ -449,6 +532,10 @@ function article(type: string): string {
   return words[type] ?? type;
 }
 
+function withArticle(phrase: string): string {
+  return `${/^[aeiou]/i.test(phrase) ? 'an' : 'a'} ${phrase}`;
+}
+
 function expectedNumber(schema: ZodLike | undefined): string {
   const def = schema?._zod.def;
   if (!def || def.type !== 'number') return 'a number';
@@ -458,7 +545,7 @@ function expectedNumber(schema: ZodLike | undefined): string {
     const cd = c._zod.def;
     if (cd.check === 'greater_than' && cd.value === 0) sign = cd.inclusive ? 'non-negative ' : 'positive ';
   }
-  return `a ${sign}${int ? 'integer' : 'number'}`;
+  return withArticle(`${sign}${int ? 'integer' : 'number'}`);
 }
 
 /** Values of these keys never appear in an error message, which may end up in a log. */

@@ -48,8 +48,45 @@ describe('config loader', () => {
   it('names the key and line of an unset variable without default', () => {
     const e = errorOf(() => parseConfig('qq:\n  uin: 1\n  password: ${QQ_PASSWORD}\n', 'config.yaml', {}));
     expect(e.message).toBe(
-      'config.yaml:3:13: qq.password: environment variable QQ_PASSWORD is not set (use ${QQ_PASSWORD:-default} to give a default)',
+      "config.yaml:3:13: qq.password: environment variable QQ_PASSWORD is not set (set QQ_PASSWORD in the bridge's environment, e.g. its secrets file; a secret has no default)",
     );
+  });
+
+  it('reports a missing environment variable together with every other problem', () => {
+    const text = ['qq:', '  uin: ${QQ_UIN}', '  password: ${QQ_PASSWORD}', 'irc:', '  host: irc.example.org', '  nick: q', '  port: 6697/tcp', 'media:', '  colour: red'].join('\n');
+    const e = errorOf(() => parseConfig(text, 'config.yaml', { QQ_UIN: '42' }));
+    expect(e.message.split('\n')).toEqual([
+      "config.yaml:3:13: qq.password: environment variable QQ_PASSWORD is not set (set QQ_PASSWORD in the bridge's environment, e.g. its secrets file; a secret has no default)",
+      'config.yaml:7:9: irc.port: expected an integer, got "6697/tcp"',
+      'config.yaml:9:3: media.colour: unknown key (known keys: enabled, bindAddress, port, publicUrl, maxBytes, maxAgeDays)',
+    ]);
+  });
+
+  it('an unresolved reference in a number field is one error, not two', () => {
+    const e = errorOf(() => parseConfig('qq:\n  uin: ${QQ_UIN}\n  password: x\n', 'c.yaml', {}));
+    expect(e.issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
+      'qq.uin: environment variable QQ_UIN is not set (set QQ_UIN, or write ${QQ_UIN:-default} to give a default)',
+    ]);
+  });
+
+  it('says a variable is set but empty, not that it is unset', () => {
+    const e = errorOf(() => parseConfig('qq:\n  uin: 1\n  password: ${QQ_PASSWORD}\n', 'c.yaml', { QQ_PASSWORD: '' }));
+    expect(e.message).toContain('qq.password: environment variable QQ_PASSWORD is set but empty');
+    expect(e.message).not.toContain('not set');
+    expect(e.message).not.toContain(':-default');
+  });
+
+  it('takes a number given for a text field as its text, from the environment or written in the file', () => {
+    const fromEnv = parseConfig('qq:\n  uin: 1\n  password: ${QQ_PASSWORD}\n', 'c.yaml', { QQ_PASSWORD: '123456' });
+    expect(fromEnv.qq.password).toBe('123456');
+    // The characters as written: a leading zero is part of a password.
+    const literal = parseConfig('qq:\n  uin: 1\n  password: 007\n', 'c.yaml', {});
+    expect(literal.qq.password).toBe('007');
+    const env0 = parseConfig('qq:\n  uin: 1\n  password: ${QQ_PASSWORD}\n', 'c.yaml', { QQ_PASSWORD: '0012' });
+    expect(env0.qq.password).toBe('0012');
+    // A number field still refuses text.
+    const e = errorOf(() => parseConfig('qq:\n  uin: 1\n  password: 1\nirc:\n  host: h\n  nick: n\n  port: "x"\n', 'c.yaml', {}));
+    expect(e.message).toBe('c.yaml:7:9: irc.port: expected an integer, got "x"');
   });
 
   it('reports a wrong type with file:line:column and the value given', () => {
@@ -104,6 +141,24 @@ describe('config loader', () => {
     expect(e.issues.map((i) => i.path)).toEqual(['qq.password', 'store.url']);
     expect(e.message).toContain('mysql://bridge:***@db/q');
     expect(e.message).not.toContain('hunter2');
+  });
+
+  it('with checkFiles, a missing or placeholder Matrix registration is an error naming the key', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'qqbridge-config-'));
+    try {
+      const text = (reg: string) => minimal(`matrix:\n  homeserverUrl: http://localhost:8008\n  domain: example.org\n  registration: ${reg}\n`);
+      const missing = join(dir, 'nope.yaml');
+      const e = errorOf(() => parseConfig(text(missing), 'c.yaml', {}, { checkFiles: true }));
+      expect(e.message).toMatch(new RegExp(`^c\\.yaml:7:17: matrix\\.registration: cannot read Matrix registration ${missing.replace(/[.]/g, '\\.')}: .*ENOENT.*generate-registration`));
+      const placeholder = errorOf(() => parseConfig(text('registration.example.yaml'), 'c.yaml', {}, { checkFiles: true }));
+      expect(placeholder.message).toBe(
+        'c.yaml:7:17: matrix.registration: Matrix registration registration.example.yaml: as_token is still a placeholder; generate real tokens with "qqbridge generate-registration"',
+      );
+      // Without checkFiles (a registration handed over in code), the path is not read.
+      expect(parseConfig(text(missing), 'c.yaml', {}).matrix?.registration).toBe(missing);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('points a missing required key at its section', () => {

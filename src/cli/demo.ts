@@ -12,7 +12,7 @@ import { parseConfig } from '../config.js';
 import { parseIrcFormatting } from '../connectors/irc/format.js';
 import { freePort, startNgircd } from '../demo/ngircd.js';
 import { DEMO_ACCOUNT, DEMO_GROUP, demoScenario } from '../demo/scenario.js';
-import { showInfo, showIrc, showQq } from '../demo/view.js';
+import { faceText, showInfo, showIrc, showQq, styledText } from '../demo/view.js';
 import { createLogger, silentLogger } from '../log.js';
 import { startSimulator } from '../simulator/index.js';
 
@@ -54,7 +54,7 @@ async function webqqSide(dir: string): Promise<DemoQq> {
     async sentSince() {
       const sent = (await (await fetch(`${sim.controlUrl}/sent`)).json()) as Array<{ text: string; faces?: number[]; images?: string[] }>;
       const out = sent.slice(seen).map((s) => {
-        const extras = [...(s.faces ?? []).map((f) => `[face ${f}]`), ...(s.images ?? []).map(() => '[picture]')].join(' ');
+        const extras = [...(s.faces ?? []).map(faceText), ...(s.images ?? []).map(() => '[picture]')].join(' ');
         return `${s.text}${extras ? ` ${extras}` : ''}`;
       });
       seen = sent.length;
@@ -82,7 +82,7 @@ async function onebotSide(): Promise<DemoQq> {
     },
     async sentSince() {
       const sent = sim.sends();
-      const out = sent.slice(seen).map((s) => s.segments.map((x) => (x.type === 'text' ? String(x.data.text) : x.type === 'face' ? `[face ${String(x.data.id)}]` : `[${x.type}]`)).join(''));
+      const out = sent.slice(seen).map((s) => s.segments.map((x) => (x.type === 'text' ? String(x.data.text) : x.type === 'face' ? faceText(Number(x.data.id)) : `[${x.type}]`)).join(''));
       seen = sent.length;
       return out;
     },
@@ -105,17 +105,33 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'qqbridge-demo-'));
   const log = createLogger({ level: process.env.QQBRIDGE_LOG_LEVEL ?? 'warn' });
   const cleanups: Array<() => Promise<unknown>> = [];
-  const shutdown = async (code: number) => {
-    for (const c of cleanups.reverse()) await c().catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
-    process.exit(code);
-  };
-  process.once('SIGINT', () => void shutdown(0));
-  process.once('SIGTERM', () => void shutdown(0));
+  let stopping: Promise<void> | undefined;
+  /**
+   * Stops everything the demo started (ngircd, the simulator, the bridge, its temp folder) on
+   * every way out: Ctrl-C, SIGTERM, the reader of a pipe going away (`| head`: EPIPE), a crash.
+   */
+  const shutdown = (code: number, why?: string): Promise<void> =>
+    (stopping ??= (async () => {
+      // The connectors' "connection closed" warnings while everything stops are not news.
+      log.level = 'silent';
+      const force = setTimeout(() => process.exit(code), 10_000);
+      force.unref();
+      for (const c of cleanups.reverse()) await c().catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+      if (why) process.stderr.write(`${why}\n`);
+      process.exit(code);
+    })());
+  process.once('SIGINT', () => void shutdown(0, 'demo stopped'));
+  process.once('SIGTERM', () => void shutdown(0, 'demo stopped'));
+  process.once('SIGHUP', () => void shutdown(0));
+  // `npm run demo | head`: the pipe closes and the next write fails with EPIPE.
+  process.stdout.on('error', () => void shutdown(0));
+  process.on('uncaughtException', (e) => void shutdown(1, `demo failed: ${e.message}`));
+  process.on('unhandledRejection', (e) => void shutdown(1, `demo failed: ${(e as Error)?.message ?? String(e)}`));
 
   try {
     showInfo('starting a local IRC server (ngircd) …');
-    const ircd = await startNgircd({ port: await portOr(opts.ircPort) });
+    const ircd = await startNgircd({ port: await portOr(opts.ircPort), ownProcessGroup: true });
     cleanups.push(() => ircd.stop());
 
     const qq = opts.qq === 'onebot' ? await onebotSide() : await webqqSide(dir);
@@ -155,21 +171,22 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     cleanups.push(async () => stopWatching());
     void playScenario(qq, viewer, opts.channel);
 
-    if (opts.durationS > 0) setTimeout(() => void shutdown(0), opts.durationS * 1000).unref();
+    if (opts.durationS > 0) setTimeout(() => void shutdown(0, 'demo stopped'), opts.durationS * 1000).unref();
   } catch (e) {
-    process.stderr.write(`demo failed: ${(e as Error).message}\n`);
-    await shutdown(1);
+    await shutdown(1, `demo failed: ${(e as Error).message}`);
   }
 }
 
 /** A person in the IRC channel: prints what the channel shows. */
 async function connectViewer(host: string, port: number, channel: string): Promise<IrcFramework.Client> {
   const client = new IrcFramework.Client();
-  client.on('privmsg', (e) => {
+  const show = (action: boolean) => (e: { target: string; nick: string; message: string }) => {
     if (e.target.toLowerCase() !== channel.toLowerCase()) return;
-    const text = parseIrcFormatting(e.message).map((r) => r.text).join('').replace(/\u200b/g, '');
-    showIrc(channel, e.nick, text);
-  });
+    showIrc(channel, e.nick, styledText(parseIrcFormatting(e.message)).replace(/\u200b/g, ''), action);
+  };
+  client.on('privmsg', show(false));
+  // `/me waves` from anyone in the channel (a CTCP ACTION).
+  client.on('action', show(true));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the demo viewer could not join the IRC channel')), 15_000);
     client.on('join', (e) => {
@@ -198,20 +215,24 @@ function watchQqGroup(qq: DemoQq): () => void {
 
 /** Plays the scripted QQ conversation, with the IRC viewer answering now and then, forever. */
 async function playScenario(qq: DemoQq, viewer: IrcFramework.Client, channel: string): Promise<void> {
-  const ircLines = ['hi QQ, this line was typed on IRC', 'IRC formatting is \x02reduced\x02 to plain text for QQ', 'bye for now [微笑]'];
-  for (let round = 0; ; round++) {
+  const ircLines = ['hi QQ, this line was typed on IRC', 'IRC formatting is \x02reduced\x02 to plain text for QQ', '/me waves from IRC', 'bye for now [微笑]'];
+  let said = 0;
+  for (;;) {
     for (const [i, step] of demoScenario().entries()) {
       await new Promise((r) => setTimeout(r, step.afterMs));
       const from = step.inject.from as number;
       const text = String(step.inject.text ?? '');
       await qq.inject(step.inject);
-      const extras = [...((step.inject.faces as number[] | undefined) ?? []).map((f) => `[face ${f}]`), ...(step.inject.image ? ['[picture]'] : [])].join(' ');
+      const extras = [...((step.inject.faces as number[] | undefined) ?? []).map(faceText), ...(step.inject.image ? ['[picture]'] : [])].join(' ');
       showQq(GROUP_NAME, MEMBER_NICKS[from] ?? String(from), `${text}${extras ? ` ${extras}` : ''}`);
       if (i % 2 === 1) {
         await new Promise((r) => setTimeout(r, 1200));
-        const line = ircLines[(round + i) % ircLines.length]!;
-        viewer.say(channel, line);
-        showIrc(channel, 'viewer', parseIrcFormatting(line).map((r) => r.text).join(''));
+        const line = ircLines[said++ % ircLines.length]!;
+        const action = line.startsWith('/me ');
+        const text = action ? line.slice(4) : line;
+        if (action) viewer.action(channel, text);
+        else viewer.say(channel, text);
+        showIrc(channel, 'viewer', styledText(parseIrcFormatting(text)), action);
       }
     }
   }

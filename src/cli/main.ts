@@ -1,11 +1,22 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { ConfigError } from '../core/errors.js';
+
+/** The installed package's version (dist/cli/main.js and src/cli/main.ts both sit two levels down). */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
 
 const program = new Command();
 program
   .name('qqbridge')
-  .description('Bridge QQ groups and discussions (WebQQ) to IRC, Matrix and Telegram')
+  .description('Bridge QQ groups to IRC, Matrix and Telegram')
+  .version(packageVersion(), '-V, --version', 'print the version and exit')
   .showHelpAfterError();
 
 program
@@ -14,7 +25,7 @@ program
   .requiredOption('-c, --config <file>', 'config file (YAML)')
   .action(async (opts: { config: string }) => {
     const { loadConfig } = await import('../config.js');
-    loadConfig(opts.config);
+    loadConfig(opts.config, process.env, { checkFiles: true });
     process.stdout.write(`${opts.config}: OK\n`);
   });
 
@@ -22,9 +33,10 @@ program
   .command('run')
   .description('run the bridge')
   .requiredOption('-c, --config <file>', 'config file (YAML)')
-  .action(async (opts: { config: string }) => {
+  .option('--pretty', 'write log lines for a person at a terminal instead of JSON')
+  .action(async (opts: { config: string; pretty?: boolean }) => {
     const { runBridgeFromConfig } = await import('./run.js');
-    await runBridgeFromConfig(opts.config);
+    await runBridgeFromConfig(opts.config, { pretty: opts.pretty === true });
   });
 
 program
@@ -34,7 +46,8 @@ program
   .action(async (opts: { config: string }) => {
     const { loadConfig } = await import('../config.js');
     const { readStatus, formatStatus } = await import('../ops/status.js');
-    process.stdout.write(formatStatus(await readStatus(loadConfig(opts.config))));
+    // Only the store is read: the passwords and tokens the bridge needs to run are not asked for.
+    process.stdout.write(formatStatus(await readStatus(loadConfig(opts.config, process.env, { secretsUnused: true }))));
   });
 
 program
@@ -163,11 +176,13 @@ function intOption(name: string, value: string): number {
   return n;
 }
 
-program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof ConfigError || (err instanceof Error && err.name === 'LoginError')) {
-    process.stderr.write(`qqbridge: ${err.message}\n`);
-  } else {
-    process.stderr.write(`qqbridge: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+program.parseAsync(process.argv).catch(async (err: unknown) => {
+  // A config error lists every problem, one per line: each line says where it comes from.
+  const { explainStartupFailure } = await import('./failure.js');
+  const text = err instanceof ConfigError ? err.message : explainStartupFailure(err).line;
+  for (const line of text.split('\n')) process.stderr.write(`qqbridge: ${line}\n`);
+  if (/^(debug|trace)$/.test(process.env.QQBRIDGE_LOG_LEVEL ?? '') && err instanceof Error && err.stack) {
+    process.stderr.write(`${err.stack}\n`);
   }
   process.exit(1);
 });

@@ -57,7 +57,16 @@ async function waitForPort(host: string, port: number, proc: ChildProcess, timeo
 }
 
 /** Starts ngircd on a free loopback port with a throwaway config; flood penalties are off. */
-export async function startNgircd(opts: { port?: number; /** Server password (PASS) clients must give. */ password?: string } = {}): Promise<Ngircd> {
+export async function startNgircd(opts: {
+  port?: number;
+  /** Server password (PASS) clients must give. */
+  password?: string;
+  /**
+   * Its own process group, so a Ctrl-C at the terminal reaches only the parent, which then stops
+   * it in order (the demo); otherwise the server dies first and its clients complain.
+   */
+  ownProcessGroup?: boolean;
+} = {}): Promise<Ngircd> {
   ensureNgircd();
   const host = '127.0.0.1';
   const port = opts.port ?? (await freePort());
@@ -94,7 +103,7 @@ export async function startNgircd(opts: { port?: number; /** Server password (PA
 
   let proc: ChildProcess;
   const launch = async () => {
-    proc = spawn(NGIRCD, ['-n', '-f', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    proc = spawn(NGIRCD, ['-n', '-f', conf], { stdio: ['ignore', 'ignore', 'pipe'], detached: opts.ownProcessGroup === true });
     let stderr = '';
     proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     try {

@@ -138,7 +138,8 @@ export class IrcConnector implements Connector {
 
   async start(ctx: ConnectorContext): Promise<void> {
     this.ctx = ctx;
-    this.log = ctx.log.child({ net: 'irc' });
+    // The relay's context logger already carries `net`; binding it again printed the key twice.
+    this.log = ctx.log;
     this.stopping = false;
     this.connect();
   }

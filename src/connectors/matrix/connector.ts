@@ -139,7 +139,8 @@ export class MatrixConnector implements Connector {
 
   async start(ctx: ConnectorContext): Promise<void> {
     this.ctx = ctx;
-    this.log = ctx.log.child({ net: 'matrix' });
+    // The relay's context logger already carries `net`; binding it again printed the key twice.
+    this.log = ctx.log;
     const as = createDurableAppService(this.registration.hs_token, {
       onTransaction: (txnId, events) => this.onTransaction(txnId, events as Event[]),
       onAliasQuery: (alias) => this.links.onAliasQuery(alias),

@@ -345,7 +345,7 @@ describe('Matrix registration', () => {
   });
 
   it('refuses the committed example (placeholders) and broken files with a clear error', () => {
-    expect(() => loadRegistration(path.join(import.meta.dirname, '../../../registration.yaml'))).toThrow(/placeholder/);
+    expect(() => loadRegistration(path.join(import.meta.dirname, '../../../registration.example.yaml'))).toThrow(/placeholder/);
     const bad = path.join(root, 'bad.yaml');
     fs.writeFileSync(bad, 'id: x\nurl: y\nsender_localpart: b\nhs_token: h\n');
     expect(() => loadRegistration(bad)).toThrow(/bad\.yaml: as_token/);
