@@ -1,19 +1,17 @@
 /**
  * Puts the bridge together from a validated config: store, media, routes, relay and one connector
- * per configured network. The only module that knows every part; each part knows only its own.
+ * per configured network, each built from its definition in the network registry. It names no
+ * network: what a network needs (its section, rooms, hooks) comes from its definition.
  */
-import { IrcConnector } from './connectors/irc/connector.js';
-import { MatrixConnector } from './connectors/matrix/connector.js';
-import { QqConnector } from './connectors/qq/connector.js';
-import { TelegramConnector } from './connectors/telegram/connector.js';
+import type { NetworkDeps, NetworkEvent, NetworkInstance } from './connectors/network.js';
+import { NETWORKS } from './connectors/registry.js';
 import type { Config } from './config.js';
 import type { Connector } from './core/connector.js';
-import { loadFaces } from './core/faces.js';
 import type { RelayObserver } from './core/observer.js';
 import type { DeliveryFailure } from './core/outbox.js';
 import { Relay } from './core/relay.js';
 import type { Logger } from './log.js';
-import type { MappingLink } from './mappings/config.js';
+import { roomKey, type MappingLink } from './mappings/config.js';
 import { MappingRouteTable } from './mappings/routes.js';
 import { createMedia, type MediaService } from './media/index.js';
 import { openStore, type Store } from './store/store.js';
@@ -24,7 +22,11 @@ export interface RunningBridge {
   media: MediaService;
   routes: MappingRouteTable;
   connectors: Connector[];
-  /** Replaces the config's links (SIGHUP reload): routes change at once, new IRC channels are joined, new QQ rooms bound. */
+  /**
+   * Replaces the config's links (SIGHUP reload). The links come from a config that validated
+   * whole, so every room is known good: the route table swaps in one assignment, then each
+   * network joins what the new links add.
+   */
   reloadMappings(links: MappingLink[]): void;
   stop(): Promise<void>;
 }
@@ -33,16 +35,15 @@ export interface RunningBridge {
 export interface BridgeHooks {
   observer?: RelayObserver;
   onFailure?: (f: DeliveryFailure) => void;
-  qq?: { onState?: (state: string, detail?: string) => void; onCondition?: (what: string) => void };
-  telegram?: { onRateLimited?: (retryAfterSec: number | undefined) => void };
+  /** A network's connection state or a condition worth counting (see NetworkEvent). */
+  onNetworkEvent?: (network: string, event: NetworkEvent) => void;
 }
 
 export async function startBridge(config: Config, log: Logger, hooks: BridgeHooks = {}): Promise<RunningBridge> {
-  // Every codec needs the face table: a missing data file stops start-up here, not the first message.
-  loadFaces();
   const store = await openStore({ stateDir: config.stateDir, ...(config.store.url ? { url: config.store.url } : {}) }, log);
   const media = createMedia({ stateDir: config.stateDir, media: config.media }, log);
   const routes = new MappingRouteTable(config.mappings);
+  const instances = new Map<string, NetworkInstance>();
   const relay = new Relay({
     store,
     routes,
@@ -55,52 +56,39 @@ export async function startBridge(config: Config, log: Logger, hooks: BridgeHook
     ...(hooks.observer ? { observer: hooks.observer } : {}),
     onHalt: (e) => {
       log.fatal({ err: e.message }, 'the store failed; no more input is taken until it is fixed');
-      // WebQQ keeps what the group says on its server until it is polled, and a polled message
-      // that cannot be stored is gone: stop polling, so it waits there for the restart.
-      qq.stop().catch((err: unknown) => log.error({ err: (err as Error).message }, 'stopping QQ after the store failure failed'));
+      // A network that only hears what it fetches (QQ's long poll) would fetch messages that can
+      // no longer be stored: every network stops taking input, so they wait at their source.
+      relay.stopInput().catch((err: unknown) => log.error({ err: (err as Error).message }, 'stopping input after the store failure failed'));
     },
   });
 
-  const connectors: Connector[] = [];
-  const qq = new QqConnector(config.qq, {
-    routes,
-    ...(hooks.qq?.onState ? { onState: hooks.qq.onState } : {}),
-    ...(hooks.qq?.onCondition ? { client: { onCondition: hooks.qq.onCondition } } : {}),
-  });
-  connectors.push(qq);
   // The config's links (replaced on reload) and the latest runtime links, merged into the routes.
   let configured: readonly MappingLink[] = config.mappings;
   let runtimeLinks: readonly MappingLink[] = [];
-  let irc: IrcConnector | undefined;
-  let matrix: MatrixConnector | undefined;
-  if (config.irc) {
-    irc = new IrcConnector(config.irc, routes.rooms('irc'), {
-      overflow: async (text) => (await media.access.putText(text)).url ?? '',
-    });
-    connectors.push(irc);
-  }
-  if (config.matrix) {
-    // Links made from Matrix (plumbing commands, portal rooms) live in the store and join the
-    // config's links in the route table whenever they change.
-    matrix = new MatrixConnector(config.matrix, {
+  const sections = config as unknown as Record<string, unknown>;
+  const configuredNetworks = NETWORKS.filter((d) => sections[d.id] !== undefined);
+  // Only configured networks load their connector and its libraries.
+  const factories = await Promise.all(configuredNetworks.map((d) => d.load()));
+  const connectors: Connector[] = [];
+  configuredNetworks.forEach((d, i) => {
+    const deps: NetworkDeps = {
+      log,
       store,
-      rooms: routes.rooms('matrix'),
-      onLinksChanged: (runtime: MappingLink[]) => {
+      rooms: () => routes.rooms(d.id),
+      links: () => routes.links(),
+      paste: async (text) => (await media.access.putText(text)).url ?? '',
+      onLinksChanged: (runtime) => {
         runtimeLinks = runtime;
         routes.replace(mergeLinks(configured, runtime));
       },
-      // Portal rooms exist only for groups this QQ account is in.
-      groupInfo: async (n) => {
-        const g = qq.webqq?.groups().find((x) => x.number === n);
-        return g ? { name: g.name } : undefined;
-      },
-    });
-    connectors.push(matrix);
-  }
-  if (config.telegram) {
-    const onRateLimited = hooks.telegram?.onRateLimited;
-    connectors.push(new TelegramConnector(config.telegram, onRateLimited ? { onRateLimited } : {}));
-  }
+      roomInfo: async (network, room) => (await instances.get(network)?.roomInfo?.(room)) ?? undefined,
+      emit: (event) => hooks.onNetworkEvent?.(d.id, event),
+    };
+    const create = factories[i] as (config: unknown, deps: NetworkDeps) => NetworkInstance;
+    const instance = create(sections[d.id], deps);
+    instances.set(d.id, instance);
+    connectors.push(instance.connector);
+  });
   for (const c of connectors) relay.register(c);
 
   try {
@@ -123,9 +111,13 @@ export async function startBridge(config: Config, log: Logger, hooks: BridgeHook
     reloadMappings(links) {
       configured = links;
       routes.replace(mergeLinks(configured, runtimeLinks));
-      if (irc) for (const ch of routes.rooms('irc')) irc.addChannel(ch);
-      if (matrix) for (const room of routes.rooms('matrix')) matrix.addRoom(room);
-      qq.refreshBindings();
+      for (const [id, instance] of instances) {
+        try {
+          instance.linksChanged?.();
+        } catch (e) {
+          log.error({ net: id, err: (e as Error).message }, 'joining the rooms of the reloaded mappings failed; the links apply, the network retries at its next connect');
+        }
+      }
     },
     async stop() {
       await relay.stop();
@@ -136,16 +128,15 @@ export async function startBridge(config: Config, log: Logger, hooks: BridgeHook
 }
 
 /**
- * The config's links plus those made at runtime. A runtime link to a QQ group the config already
- * links adds its rooms to that link (a room belongs to one link only); the config's rooms win.
+ * The config's links plus those made at runtime. A runtime link that shares a room with a config
+ * link adds its other rooms to that link (a room belongs to one link only); the config's rooms win.
  */
 export function mergeLinks(configured: readonly MappingLink[], runtime: readonly MappingLink[]): MappingLink[] {
-  const key = (r: { network: string; room: string }) => `${r.network}\u0000${r.room}`;
+  const key = (r: { network: string; room: string }) => roomKey(r.network, r.room);
   const out = configured.map((l) => ({ ...l, rooms: [...l.rooms] }));
   const taken = new Set(out.flatMap((l) => l.rooms.map(key)));
   for (const link of runtime) {
-    const qqRoom = link.rooms.find((r) => r.network === 'qq');
-    const host = qqRoom && out.find((l) => l.rooms.some((r) => key(r) === key(qqRoom)));
+    const host = out.find((l) => l.rooms.some((r) => link.rooms.some((x) => key(x) === key(r))));
     const extra = link.rooms.filter((r) => !taken.has(key(r)));
     for (const r of extra) taken.add(key(r));
     if (host) host.rooms.push(...extra);

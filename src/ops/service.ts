@@ -25,10 +25,14 @@ export async function startService(file: string, config: Config, log: Logger): P
   const metrics = config.metrics.enabled ? new BridgeMetrics() : undefined;
   let bridge: RunningBridge | undefined;
   let notices: StatusNotices | undefined;
-  let qqState = 'offline';
+  // The last state each network reported of itself (a QQ session's `online`/`kicked`…), for /health.
+  const states = new Map<string, string>();
 
   const networks = (): NetworkHealth[] | undefined =>
-    bridge?.relay.registered().map((c) => ({ network: c.network, connected: c.isConnected(), ...(c.network === 'qq' ? { state: qqState } : {}) }));
+    bridge?.relay.registered().map((c) => {
+      const state = states.get(c.network);
+      return { network: c.network, connected: c.isConnected(), ...(state !== undefined ? { state } : {}) };
+    });
 
   // Up before the bridge: a QQ login can take minutes (captcha, QR), and /health should say so.
   let server: OpsServer | undefined;
@@ -46,15 +50,16 @@ export async function startService(file: string, config: Config, log: Logger): P
 
   const hooks: BridgeHooks = {
     onFailure: (f) => notices?.onFailure(f),
-    qq: {
-      onState: (s) => {
-        qqState = s;
-        metrics?.setQqState(s);
+    onNetworkEvent: (network, event) => {
+      if (event.type === 'state') {
+        states.set(network, event.state);
+        metrics?.setNetworkState(network, event.state);
         notices?.check();
-      },
-      ...(metrics ? { onCondition: (what: string) => metrics.qqCondition(what) } : {}),
+      } else {
+        metrics?.networkCondition(network, event.what);
+      }
     },
-    ...(metrics ? { observer: metrics, telegram: { onRateLimited: () => metrics.telegramRateLimited.inc() } } : {}),
+    ...(metrics ? { observer: metrics } : {}),
   };
   try {
     bridge = await startBridge(config, log, hooks);
@@ -73,7 +78,7 @@ export async function startService(file: string, config: Config, log: Logger): P
     unsubscribe.push(
       c.onStateChange((up) => {
         // Coming back after having been connected is a reconnection (the first connect is not).
-        if (up && wasConnected && c.network === 'irc') metrics?.ircReconnects.inc();
+        if (up && wasConnected) metrics?.networkCondition(c.network, 'reconnect');
         if (up) wasConnected = true;
         metrics?.setConnected(c.network, up);
         notices?.check();

@@ -49,7 +49,7 @@ export interface IrcConnectorOptions {
 /** Reconnect delays: the shared backoff with its default equal (50–100 %) jitter; tests import it from here. */
 export { backoffDelay };
 
-const key = (channel: string) => channel.toLowerCase();
+const key = canonicalChannel;
 
 /**
  * Turns Nagle off on the client's socket. A confirmation PING is a small write right after the

@@ -507,7 +507,6 @@ export class MatrixConnector implements Connector {
   private async link(room: string, group: number, by: string): Promise<void> {
     const link: MappingLink = {
       name: `matrix ${room}`,
-      qq: { kind: 'group', number: group },
       rooms: [
         { network: 'qq', room: `group:${group}`, readOnly: false },
         { network: 'matrix', room, readOnly: false },

@@ -7,9 +7,10 @@ import type { Capabilities, Connector, ConnectorContext, Delivery } from '../../
 import { DeliveryError, isDeliveryError } from '../../core/errors.js';
 import { sourceId, type BridgeMessage, type ImagePart, type MessageKind } from '../../core/message.js';
 import type { Logger } from '../../log.js';
-import { bindLinks, logBindingReport, retryUnbound, type RetryHandle } from '../../mappings/binding.js';
+import { bindLinks, logBindingReport, retryUnbound, type RetryHandle } from './binding.js';
 import type { MappingLink } from '../../mappings/config.js';
 import type { QqConfig } from './config.js';
+import { groupRoom, parseQqRoom, qqRoomId } from './rooms.js';
 import { imageAsText, partsFromQq, pictureItems, renderForQq } from './format.js';
 import { imageRefs, WebQqClient, type ClientState, type SendItem, type WebQqClientOptions } from './webqq/client.js';
 import { itemsFingerprint, PartialSends } from './partial-sends.js';
@@ -25,15 +26,7 @@ export interface QqConnectorOptions {
   onState?: (s: ClientState, detail?: string) => void;
 }
 
-type QqRoom = { kind: 'group'; number: number } | { kind: 'discussion'; name: string };
-
-export function parseQqRoom(room: string): QqRoom | undefined {
-  const g = /^group:(\d{1,12})$/.exec(room);
-  if (g) return { kind: 'group', number: Number(g[1]) };
-  const d = /^discussion:(.+)$/s.exec(room);
-  if (d) return { kind: 'discussion', name: d[1]! };
-  return undefined;
-}
+export { parseQqRoom } from './rooms.js';
 
 export class QqConnector implements Connector {
   readonly network = 'qq';
@@ -93,6 +86,16 @@ export class QqConnector implements Connector {
 
   isConnected(): boolean {
     return this.state === 'online';
+  }
+
+  /** The name of a group or discussion this account is in (a Matrix portal asks), else undefined. */
+  async roomInfo(room: string): Promise<{ name: string } | undefined> {
+    const r = parseQqRoom(room);
+    if (!r || !this.client) return undefined;
+    const found = r.kind === 'group'
+      ? this.client.groups().find((g) => g.number === r.number)
+      : this.client.discussions().find((d) => d.name === r.name);
+    return found ? { name: found.name } : undefined;
   }
 
   /** The underlying WebQQ client (status commands, tests). */
@@ -157,8 +160,8 @@ export class QqConnector implements Connector {
         if (e.content.junk) return undefined;
         const room =
           e.type === 'group_message'
-            ? e.groupNumber !== undefined ? `group:${e.groupNumber}` : undefined
-            : e.discussionName !== undefined ? `discussion:${e.discussionName}` : undefined;
+            ? e.groupNumber !== undefined ? groupRoom(e.groupNumber) : undefined
+            : e.discussionName !== undefined ? qqRoomId({ kind: 'discussion', name: e.discussionName }) : undefined;
         if (!room) {
           this.log?.warn({ poll_type: e.type, msgId: e.msgId }, 'message from a QQ group/discussion whose number could not be resolved; not relayed');
           return undefined;
@@ -170,7 +173,7 @@ export class QqConnector implements Connector {
       }
       case 'sys_g_msg': {
         if ((e.subType !== 'group_join' && e.subType !== 'group_leave') || e.groupNumber === undefined) return undefined;
-        const room = `group:${e.groupNumber}`;
+        const room = groupRoom(e.groupNumber);
         const member = e.memberQq ?? (e.subType === 'group_join' ? e.newMember : e.oldMember);
         const name = member !== undefined ? String(member) : 'someone';
         const kind: MessageKind = e.subType === 'group_join' ? 'join' : 'leave';

@@ -2,7 +2,7 @@
  * BridgeMessage <-> WebQQ content, for the QQ connector. Pure: pictures are resolved (downloaded
  * or uploaded) by the connector around these functions.
  */
-import { facePart, textToParts } from '../../core/faces.js';
+import { faceIdOf, facePart, textToParts } from './faces.js';
 import type { BridgeMessage, ImagePart, Part, TextStyle } from '../../core/message.js';
 import type { OutgoingItem, ParsedContent, QqFont, ReceivedItem } from './webqq/content.js';
 
@@ -86,7 +86,11 @@ export function renderForQq(msg: BridgeMessage): QqRenderItem[] {
 
   const pushText = (text: string) => {
     for (const p of textToParts(text, { emoji: true })) {
-      if (p.type === 'face') out.push({ type: 'face', id: p.id });
+      if (p.type === 'emoji') {
+        const id = faceIdOf(p);
+        if (id !== undefined) out.push({ type: 'face', id });
+        else appendText(out, p.text);
+      }
       else if (p.type === 'text') appendText(out, p.text);
     }
   };
@@ -95,9 +99,12 @@ export function renderForQq(msg: BridgeMessage): QqRenderItem[] {
       case 'text':
         pushText(part.text);
         break;
-      case 'face':
-        out.push({ type: 'face', id: part.id });
+      case 'emoji': {
+        const id = faceIdOf(part);
+        if (id !== undefined) out.push({ type: 'face', id });
+        else pushText(part.text);
         break;
+      }
       case 'mention':
         appendText(out, `@${part.name}`);
         break;
