@@ -4,7 +4,7 @@
  * network: what a network needs (its section, rooms, hooks) comes from its definition.
  */
 import type { NetworkDeps, NetworkEvent, NetworkInstance } from './connectors/network.js';
-import { NETWORKS } from './connectors/registry.js';
+import { canonicalRoom, isAnchorNetwork, NETWORKS } from './connectors/registry.js';
 import type { Config } from './config.js';
 import type { Connector } from './core/connector.js';
 import type { RelayObserver } from './core/observer.js';
@@ -128,15 +128,18 @@ export async function startBridge(config: Config, log: Logger, hooks: BridgeHook
 }
 
 /**
- * The config's links plus those made at runtime. A runtime link that shares a room with a config
- * link adds its other rooms to that link (a room belongs to one link only); the config's rooms win.
+ * The config's links plus those made at runtime. A runtime link to an anchor room (a QQ group)
+ * the config already links adds its rooms to that link (a room belongs to one link only); the
+ * config's rooms win. Sharing any other room does not join two links: that would relay one QQ
+ * group into another.
  */
 export function mergeLinks(configured: readonly MappingLink[], runtime: readonly MappingLink[]): MappingLink[] {
-  const key = (r: { network: string; room: string }) => roomKey(r.network, r.room);
+  const key = (r: { network: string; room: string }) => roomKey(r.network, canonicalRoom(r.network, r.room));
   const out = configured.map((l) => ({ ...l, rooms: [...l.rooms] }));
   const taken = new Set(out.flatMap((l) => l.rooms.map(key)));
   for (const link of runtime) {
-    const host = out.find((l) => l.rooms.some((r) => link.rooms.some((x) => key(x) === key(r))));
+    const anchor = link.rooms.find((r) => isAnchorNetwork(r.network));
+    const host = anchor && out.find((l) => l.rooms.some((r) => key(r) === key(anchor)));
     const extra = link.rooms.filter((r) => !taken.has(key(r)));
     for (const r of extra) taken.add(key(r));
     if (host) host.rooms.push(...extra);

@@ -82,6 +82,7 @@ describe('config loader', () => {
       '  - qq: { group: 2 }',
       '    irc: ["#b", "#A"]',
       '  - qq: { discussion: lonely }',
+      'irc: { host: irc.example.org, nick: qqbridge }',
     ].join('\n');
     const e = errorOf(() => parseConfig(text, 'config.yaml', {}));
     expect(e.issues.map((i) => `${i.line}:${i.col} ${i.path}`)).toEqual([
@@ -120,7 +121,7 @@ describe('config loader', () => {
     const dir = await mkdtemp(join(tmpdir(), 'qqbridge-config-'));
     try {
       const file = join(dir, 'bridge.yaml');
-      await writeFile(file, minimal('mappings:\n  - qq: { group: 7 }\n    telegram: -100\n'));
+      await writeFile(file, minimal('mappings:\n  - qq: { group: 7 }\n    telegram: -100\ntelegram:\n  token: "123:abc"\n'));
       const c = loadConfig(file, {});
       expect(c.mappings[0]!.source).toBe(`${file}:5:5`);
       expect(() => loadConfig(join(dir, 'missing.yaml'))).toThrow(/config file not found/);

@@ -14,6 +14,8 @@ import type { MappingLink } from '../mappings/config.js';
 export interface SideRoom {
   /** The canonical room id (the codec's `canonical` of what was written). */
   room: string;
+  /** The room as the config spells it, for error messages (`#Chan` when `room` is `#chan`). */
+  written?: string;
   readOnly?: boolean | undefined;
   /** Path inside the link, for error positions (`['irc', 1]`). */
   at: (string | number)[];

@@ -22,6 +22,11 @@ export function networks(): NetworkDefinition[] {
   return [...byId.values()];
 }
 
+/** Every link needs a room on an anchor network (QQ); that room is what names a link. */
+export function isAnchorNetwork(id: string): boolean {
+  return byId.get(id)?.anchor === true;
+}
+
 /** How people write a network's name; an unknown id passes through when it looks like a name. */
 export function displayNetwork(id: string): string {
   return byId.get(id)?.displayName ?? (/^[a-z][a-z0-9_-]{0,19}$/i.test(id) ? id : 'the network');

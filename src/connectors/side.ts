@@ -14,9 +14,8 @@ export function listSide(room: z.ZodType<string | number>, canonical: (room: str
       const list = Array.isArray(value) ? value : [value];
       return list.map((s, i): SideRoom => {
         const at = Array.isArray(value) ? [i] : [];
-        return typeof s === 'object'
-          ? { room: canonical(String(s.room)), readOnly: s.readOnly, at }
-          : { room: canonical(String(s)), at };
+        const written = String(typeof s === 'object' ? s.room : s);
+        return typeof s === 'object' ? { room: canonical(written), written, readOnly: s.readOnly, at } : { room: canonical(written), written, at };
       });
     });
 }

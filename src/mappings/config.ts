@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { SideRoom } from '../connectors/network.js';
-import { displayRoom, NETWORKS } from '../connectors/registry.js';
+import { displayRoom, isAnchorNetwork, NETWORKS } from '../connectors/registry.js';
 
 /** One room of a link, as the route table sees it. */
 export interface LinkRoom {
@@ -27,7 +27,7 @@ export interface MappingLink {
 
 /** A human name for a link in logs and errors: its name, else its anchor room (the QQ group). */
 export function describeLink(link: MappingLink): string {
-  const anchor = link.rooms.find((r) => NETWORKS.some((d) => d.id === r.network && 'anchor' in d && d.anchor)) ?? link.rooms[0];
+  const anchor = link.rooms.find((r) => isAnchorNetwork(r.network)) ?? link.rooms[0];
   const where = anchor ? displayRoom(anchor) : 'an empty link';
   const name = link.name ? `link ${JSON.stringify(link.name)} (${where})` : where;
   return link.source ? `${name} at ${link.source}` : name;
@@ -64,14 +64,16 @@ const rawLink = z
 type RawLink = z.output<typeof rawLink>;
 
 /** Every room of a raw link with its path inside the link, for error positions. */
-function roomsOf(link: RawLink): Array<LinkRoom & { at: (string | number)[] }> {
-  const out: Array<LinkRoom & { at: (string | number)[] }> = [];
+function roomsOf(link: RawLink): Array<LinkRoom & { at: (string | number)[]; written: string }> {
+  const out: Array<LinkRoom & { at: (string | number)[]; written: string }> = [];
   for (const d of NETWORKS) {
     const side = (link as Record<string, unknown>)[d.id] as SideRoom[] | undefined;
-    if (!side) continue;
+    // A side that failed its own schema is left untransformed (zod still runs the list's checks);
+    // its own issue is reported, so it has no rooms to compare here.
+    if (!Array.isArray(side)) continue;
     // The anchor side is where messages come from: the link-level readOnly does not silence it.
     const linkReadOnly = 'anchor' in d && d.anchor ? false : link.readOnly;
-    for (const s of side) out.push({ network: d.id, room: s.room, readOnly: s.readOnly ?? linkReadOnly, at: [d.id, ...s.at] });
+    for (const s of side) out.push({ network: d.id, room: s.room, readOnly: s.readOnly ?? linkReadOnly, at: [d.id, ...s.at], written: s.written ?? s.room });
   }
   return out;
 }
@@ -101,7 +103,7 @@ export const mappingsConfigSchema = z
         ctx.addIssue({
           code: 'custom',
           path: [i, ...r.at],
-          message: `${r.network} room ${JSON.stringify(r.room)} is already mapped ${where}; a room may belong to one link only`,
+          message: `${r.network} room ${JSON.stringify(r.written)} is already mapped ${where}; a room may belong to one link only`,
         });
       }
     });

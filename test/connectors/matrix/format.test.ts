@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { asEdit, parseMatrixContent, parseMatrixHtml, renderSegments, stripReplyFallback, textContent } from '../../../src/connectors/matrix/format.js';
-import { facePart } from '../../../src/core/faces.js';
+import { facePart } from '../../../src/connectors/qq/faces.js';
 
 describe('Matrix format: QQ → Matrix', () => {
   it('renders styles as allow-listed HTML and keeps a plain body', () => {
@@ -29,9 +29,8 @@ describe('Matrix format: QQ → Matrix', () => {
   });
 
   it('plain text stays plain (no formatted_body); faces become emoji or [name]; emotes and notices', () => {
-    const face = facePart(14);
-    const c = textContent([{ type: 'text', text: 'hi ' }, face, { type: 'face', id: 99999 }], 'message');
-    expect(c.body).toBe(`hi ${face.emoji ?? `[${face.name}]`}[face 99999]`);
+    const c = textContent([{ type: 'text', text: 'hi ' }, facePart(14), facePart(23), facePart(99999)], 'message');
+    expect(c.body).toBe('hi 🙂[跳跳][face 99999]');
     expect(c.formatted_body).toBeUndefined();
     expect(textContent([{ type: 'text', text: 'waves' }], 'action').msgtype).toBe('m.emote');
     expect(textContent([{ type: 'text', text: 'x' }], 'rename').msgtype).toBe('m.notice');
