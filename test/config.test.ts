@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigIssuesError, loadConfig, parseConfig } from '../src/config.js';
 import { ConfigError } from '../src/core/errors.js';
+import { MappingRouteTable } from '../src/mappings/routes.js';
 
 const minimal = (extra = '') => `qq:\n  uin: 123456\n  password: secret\n${extra}`;
 
@@ -132,5 +133,54 @@ describe('config loader', () => {
     expect(example.qq.password).toBe('from-env');
     expect(example.irc?.host).toBeTruthy();
     expect(example.mappings.length).toBeGreaterThan(0);
+  });
+});
+
+describe('mappings checked against the networks and their room codecs', () => {
+  const withSections = (...mappings: string[]) =>
+    [
+      'qq:',
+      '  uin: 1',
+      '  password: x',
+      'irc: { host: irc.example.org, nick: qqbridge }',
+      'mappings:',
+      ...mappings,
+    ].join('\n');
+  const problems = (text: string) => errorOf(() => parseConfig(text, 'c.yaml', {})).message.split('\n');
+
+  it('rejects a room on a network the config does not set up, naming mappings[i].<network>', () => {
+    expect(problems(withSections('  - qq: { group: 1 }', '    irc: "#a"', '  - qq: { group: 2 }', '    telegram: -100', '    matrix: "!r:hs"'))).toEqual([
+      'c.yaml:9:5: mappings[1].telegram: this link names a Telegram room but the config has no "telegram:" section; add one or remove the room',
+      'c.yaml:10:5: mappings[1].matrix: this link names a Matrix room but the config has no "matrix:" section; add one or remove the room',
+    ]);
+  });
+
+  it('rejects a malformed room with the key and position, whatever the network', () => {
+    expect(problems(withSections('  - qq: { group: 1 }', '    irc: "#a:b"'))).toEqual([
+      'c.yaml:7:10: mappings[0].irc: expected an IRC channel name such as "#qq" (no spaces, commas or colons), got "#a:b"',
+    ]);
+    // One bad channel in a list is reported at its index; the good one beside it is no problem.
+    expect(problems(withSections('  - qq: { group: 1 }', '    irc: ["#ok", "bad chan"]'))).toEqual([
+      'c.yaml:7:18: mappings[0].irc[1]: expected an IRC channel name such as "#qq" (no spaces, commas or colons), got "bad chan"',
+    ]);
+    expect(problems(withSections('  - qq: { group: "abc" }', '    irc: "#a"'))).toEqual([
+      'c.yaml:6:18: mappings[0].qq.group: expected a positive integer, got "abc"',
+    ]);
+    expect(problems(withSections('  - qq: { group: 1 }', '    irc: "#a"', '    telegram: "chat"', 'telegram: { token: "1:a" }'))[0]).toMatch(
+      /^c\.yaml:8:15: mappings\[0\]\.telegram: .*Telegram chat id/,
+    );
+  });
+
+  it('IRC channels are one room however they are cased (RFC 1459: #Foo[] is #foo{})', () => {
+    expect(problems(withSections('  - qq: { group: 1 }', '    irc: "#Foo[]"', '  - qq: { group: 2 }', '    irc: "#foo{}"'))).toEqual([
+      'c.yaml:9:10: mappings[1].irc: irc room "#foo{}" is already mapped in link 1; a room may belong to one link only',
+    ]);
+    const c = parseConfig(withSections('  - qq: { group: 1 }', '    irc: "#Foo[]"'), 'c.yaml', {});
+    const routes = new MappingRouteTable(c.mappings);
+    expect(routes.rooms('irc')).toHaveLength(1);
+    for (const spelling of ['#Foo[]', '#foo{}', '#FOO[}']) {
+      expect(routes.targetsFor({ network: 'irc', room: spelling })).toEqual([{ network: 'qq', room: 'group:1', flags: { readOnly: false } }]);
+    }
+    expect(routes.targetsFor({ network: 'irc', room: '#foo' })).toEqual([]);
   });
 });

@@ -63,14 +63,19 @@ const rawLink = z
 
 type RawLink = z.output<typeof rawLink>;
 
+/** What a codec's side schema outputs; anything else is a side that failed validation. */
+function isSideList(v: unknown): v is SideRoom[] {
+  return Array.isArray(v) && v.every((s) => typeof s === 'object' && s !== null && typeof (s as SideRoom).room === 'string' && Array.isArray((s as SideRoom).at));
+}
+
 /** Every room of a raw link with its path inside the link, for error positions. */
 function roomsOf(link: RawLink): Array<LinkRoom & { at: (string | number)[]; written: string }> {
   const out: Array<LinkRoom & { at: (string | number)[]; written: string }> = [];
   for (const d of NETWORKS) {
-    const side = (link as Record<string, unknown>)[d.id] as SideRoom[] | undefined;
-    // A side that failed its own schema is left untransformed (zod still runs the list's checks);
-    // its own issue is reported, so it has no rooms to compare here.
-    if (!Array.isArray(side)) continue;
+    const side = (link as Record<string, unknown>)[d.id];
+    // A side that failed its own schema is left untransformed (zod still runs the list's checks):
+    // its own issue is reported, and it has no rooms to compare here.
+    if (!isSideList(side)) continue;
     // The anchor side is where messages come from: the link-level readOnly does not silence it.
     const linkReadOnly = 'anchor' in d && d.anchor ? false : link.readOnly;
     for (const s of side) out.push({ network: d.id, room: s.room, readOnly: s.readOnly ?? linkReadOnly, at: [d.id, ...s.at], written: s.written ?? s.room });
