@@ -40,6 +40,11 @@ export interface BridgeHooks {
 }
 
 export async function startBridge(config: Config, log: Logger, hooks: BridgeHooks = {}): Promise<RunningBridge> {
+  const sections = config as unknown as Record<string, unknown>;
+  const configuredNetworks = NETWORKS.filter((d) => sections[d.id] !== undefined);
+  // Only configured networks load their connector and its libraries. Loading comes first: what a
+  // network needs at start (QQ's face table) fails here, before the store or a port is open.
+  const factories = await Promise.all(configuredNetworks.map((d) => d.load()));
   const store = await openStore({ stateDir: config.stateDir, ...(config.store.url ? { url: config.store.url } : {}) }, log);
   const media = createMedia({ stateDir: config.stateDir, media: config.media }, log);
   const routes = new MappingRouteTable(config.mappings);
@@ -65,10 +70,6 @@ export async function startBridge(config: Config, log: Logger, hooks: BridgeHook
   // The config's links (replaced on reload) and the latest runtime links, merged into the routes.
   let configured: readonly MappingLink[] = config.mappings;
   let runtimeLinks: readonly MappingLink[] = [];
-  const sections = config as unknown as Record<string, unknown>;
-  const configuredNetworks = NETWORKS.filter((d) => sections[d.id] !== undefined);
-  // Only configured networks load their connector and its libraries.
-  const factories = await Promise.all(configuredNetworks.map((d) => d.load()));
   const connectors: Connector[] = [];
   configuredNetworks.forEach((d, i) => {
     const deps: NetworkDeps = {

@@ -3,7 +3,7 @@ import type { TargetStats } from '../core/outbox.js';
 export interface NetworkHealth {
   network: string;
   connected: boolean;
-  /** QQ only: the WebQQ session state. */
+  /** The connection's own state as the network last reported it (QQ: its session state), if it reports one. */
   state?: string;
 }
 
