@@ -10,4 +10,5 @@ fi
 bash scripts/ensure-ngircd.sh
 bash scripts/ensure-postgres.sh
 npx tsc -p tsconfig.json --noEmit
+npx tsc -p tsconfig.test.json
 npx vitest run "$@"

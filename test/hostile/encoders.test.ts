@@ -12,7 +12,7 @@ import { renderForQq } from '../../src/connectors/qq/format.js';
 import { encodeContent, splitContent, type OutgoingItem } from '../../src/connectors/qq/webqq/content.js';
 import { renderForTelegram, TELEGRAM_TEXT_LIMIT } from '../../src/connectors/telegram/format.js';
 import { degrade } from '../../src/core/degrade.js';
-import type { BridgeMessage, MessageKind, Part } from '../../src/core/message.js';
+import type { BridgeMessage, MentionPart, MessageKind, Part } from '../../src/core/message.js';
 
 const RUNS = { numRuns: 250 };
 
@@ -234,7 +234,7 @@ describe('Matrix output', () => {
   });
 
   it('hundreds of mentions: the event carries m.mentions, so only a few pills can notify', () => {
-    const parts: Part[] = Array.from({ length: 300 }, (_, i) => ({ type: 'mention', userId: `@u${i}:hs`, name: `user ${i}` }));
+    const parts: MentionPart[] = Array.from({ length: 300 }, (_, i) => ({ type: 'mention', userId: `@u${i}:hs`, name: `user ${i}` }));
     const c = textContent(parts, 'message', { pillFor });
     const mentions = c['m.mentions'] as { user_ids?: string[] } | undefined;
     // With m.mentions present, Matrix (spec v1.7+) no longer notifies on names found in the body.

@@ -59,7 +59,7 @@ export interface InjectOptions {
   text?: string;
   parts?: Part[];
   kind?: MessageKind;
-  sender?: { id: string; displayName: string };
+  sender?: BridgeMessage['origin']['sender'];
   replyTo?: string;
   editOf?: string;
   fromBridge?: boolean;

@@ -187,7 +187,7 @@ describe('MatrixConnector', () => {
     expect(r.members.get(b.hs.botUserId)).toBe('join');
     expect(r.members.get(ADMIN)).toBe('invite');
     expect(r.members.get(ALICE)).toBeUndefined();
-    expect((await b.store.getLink(`matrix:${roomId}`))?.link.rooms.filter((r) => r.network === 'qq')).toEqual([{ network: 'qq', room: 'group:654321', readOnly: false }]);
+    expect(((await b.store.getLink(`matrix:${roomId}`))?.link as MappingLink | undefined)?.rooms.filter((r) => r.network === 'qq')).toEqual([{ network: 'qq', room: 'group:654321', readOnly: false }]);
     // A group the account is in but the config does not list, and a malformed alias: 404.
     expect(await b.hs.resolveAlias('#qq_777777:test.hs')).toBeUndefined();
     expect(await b.hs.resolveAlias('#qq_notanumber:test.hs')).toBeUndefined();

@@ -39,8 +39,8 @@ describe('Matrix format: QQ → Matrix', () => {
   it('splits pictures into their own events and prefixes the sender once for the bot', () => {
     const segs = renderSegments([{ type: 'text', text: 'look' }, { type: 'image', mediaId: 'm1' }, { type: 'text', text: 'nice' }], 'message', { senderPrefix: 'bob' });
     expect(segs.map((s) => s.type)).toEqual(['text', 'image', 'text']);
-    expect((segs[0] as { content: { body: string } }).content.body).toBe('bob: look');
-    expect((segs[2] as { content: { body: string } }).content.body).toBe('nice');
+    expect((segs[0] as unknown as { content: { body: string } }).content.body).toBe('bob: look');
+    expect((segs[2] as unknown as { content: { body: string } }).content.body).toBe('nice');
   });
 
   it('builds edits with m.new_content and m.replace', () => {
