@@ -100,7 +100,7 @@ async function core(total, at) {
           id: `src:g${r}:${i}`,
           origin: { network: 'src', room: `g${r}`, sender: { id: 'u1', displayName: 'alice' } },
           kind: 'message',
-          parts: [{ type: 'text', text: `message ${i} `, style: { bold: i % 2 === 0 } }, { type: 'face', id: 14 }],
+          parts: [{ type: 'text', text: `message ${i} `, style: { bold: i % 2 === 0 } }, { type: 'emoji', text: '🙂', name: '微笑', native: { network: 'qq', id: '14' } }],
           time: Date.now(),
         });
       }

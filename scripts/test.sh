@@ -17,4 +17,5 @@ if [ -x "$SYNAPSE_SH" ]; then
   export SYNAPSE_SH
 fi
 npx tsc -p tsconfig.json   # type-checks and builds dist/: the CLI tests run the built binary
+npx tsc -p tsconfig.test.json   # the tests type-check too
 npx vitest run "$@"

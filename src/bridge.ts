@@ -1,27 +1,24 @@
 /**
  * Puts the bridge together from a validated config: store, media, routes, relay and one connector
- * per configured network. The only module that knows every part; each part knows only its own.
+ * per configured network, each built from its definition in the network registry. It names no
+ * network: what a network needs (its section, rooms, hooks) comes from its definition.
  */
-import type { AccountEvent } from './connectors/qq/account/state.js';
-import { IrcConnector } from './connectors/irc/connector.js';
-import type { MatrixConnector } from './connectors/matrix/connector.js';
-import { QqConnector } from './connectors/qq/connector.js';
-import type { LoginPrompt } from './connectors/qq/webqq/login-prompt.js';
-import { TelegramConnector } from './connectors/telegram/connector.js';
+import type { NetworkDeps, NetworkEvent, NetworkInstance } from './connectors/network.js';
+import { canonicalRoom, isAnchorNetwork, NETWORKS } from './connectors/registry.js';
 import type { Config } from './config.js';
+import type { LoginPrompt } from './connectors/qq/webqq/login-prompt.js';
 import type { Connector } from './core/connector.js';
-import { loadFaces } from './core/faces.js';
+import type { RoomRef } from './core/message.js';
 import type { RelayObserver } from './core/observer.js';
 import type { DeliveryFailure } from './core/outbox.js';
 import { Relay } from './core/relay.js';
 import type { Logger } from './log.js';
-import type { MappingLink } from './mappings/config.js';
+import { roomKey, type MappingLink } from './mappings/config.js';
 import { MappingRouteTable } from './mappings/routes.js';
 import { createMedia, type MediaService } from './media/index.js';
+import type { StoreStatus } from './core/store-gate.js';
 import { holdOptions } from './store/config.js';
 import { openStore, type Store } from './store/store.js';
-import type { StoreStatus } from './core/store-gate.js';
-import type { RoomRef } from './core/message.js';
 
 export interface RunningBridge {
   relay: Relay;
@@ -29,7 +26,11 @@ export interface RunningBridge {
   media: MediaService;
   routes: MappingRouteTable;
   connectors: Connector[];
-  /** Replaces the config's links (SIGHUP reload): routes change at once, new IRC channels are joined, new QQ rooms bound. */
+  /**
+   * Replaces the config's links (SIGHUP reload). The links come from a config that validated
+   * whole, so every room is known good: the route table swaps in one assignment, then each
+   * network joins what the new links add.
+   */
   reloadMappings(links: MappingLink[]): void;
   stop(): Promise<void>;
 }
@@ -38,25 +39,24 @@ export interface RunningBridge {
 export interface BridgeHooks {
   observer?: RelayObserver;
   onFailure?: (f: DeliveryFailure) => void;
-  qq?: {
-    onState?: (state: string, detail?: string) => void;
-    onCondition?: (what: string) => void;
-    /** The QQ account's episodes (refused, offline) and recoveries, once each, with their texts. */
-    onAccountEvent?: (e: AccountEvent, text: { notice: string; alert?: string }) => void;
-    /** Who reads captchas and scans QR codes when a backend's login needs a person (WebQQ). */
-    loginPrompt?: LoginPrompt;
-  };
-  telegram?: { onRateLimited?: (retryAfterSec: number | undefined) => void };
+  /** A network's connection state, a condition worth counting, its account's episodes (see NetworkEvent). */
+  onNetworkEvent?: (network: string, event: NetworkEvent) => void;
+  /** Who answers a login that needs a person (captchas, QR codes): the CLI's terminal. */
+  loginPrompt?: LoginPrompt;
   onStoreState?: (s: StoreStatus) => void;
   onHeldDropped?: (count: number, total: number, rooms: RoomRef[]) => void;
 }
 
 export async function startBridge(config: Config, log: Logger, hooks: BridgeHooks = {}): Promise<RunningBridge> {
-  // Every codec needs the face table: a missing data file stops start-up here, not the first message.
-  loadFaces();
+  const sections = config as unknown as Record<string, unknown>;
+  const configuredNetworks = NETWORKS.filter((d) => sections[d.id] !== undefined);
+  // Only configured networks load their connector and its libraries. Loading comes first: what a
+  // network needs at start (QQ's face table) fails here, before the store or a port is open.
+  const factories = await Promise.all(configuredNetworks.map((d) => d.load()));
   const store = await openStore({ stateDir: config.stateDir, ...(config.store.url ? { url: config.store.url } : {}) }, log);
   const media = createMedia({ stateDir: config.stateDir, media: config.media }, log);
   const routes = new MappingRouteTable(config.mappings);
+  const instances = new Map<string, NetworkInstance>();
   const relay = new Relay({
     store,
     routes,
@@ -65,7 +65,9 @@ export async function startBridge(config: Config, log: Logger, hooks: BridgeHook
     onFailure: (f) => {
       log.error({ net: f.target.network, room: f.target.room, kind: f.kind, reason: f.reason, id: f.sourceId }, 'a message could not be delivered');
       hooks.onFailure?.(f);
-      void matrix?.deliveryFailed(f);
+      for (const [id, instance] of instances) {
+        Promise.resolve(instance.deliveryFailed?.(f)).catch((err: unknown) => log.warn({ net: id, err: (err as Error).message }, 'telling the author about a failed delivery failed'));
+      }
     },
     ...(hooks.observer ? { observer: hooks.observer } : {}),
     // The store going away pauses input and holds what is in memory (core/intake.ts); only past
@@ -81,50 +83,31 @@ export async function startBridge(config: Config, log: Logger, hooks: BridgeHook
     },
   });
 
-  const connectors: Connector[] = [];
-  const qq = new QqConnector(config.qq, {
-    routes,
-    ...(hooks.qq?.onState ? { onState: hooks.qq.onState } : {}),
-    ...(hooks.qq?.onCondition ? { onCondition: hooks.qq.onCondition } : {}),
-    ...(hooks.qq?.onAccountEvent ? { onAccountEvent: hooks.qq.onAccountEvent } : {}),
-    // The store keeps what a backend must not lose across a crash (WebQQ: poll answers not yet relayed).
-    backend: { kv: store, ...(hooks.qq?.loginPrompt ? { loginPrompt: hooks.qq.loginPrompt } : {}) },
-  });
-  connectors.push(qq);
   // The config's links (replaced on reload) and the latest runtime links, merged into the routes.
   let configured: readonly MappingLink[] = config.mappings;
   let runtimeLinks: readonly MappingLink[] = [];
-  let irc: IrcConnector | undefined;
-  let matrix: MatrixConnector | undefined;
-  if (config.irc) {
-    irc = new IrcConnector(config.irc, routes.rooms('irc'), {
-      overflow: async (text) => (await media.access.putText(text)).url ?? '',
-    });
-    connectors.push(irc);
-  }
-  if (config.matrix) {
-    // Links made from Matrix (plumbing commands, portal rooms) live in the store and join the
-    // config's links in the route table whenever they change.
-    // Loaded only when configured: its SDK pulls in native crypto that an install may lack.
-    const { MatrixConnector } = await import('./connectors/matrix/connector.js');
-    matrix = new MatrixConnector(config.matrix, {
+  const connectors: Connector[] = [];
+  configuredNetworks.forEach((d, i) => {
+    const deps: NetworkDeps = {
+      log,
       store,
-      rooms: routes.rooms('matrix'),
-      onLinksChanged: (runtime: MappingLink[]) => {
+      rooms: () => routes.rooms(d.id),
+      links: () => routes.links(),
+      paste: async (text) => (await media.access.putText(text)).url ?? '',
+      onLinksChanged: (runtime) => {
         runtimeLinks = runtime;
         routes.replace(mergeLinks(configured, runtime));
       },
-      // Portal rooms exist only for groups this QQ account is in.
-      groupOf: (room) => Number(/^group:(\d+)$/.exec(routes.targetsFor({ network: 'matrix', room }).find((t) => t.network === 'qq')?.room ?? '')?.[1]) || undefined,
-      mappedRoom: (n) => routes.targetsFor({ network: 'qq', room: `group:${n}` }).find((t) => t.network === 'matrix')?.room,
-      groupInfo: async (n) => qq.groupInfo(n),
-    });
-    connectors.push(matrix);
-  }
-  if (config.telegram) {
-    const onRateLimited = hooks.telegram?.onRateLimited;
-    connectors.push(new TelegramConnector(config.telegram, onRateLimited ? { onRateLimited } : {}));
-  }
+      roomInfo: async (network, room) => (await instances.get(network)?.roomInfo?.(room)) ?? undefined,
+      emit: (event) => hooks.onNetworkEvent?.(d.id, event),
+      linkedRooms: (room) => routes.targetsFor(room),
+      ...(hooks.loginPrompt ? { loginPrompt: hooks.loginPrompt } : {}),
+    };
+    const create = factories[i] as (config: unknown, deps: NetworkDeps) => NetworkInstance;
+    const instance = create(sections[d.id], deps);
+    instances.set(d.id, instance);
+    connectors.push(instance.connector);
+  });
   for (const c of connectors) relay.register(c);
 
   try {
@@ -147,9 +130,13 @@ export async function startBridge(config: Config, log: Logger, hooks: BridgeHook
     reloadMappings(links) {
       configured = links;
       routes.replace(mergeLinks(configured, runtimeLinks));
-      if (irc) for (const ch of routes.rooms('irc')) irc.addChannel(ch);
-      if (matrix) for (const room of routes.rooms('matrix')) matrix.addRoom(room);
-      qq.refreshBindings();
+      for (const [id, instance] of instances) {
+        try {
+          instance.linksChanged?.();
+        } catch (e) {
+          log.error({ net: id, err: (e as Error).message }, 'joining the rooms of the reloaded mappings failed; the links apply, the network retries at its next connect');
+        }
+      }
     },
     async stop() {
       await relay.stop();
@@ -160,16 +147,18 @@ export async function startBridge(config: Config, log: Logger, hooks: BridgeHook
 }
 
 /**
- * The config's links plus those made at runtime. A runtime link to a QQ group the config already
- * links adds its rooms to that link (a room belongs to one link only); the config's rooms win.
+ * The config's links plus those made at runtime. A runtime link to an anchor room (a QQ group)
+ * the config already links adds its rooms to that link (a room belongs to one link only); the
+ * config's rooms win. Sharing any other room does not join two links: that would relay one QQ
+ * group into another.
  */
 export function mergeLinks(configured: readonly MappingLink[], runtime: readonly MappingLink[]): MappingLink[] {
-  const key = (r: { network: string; room: string }) => `${r.network}\u0000${r.room}`;
+  const key = (r: { network: string; room: string }) => roomKey(r.network, canonicalRoom(r.network, r.room));
   const out = configured.map((l) => ({ ...l, rooms: [...l.rooms] }));
   const taken = new Set(out.flatMap((l) => l.rooms.map(key)));
   for (const link of runtime) {
-    const qqRoom = link.rooms.find((r) => r.network === 'qq');
-    const host = qqRoom && out.find((l) => l.rooms.some((r) => key(r) === key(qqRoom)));
+    const anchor = link.rooms.find((r) => isAnchorNetwork(r.network));
+    const host = anchor && out.find((l) => l.rooms.some((r) => key(r) === key(anchor)));
     const extra = link.rooms.filter((r) => !taken.has(key(r)));
     for (const r of extra) taken.add(key(r));
     if (host) host.rooms.push(...extra);

@@ -9,11 +9,8 @@ import {
   type Document, type Node as YamlNode, type Scalar,
 } from 'yaml';
 import { z } from 'zod';
-import { ircConfigSchema } from './connectors/irc/config.js';
-import { matrixConfigSchema } from './connectors/matrix/config.js';
 import { loadRegistration } from './connectors/matrix/registration.js';
-import { telegramConfigSchema } from './connectors/telegram/config.js';
-import { qqConfigSchema } from './connectors/qq/config.js';
+import { NETWORKS } from './connectors/registry.js';
 import { ConfigError } from './core/errors.js';
 import { mappingsConfigSchema } from './mappings/config.js';
 import { mediaConfigSchema } from './media/config.js';
@@ -22,15 +19,24 @@ import { storeConfigSchema } from './store/config.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+type Networks = typeof NETWORKS;
+/** One key per network: its section schema, optional unless the network is required. */
+type NetworkSections = {
+  [D in Networks[number] as D['id']]: D extends { required: true } ? D['configSchema'] : z.ZodOptional<D['configSchema']>;
+};
+
+function networkSections(): NetworkSections {
+  return Object.fromEntries(
+    NETWORKS.map((d) => [d.id, 'required' in d && d.required ? d.configSchema : d.configSchema.optional()]),
+  ) as unknown as NetworkSections;
+}
+
 export const configSchema = z
   .object({
     /** Where the bridge keeps its state (SQLite database, media files), relative to the working directory. */
     stateDir: z.string().min(1).default('./state'),
     log: z.object({ level: z.enum(LOG_LEVELS).default('info') }).strict().prefault({}),
-    qq: qqConfigSchema,
-    irc: ircConfigSchema.optional(),
-    matrix: matrixConfigSchema.optional(),
-    telegram: telegramConfigSchema.optional(),
+    ...networkSections(),
     store: storeConfigSchema,
     media: mediaConfigSchema.prefault({}),
     mappings: mappingsConfigSchema.default([]),
@@ -197,6 +203,17 @@ export function parseConfig(text: string, file = '<config>', env: NodeJS.Process
         report(['matrix', 'registration'], e.message);
       }
     }
+  }
+  // A mapping may only name networks the config sets up: `run` would otherwise skip the room silently.
+  const rawMappings = (data as { mappings?: unknown }).mappings;
+  if (Array.isArray(rawMappings)) {
+    rawMappings.forEach((link, i) => {
+      if (!link || typeof link !== 'object') return;
+      for (const d of NETWORKS) {
+        if ((link as Record<string, unknown>)[d.id] === undefined || (data as Record<string, unknown>)[d.id] !== undefined) continue;
+        report(['mappings', i, d.id], `this link names a ${d.displayName} room but the config has no "${d.id}:" section; add one or remove the room`, true);
+      }
+    });
   }
   if (!result.success && issues.length === 0) {
     report([], 'the config is not valid, but only where an unset environment variable is; set it');

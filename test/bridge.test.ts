@@ -3,7 +3,6 @@ import { mergeLinks } from '../src/bridge.js';
 import type { MappingLink } from '../src/mappings/config.js';
 
 const link = (n: number, ...rooms: Array<[string, string]>): MappingLink => ({
-  qq: { kind: 'group', number: n },
   rooms: [{ network: 'qq', room: `group:${n}`, readOnly: false }, ...rooms.map(([network, room]) => ({ network: network as 'irc', room, readOnly: false }))],
 });
 

@@ -2,8 +2,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigIssuesError, loadConfig, parseConfig } from '../src/config.js';
+import { ConfigIssuesError, loadConfig, parseConfig, type Config } from '../src/config.js';
+import type { WebqqConfig } from '../src/connectors/qq/config.js';
 import { ConfigError } from '../src/core/errors.js';
+import { MappingRouteTable } from '../src/mappings/routes.js';
 
 const minimal = (extra = '') => `qq:\n  uin: 123456\n  password: secret\n${extra}`;
 
@@ -15,6 +17,12 @@ function errorOf(fn: () => unknown): ConfigIssuesError {
     return e as ConfigIssuesError;
   }
   throw new Error('expected a ConfigError');
+}
+
+/** The `qq` section of a config that uses the WebQQ backend (the default protocol). */
+function webqq(q: Config['qq']): WebqqConfig {
+  expect(q.protocol).toBe('webqq');
+  return q as WebqqConfig;
 }
 
 describe('config loader', () => {
@@ -38,8 +46,8 @@ describe('config loader', () => {
       'stateDir: "$${NOT_A_VAR}/state"',
     ].join('\n');
     const c = parseConfig(text, 'c.yaml', { QQ_UIN: '42', QQ_PASSWORD: 'p@ss: "w0rd"' });
-    expect(c.qq.uin).toBe(42);
-    expect(c.qq.password).toBe('p@ss: "w0rd"');
+    expect(webqq(c.qq).uin).toBe(42);
+    expect(webqq(c.qq).password).toBe('p@ss: "w0rd"');
     expect(c.media.port).toBe(8781);
     expect(c.media.publicUrl).toBe('https://bridge.example.org/qq');
     expect(c.stateDir).toBe('${NOT_A_VAR}/state');
@@ -78,12 +86,12 @@ describe('config loader', () => {
 
   it('takes a number given for a text field as its text, from the environment or written in the file', () => {
     const fromEnv = parseConfig('qq:\n  uin: 1\n  password: ${QQ_PASSWORD}\n', 'c.yaml', { QQ_PASSWORD: '123456' });
-    expect(fromEnv.qq.password).toBe('123456');
+    expect(webqq(fromEnv.qq).password).toBe('123456');
     // The characters as written: a leading zero is part of a password.
     const literal = parseConfig('qq:\n  uin: 1\n  password: 007\n', 'c.yaml', {});
-    expect(literal.qq.password).toBe('007');
+    expect(webqq(literal.qq).password).toBe('007');
     const env0 = parseConfig('qq:\n  uin: 1\n  password: ${QQ_PASSWORD}\n', 'c.yaml', { QQ_PASSWORD: '0012' });
-    expect(env0.qq.password).toBe('0012');
+    expect(webqq(env0.qq).password).toBe('0012');
     // A number field still refuses text.
     const e = errorOf(() => parseConfig('qq:\n  uin: 1\n  password: 1\nirc:\n  host: h\n  nick: n\n  port: "x"\n', 'c.yaml', {}));
     expect(e.message).toBe('c.yaml:7:9: irc.port: expected an integer, got "x"');
@@ -119,6 +127,7 @@ describe('config loader', () => {
       '  - qq: { group: 2 }',
       '    irc: ["#b", "#A"]',
       '  - qq: { discussion: lonely }',
+      'irc: { host: irc.example.org, nick: qqbridge }',
     ].join('\n');
     const e = errorOf(() => parseConfig(text, 'config.yaml', {}));
     expect(e.issues.map((i) => `${i.line}:${i.col} ${i.path}`)).toEqual([
@@ -175,7 +184,7 @@ describe('config loader', () => {
     const dir = await mkdtemp(join(tmpdir(), 'qqbridge-config-'));
     try {
       const file = join(dir, 'bridge.yaml');
-      await writeFile(file, minimal('mappings:\n  - qq: { group: 7 }\n    telegram: -100\n'));
+      await writeFile(file, minimal('mappings:\n  - qq: { group: 7 }\n    telegram: -100\ntelegram:\n  token: "123:abc"\n'));
       const c = loadConfig(file, {});
       expect(c.mappings[0]!.source).toBe(`${file}:5:5`);
       expect(() => loadConfig(join(dir, 'missing.yaml'))).toThrow(/config file not found/);
@@ -183,8 +192,58 @@ describe('config loader', () => {
       await rm(dir, { recursive: true, force: true });
     }
     const example = loadConfig('config.example.yaml', { QQ_PASSWORD: 'from-env' });
-    expect(example.qq.password).toBe('from-env');
+    expect(webqq(example.qq).password).toBe('from-env');
     expect(example.irc?.host).toBeTruthy();
     expect(example.mappings.length).toBeGreaterThan(0);
+  });
+});
+
+describe('mappings checked against the networks and their room codecs', () => {
+  const withSections = (...mappings: string[]) =>
+    [
+      'qq:',
+      '  uin: 1',
+      '  password: x',
+      'irc: { host: irc.example.org, nick: qqbridge }',
+      'mappings:',
+      ...mappings,
+    ].join('\n');
+  const problems = (text: string) => errorOf(() => parseConfig(text, 'c.yaml', {})).message.split('\n');
+
+  it('rejects a room on a network the config does not set up, naming mappings[i].<network>', () => {
+    expect(problems(withSections('  - qq: { group: 1 }', '    irc: "#a"', '  - qq: { group: 2 }', '    telegram: -100', '    matrix: "!r:hs"'))).toEqual([
+      'c.yaml:9:5: mappings[1].telegram: this link names a Telegram room but the config has no "telegram:" section; add one or remove the room',
+      'c.yaml:10:5: mappings[1].matrix: this link names a Matrix room but the config has no "matrix:" section; add one or remove the room',
+    ]);
+  });
+
+  it('rejects a malformed room with the key and position, whatever the network', () => {
+    expect(problems(withSections('  - qq: { group: 1 }', '    irc: "#a:b"'))).toEqual([
+      'c.yaml:7:10: mappings[0].irc: expected an IRC channel name such as "#qq" (no spaces, commas or colons), got "#a:b"',
+    ]);
+    // One bad channel in a list is reported at its index; the good one beside it is no problem.
+    expect(problems(withSections('  - qq: { group: 1 }', '    irc: ["#ok", "bad chan"]'))).toEqual([
+      'c.yaml:7:18: mappings[0].irc[1]: expected an IRC channel name such as "#qq" (no spaces, commas or colons), got "bad chan"',
+    ]);
+    expect(problems(withSections('  - qq: { group: "abc" }', '    irc: "#a"'))).toEqual([
+      'c.yaml:6:18: mappings[0].qq.group: expected a positive integer, got "abc"',
+    ]);
+    expect(problems(withSections('  - qq: { group: 1 }', '    irc: "#a"', '    telegram: "chat"', 'telegram: { token: "1:a" }'))[0]).toMatch(
+      /^c\.yaml:8:15: mappings\[0\]\.telegram: .*Telegram chat id/,
+    );
+  });
+
+  it('IRC channels are one room however they are cased (#Foo[] is #foo[]); []{} stay apart, as CASEMAPPING=ascii servers keep them', () => {
+    expect(problems(withSections('  - qq: { group: 1 }', '    irc: "#Foo[]"', '  - qq: { group: 2 }', '    irc: "#foo[]"'))).toEqual([
+      'c.yaml:9:10: mappings[1].irc: irc room "#foo[]" is already mapped in link 1; a room may belong to one link only',
+    ]);
+    const c = parseConfig(withSections('  - qq: { group: 1 }', '    irc: "#Foo[]"'), 'c.yaml', {});
+    const routes = new MappingRouteTable(c.mappings);
+    expect(routes.rooms('irc')).toEqual(['#foo[]']);
+    for (const spelling of ['#Foo[]', '#foo[]', '#FOO[]']) {
+      expect(routes.targetsFor({ network: 'irc', room: spelling })).toEqual([{ network: 'qq', room: 'group:1', flags: { readOnly: false } }]);
+    }
+    expect(routes.targetsFor({ network: 'irc', room: '#foo{}' })).toEqual([]);
+    expect(routes.targetsFor({ network: 'irc', room: '#foo' })).toEqual([]);
   });
 });

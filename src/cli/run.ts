@@ -58,7 +58,7 @@ export async function runBridgeFromConfig(file: string, opts: RunOptions = {}): 
   });
   // Only WebQQ's login can need a person at the terminal (captchas, QR codes).
   const qq = config.qq;
-  const extra = qq.protocol === 'webqq' ? { qq: { loginPrompt: terminalLoginPrompt({ codeFile: qq.captchaCodeFile }) } } : {};
+  const extra = qq.protocol === 'webqq' ? { loginPrompt: terminalLoginPrompt({ codeFile: qq.captchaCodeFile }) } : {};
 
   for (let attempt = 0; !stopping; attempt++) {
     try {

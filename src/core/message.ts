@@ -43,12 +43,16 @@ export interface TextPart {
   style?: TextStyle;
 }
 
-/** A classic QQ system face; `name` is its Chinese name and `emoji` the closest emoji, when known. */
-export interface FacePart {
-  type: 'face';
-  id: number;
+/**
+ * A network's own emoji or sticker-like symbol (a QQ system face): other networks show `text`
+ * (the closest emoji, or `[name]`); `native` lets the network it came from send it back as itself.
+ */
+export interface EmojiPart {
+  type: 'emoji';
+  /** How a network without this symbol shows it: an emoji, or its name in brackets. */
+  text: string;
   name?: string;
-  emoji?: string;
+  native?: { network: string; id: string };
 }
 
 /**
@@ -80,7 +84,7 @@ export interface LinkPart {
   text?: string;
 }
 
-export type Part = TextPart | FacePart | ImagePart | MentionPart | LinkPart;
+export type Part = TextPart | EmojiPart | ImagePart | MentionPart | LinkPart;
 
 export interface BridgeMessage {
   /** Globally unique id of this message at its origin: `<network>:<room>:<native id>`. */
@@ -105,15 +109,15 @@ export function sourceId(network: string, room: string, nativeId: string | numbe
   return `${network}:${room}:${nativeId}`;
 }
 
-/** Plain text of a message, faces as their emoji or `[name]`, images as their URL: for logs, quotes and fallbacks. */
+/** Plain text of a message, emoji parts as their text, images as their URL: for logs, quotes and fallbacks. */
 export function plainText(parts: readonly Part[]): string {
   return parts
     .map((p) => {
       switch (p.type) {
         case 'text':
           return p.text;
-        case 'face':
-          return p.emoji ?? `[${p.name ?? `face ${p.id}`}]`;
+        case 'emoji':
+          return p.text;
         case 'image':
           return p.url ?? '[image]';
         case 'mention':

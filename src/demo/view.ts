@@ -1,5 +1,5 @@
 /** The demo's terminal view: what each side of the bridge shows, one line per message. */
-import { faceById } from '../core/faces.js';
+import { faceById } from '../connectors/qq/faces.js';
 
 const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
 const paint = (code: string, s: string) => (useColor ? `\x1b[${code}m${s}\x1b[0m` : s);

@@ -1,133 +1,91 @@
+/**
+ * The `mappings:` section: N-way links between rooms of the configured networks. Each network's
+ * key in a link is read by that network's room codec (src/connectors/<net>/rooms.ts); this module
+ * only knows the shape every link shares.
+ */
 import { z } from 'zod';
-
-/** How a link names its QQ side: by the group's stable number, or a discussion by its name. */
-export type QqTarget = { kind: 'group'; number: number } | { kind: 'discussion'; name: string };
-
-export type LinkNetwork = 'qq' | 'irc' | 'matrix' | 'telegram';
+import type { SideRoom } from '../connectors/network.js';
+import { displayRoom, isAnchorNetwork, NETWORKS } from '../connectors/registry.js';
 
 /** One room of a link, as the route table sees it. */
 export interface LinkRoom {
-  network: LinkNetwork;
-  /** The connector's room id: `group:<number>` / `discussion:<name>`, `#chan`, `!id:hs`, the chat id. */
+  network: string;
+  /** The connector's canonical room id: `group:<number>` on QQ, `#chan` on IRC, `!id:hs` on Matrix, the chat id on Telegram. */
   room: string;
   /** The room only receives: what is said there is relayed nowhere. */
   readOnly: boolean;
 }
 
-/** One N-way link from the config, normalised. */
+/** One N-way link from the config (or made at runtime), normalised. */
 export interface MappingLink {
   name?: string;
-  qq: QqTarget;
-  /** Every room of the link; `rooms[0]` is the QQ room. */
+  /** Every room of the link, in the registry's network order. */
   rooms: LinkRoom[];
   /** `file:line:col` of the link in the config, filled in by the config loader when known. */
   source?: string;
 }
 
-export function qqRoomName(target: QqTarget): string {
-  return target.kind === 'group' ? `group:${target.number}` : `discussion:${target.name}`;
-}
-
-/** A human name for a link in logs and errors: its name, else its QQ side. */
+/** A human name for a link in logs and errors: its name, else its anchor room (the QQ group). */
 export function describeLink(link: MappingLink): string {
-  const qq = link.qq.kind === 'group' ? `QQ group ${link.qq.number}` : `QQ discussion ${JSON.stringify(link.qq.name)}`;
-  const name = link.name ? `link ${JSON.stringify(link.name)} (${qq})` : qq;
+  const anchor = link.rooms.find((r) => isAnchorNetwork(r.network)) ?? link.rooms[0];
+  const where = anchor ? displayRoom(anchor) : 'an empty link';
+  const name = link.name ? `link ${JSON.stringify(link.name)} (${where})` : where;
   return link.source ? `${name} at ${link.source}` : name;
 }
 
-/**
- * Room ids compare the way their network compares them: IRC channel names are case-insensitive
- * (RFC 1459 casemapping folds []\~ too), the others are exact.
- */
+/** Rooms compare by network and canonical id (connectors emit canonical ids). */
 export function roomKey(network: string, room: string): string {
-  if (network === 'irc') return `irc\0${room.toLowerCase().replace(/\[/g, '{').replace(/\]/g, '}').replace(/\\/g, '|').replace(/~/g, '^')}`;
   return `${network}\0${room}`;
 }
 
-const ircChannel = z
-  .string()
-  .regex(/^[#&+!][^\s,\x07]{1,199}$/, { error: 'expected an IRC channel such as "#chan" (no spaces or commas)' });
-const matrixRoom = z
-  .string()
-  .regex(/^[!#][^:\s]+:\S+$/, { error: 'expected a Matrix room id "!id:server" or alias "#alias:server"' });
-const telegramChat = z.union([
-  z.number().int({ error: 'expected a Telegram chat id (an integer such as -1001234567890)' }),
-  z.string().regex(/^-?\d+$|^@\w{5,}$/, { error: 'expected a Telegram chat id such as -1001234567890 or "@channel"' }),
-]);
+const anchors = NETWORKS.filter((d) => 'anchor' in d && d.anchor);
+const others = NETWORKS.filter((d) => !('anchor' in d && d.anchor));
+const orList = (ids: string[]) => (ids.length <= 1 ? ids.join('') : `${ids.slice(0, -1).join(', ')} or ${ids[ids.length - 1]}`);
 
-function side<T extends z.ZodType>(room: T) {
-  const one = z.union([room, z.object({ room, readOnly: z.boolean().optional() }).strict()]);
-  return z.union([one, z.array(one).min(1, { error: 'expected at least one room' })]);
-}
-
-const qqSide = z
-  .object({
-    group: z.number().int().positive({ error: 'expected a QQ group number (a positive integer)' }).optional(),
-    discussion: z.string().min(1).optional(),
-    readOnly: z.boolean().optional(),
-  })
-  .strict()
-  .superRefine((v, ctx) => {
-    if ((v.group === undefined) === (v.discussion === undefined)) {
-      ctx.addIssue({
-        code: 'custom',
-        message: 'expected exactly one of "group: <group number>" or "discussion: <discussion name>"',
-      });
-    }
-  });
-
-const OTHER_NETWORKS = ['irc', 'matrix', 'telegram'] as const;
+const sides = Object.fromEntries(NETWORKS.map((d) => [d.id, d.rooms.side.optional()])) as Record<string, z.ZodOptional<z.ZodType<SideRoom[]>>>;
 
 const rawLink = z
   .object({
     name: z.string().min(1).optional(),
-    qq: qqSide,
-    irc: side(ircChannel).optional(),
-    matrix: side(matrixRoom).optional(),
-    telegram: side(telegramChat).optional(),
-    /** Every non-QQ room of the link only receives: nothing flows back to QQ (or anywhere). */
+    ...sides,
+    /** Every room of the link except its anchor (QQ) side only receives, unless a room says otherwise. */
     readOnly: z.boolean().default(false),
   })
   .strict()
   .superRefine((v, ctx) => {
-    if (!OTHER_NETWORKS.some((n) => v[n] !== undefined)) {
-      ctx.addIssue({
-        code: 'custom',
-        message: 'a link needs its QQ side and at least one other room (irc, matrix or telegram)',
-      });
+    const has = (id: string) => (v as Record<string, unknown>)[id] !== undefined;
+    const missing = anchors.filter((d) => !has(d.id));
+    if (missing.length > 0 || !others.some((d) => has(d.id))) {
+      const needs = anchors.map((d) => `its ${d.displayName} side and `).join('');
+      ctx.addIssue({ code: 'custom', message: `a link needs ${needs}at least one other room (${orList(others.map((d) => d.id))})` });
     }
   });
 
 type RawLink = z.output<typeof rawLink>;
-type RawSide = string | number | { room: string | number; readOnly?: boolean | undefined };
+
+/** What a codec's side schema outputs; anything else is a side that failed validation. */
+function isSideList(v: unknown): v is SideRoom[] {
+  return Array.isArray(v) && v.every((s) => typeof s === 'object' && s !== null && typeof (s as SideRoom).room === 'string' && Array.isArray((s as SideRoom).at));
+}
 
 /** Every room of a raw link with its path inside the link, for error positions. */
-function roomsOf(link: RawLink): Array<LinkRoom & { at: (string | number)[] }> {
-  const qq: QqTarget = link.qq.group !== undefined
-    ? { kind: 'group', number: link.qq.group }
-    : { kind: 'discussion', name: link.qq.discussion! };
-  const out: Array<LinkRoom & { at: (string | number)[] }> = [
-    { network: 'qq', room: qqRoomName(qq), readOnly: link.qq.readOnly ?? false, at: ['qq'] },
-  ];
-  for (const network of OTHER_NETWORKS) {
-    const value = link[network] as RawSide | RawSide[] | undefined;
-    if (value === undefined) continue;
-    const list = Array.isArray(value) ? value : [value];
-    list.forEach((s, i) => {
-      const at = Array.isArray(value) ? [network, i] : [network];
-      if (typeof s === 'object') out.push({ network, room: String(s.room), readOnly: s.readOnly ?? link.readOnly, at });
-      else out.push({ network, room: String(s), readOnly: link.readOnly, at });
-    });
+function roomsOf(link: RawLink): Array<LinkRoom & { at: (string | number)[]; written: string }> {
+  const out: Array<LinkRoom & { at: (string | number)[]; written: string }> = [];
+  for (const d of NETWORKS) {
+    const side = (link as Record<string, unknown>)[d.id];
+    // A side that failed its own schema is left untransformed (zod still runs the list's checks):
+    // its own issue is reported, and it has no rooms to compare here.
+    if (!isSideList(side)) continue;
+    // The anchor side is where messages come from: the link-level readOnly does not silence it.
+    const linkReadOnly = 'anchor' in d && d.anchor ? false : link.readOnly;
+    for (const s of side) out.push({ network: d.id, room: s.room, readOnly: s.readOnly ?? linkReadOnly, at: [d.id, ...s.at], written: s.written ?? s.room });
   }
   return out;
 }
 
 function normalise(link: RawLink): MappingLink {
   const rooms = roomsOf(link).map(({ network, room, readOnly }) => ({ network, room, readOnly }));
-  const qq: QqTarget = link.qq.group !== undefined
-    ? { kind: 'group', number: link.qq.group }
-    : { kind: 'discussion', name: link.qq.discussion! };
-  return link.name ? { name: link.name, qq, rooms } : { qq, rooms };
+  return link.name ? { name: link.name, rooms } : { rooms };
 }
 
 /**
@@ -150,7 +108,7 @@ export const mappingsConfigSchema = z
         ctx.addIssue({
           code: 'custom',
           path: [i, ...r.at],
-          message: `${r.network} room ${JSON.stringify(r.room)} is already mapped ${where}; a room may belong to one link only`,
+          message: `${r.network} room ${JSON.stringify(r.written)} is already mapped ${where}; a room may belong to one link only`,
         });
       }
     });

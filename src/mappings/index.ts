@@ -1,9 +1,5 @@
 export {
-  mappingsConfigSchema, describeLink, qqRoomName, roomKey,
-  type MappingsConfig, type MappingLink, type LinkRoom, type LinkNetwork, type QqTarget,
+  mappingsConfigSchema, describeLink, roomKey,
+  type MappingsConfig, type MappingLink, type LinkRoom,
 } from './config.js';
 export { MappingRouteTable, type MappingRouteFlags, type MappingRouteTarget } from './routes.js';
-export {
-  bindLinks, logBindingReport, retryUnbound, sessionKey,
-  type QqContacts, type BoundLink, type UnboundLink, type BindingReport, type RetryOptions, type RetryHandle,
-} from './binding.js';

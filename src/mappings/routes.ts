@@ -1,6 +1,10 @@
 import type { RoomRef } from '../core/message.js';
 import type { RouteFlags, RouteTable } from '../core/routes.js';
+import { canonicalRoom } from '../connectors/registry.js';
 import { roomKey, type LinkRoom, type MappingLink } from './config.js';
+
+/** A room as a connector or a test names it, in its network's one spelling. */
+const keyOf = (r: RoomRef) => roomKey(r.network, canonicalRoom(r.network, r.room));
 
 /** Per-target flags: `readOnly` marks a room that only receives (what is said there goes nowhere). */
 export interface MappingRouteFlags extends RouteFlags {
@@ -20,7 +24,7 @@ function build(links: readonly MappingLink[]): Table {
   const byNetwork = new Map<string, string[]>();
   for (const link of links) {
     for (const room of link.rooms) {
-      const key = roomKey(room.network, room.room);
+      const key = keyOf(room);
       // The config schema rejects duplicates; a table built from unchecked links keeps the first.
       if (byRoom.has(key)) continue;
       byRoom.set(key, { link, room });
@@ -45,7 +49,7 @@ export class MappingRouteTable implements RouteTable {
   }
 
   targetsFor(origin: RoomRef): MappingRouteTarget[] {
-    const entry = this.table.byRoom.get(roomKey(origin.network, origin.room));
+    const entry = this.table.byRoom.get(keyOf(origin));
     if (!entry || entry.room.readOnly) return [];
     return entry.link.rooms
       .filter((r) => r !== entry.room)
@@ -59,7 +63,7 @@ export class MappingRouteTable implements RouteTable {
 
   /** The link a room belongs to, if any. */
   linkFor(origin: RoomRef): MappingLink | undefined {
-    return this.table.byRoom.get(roomKey(origin.network, origin.room))?.link;
+    return this.table.byRoom.get(keyOf(origin))?.link;
   }
 
   links(): readonly MappingLink[] {

@@ -4,7 +4,7 @@ import type { StoreStatus } from '../core/store-gate.js';
 export interface NetworkHealth {
   network: string;
   connected: boolean;
-  /** QQ only: the WebQQ session state. */
+  /** The connection's own state as the network last reported it (QQ: its session state), if it reports one. */
   state?: string;
   /** QQ only: the account (online / offline: reason / refused since T), as the room notices say it. */
   account?: { state: string; reason?: string; since?: string; nextTry?: string; waiting: number };

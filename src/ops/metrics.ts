@@ -3,14 +3,10 @@
  * one process, as in tests, never mix). Core code never sees prom-client: it is handed this
  * object as a RelayObserver, and connectors get plain callbacks that end up here.
  */
-import type { AccountEvent } from '../connectors/qq/account/state.js';
 import type { StoreStatus } from '../core/store-gate.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RelayObserver } from '../core/observer.js';
 import type { TargetStats } from '../core/outbox.js';
-
-/** The QQ session states (the WebQQ client's ClientState), one gauge series each. */
-export const QQ_STATES = ['connecting', 'online', 'relinking', 'offline', 'auth-failed', 'kicked'] as const;
 
 /** Messages the bridge itself posts (status notices) come from this network; they are not user traffic. */
 export const BRIDGE_NETWORK = 'bridge';
@@ -33,14 +29,13 @@ export class BridgeMetrics implements RelayObserver {
   readonly drops: Counter<'target'>;
   readonly outboxDepth: Gauge<'network' | 'room'>;
   readonly outboxOldest: Gauge<'network' | 'room'>;
-  readonly qqState: Gauge<'state'>;
-  readonly qqRelogins: Counter<'kind'>;
-  readonly qqPollRetcodes: Counter<'retcode'>;
-  readonly qqAccountEpisodes: Counter<'kind'>;
-  readonly qqAccountState: Gauge<'state'>;
-  readonly ircReconnects: Counter;
+  readonly networkState: Gauge<'network' | 'state'>;
+  readonly conditions: Counter<'network' | 'condition'>;
+  readonly accountEpisodes: Counter<'network' | 'kind'>;
+  readonly accountState: Gauge<'network' | 'state'>;
   readonly connected: Gauge<'network'>;
-  readonly telegramRateLimited: Counter;
+  /** Every state each network has reported, so the previous one can be set back to 0. */
+  private readonly statesSeen = new Map<string, Set<string>>();
   readonly homeserverErrors: Counter<'errcode' | 'status'>;
   readonly storeAvailable: Gauge;
   readonly storeHeld: Gauge;
@@ -81,16 +76,16 @@ export class BridgeMetrics implements RelayObserver {
         await self.collectOutbox(this, (s) => s.oldestAgeMs / 1000);
       },
     });
-    this.qqState = new Gauge({ name: 'qqbridge_qq_session_state', help: 'QQ session state (1 for the current state)', labelNames: ['state'], registers });
-    for (const s of QQ_STATES) this.qqState.set({ state: s }, s === 'offline' ? 1 : 0);
-    this.qqRelogins = new Counter({ name: 'qqbridge_qq_relogins_total', help: 'QQ session recoveries: relink (same session) or relogin (new login)', labelNames: ['kind'], registers });
-    this.qqAccountEpisodes = new Counter({ name: 'qqbridge_qq_account_episodes_total', help: 'QQ account episodes: refused (risk control) or offline', labelNames: ['kind'], registers });
-    this.qqAccountState = new Gauge({ name: 'qqbridge_qq_account_state', help: 'QQ account state (1 = current): online, offline, refused', labelNames: ['state'], registers });
-    this.qqAccountState.set({ state: 'online' }, 1);
-    this.qqPollRetcodes = new Counter({ name: 'qqbridge_qq_poll_retcodes_total', help: 'poll2 retcodes seen', labelNames: ['retcode'], registers });
-    this.ircReconnects = new Counter({ name: 'qqbridge_irc_reconnects_total', help: 'IRC reconnections after a lost connection', registers });
+    this.networkState = new Gauge({ name: 'qqbridge_network_state', help: "A network connection's own state as it reports it (1 for the current state; QQ: connecting, online, relinking, offline, kicked)", labelNames: ['network', 'state'], registers });
+    this.conditions = new Counter({
+      name: 'qqbridge_network_conditions_total',
+      help: 'Conditions a network reported: QQ poll retcodes (retcode:103), relink/relogin, reconnect, rate_limited',
+      labelNames: ['network', 'condition'],
+      registers,
+    });
+    this.accountEpisodes = new Counter({ name: 'qqbridge_account_episodes_total', help: "Episodes of a network's account: refused (risk control) or offline", labelNames: ['network', 'kind'], registers });
+    this.accountState = new Gauge({ name: 'qqbridge_account_state', help: "A network's account state (1 = current): online, offline, refused", labelNames: ['network', 'state'], registers });
     this.connected = new Gauge({ name: 'qqbridge_network_connected', help: '1 while a network can deliver', labelNames: ['network'], registers });
-    this.telegramRateLimited = new Counter({ name: 'qqbridge_telegram_rate_limited_total', help: 'Telegram Bot API 429 answers', registers });
     this.homeserverErrors = new Counter({ name: 'qqbridge_matrix_homeserver_errors_total', help: 'Matrix homeserver error answers, by errcode and HTTP status (0: unreachable)', labelNames: ['errcode', 'status'], registers });
     this.storeAvailable = new Gauge({ name: 'qqbridge_store_available', help: '1 while the store answers; 0 while input is paused and held', registers });
     this.storeAvailable.set(1);
@@ -154,22 +149,25 @@ export class BridgeMetrics implements RelayObserver {
 
   // ---- connector hooks -------------------------------------------------------------------
 
-  /** The QQ account's episodes (refused, offline) and its state now. */
-  qqAccountEvent(e: AccountEvent): void {
-    const state = e.type === 'episode' ? e.status.state : 'online';
-    if (e.type === 'episode') this.qqAccountEpisodes.inc({ kind: e.status.state });
-    for (const s of ['online', 'offline', 'refused']) this.qqAccountState.set({ state: s }, s === state ? 1 : 0);
+  /** An account episode (refused, offline) or its end (`online`): the state now, episodes counted. */
+  accountEvent(network: string, state: string, episode: boolean): void {
+    if (episode) this.accountEpisodes.inc({ network, kind: state });
+    for (const s of ['online', 'offline', 'refused']) this.accountState.set({ network, state: s }, s === state ? 1 : 0);
   }
 
-  setQqState(state: string): void {
-    for (const s of QQ_STATES) this.qqState.set({ state: s }, s === state ? 1 : 0);
+  setNetworkState(network: string, state: string): void {
+    const seen = this.statesSeen.get(network) ?? new Set<string>();
+    seen.add(state);
+    this.statesSeen.set(network, seen);
+    for (const s of seen) this.networkState.set({ network, state: s }, s === state ? 1 : 0);
   }
 
-  /** A poll-loop condition from the WebQQ poller (`retcode:103`, `timeout`, …), `relink`/`relogin`, or a OneBot socket `reconnect`. */
-  qqCondition(what: string): void {
-    const m = /^retcode:(-?\d+)$/.exec(what);
-    if (m) this.qqPollRetcodes.inc({ retcode: m[1]! });
-    else if (what === 'relink' || what === 'relogin' || what === 'reconnect') this.qqRelogins.inc({ kind: what });
+  /** A condition a connector reported (`retcode:103`, `relink`, `reconnect`, `rate_limited`…). */
+  networkCondition(network: string, what: string): void {
+    // Label values come from a connector's fixed vocabulary; anything else is folded so a bad
+    // string cannot create unbounded series.
+    const condition = /^[a-z_]{1,32}(:-?\d{1,6})?$/.test(what) ? what : 'other';
+    this.conditions.inc({ network, condition });
   }
 
   setConnected(network: string, connected: boolean): void {

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Connector } from '../core/connector.js';
 import type { BridgeMessage, RoomRef } from '../core/message.js';
 import type { DeliveryFailure } from '../core/outbox.js';
+import { displayNetwork, networks } from '../connectors/registry.js';
 import { roomKey } from '../core/routes.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
@@ -29,7 +30,7 @@ export interface StatusNoticesOptions {
   intervalMs: number;
   /** A network must stay down this long before "connection lost" is posted (ms). */
   graceMs: number;
-  /** Networks that never receive notices. Default: qq. */
+  /** Networks that never receive notices. Default: those whose definition says so (QQ). */
   quietNetworks?: readonly string[];
   /** How often connectivity is looked at (ms). Default 1000. */
   pollMs?: number;
@@ -37,8 +38,7 @@ export interface StatusNoticesOptions {
   now?: () => number;
 }
 
-const DISPLAY: Record<string, string> = { qq: 'QQ', irc: 'IRC', matrix: 'Matrix', telegram: 'Telegram' };
-export const displayNetwork = (n: string): string => DISPLAY[n] ?? n;
+export { displayNetwork };
 
 interface Watch {
   connected: boolean;
@@ -59,7 +59,7 @@ export class StatusNotices {
   constructor(private readonly o: StatusNoticesOptions) {
     this.log = o.log ?? silentLogger;
     this.now = o.now ?? Date.now;
-    this.quiet = new Set(o.quietNetworks ?? ['qq']);
+    this.quiet = new Set(o.quietNetworks ?? networks().filter((d) => d.quietNotices).map((d) => d.id));
   }
 
   start(): void {
@@ -115,11 +115,11 @@ export class StatusNotices {
    * room bridged with QQ, never one per message; `text` says since when, what waits, the next try.
    * `kind` (`episode:refused`, `recovered:offline`, …) is rate limited per room like every notice.
    */
-  qqAccount(kind: string, text: string): void {
-    this.post(`qq-account:${kind}`, this.roomsAffectedBy('qq'), text);
+  accountEvent(network: string, kind: string, text: string): void {
+    this.post(`${network}-account:${kind}`, this.roomsAffectedBy(network), text);
   }
 
-  /** The operators' alert room (`qq.alert`): the account's episode, its reason and what to do. */
+  /** The operators' alert room (e.g. `qq.alert`): the account's episode, its reason and what to do. */
   alert(room: RoomRef, kind: string, text: string): void {
     this.post(`alert:${kind}`, [room], text);
   }

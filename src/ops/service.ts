@@ -23,10 +23,10 @@ export interface Service {
   shutdown(): Promise<number>;
 }
 
-/** The QQ account's state for /health, when the connector is the QQ adapter. */
-function qqAccountHealth(c: unknown): { account?: NetworkHealth['account'] } {
+/** The account's state for /health, when a connector keeps one (the QQ adapter's pacing and risk control). */
+function accountHealth(c: unknown): { account?: NetworkHealth['account'] } {
   const acct = (c as { account?: QqAccount }).account;
-  if (!acct) return {};
+  if (!acct || typeof acct.snapshot !== 'function') return {};
   const s = acct.snapshot();
   const iso = (t: number | undefined) => (t !== undefined ? new Date(t).toISOString() : undefined);
   return {
@@ -40,19 +40,19 @@ function qqAccountHealth(c: unknown): { account?: NetworkHealth['account'] } {
   };
 }
 
-/** `qq.loginPrompt`: who reads captchas and scans QR codes (the CLI's terminal prompt). */
-export async function startService(file: string, config: Config, log: Logger, extra: { qq?: { loginPrompt?: LoginPrompt } } = {}): Promise<Service> {
+/** `loginPrompt`: who reads captchas and scans QR codes (the CLI's terminal prompt). */
+export async function startService(file: string, config: Config, log: Logger, extra: { loginPrompt?: LoginPrompt } = {}): Promise<Service> {
   const metrics = config.metrics.enabled ? new BridgeMetrics() : undefined;
   let bridge: RunningBridge | undefined;
   let notices: StatusNotices | undefined;
-  let qqState = 'offline';
+  // The last state each network reported of itself (a QQ session's `online`/`kicked`…), for /health.
+  const states = new Map<string, string>();
 
   const networks = (): NetworkHealth[] | undefined =>
-    bridge?.relay.registered().map((c) => ({
-      network: c.network,
-      connected: c.isConnected(),
-      ...(c.network === 'qq' ? { state: qqState, ...qqAccountHealth(c) } : {}),
-    }));
+    bridge?.relay.registered().map((c) => {
+      const state = states.get(c.network);
+      return { network: c.network, connected: c.isConnected(), ...(state !== undefined ? { state } : {}), ...accountHealth(c) };
+    });
 
   // Up before the bridge: a QQ login can take minutes (captcha, QR), and /health should say so.
   let server: OpsServer | undefined;
@@ -79,24 +79,24 @@ export async function startService(file: string, config: Config, log: Logger, ex
       metrics?.storeHeldDropped.inc(count);
       notices?.heldDropped(count, rooms);
     },
-    qq: {
-      onState: (s) => {
-        qqState = s;
-        metrics?.setQqState(s);
+    onNetworkEvent: (network, event) => {
+      if (event.type === 'state') {
+        states.set(network, event.state);
+        metrics?.setNetworkState(network, event.state);
         notices?.check();
-      },
-      ...(metrics ? { onCondition: (what: string) => metrics.qqCondition(what) } : {}),
-      onAccountEvent: (e, text) => {
-        metrics?.qqAccountEvent(e);
-        notices?.qqAccount(e.type === 'episode' ? `episode:${e.status.state}` : `recovered:${e.from}`, text.notice);
-        // The admins' alert: once per episode, in the log at error level (alert rooms: see docs/qq-account.md).
-        if (text.alert) log.error({ alert: true }, text.alert);
-        const alertRoom = (config.qq as { alert?: { network: string; room: string } }).alert;
-        if (text.alert && alertRoom && e.type === 'episode') notices?.alert(alertRoom, e.status.state, text.alert);
-      },
-      ...(extra.qq?.loginPrompt ? { loginPrompt: extra.qq.loginPrompt } : {}),
+      } else if (event.type === 'condition') {
+        metrics?.networkCondition(network, event.what);
+      } else {
+        const episode = event.from === undefined;
+        metrics?.accountEvent(network, event.state, episode);
+        notices?.accountEvent(network, episode ? `episode:${event.state}` : `recovered:${event.from}`, event.notice);
+        // The admins' alert: once per episode, in the log at error level, and in the alert room when one is set.
+        if (event.alert) log.error({ alert: true, net: network }, event.alert);
+        if (event.alert && event.alertRoom && episode) notices?.alert(event.alertRoom, event.state, event.alert);
+      }
     },
-    ...(metrics ? { observer: metrics, telegram: { onRateLimited: () => metrics.telegramRateLimited.inc() } } : {}),
+    ...(metrics ? { observer: metrics } : {}),
+    ...(extra.loginPrompt ? { loginPrompt: extra.loginPrompt } : {}),
   };
   try {
     bridge = await startBridge(config, log, hooks);
@@ -115,7 +115,7 @@ export async function startService(file: string, config: Config, log: Logger, ex
     unsubscribe.push(
       c.onStateChange((up) => {
         // Coming back after having been connected is a reconnection (the first connect is not).
-        if (up && wasConnected && c.network === 'irc') metrics?.ircReconnects.inc();
+        if (up && wasConnected) metrics?.networkCondition(c.network, 'reconnect');
         if (up) wasConnected = true;
         metrics?.setConnected(c.network, up);
         notices?.check();

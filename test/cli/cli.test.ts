@@ -89,6 +89,16 @@ describe('qqbridge check-config', () => {
     expect(r.stdout).not.toContain('OK');
   });
 
+  it('a mapping with a bad room, or a room on a network the config does not set up, fails with file:line:col and the key', () => {
+    const file = join(dir, 'bad-room.yaml');
+    writeFileSync(file, GOOD.replace('    irc: "#qq"', '    irc: "#qq:b"\n    telegram: -100'));
+    const r = cli(['check-config', '--config', file]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(`${file}:10:10: mappings[0].irc: expected an IRC channel name such as "#qq" (no spaces, commas or colons), got "#qq:b"`);
+    expect(r.stderr).toContain(`${file}:11:5: mappings[0].telegram: this link names a Telegram room but the config has no "telegram:" section`);
+    expect(r.stdout).not.toContain('OK');
+  });
+
   it('a missing file exits non-zero with a clear message', () => {
     const r = cli(['check-config', '--config', join(dir, 'nope.yaml')]);
     expect(r.status).not.toBe(0);

@@ -76,7 +76,7 @@ describe('degrade', () => {
   });
 
   it('summaries keep the sender name and collapsed text', () => {
-    expect(summarize(msg({ parts: [{ type: 'text', text: 'a\n\n b' }, { type: 'face', id: 14, emoji: '🙂' }] }))).toEqual({ nick: 'Alice', text: 'a b🙂' });
+    expect(summarize(msg({ parts: [{ type: 'text', text: 'a\n\n b' }, { type: 'emoji', text: '🙂', name: '微笑', native: { network: 'qq', id: '14' } }] }))).toEqual({ nick: 'Alice', text: 'a b🙂' });
   });
 });
 

@@ -18,7 +18,7 @@ beforeAll(async () => {
   h = await startHarness({
     channel: '#qq-account',
     extraYaml: { qq: [`  pacing: { intervalMs: ${PACING.intervalMs}, jitter: ${PACING.jitter}, burst: ${PACING.burst}, coalesceAfter: 0, backoffMinMs: 400, backoffMaxMs: 1600 }`] },
-    hooks: { qq: { onAccountEvent: (e, text) => notices?.qqAccount(e.type === 'episode' ? `episode:${e.status.state}` : `recovered:${e.from}`, text.notice) } },
+    hooks: { onNetworkEvent: (net, e) => { if (e.type === 'account') notices?.accountEvent(net, e.from === undefined ? `episode:${e.state}` : `recovered:${e.from}`, e.notice); } },
   });
   notices = new StatusNotices({ relay: h.bridge.relay, links: () => h.bridge.routes.links(), intervalMs: 600_000, graceMs: 600_000 });
 }, 60_000);

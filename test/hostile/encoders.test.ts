@@ -12,7 +12,7 @@ import { renderForQq } from '../../src/connectors/qq/format.js';
 import { encodeContent, splitContent, type OutgoingItem } from '../../src/connectors/qq/webqq/content.js';
 import { renderForTelegram, TELEGRAM_TEXT_LIMIT } from '../../src/connectors/telegram/format.js';
 import { degrade } from '../../src/core/degrade.js';
-import type { BridgeMessage, MessageKind, Part } from '../../src/core/message.js';
+import type { BridgeMessage, MentionPart, MessageKind, Part } from '../../src/core/message.js';
 
 const RUNS = { numRuns: 250 };
 
@@ -26,7 +26,16 @@ const massWord = fc.constantFrom('@all', '@everyone', '@room', '@here', '@channe
 const style = fc.record({ bold: fc.boolean(), italic: fc.boolean(), underline: fc.boolean(), color: fc.oneof(fc.constantFrom('ff0000', '00ff00', 'zzzzzz', '"><script>', '#fff'), fc.stringMatching(/^[0-9a-f]{6}$/)) }, { requiredKeys: [] });
 const part: fc.Arbitrary<Part> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ type: fc.constant('text' as const), text: fc.oneof(hostileText(), massWord), style }, { requiredKeys: ['type', 'text'] }) },
-  { weight: 1, arbitrary: fc.record({ type: fc.constant('face' as const), id: fc.integer({ min: -1, max: 300 }), name: hostileText(8), emoji: hostileText(3) }, { requiredKeys: ['type', 'id'] }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      type: fc.constant('emoji' as const),
+      text: hostileText(8),
+      name: hostileText(8),
+      // A QQ face id (real, unknown or negative), or another network's own id.
+      native: fc.record({ network: fc.constantFrom('qq', 'matrix', 'qq"<'), id: fc.oneof(fc.integer({ min: -1, max: 300 }).map(String), hostileText(4)) }),
+    }, { requiredKeys: ['type', 'text'] }),
+  },
   { weight: 1, arbitrary: fc.record({ type: fc.constant('image' as const), url: fc.oneof(fc.webUrl(), hostileText(20)), mediaId: fc.string(), name: hostileText(10) }, { requiredKeys: ['type'] }) },
   { weight: 2, arbitrary: fc.record({ type: fc.constant('mention' as const), name: fc.oneof(hostileText(12), fc.constantFrom('all', 'everyone', 'room', '全体成员', 'here')), userId: fc.oneof(fc.constantFrom('@evil:hs', '@x:y" onclick="a', '12345', '"><script>'), fc.string()) }, { requiredKeys: ['type', 'name'] }) },
   { weight: 1, arbitrary: fc.record({ type: fc.constant('link' as const), url: fc.oneof(fc.webUrl(), fc.constantFrom('javascript:alert(1)', 'JAVASCRIPT:x', 'data:text/html,<script>', 'https://a.b/"onmouseover="x', 'https://a.b/<script>', 'https://a.b/@room'), hostileText(20)), text: hostileText(15) }, { requiredKeys: ['type', 'url'] }) },
@@ -225,7 +234,7 @@ describe('Matrix output', () => {
   });
 
   it('hundreds of mentions: the event carries m.mentions, so only a few pills can notify', () => {
-    const parts: Part[] = Array.from({ length: 300 }, (_, i) => ({ type: 'mention', userId: `@u${i}:hs`, name: `user ${i}` }));
+    const parts: MentionPart[] = Array.from({ length: 300 }, (_, i) => ({ type: 'mention', userId: `@u${i}:hs`, name: `user ${i}` }));
     const c = textContent(parts, 'message', { pillFor });
     const mentions = c['m.mentions'] as { user_ids?: string[] } | undefined;
     // With m.mentions present, Matrix (spec v1.7+) no longer notifies on names found in the body.

@@ -13,7 +13,7 @@ import { parsePollBody } from '../../src/connectors/qq/webqq/events.js';
 import { degrade } from '../../src/core/degrade.js';
 import { parseWorld } from '../../src/simulator/world.js';
 import { ConfigError } from '../../src/core/errors.js';
-import type { BridgeMessage, MessageKind, Part } from '../../src/core/message.js';
+import type { BridgeMessage, MentionPart, MessageKind, Part } from '../../src/core/message.js';
 
 const msg = (parts: Part[], displayName = 'alice', kind: MessageKind = 'message'): BridgeMessage => ({
   id: 'qq:group:1:1', origin: { network: 'qq', room: 'group:1', sender: { id: '1', displayName } }, kind, parts, time: 0,
@@ -110,7 +110,7 @@ describe('Matrix regressions', () => {
   });
 
   it('m.mentions lists at most five pilled users', () => {
-    const parts: Part[] = Array.from({ length: 9 }, (_, i) => ({ type: 'mention', userId: `@u${i % 7}:hs`, name: `u${i}` }));
+    const parts: MentionPart[] = Array.from({ length: 9 }, (_, i) => ({ type: 'mention', userId: `@u${i % 7}:hs`, name: `u${i}` }));
     const c = textContent(parts, 'message', { pillFor: (p) => p.userId });
     expect(c['m.mentions']).toEqual({ user_ids: ['@u0:hs', '@u1:hs', '@u2:hs', '@u3:hs', '@u4:hs'] });
   });

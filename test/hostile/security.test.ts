@@ -65,7 +65,7 @@ describe('Matrix appservice: hs_token', () => {
     const port = b.matrix.port!;
     let txn = 0;
     for (const token of wrong) {
-      for (const auth of [{ headers: { Authorization: `Bearer ${token}` }, query: '' }, { headers: {}, query: `?access_token=${encodeURIComponent(token)}` }]) {
+      for (const auth of [{ headers: { Authorization: `Bearer ${token}` }, query: '' }, { headers: {}, query: `?access_token=${encodeURIComponent(token)}` }] as Array<{ headers: Record<string, string>; query: string }>) {
         for (const [method, p, body] of [
           ['PUT', `/_matrix/app/v1/transactions/f${++txn}`, JSON.stringify({ events: [event] })],
           ['PUT', `/transactions/f${++txn}`, JSON.stringify({ events: [event] })],

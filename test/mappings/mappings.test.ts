@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mappingsConfigSchema, type MappingLink } from '../../src/mappings/config.js';
 import { MappingRouteTable } from '../../src/mappings/routes.js';
-import { bindLinks, retryUnbound, sessionKey } from '../../src/mappings/binding.js';
 
 const parse = (v: unknown): MappingLink[] => mappingsConfigSchema.parse(v);
 const issues = (v: unknown) => {
@@ -17,7 +16,6 @@ describe('mappings config', () => {
     ]);
     expect(link).toEqual({
       name: 'main',
-      qq: { kind: 'group', number: 346167134 },
       rooms: [
         { network: 'qq', room: 'group:346167134', readOnly: false },
         { network: 'irc', room: '#chan', readOnly: false },
@@ -97,58 +95,5 @@ describe('MappingRouteTable', () => {
     expect(t.rooms('irc')).toEqual(['#new']);
     expect(t.targetsFor({ network: 'irc', room: '#main' })).toEqual([]);
     expect(t.targetsFor({ network: 'irc', room: '#new' })).toEqual([{ network: 'qq', room: 'group:300', flags: { readOnly: false } }]);
-  });
-});
-
-describe('QQ binding', () => {
-  const links = parse([
-    { qq: { group: 100 }, irc: '#a' },
-    { qq: { group: 999 }, irc: '#b' },
-    { qq: { discussion: 'good day' }, irc: '#c' },
-    { qq: { discussion: 'twins' }, irc: '#d' },
-    { qq: { discussion: 'gone' }, irc: '#e' },
-  ]);
-  links[1]!.source = 'config.yaml:14:5';
-
-  it('binds groups by number and discussions by name, and reports the rest clearly', () => {
-    const report = bindLinks(links, {
-      groups: [{ gid: 3351, number: 100, name: 'Alpha' }, { gid: 3352, name: 'no number yet' }],
-      discussions: [{ did: 77, name: 'good day' }, { did: 78, name: 'twins' }, { did: 79, name: 'twins' }],
-    });
-    expect(report.bound.map((b) => [b.room, b.sessionId])).toEqual([['group:100', '3351'], ['discussion:good day', '77']]);
-    expect(report.sessionIds.get('group:100')).toBe('3351');
-    expect(report.roomsBySession.get(sessionKey('discussion', 77))).toBe('discussion:good day');
-    expect(report.unbound.map((u) => u.reason)).toEqual([
-      "QQ group 999 (config.yaml:14:5) is not in this account's group list (2 groups); 1 of its groups have no known number yet, so it may still appear",
-      '2 QQ discussions are named "twins"; rename all but one in QQ so the bridge can tell them apart',
-      'QQ discussion "gone" is not among this account\'s 3 discussions',
-    ]);
-  });
-
-  it('retryUnbound retries until nothing is left unbound', async () => {
-    let remaining = 3;
-    let calls = 0;
-    const handle = retryUnbound(() => {
-      calls++;
-      return --remaining;
-    }, { intervalMs: 2, maxIntervalMs: 5 });
-    await handle.done;
-    expect(calls).toBe(3);
-    expect(remaining).toBe(0);
-  });
-
-  it('retryUnbound keeps going after a failed attempt and stops on demand', async () => {
-    let calls = 0;
-    const handle = retryUnbound(async () => {
-      calls++;
-      if (calls === 1) throw new Error('QQ timed out');
-      return 1;
-    }, { intervalMs: 1, maxIntervalMs: 2 });
-    while (calls < 3) await new Promise((r) => setTimeout(r, 2));
-    handle.stop();
-    await handle.done;
-    const at = calls;
-    await new Promise((r) => setTimeout(r, 20));
-    expect(calls).toBe(at);
   });
 });

@@ -137,20 +137,21 @@ describe('GET /metrics', () => {
 
   it('tracks QQ session state, relogins, poll retcodes and homeserver errors from their hooks', async () => {
     const s = await setup();
-    s.metrics.setQqState('online');
-    s.metrics.qqCondition('retcode:103');
-    s.metrics.qqCondition('retcode:103');
-    s.metrics.qqCondition('relink');
-    s.metrics.qqCondition('timeout');
-    s.metrics.setQqState('relinking');
+    s.metrics.setNetworkState('qq', 'online');
+    s.metrics.networkCondition('qq', 'retcode:103');
+    s.metrics.networkCondition('qq', 'retcode:103');
+    s.metrics.networkCondition('qq', 'relink');
+    s.metrics.networkCondition('qq', 'timeout');
+    s.metrics.setNetworkState('qq', 'relinking');
     // A Matrix delivery failure carries the homeserver's answer as its cause.
     const cause = Object.assign(new Error('M_LIMIT_EXCEEDED'), { status: 429, errcode: 'M_LIMIT_EXCEEDED' });
     s.metrics.onRetry({ target: { network: 'matrix' }, error: Object.assign(new Error('send failed'), { cause }) });
     const text = await scrape(s);
-    expect(value(text, 'qqbridge_qq_session_state{state="relinking"}')).toBe(1);
-    expect(value(text, 'qqbridge_qq_session_state{state="online"}')).toBe(0);
-    expect(value(text, 'qqbridge_qq_poll_retcodes_total{retcode="103"}')).toBe(2);
-    expect(value(text, 'qqbridge_qq_relogins_total{kind="relink"}')).toBe(1);
+    expect(value(text, 'qqbridge_network_state{network="qq",state="relinking"}')).toBe(1);
+    expect(value(text, 'qqbridge_network_state{network="qq",state="online"}')).toBe(0);
+    expect(value(text, 'qqbridge_network_conditions_total{network="qq",condition="retcode:103"}')).toBe(2);
+    expect(value(text, 'qqbridge_network_conditions_total{network="qq",condition="relink"}')).toBe(1);
+    expect(value(text, 'qqbridge_network_conditions_total{network="qq",condition="timeout"}')).toBe(1);
     expect(value(text, 'qqbridge_matrix_homeserver_errors_total{errcode="M_LIMIT_EXCEEDED",status="429"}')).toBe(1);
   });
 });

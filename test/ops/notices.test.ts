@@ -92,10 +92,10 @@ const capture = () => capturedLogger('debug');
 describe('status notices', () => {
   it('the QQ account: one notice per episode and per recovery in every room bridged with a QQ group; the alert in the alert room', async () => {
     const b = await setup();
-    b.notices.qqAccount('episode:refused', 'QQ is refusing this account\'s messages since 14:02 UTC (risk control?); 12 messages waiting; next try 14:10 UTC.');
-    b.notices.qqAccount('episode:refused', 'QQ is refusing … again (same episode kind within the window)');
+    b.notices.accountEvent('qq', 'episode:refused', 'QQ is refusing this account\'s messages since 14:02 UTC (risk control?); 12 messages waiting; next try 14:10 UTC.');
+    b.notices.accountEvent('qq', 'episode:refused', 'QQ is refusing … again (same episode kind within the window)');
     b.notices.alert(OTHER_IRC, 'refused', 'QQ is refusing the bridge account\'s messages … What to do: wait out the risk control');
-    b.notices.qqAccount('recovered:refused', 'QQ accepts this account\'s messages again');
+    b.notices.accountEvent('qq', 'recovered:refused', 'QQ accepts this account\'s messages again');
     await b.flushed();
     const expected = ["QQ is refusing this account's messages since 14:02 UTC (risk control?); 12 messages waiting; next try 14:10 UTC.", "QQ accepts this account's messages again"];
     expect(b.told(b.tg, TG.room)).toEqual(expected);

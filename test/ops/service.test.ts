@@ -128,7 +128,7 @@ describe('qqbridge run as a service', () => {
       const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       return /^qqbridge_messages_relayed_total\{source="qq",target="irc"\} 1$/m.test(text) ? text : undefined;
     }, 5000, child);
-    expect(metrics).toMatch(/^qqbridge_qq_session_state\{state="online"\} 1$/m);
+    expect(metrics).toMatch(/^qqbridge_network_state\{network="qq",state="online"\} 1$/m);
     expect(metrics).toMatch(/^qqbridge_network_connected\{network="irc"\} 1$/m);
 
     // A broken file: the error names file:line, the bridge keeps running with the old table.

@@ -75,7 +75,7 @@ describe('QR login (Era C)', () => {
     const img = await b.req('https://ssl.ptlogin2.qq.com/ptqrshow?appid=501004106&e=0&l=M&s=5&d=72&v=4&t=0.1', { referer: LOGIN_PAGE_C });
     expect(img.headers['content-type']).toBe('image/png');
     const png = PNG.sync.read(img.body);
-    const decoded = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
+    const decoded = (jsQR as unknown as typeof jsQR.default)(new Uint8ClampedArray(png.data), png.width, png.height);
     const qrsig = b.cookie('qrsig')!;
     expect(decoded?.data).toContain(qrsig);
     return qrsig;

@@ -1,10 +1,10 @@
 /** The `irc` section of the configuration. */
 import { z } from 'zod';
+import { roomString } from '../side.js';
+import { validateChannel } from './rooms.js';
 
-/** Channel names as RFC 2812 allows them: a prefix, then no space, comma, BEL, CR, LF or NUL. */
-export const channelNameSchema = z
-  .string()
-  .regex(/^[#&+!][^\s,\x07\x00\r\n:]{1,199}$/, 'an IRC channel name such as "#qq" (no spaces, commas or colons)');
+/** Channel names as the IRC room codec (rooms.ts) accepts them: the one definition. */
+export const channelNameSchema = roomString(validateChannel);
 
 export const ircConfigSchema = z
   .object({

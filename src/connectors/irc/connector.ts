@@ -20,9 +20,10 @@ import { DeliveryError } from '../../core/errors.js';
 import { sourceId, type BridgeMessage, type MessageKind, type Part } from '../../core/message.js';
 import type { Logger } from '../../log.js';
 import { silentLogger } from '../../log.js';
-import { channelNameSchema, type IrcConfig } from './config.js';
+import type { IrcConfig } from './config.js';
 import { PingConfirmer } from './confirm.js';
 import { parseIrcText, renderIrcLines } from './format.js';
+import { canonicalChannel, validateChannel } from './rooms.js';
 
 export interface IrcConnectorOptions {
   /** Random source for the reconnect jitter (tests pass a fixed one). */
@@ -49,7 +50,7 @@ export interface IrcConnectorOptions {
 /** Reconnect delays: the shared backoff with its default equal (50–100 %) jitter; tests import it from here. */
 export { backoffDelay };
 
-const key = (channel: string) => channel.toLowerCase();
+const key = canonicalChannel;
 
 /**
  * Turns Nagle off on the client's socket. A confirmation PING is a small write right after the
@@ -106,8 +107,8 @@ export class IrcConnector implements Connector {
 
   /** Joins `name` now if connected, and after every reconnect. Throws on a malformed name. */
   addChannel(name: string): void {
-    const parsed = channelNameSchema.safeParse(name);
-    if (!parsed.success) throw new Error(`IRC channel ${JSON.stringify(name)} is not a valid channel name`);
+    const why = validateChannel(name);
+    if (why) throw new Error(`IRC channel ${JSON.stringify(name)} is not a valid channel name: ${why}`);
     if (this.channels.has(key(name))) return;
     this.channels.set(key(name), name);
     if (this.registered) this.joinChannel(name);
@@ -173,7 +174,7 @@ export class IrcConnector implements Connector {
 
   async send(delivery: Delivery): Promise<string[]> {
     const room = delivery.room;
-    if (!channelNameSchema.safeParse(room).success) {
+    if (validateChannel(room)) {
       throw new DeliveryError('rejected', `IRC room ${JSON.stringify(room)} is not a channel name`);
     }
     if (!this.channels.has(key(room))) this.addChannel(room);

@@ -19,7 +19,6 @@
  * formatting codes this module writes itself, so a message can never start a new IRC command.
  */
 import type { BridgeMessage, MessageKind, Part, TextStyle } from '../../core/message.js';
-import { textToParts } from '../../core/faces.js';
 
 export const DEFAULT_MAX_LINE_BYTES = 400;
 export const DEFAULT_MAX_LINES = 5;
@@ -213,8 +212,8 @@ function partsToRuns(parts: readonly Part[], opts: RenderOptions): Run[] {
         runs.push(p.style ? { text, style: p.style } : { text });
         break;
       }
-      case 'face':
-        runs.push({ text: cleanText(p.emoji ?? `[${p.name ?? `face ${p.id}`}]`) });
+      case 'emoji':
+        runs.push({ text: cleanText(p.text) });
         break;
       case 'image':
         runs.push({ text: p.url ? `[image] ${cleanText(p.url).replace(/\s/g, '')}` : '[image]' });
@@ -483,20 +482,14 @@ function trimUrl(url: string): string {
   }
 }
 
-/** IRC message text → parts: styled text, URLs as link parts, `[惊讶]` face names as faces. */
+/** IRC message text → parts: styled text and URLs as link parts (`[惊讶]` stays text: QQ reads it as a face itself). */
 export function parseIrcText(text: string): Part[] {
   const parts: Part[] = [];
   const pushText = (t: string, style?: TextStyle) => {
     if (!t) return;
-    for (const p of textToParts(t)) {
-      if (p.type !== 'text') {
-        parts.push(p);
-        continue;
-      }
-      const last = parts[parts.length - 1];
-      if (last && last.type === 'text' && JSON.stringify(last.style ?? {}) === JSON.stringify(style ?? {})) last.text += p.text;
-      else parts.push(style ? { type: 'text', text: p.text, style } : { type: 'text', text: p.text });
-    }
+    const last = parts[parts.length - 1];
+    if (last && last.type === 'text' && JSON.stringify(last.style ?? {}) === JSON.stringify(style ?? {})) last.text += t;
+    else parts.push(style ? { type: 'text', text: t, style } : { type: 'text', text: t });
   };
   for (const run of parseIrcFormatting(text)) {
     let pos = 0;

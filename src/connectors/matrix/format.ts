@@ -45,10 +45,8 @@ function renderInline(part: Exclude<Part, ImagePart>, opts: RenderOptions): { pl
   switch (part.type) {
     case 'text':
       return styled(part.text, part.style);
-    case 'face': {
-      const t = part.emoji ?? `[${part.name ?? `face ${part.id}`}]`;
-      return { plain: t, html: escapeHtml(t) };
-    }
+    case 'emoji':
+      return { plain: part.text, html: escapeHtml(part.text) };
     case 'mention': {
       const user = opts.pillFor?.(part);
       const label = `@${part.name}`;

@@ -53,7 +53,6 @@ export class MatrixLinks {
   private async link(room: string, group: number, by: string): Promise<void> {
     const link: MappingLink = {
       name: `matrix ${room}`,
-      qq: { kind: 'group', number: group },
       rooms: [
         { network: 'qq', room: `group:${group}`, readOnly: false },
         { network: 'matrix', room, readOnly: false },
@@ -77,15 +76,16 @@ export class MatrixLinks {
 
   private async groupOfRoom(room: string): Promise<number | undefined> {
     const link = (await this.matrixLinks()).find((l) => l.rooms.some((r) => r.network === 'matrix' && r.room === room));
-    if (link?.qq.kind === 'group') return link.qq.number;
-    return this.o.groupOf?.(room);
+    const group = link && groupOfLink(link);
+    return group ?? this.o.groupOf?.(room);
   }
 
   async bridgeInfoForAll(extra: Iterable<string>): Promise<void> {
     const groups = new Map<string, number>();
     for (const l of await this.matrixLinks()) {
       const room = l.rooms.find((r) => r.network === 'matrix')?.room;
-      if (room && l.qq.kind === 'group') groups.set(room, l.qq.number);
+      const group = groupOfLink(l);
+      if (room && group !== undefined) groups.set(room, group);
     }
     for (const room of extra) {
       const g = this.o.groupOf?.(room);
@@ -94,7 +94,8 @@ export class MatrixLinks {
     for (const [room, group] of groups) await this.bridgeInfo(room, group);
     for (const l of await this.matrixLinks()) {
       const room = l.rooms.find((r) => r.network === 'matrix')?.room;
-      if (room && l.qq.kind === 'group' && l.source?.startsWith(PORTAL_SOURCE)) await this.syncPortal(room, l.qq.number);
+      const group = groupOfLink(l);
+      if (room && group !== undefined && l.source?.startsWith(PORTAL_SOURCE)) await this.syncPortal(room, group);
     }
   }
 
@@ -169,7 +170,7 @@ export class MatrixLinks {
   private async mappedRoom(group: number): Promise<string | undefined> {
     const configured = this.o.mappedRoom?.(group);
     if (configured) return configured;
-    const link = (await this.matrixLinks()).find((l) => l.qq.kind === 'group' && l.qq.number === group);
+    const link = (await this.matrixLinks()).find((l) => l.rooms.some((r) => r.network === 'qq' && r.room === `group:${group}`));
     return link?.rooms.find((r) => r.network === 'matrix')?.room;
   }
 
@@ -278,4 +279,10 @@ export class MatrixLinks {
     await this.link(created.room_id, group, `alias query ${alias}`);
     this.o.log().info({ room: created.room_id, group }, 'created a Matrix portal room');
   }
+}
+
+/** The QQ group a Matrix-made link bridges (its `group:<n>` room). */
+function groupOfLink(l: MappingLink): number | undefined {
+  const m = /^group:(\d+)$/.exec(l.rooms.find((r) => r.network === 'qq')?.room ?? '');
+  return m ? Number(m[1]) : undefined;
 }

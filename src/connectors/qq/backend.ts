@@ -9,21 +9,9 @@
 import type { Logger } from '../../log.js';
 import type { TextStyle } from '../../core/message.js';
 
-/** A QQ room by its stable name: a group by number; a discussion (WebQQ only) by its name. */
-export type QqRoom = { kind: 'group'; number: number } | { kind: 'discussion'; name: string };
-
-/** The room string the bridge uses (`group:<n>` / `discussion:<name>`), and back. */
-export function qqRoomKey(room: QqRoom): string {
-  return room.kind === 'group' ? `group:${room.number}` : `discussion:${room.name}`;
-}
-
-export function parseQqRoom(room: string): QqRoom | undefined {
-  const g = /^group:(\d{1,12})$/.exec(room);
-  if (g) return { kind: 'group', number: Number(g[1]) };
-  const d = /^discussion:(.+)$/s.exec(room);
-  if (d) return { kind: 'discussion', name: d[1]! };
-  return undefined;
-}
+// Room strings have one owner (rooms.ts); backends see the same QqRoom.
+import { parseQqRoom, qqRoomId, type QqRoom } from './rooms.js';
+export { parseQqRoom, qqRoomId as qqRoomKey, type QqRoom };
 
 // ---- state -------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ import type { Capabilities, Connector, ConnectorContext, Delivery } from '../../
 import { DeliveryError } from '../../core/errors.js';
 import { sourceId, type BridgeMessage, type MentionPart, type MessageKind, type Part } from '../../core/message.js';
 import type { Logger } from '../../log.js';
-import { bindLinks, logBindingReport, retryUnbound, type RetryHandle } from '../../mappings/binding.js';
+import { bindLinks, logBindingReport, retryUnbound, type RetryHandle } from './binding.js';
 import type { MappingLink } from '../../mappings/config.js';
 import {
   parseQqRoom, qqRoomKey, type QqBackend, type QqBackendState, type QqInboundEvent, type QqMember, type QqOutItem,
@@ -145,6 +145,16 @@ export class QqConnector implements Connector {
   /** The QQ backend in use (status commands, tests). */
   get qqBackend(): QqBackend | undefined {
     return this.backend;
+  }
+
+  /** The name of a group or discussion this account is in (a Matrix portal asks), else undefined. */
+  async roomInfo(room: string): Promise<{ name: string } | undefined> {
+    const r = parseQqRoom(room);
+    if (!r || !this.backend) return undefined;
+    const found = r.kind === 'group'
+      ? this.backend.groups().find((g) => g.number === r.number)
+      : this.backend.discussions().find((d) => d.name === r.name);
+    return found ? { name: found.name } : undefined;
   }
 
   private mappedRooms(): QqRoom[] {

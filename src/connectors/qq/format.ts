@@ -2,7 +2,7 @@
  * BridgeMessage <-> QQ parts and items, for the QQ adapter, whatever the backend. Pure: media is
  * resolved (downloaded or uploaded) by the adapter around these functions.
  */
-import { facePart, textToParts } from '../../core/faces.js';
+import { faceIdOf, facePart, textToParts } from './faces.js';
 import { plainText, type BridgeMessage, type ImagePart, type LinkPart, type MentionPart, type Part } from '../../core/message.js';
 import type { QqForwardedMessage, QqPart } from './backend.js';
 import type { OutgoingItem, ParsedContent } from './webqq/content.js';
@@ -115,7 +115,11 @@ export function renderForQq(msg: BridgeMessage, opts: RenderOptions = {}): QqRen
 
   const pushText = (text: string) => {
     for (const p of textToParts(text, { emoji: true })) {
-      if (p.type === 'face') out.push({ type: 'face', id: p.id });
+      if (p.type === 'emoji') {
+        const id = faceIdOf(p);
+        if (id !== undefined) out.push({ type: 'face', id });
+        else appendText(out, p.text);
+      }
       else if (p.type === 'text') appendText(out, p.text);
     }
   };
@@ -124,9 +128,12 @@ export function renderForQq(msg: BridgeMessage, opts: RenderOptions = {}): QqRen
       case 'text':
         pushText(part.text);
         break;
-      case 'face':
-        out.push({ type: 'face', id: part.id });
+      case 'emoji': {
+        const id = faceIdOf(part);
+        if (id !== undefined) out.push({ type: 'face', id });
+        else pushText(part.text);
         break;
+      }
       case 'mention': {
         const qq = opts.member?.(part);
         if (qq !== undefined) out.push({ type: 'at', qq, name: part.name });

@@ -126,8 +126,8 @@ function partRun(p: Exclude<Part, ImagePart>): Run {
   switch (p.type) {
     case 'text':
       return p.style ? { text: clean(p.text), style: p.style } : { text: clean(p.text) };
-    case 'face':
-      return { text: clean(p.emoji ?? `[${p.name ?? `face ${p.id}`}]`) };
+    case 'emoji':
+      return { text: clean(p.text) };
     case 'mention':
       return { text: `@${clean(p.name)}` };
     case 'link': {

@@ -6,6 +6,7 @@ import { createLogger, silentLogger } from '../../../src/log.js';
 import { IrcConnector, backoffDelay, type IrcConnectorOptions } from '../../../src/connectors/irc/connector.js';
 import { ircConfigSchema, type IrcConfigInput } from '../../../src/connectors/irc/config.js';
 import { ZWSP, antiPing, nickColor } from '../../../src/connectors/irc/format.js';
+import { facePart } from '../../../src/connectors/qq/faces.js';
 import { IrcLineProxy } from '../../support/irc-proxy.js';
 import { startNgircd, TestIrcClient, type Ngircd } from '../../support/ngircd.js';
 import { memoryMedia } from '../../support/memory-media.js';
@@ -96,8 +97,8 @@ describe('IrcConnector against ngircd', () => {
       { type: 'text', text: 'red', style: { color: 'ff0000' } },
       { type: 'text', text: ' ' },
       { type: 'link', url: 'https://example.com/x' },
-      { type: 'text', text: ' ' },
-      { type: 'face', id: 0, name: '惊讶', emoji: '😮' },
+      // A QQ face name stays text here; the QQ side turns it into the face.
+      { type: 'text', text: ' [惊讶]' },
     ]);
 
     human.say(CHAN, '\x01ACTION waves\x01');
@@ -124,7 +125,7 @@ describe('IrcConnector against ngircd', () => {
     const mark = human.lines.length;
     const ids = await conn.send({
       room: CHAN,
-      message: outgoing([{ type: 'text', text: 'hi ' }, { type: 'text', text: 'there', style: { bold: true } }, { type: 'face', id: 14, name: '微笑', emoji: '🙂' }]),
+      message: outgoing([{ type: 'text', text: 'hi ' }, { type: 'text', text: 'there', style: { bold: true } }, facePart(14)]),
     });
     expect(ids).toHaveLength(1);
     const line = await human.waitFor((l) => l.command === 'PRIVMSG' && l.params[0] === CHAN, 5000, mark);

@@ -16,6 +16,8 @@ import {
   renderIrcLinesSync,
   utf8Bytes,
 } from '../../../src/connectors/irc/format.js';
+import { facePart } from '../../../src/connectors/qq/faces.js';
+import { renderForQq } from '../../../src/connectors/qq/format.js';
 
 function msg(parts: Part[], kind: MessageKind = 'message', displayName = 'alice'): BridgeMessage {
   return {
@@ -130,10 +132,8 @@ describe('styles', () => {
 });
 
 describe('faces, images, mentions, links', () => {
-  it('renders faces as emoji, or [name] without one', () => {
-    const [line] = render(
-      msg([text('wow '), { type: 'face', id: 0, name: '惊讶', emoji: '😮' }, { type: 'face', id: 23, name: '跳跳' }, { type: 'face', id: 999 }]),
-    );
+  it('renders QQ faces as emoji, or [name] without one', () => {
+    const [line] = render(msg([text('wow '), facePart(0), facePart(23), facePart(999)]));
     expect(body(line!)).toBe('wow 😮[跳跳][face 999]');
   });
 
@@ -357,13 +357,12 @@ describe('parsing IRC text', () => {
     ]);
   });
 
-  it('turns [name] face names into face parts and leaves unknown brackets alone', () => {
-    expect(parseIrcText('哈[惊讶][not a face][大哭]')).toEqual([
-      { type: 'text', text: '哈' },
-      { type: 'face', id: 0, name: '惊讶', emoji: '😮' },
-      { type: 'text', text: '[not a face]' },
-      { type: 'face', id: 9, name: '大哭', emoji: '😭' },
-    ]);
+  it('keeps [name] face names as text, which QQ receives as faces (unknown brackets stay text)', () => {
+    const parts = parseIrcText('哈[惊讶][not a face][大哭]');
+    expect(parts).toEqual([{ type: 'text', text: '哈[惊讶][not a face][大哭]' }]);
+    const toQq = renderForQq({ ...msg(parts), origin: { network: 'irc', room: '#c', sender: { id: 'alice', displayName: 'alice' } } });
+    expect(toQq.filter((i) => i.type === 'face')).toEqual([{ type: 'face', id: 0 }, { type: 'face', id: 9 }]);
+    expect(toQq.map((i) => (i.type === 'text' ? i.text : `<${i.type} ${i.type === 'face' ? i.id : ''}>`)).join('')).toMatch(/哈<face 0>\[not a face\]<face 9>$/);
   });
 
   it('recognises CTCP ACTION and ignores other CTCP requests', () => {

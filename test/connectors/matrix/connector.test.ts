@@ -201,7 +201,7 @@ describe('MatrixConnector', () => {
     expect(notices()[1]).toBe('linked this room to QQ group 123456');
     const stored = await b.store.listLinks();
     expect(stored.map((l) => (l.link as MappingLink).rooms.map((r) => r.room))).toEqual([['group:123456', other]]);
-    expect(b.links.at(-1)?.[0]?.qq).toEqual({ kind: 'group', number: 123456 });
+    expect(b.links.at(-1)?.[0]?.rooms.filter((r) => r.network === 'qq')).toEqual([{ network: 'qq', room: 'group:123456', readOnly: false }]);
 
     // Bob (power 0) may not unlink; Alice (the room's creator, power 100) may, in her linked room.
     b.hs.sendAs(BOB, other, { msgtype: 'm.text', body: '!qq unlink' });
@@ -239,7 +239,7 @@ describe('MatrixConnector', () => {
     // Admins may promote others in rooms the bridge creates.
     expect((r.state.get('m.room.power_levels\0') as { users: Record<string, number> }).users[ADMIN]).toBe(100);
     expect(r.members.get(ALICE)).toBeUndefined();
-    expect((await b.store.getLink(`matrix:${roomId}`))?.link).toMatchObject({ qq: { kind: 'group', number: 654321 } });
+    expect(((await b.store.getLink(`matrix:${roomId}`))?.link as MappingLink | undefined)?.rooms.filter((r) => r.network === 'qq')).toEqual([{ network: 'qq', room: 'group:654321', readOnly: false }]);
     // A group the account is in but the config does not list, and a malformed alias: 404.
     expect(await b.hs.resolveAlias('#qq_777777:test.hs')).toBeUndefined();
     expect(await b.hs.resolveAlias('#qq_notanumber:test.hs')).toBeUndefined();

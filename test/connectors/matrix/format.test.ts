@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { asEdit, parseMatrixContent, parseMatrixHtml, renderSegments, stripReplyFallback, textContent } from '../../../src/connectors/matrix/format.js';
-import { facePart } from '../../../src/core/faces.js';
+import { facePart } from '../../../src/connectors/qq/faces.js';
 
 describe('Matrix format: QQ → Matrix', () => {
   it('renders styles as allow-listed HTML and keeps a plain body', () => {
@@ -29,9 +29,8 @@ describe('Matrix format: QQ → Matrix', () => {
   });
 
   it('plain text stays plain (no formatted_body); faces become emoji or [name]; emotes and notices', () => {
-    const face = facePart(14);
-    const c = textContent([{ type: 'text', text: 'hi ' }, face, { type: 'face', id: 99999 }], 'message');
-    expect(c.body).toBe(`hi ${face.emoji ?? `[${face.name}]`}[face 99999]`);
+    const c = textContent([{ type: 'text', text: 'hi ' }, facePart(14), facePart(23), facePart(99999)], 'message');
+    expect(c.body).toBe('hi 🙂[跳跳][face 99999]');
     expect(c.formatted_body).toBeUndefined();
     expect(textContent([{ type: 'text', text: 'waves' }], 'action').msgtype).toBe('m.emote');
     expect(textContent([{ type: 'text', text: 'x' }], 'rename').msgtype).toBe('m.notice');
@@ -40,8 +39,8 @@ describe('Matrix format: QQ → Matrix', () => {
   it('splits pictures into their own events and prefixes the sender once for the bot', () => {
     const segs = renderSegments([{ type: 'text', text: 'look' }, { type: 'image', mediaId: 'm1' }, { type: 'text', text: 'nice' }], 'message', { senderPrefix: 'bob' });
     expect(segs.map((s) => s.type)).toEqual(['text', 'image', 'text']);
-    expect((segs[0] as { content: { body: string } }).content.body).toBe('bob: look');
-    expect((segs[2] as { content: { body: string } }).content.body).toBe('nice');
+    expect((segs[0] as unknown as { content: { body: string } }).content.body).toBe('bob: look');
+    expect((segs[2] as unknown as { content: { body: string } }).content.body).toBe('nice');
   });
 
   it('builds edits with m.new_content and m.replace', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { resolvePacing } from '../../../src/connectors/qq/account/config.js';
-import { qqConfigSchema } from '../../../src/connectors/qq/config.js';
+import { qqConfigSchema, type WebqqConfig } from '../../../src/connectors/qq/config.js';
 import { formatIssue, parseConfig, type ConfigIssuesError } from '../../../src/config.js';
 
 describe('qq config section', () => {
@@ -12,7 +12,7 @@ describe('qq config section', () => {
     });
   });
   it('puts the captcha code file into a custom stateDir', () => {
-    expect(qqConfigSchema.parse({ uin: 1, login: 'qrcode', stateDir: '/var/lib/qq' }).captchaCodeFile).toBe('/var/lib/qq/captcha-code.txt');
+    expect((qqConfigSchema.parse({ uin: 1, login: 'qrcode', stateDir: '/var/lib/qq' }) as WebqqConfig).captchaCodeFile).toBe('/var/lib/qq/captcha-code.txt');
   });
   it('requires the password only for password login', () => {
     const r = qqConfigSchema.safeParse({ uin: 1 });
@@ -30,7 +30,7 @@ describe('qq config section', () => {
       { uin: 1, login: 'qrcode', status: 'offline' },
       { uin: 1, login: 'qrcode', sendIntervalMs: -1 },
     ]) expect(qqConfigSchema.safeParse(bad).success, JSON.stringify(bad)).toBe(false);
-    expect(qqConfigSchema.parse({ uin: 1, login: 'qrcode', endpoint: 'http://127.0.0.1:8700' }).endpoint).toBe('http://127.0.0.1:8700');
+    expect((qqConfigSchema.parse({ uin: 1, login: 'qrcode', endpoint: 'http://127.0.0.1:8700' }) as WebqqConfig).endpoint).toBe('http://127.0.0.1:8700');
   });
 });
 

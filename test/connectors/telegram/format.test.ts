@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { BridgeMessage, Part } from '../../../src/core/message.js';
 import { entitiesToParts, escapeHtml, htmlToPlain, layoutHtml, renderForTelegram } from '../../../src/connectors/telegram/format.js';
 import { checkHtml } from '../../fakes/telegram.js';
+import { facePart } from '../../../src/connectors/qq/faces.js';
 
 const msg = (parts: Part[], displayName = 'alice', kind: BridgeMessage['kind'] = 'message'): BridgeMessage => ({
   id: 'qq:group:1:1',
@@ -37,8 +38,8 @@ describe('renderForTelegram', () => {
       msg([
         { type: 'text', text: 'B', style: { bold: true, italic: true } },
         { type: 'text', text: 'U', style: { underline: true } },
-        { type: 'face', id: 0, name: '惊讶', emoji: '😮' },
-        { type: 'face', id: 999 },
+        facePart(0),
+        facePart(999),
         { type: 'mention', name: 'bob' },
         { type: 'link', url: 'https://e.com/?a=1&b="2"', text: 'site' },
       ]),

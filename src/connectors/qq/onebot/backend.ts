@@ -73,7 +73,7 @@ export class OnebotBackend implements QqBackend {
         if (s === 'auth-failed') this.setState('auth-failed', reason);
         else if (s === 'closed') this.setState('offline', reason);
         else if (s !== 'open') this.setState(this.me ? 'relinking' : 'connecting', reason);
-        // Counted once per lost socket (metrics: qqbridge_qq_relogins_total{kind="reconnect"}).
+        // Counted once per lost socket (metrics: qqbridge_network_conditions_total{network="qq",condition="reconnect"}).
         if ((s === 'connecting' || s === 'auth-failed') && this.me) ctx.onCondition?.('reconnect');
       },
       onOpen: () => {

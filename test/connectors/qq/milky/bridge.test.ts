@@ -97,7 +97,7 @@ describe('Milky backend through the bridge', () => {
     const second = sent[1]!;
     expect(second.replyTo).toBe(sent[0]!.id);
     expect(second.parts[0]).toMatchObject({ type: 'mention', userId: String(ALICE) });
-    expect(second.parts.some((p) => p.type === 'face' && p.id === 14)).toBe(true);
+    expect(second.parts.some((p) => p.type === 'emoji' && p.native?.network === 'qq' && p.native.id === '14')).toBe(true);
     const text = plainText(second.parts);
     expect(text).toContain('A page');
     expect(text).toContain('https://example.org/p');

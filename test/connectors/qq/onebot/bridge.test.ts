@@ -121,7 +121,7 @@ describe('OneBot messages both ways', () => {
     expect(msg!.replyTo).toBe(orig!.id);
     const parts = msg!.parts;
     expect(parts[0]).toEqual({ type: 'mention', userId: String(MEMBERS.huxi), name: '呼吸 (糗百)' });
-    expect(parts.find((p) => p.type === 'face')).toMatchObject({ type: 'face', id: 14 });
+    expect(parts.find((p) => p.type === 'emoji')).toMatchObject({ type: 'emoji', native: { network: 'qq', id: '14' } });
     const image = parts.find((p) => p.type === 'image');
     expect(image).toMatchObject({ type: 'image', mime: 'image/png', size: 8 });
     expect(h.media.items.size).toBeGreaterThanOrEqual(2);
@@ -141,7 +141,7 @@ describe('OneBot messages both ways', () => {
     await waitFor(() => h.irc.remote.sent(IRC_ROOM).length === 1, 'relayed');
     const parts = h.irc.remote.sent(IRC_ROOM)[0]!.delivery.message.parts;
     expect(parts[0]).toEqual({ type: 'text', text: 'a [b] & c, d' });
-    expect(parts[1]).toMatchObject({ type: 'face', id: 14 });
+    expect(parts[1]).toMatchObject({ type: 'emoji', native: { network: 'qq', id: '14' } });
   });
 
   it('text typed elsewhere never becomes a CQ code: the injection cases arrive as literal text', async () => {

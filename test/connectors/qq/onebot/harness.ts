@@ -88,7 +88,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness & { 
   const failures: DeliveryFailure[] = [];
   const states: string[] = [];
   const conditions: string[] = [];
-  const link: MappingLink = { qq: { kind: 'group', number: GROUP }, rooms: [{ network: 'qq', room: QQ_ROOM }, { network: 'irc', room: IRC_ROOM }] } as MappingLink;
+  const link: MappingLink = { rooms: [{ network: 'qq', room: QQ_ROOM, readOnly: false }, { network: 'irc', room: IRC_ROOM, readOnly: false }] };
   const qq = new QqConnector(config, {
     routes: { links: () => [link] },
     backend: { tuning: { actionTimeoutMs: 2000, backoffMinMs: 20, backoffMaxMs: 200, authRetryMs: 400, ...o.tuning } },

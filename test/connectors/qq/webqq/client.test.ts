@@ -10,7 +10,7 @@ import { silentLogger, type Logger } from '../../../../src/log.js';
 import { capturedLogger } from '../../../faults/support.js';
 import { SendError } from '../../../../src/connectors/qq/webqq/sender.js';
 import { codeFilePrompt } from '../../../../src/connectors/qq/webqq/login-prompt.js';
-import { qqConfigSchema } from '../../../../src/connectors/qq/config.js';
+import { qqConfigSchema, type WebqqConfig } from '../../../../src/connectors/qq/config.js';
 import { imageRefs, WebQqClient, type ClientState } from '../../../../src/connectors/qq/webqq/client.js';
 import type { QqEvent } from '../../../../src/connectors/qq/webqq/events.js';
 import { contentText } from '../../../../src/connectors/qq/webqq/content.js';
@@ -52,7 +52,7 @@ async function setup(opts: { mode?: 'password' | 'qrcode'; sendIntervalMs?: numb
   cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
   const config = qqConfigSchema.parse({
     uin: ACCOUNT, password: '123456', login: opts.mode ?? 'password', endpoint: sim.url, stateDir, sendIntervalMs: opts.sendIntervalMs ?? 50,
-  });
+  }) as WebqqConfig;
   const control = async <T,>(method: string, p: string, body?: unknown): Promise<T> => {
     const res = await fetch(`${sim.controlUrl}${p}`, {
       method,

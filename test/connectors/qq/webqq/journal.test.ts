@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { kvPollJournal, POLL_JOURNAL_KEY } from '../../../../src/connectors/qq/webqq/kv-journal.js';
 import { webqqAccountFrom } from '../../../../src/connectors/qq/webqq/account-options.js';
-import { qqConfigSchema } from '../../../../src/connectors/qq/config.js';
+import { qqConfigSchema, type WebqqConfig } from '../../../../src/connectors/qq/config.js';
 import { WebQqClient } from '../../../../src/connectors/qq/webqq/client.js';
 import { contentText } from '../../../../src/connectors/qq/webqq/content.js';
 import type { QqEvent } from '../../../../src/connectors/qq/webqq/events.js';
@@ -35,7 +35,7 @@ describe('poll journal', () => {
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const store: Store = await openStore({ stateDir: dir }, silentLogger);
     cleanups.push(() => store.close());
-    const account = webqqAccountFrom(qqConfigSchema.parse({ uin: ACCOUNT, password: '123456', endpoint: sim.url, stateDir: path.join(dir, 'qq'), sendIntervalMs: 50 }));
+    const account = webqqAccountFrom(qqConfigSchema.parse({ uin: ACCOUNT, password: '123456', endpoint: sim.url, stateDir: path.join(dir, 'qq'), sendIntervalMs: 50 }) as WebqqConfig);
     const inject = (text: string) => fetch(`${sim.controlUrl}/inject`, { method: 'POST', body: JSON.stringify({ group: GROUP, from: FRIEND, text }), headers: { 'content-type': 'application/json' } });
     const tuning = { backoffMinMs: 50, backoffMaxMs: 400, noiseDelayMs: 20, ignoreDelayMs: 20 };
 

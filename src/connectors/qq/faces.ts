@@ -5,7 +5,7 @@
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { FacePart, Part } from './message.js';
+import type { EmojiPart, Part } from '../../core/message.js';
 
 export interface Face {
   id: number;
@@ -27,9 +27,9 @@ const VS16 = /\uFE0F/g;
 const normEmoji = (e: string) => e.replace(VS16, '');
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** From src/core (tsx, vitest) the data folder is ../../data; from dist/src/core it is ../../../data. */
+/** From src/connectors/qq (tsx, vitest) the data folder is ../../../data; from the built copy one more level up. */
 function tsvPath(): string {
-  const candidates = ['../../data/qq-faces.tsv', '../../../data/qq-faces.tsv'].map((rel) =>
+  const candidates = ['../../../data/qq-faces.tsv', '../../../../data/qq-faces.tsv'].map((rel) =>
     fileURLToPath(new URL(rel, import.meta.url)),
   );
   const found = candidates.find((p) => existsSync(p));
@@ -138,11 +138,19 @@ export function faceByEmoji(emoji: string): Face | undefined {
   return load().byEmoji.get(normEmoji(emoji));
 }
 
-/** A face part with its name and emoji filled in; an unknown id keeps only the id. */
-export function facePart(id: number): FacePart {
+/** The neutral part for QQ face `id`: shown elsewhere as its emoji, else `[name]`; QQ sends it back as the face. */
+export function facePart(id: number): EmojiPart {
   const f = faceById(id);
-  if (!f) return { type: 'face', id };
-  return f.emoji ? { type: 'face', id, name: f.name, emoji: f.emoji } : { type: 'face', id, name: f.name };
+  const native = { network: 'qq', id: String(id) };
+  if (!f) return { type: 'emoji', text: `[face ${id}]`, native };
+  return { type: 'emoji', text: f.emoji ?? `[${f.name}]`, name: f.name, native };
+}
+
+/** The QQ face an emoji part stands for: its own id when it came from QQ, else the face of its emoji or name. */
+export function faceIdOf(part: EmojiPart): number | undefined {
+  if (part.native?.network === 'qq' && /^\d+$/.test(part.native.id)) return Number(part.native.id);
+  const f = faceByEmoji(part.text) ?? (part.name ? faceByName(part.name) : undefined);
+  return f?.id;
 }
 
 export interface TextToPartsOptions {

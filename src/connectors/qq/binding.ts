@@ -1,6 +1,13 @@
-import { backoffDelay } from '../core/backoff.js';
-import type { Logger } from '../log.js';
-import { describeLink, qqRoomName, type MappingLink } from './config.js';
+import { backoffDelay } from '../../core/backoff.js';
+import type { Logger } from '../../log.js';
+import { describeLink, type MappingLink } from '../../mappings/config.js';
+import { parseQqRoom, qqRoomId, type QqRoom } from './rooms.js';
+
+/** The QQ side of a link (every config link has one; a runtime link may not). */
+function qqSideOf(link: MappingLink): QqRoom | undefined {
+  const r = link.rooms.find((x) => x.network === 'qq');
+  return r ? parseQqRoom(r.room) : undefined;
+}
 
 /** The QQ contacts of one login session, as the QQ client reports them. */
 export interface QqContacts {
@@ -60,10 +67,12 @@ export function bindLinks(links: readonly MappingLink[], contacts: QqContacts): 
   }
 
   for (const link of links) {
-    const room = qqRoomName(link.qq);
+    const qq = qqSideOf(link);
+    if (!qq) continue;
+    const room = qqRoomId(qq);
     const at = link.source ? ` (${link.source})` : '';
-    if (link.qq.kind === 'group') {
-      const gid = byNumber.get(link.qq.number);
+    if (qq.kind === 'group') {
+      const gid = byNumber.get(qq.number);
       if (gid !== undefined) {
         report.bound.push({ link, room, sessionId: gid });
         report.sessionIds.set(room, gid);
@@ -76,11 +85,11 @@ export function bindLinks(links: readonly MappingLink[], contacts: QqContacts): 
       report.unbound.push({
         link,
         room,
-        reason: `QQ group ${link.qq.number}${at} is not in this account's group list (${contacts.groups.length} groups)${pending}`,
+        reason: `QQ group ${qq.number}${at} is not in this account's group list (${contacts.groups.length} groups)${pending}`,
       });
       continue;
     }
-    const dids = byName.get(link.qq.name) ?? [];
+    const dids = byName.get(qq.name) ?? [];
     if (dids.length === 1) {
       report.bound.push({ link, room, sessionId: dids[0]! });
       report.sessionIds.set(room, dids[0]!);
@@ -89,13 +98,13 @@ export function bindLinks(links: readonly MappingLink[], contacts: QqContacts): 
       report.unbound.push({
         link,
         room,
-        reason: `QQ discussion ${JSON.stringify(link.qq.name)}${at} is not among this account's ${contacts.discussions.length} discussions`,
+        reason: `QQ discussion ${JSON.stringify(qq.name)}${at} is not among this account's ${contacts.discussions.length} discussions`,
       });
     } else {
       report.unbound.push({
         link,
         room,
-        reason: `${dids.length} QQ discussions are named ${JSON.stringify(link.qq.name)}${at}; rename all but one in QQ so the bridge can tell them apart`,
+        reason: `${dids.length} QQ discussions are named ${JSON.stringify(qq.name)}${at}; rename all but one in QQ so the bridge can tell them apart`,
       });
     }
   }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { faceByEmoji, faceById, faceByName, facePart, loadFaces, parseFaceTable, textToParts } from '../../src/core/faces.js';
+import { faceByEmoji, faceById, faceByName, faceIdOf, facePart, loadFaces, parseFaceTable, textToParts } from '../../../src/connectors/qq/faces.js';
 
 describe('QQ face table', () => {
   it('looks faces up by id and by name', () => {
@@ -32,22 +32,35 @@ describe('QQ face table', () => {
     expect(faceByEmoji('🦄')).toBeUndefined();
   });
 
-  it('builds face parts with name and emoji', () => {
-    expect(facePart(2)).toEqual({ type: 'face', id: 2, name: '色', emoji: '😍' });
-    expect(facePart(25)).toEqual({ type: 'face', id: 25, name: '发抖' });
-    expect(facePart(9999)).toEqual({ type: 'face', id: 9999 });
+  it('builds neutral emoji parts: the emoji, else [name], else [face id], and the QQ id to send back', () => {
+    expect(facePart(2)).toEqual({ type: 'emoji', text: '😍', name: '色', native: { network: 'qq', id: '2' } });
+    expect(facePart(25)).toEqual({ type: 'emoji', text: '[发抖]', name: '发抖', native: { network: 'qq', id: '25' } });
+    expect(facePart(9999)).toEqual({ type: 'emoji', text: '[face 9999]', native: { network: 'qq', id: '9999' } });
+  });
+
+  it('reads the QQ face back from an emoji part: its own id first, else its emoji, else its name', () => {
+    expect(faceIdOf(facePart(2))).toBe(2);
+    expect(faceIdOf(facePart(9999))).toBe(9999);
+    // 泪奔 (173) shares 😭 with 大哭 (9): a part that came from QQ keeps its own face.
+    expect(faceIdOf(facePart(173))).toBe(173);
+    expect(faceIdOf({ type: 'emoji', text: '😭' })).toBe(9);
+    expect(faceIdOf({ type: 'emoji', text: '☺️' })).toBe(6);
+    expect(faceIdOf({ type: 'emoji', text: ':wave:', name: '微笑' })).toBe(14);
+    // Another network's own emoji is not a QQ id, even when it is numeric.
+    expect(faceIdOf({ type: 'emoji', text: ':blob:', native: { network: 'matrix', id: '14' } })).toBeUndefined();
+    expect(faceIdOf({ type: 'emoji', text: '🦄' })).toBeUndefined();
   });
 
   it('turns [name] into faces and, on request, emoji too', () => {
     expect(textToParts('早[微笑]! 😭 [unknown]')).toEqual([
       { type: 'text', text: '早' },
-      { type: 'face', id: 14, name: '微笑', emoji: '🙂' },
+      { type: 'emoji', text: '🙂', name: '微笑', native: { network: 'qq', id: '14' } },
       { type: 'text', text: '! 😭 [unknown]' },
     ]);
     expect(textToParts('早 😭👍 x', { emoji: true })).toEqual([
       { type: 'text', text: '早 ' },
-      { type: 'face', id: 9, name: '大哭', emoji: '😭' },
-      { type: 'face', id: 46, name: '强', emoji: '👍' },
+      { type: 'emoji', text: '😭', name: '大哭', native: { network: 'qq', id: '9' } },
+      { type: 'emoji', text: '👍', name: '强', native: { network: 'qq', id: '46' } },
       { type: 'text', text: ' x' },
     ]);
     expect(textToParts('')).toEqual([]);
