@@ -4,8 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# Installed once per lock file: the lock's hash is kept beside the packages (a file's mtime says
+# nothing after a fresh checkout or in a second worktree sharing node_modules).
+lock_hash="$(sha256sum < package-lock.json)"
+if [ ! -f node_modules/.qqbridge-lock ] || [ "$(cat node_modules/.qqbridge-lock)" != "$lock_hash" ]; then
   npm ci --no-audit --no-fund
+  echo "$lock_hash" > node_modules/.qqbridge-lock
 fi
 bash scripts/ensure-ngircd.sh
 bash scripts/ensure-postgres.sh
