@@ -9,7 +9,6 @@ import {
   type Document, type Node as YamlNode, type Scalar,
 } from 'yaml';
 import { z } from 'zod';
-import { loadRegistration } from './connectors/matrix/registration.js';
 import { NETWORKS } from './connectors/registry.js';
 import { ConfigError } from './core/errors.js';
 import { mappingsConfigSchema } from './mappings/config.js';
@@ -194,14 +193,11 @@ export function parseConfig(text: string, file = '<config>', env: NodeJS.Process
     }
   }
   if (opts.checkFiles) {
-    const reg = valueAt(data, ['matrix', 'registration']);
-    if (typeof reg === 'string' && reg) {
-      try {
-        loadRegistration(reg);
-      } catch (e) {
-        if (!(e instanceof ConfigError)) throw e;
-        report(['matrix', 'registration'], e.message);
-      }
+    // Files a section names (Matrix's registration) are read by the network's own check.
+    for (const d of NETWORKS) {
+      const section = valueAt(data, [d.id]);
+      if (section === undefined || !('checkFiles' in d)) continue;
+      for (const p of d.checkFiles(section)) report([d.id, ...p.path], p.message);
     }
   }
   // A mapping may only name networks the config sets up: `run` would otherwise skip the room silently.

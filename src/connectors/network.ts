@@ -106,6 +106,11 @@ export interface NetworkDefinition<Id extends string = string, Section extends z
    * room may be shown (first match wins). The raw text stays in the logs.
    */
   readonly failureReasons?: ReadonlyArray<readonly [RegExp, string]>;
+  /**
+   * Problems with files the raw section names (read only by `check-config` and at start), as
+   * paths inside the section with a message each.
+   */
+  checkFiles?(section: unknown): Array<{ path: (string | number)[]; message: string }>;
   /** Loads the connector (and its libraries) and builds it from the validated section. */
   load(): Promise<(config: z.output<Section>, deps: NetworkDeps) => NetworkInstance>;
 }

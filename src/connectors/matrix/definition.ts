@@ -1,5 +1,7 @@
 import type { NetworkDefinition } from '../network.js';
+import { ConfigError } from '../../core/errors.js';
 import { matrixConfigSchema } from './config.js';
+import { loadRegistration } from './registration.js';
 import { matrixRooms } from './rooms.js';
 
 export const matrixNetwork = {
@@ -7,6 +9,17 @@ export const matrixNetwork = {
   displayName: 'Matrix',
   configSchema: matrixConfigSchema,
   rooms: matrixRooms,
+  checkFiles(section) {
+    const reg = (section as { registration?: unknown } | null)?.registration;
+    if (typeof reg !== 'string' || !reg) return [];
+    try {
+      loadRegistration(reg);
+      return [];
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      return [{ path: ['registration'], message: e.message }];
+    }
+  },
   async load() {
     const { MatrixConnector } = await import('./connector.js');
     return (config, deps) => {
