@@ -69,6 +69,11 @@ export interface Delivery {
    */
   alreadySent?: string[];
   /**
+   * Records, durably, the pieces of a split message sent so far; a connector calls it between
+   * pieces, before the next goes out, so a crash between them resends only what is missing.
+   */
+  piecesSent?(ids: readonly string[]): Promise<void>;
+  /**
    * Stable across retries of the same delivery (the outbox is at-least-once): a network with
    * transaction ids (Matrix txnId) can use it to make a retried send a no-op.
    */

@@ -325,6 +325,10 @@ export class Outbox {
 
       const delivery = await this.storeCall(() => this.prepare(w.target, message, item.key, item.payload as OutboxPayload));
       if (item.sentIds.length > 0) delivery.alreadySent = [...item.sentIds];
+      delivery.piecesSent = async (ids) => {
+        item.sentIds = [...ids];
+        await this.storeCall(() => this.store.recordSentIds(item.seq, ids, this.now()));
+      };
       let remoteIds: string[];
       try {
         remoteIds = await conn.send(delivery);

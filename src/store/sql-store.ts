@@ -47,6 +47,10 @@ export class SqlStore implements Store {
     return this.outbox.markAttemptFailed(...a);
   }
 
+  recordSentIds(...a: Parameters<Store['recordSentIds']>): ReturnType<Store['recordSentIds']> {
+    return this.outbox.recordSentIds(...a);
+  }
+
   markFailed(...a: Parameters<Store['markFailed']>): ReturnType<Store['markFailed']> {
     return this.outbox.markFailed(...a);
   }

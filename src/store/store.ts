@@ -106,6 +106,8 @@ export interface OutboxStore {
   markDelivered(seq: number, delivered: { sourceId: string; remoteIds: readonly string[] } & StoreTarget, now?: number): Promise<void>;
   /** Counts one failed attempt, sets when to try again, and keeps the ids of pieces already sent. */
   markAttemptFailed(seq: number, failure: { error: string; nextAttemptAt: number; sentIds?: readonly string[] }, now?: number): Promise<void>;
+  /** Keeps the ids of the pieces of a split message sent so far (a send in progress). */
+  recordSentIds(seq: number, sentIds: readonly string[], now?: number): Promise<void>;
   /** Gives up on an item for good. */
   markFailed(seq: number, error: string, now?: number): Promise<void>;
   getOutboxItem(seq: number): Promise<OutboxItem | undefined>;

@@ -90,6 +90,9 @@ export function storeSuite(name: string, harness: () => StoreHarness): void {
       // Pieces of a split message an attempt got out are kept, durably, for the next attempt.
       await s.markAttemptFailed(b!.seq, { error: 'piece 3 failed', nextAttemptAt: 34567, sentIds: ['p1', 'p2'] });
       expect((await s.nextPending(irc, 10)).find((i) => i.seq === b!.seq)?.sentIds).toEqual(['p1', 'p2']);
+      // …and between the pieces of a send in progress, without counting an attempt.
+      await s.recordSentIds(b!.seq, ['p1', 'p2', 'p3']);
+      expect(await s.getOutboxItem(b!.seq)).toMatchObject({ attempts: 3, sentIds: ['p1', 'p2', 'p3'] });
 
       await s.markFailed(c!.seq, 'message too long');
       expect(await s.getOutboxItem(c!.seq)).toMatchObject({ state: 'failed', lastError: 'message too long' });

@@ -155,6 +155,8 @@ export interface QqSendOptions {
    * the backend splits the same way and sends only the pieces after them.
    */
   alreadySent?: readonly string[];
+  /** Told, durably, the remote ids sent so far between the pieces of a split message. */
+  onPiece?: (sentIds: readonly string[]) => Promise<void>;
 }
 
 /**

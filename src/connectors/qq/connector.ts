@@ -310,10 +310,17 @@ export class QqConnector implements Connector {
     // A retry of a delivery whose first pieces went out resumes after them (same items, same split).
     const key = delivery.idempotencyKey;
     const fingerprint = key !== undefined ? itemsFingerprint(delivery.room, items) : '';
-    const alreadySent = key !== undefined ? this.partial.take(key, fingerprint) : [];
+    // The outbox keeps the pieces of an earlier attempt durably (across restarts); the memory
+    // copy covers a retry whose failure could not be recorded.
+    const fromMemory = key !== undefined ? this.partial.take(key, fingerprint) : [];
+    const alreadySent = delivery.alreadySent?.length ? delivery.alreadySent : fromMemory;
+    const sendOpts = {
+      ...(alreadySent.length ? { alreadySent } : {}),
+      ...(delivery.piecesSent ? { onPiece: delivery.piecesSent } : {}),
+    };
     try {
       // The account's one send path: paced, fair between groups, held while QQ refuses it.
-      return await this.account.send(delivery.room, () => backend.send(room, items, alreadySent.length ? { alreadySent } : {}), (e) => describeFailure(backend.protocol, e));
+      return await this.account.send(delivery.room, () => backend.send(room, items, sendOpts), (e) => describeFailure(backend.protocol, e));
     } catch (e) {
       if (e instanceof AccountHeldError) throw e;
       const original = e instanceof ClassifiedSendError ? e.cause : e;
@@ -322,6 +329,10 @@ export class QqConnector implements Connector {
       if (key !== undefined && err.kind === 'retryable' && sent.length > 0) {
         this.partial.keep(key, fingerprint, sent);
         this.log?.info({ room: delivery.room, piecesSent: sent.length }, 'QQ send failed part-way; a retry sends only the rest');
+      }
+      // The outbox stores the pieces with the item, so a retry after a restart sends only the rest.
+      if (err.kind === 'retryable' && sent.length > 0 && err.remoteIds.length === 0) {
+        throw new DeliveryError(err.kind, err.message, { cause: err.cause ?? err, remoteIds: sent, ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}) });
       }
       throw err;
     }

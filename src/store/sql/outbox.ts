@@ -86,6 +86,10 @@ export class SqlOutbox implements OutboxStore, DedupeStore {
     ]);
   }
 
+  async recordSentIds(seq: number, sentIds: readonly string[], now = Date.now()): Promise<void> {
+    await this.db.run(`UPDATE outbox SET sent_ids = ?, updated_at = ? WHERE seq = ?`, [sentIds.length > 0 ? JSON.stringify(sentIds) : null, now, seq]);
+  }
+
   async markFailed(seq: number, error: string, now = Date.now()): Promise<void> {
     await this.db.run(
       `UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?, updated_at = ? WHERE seq = ?`,

@@ -115,7 +115,11 @@ export class WebqqBackend implements QqBackend {
       else out.push(it);
     }
     const alreadySent = opts.alreadySent ?? [];
-    const sendOpts = alreadySent.length ? { alreadySent: alreadySent.map(Number) } : {};
+    const onPiece = opts.onPiece;
+    const sendOpts = {
+      ...(alreadySent.length ? { alreadySent: alreadySent.map(Number) } : {}),
+      ...(onPiece ? { onPiece: (ids: readonly number[]) => onPiece(ids.map(String)) } : {}),
+    };
     try {
       const ids = room.kind === 'group' ? await client.sendGroup(room.number, out, sendOpts) : await client.sendDiscussion(room.name, out, sendOpts);
       return ids.map(String);

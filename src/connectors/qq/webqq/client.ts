@@ -40,6 +40,12 @@ export type ImageRef =
 export interface SendOptions {
   /** msg_ids of the pieces an earlier attempt of this message sent: those pieces are not sent again. */
   alreadySent?: readonly number[];
+  /**
+   * Called with every msg_id sent so far after each piece but the last, before the next piece
+   * goes out: a caller that records it durably can resume (`alreadySent`) after a crash. A
+   * rejection stops the send there (retryable, with the pieces sent).
+   */
+  onPiece?: (sentMsgIds: readonly number[]) => Promise<void>;
 }
 
 /**
@@ -262,7 +268,7 @@ export class WebQqClient {
    * SendError.sentMsgIds); the send resumes after those pieces and resolves to all the ids.
    */
   sendGroup(groupNumber: number, items: SendItem[], opts: SendOptions = {}): Promise<number[]> {
-    return this.sender.send({ kind: 'group', number: groupNumber }, this.prepare(items, 'group'), opts.alreadySent);
+    return this.sender.send({ kind: 'group', number: groupNumber }, this.prepare(items, 'group'), opts.alreadySent, opts.onPiece);
   }
 
   async sendDiscussion(nameOrDid: string | number, items: SendItem[], opts: SendOptions = {}): Promise<number[]> {
@@ -277,11 +283,11 @@ export class WebQqClient {
       if (!d) throw new UnknownTargetError('get_discus_list', `the bot is not in QQ discussion ${nameOrDid}`);
       name = d.name;
     }
-    return this.sender.send({ kind: 'discussion', name: String(name) }, this.prepare(items, 'group'), opts.alreadySent);
+    return this.sender.send({ kind: 'discussion', name: String(name) }, this.prepare(items, 'group'), opts.alreadySent, opts.onPiece);
   }
 
   sendBuddy(qq: number, items: SendItem[], opts: SendOptions = {}): Promise<number[]> {
-    return this.sender.send({ kind: 'buddy', qq }, this.prepare(items, 'buddy', qq), opts.alreadySent);
+    return this.sender.send({ kind: 'buddy', qq }, this.prepare(items, 'buddy', qq), opts.alreadySent, opts.onPiece);
   }
 
   /**
@@ -289,7 +295,7 @@ export class WebQqClient {
    * the answer to a `sess_message`. Text and faces only. (SmartQQ blocked these sends from 2016.)
    */
   sendSess(qq: number, via: { group: number } | { discussion: string }, items: OutgoingItem[], opts: SendOptions = {}): Promise<number[]> {
-    return this.sender.send({ kind: 'sess', qq, via }, items, opts.alreadySent);
+    return this.sender.send({ kind: 'sess', qq, via }, items, opts.alreadySent, opts.onPiece);
   }
 
   /** Where to answer a received `sess_message`: its sender and the room it came through. */

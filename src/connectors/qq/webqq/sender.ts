@@ -71,6 +71,8 @@ interface Job {
   items: JobItems;
   /** msg_ids of the first pieces, sent by an earlier attempt of the same delivery: not sent again. */
   alreadySent: number[];
+  /** Told the msg_ids sent so far between pieces (SendOptions.onPiece). */
+  onPiece?: ((sentMsgIds: readonly number[]) => Promise<void>) | undefined;
   resolve(ids: number[]): void;
   reject(e: unknown): void;
 }
@@ -105,10 +107,10 @@ export class Sender {
    * Queues a message. `alreadySent` (msg_ids an earlier attempt of this same message got out, from
    * its SendError.sentMsgIds) resumes after those pieces; the result then lists them first.
    */
-  send(target: StableTarget, items: JobItems, alreadySent: readonly number[] = []): Promise<number[]> {
+  send(target: StableTarget, items: JobItems, alreadySent: readonly number[] = [], onPiece?: (sentMsgIds: readonly number[]) => Promise<void>): Promise<number[]> {
     if (this.closed) return Promise.reject(new SendError('send', undefined, 'WebQQ client is stopped', [...alreadySent], true));
     return new Promise<number[]>((resolve, reject) => {
-      this.queue.push({ target, items, alreadySent: [...alreadySent], resolve, reject });
+      this.queue.push({ target, items, alreadySent: [...alreadySent], onPiece, resolve, reject });
       void this.drain();
     });
   }
@@ -199,6 +201,16 @@ export class Sender {
     }
   }
 
+  /** Between two pieces: the caller records what went out before the next one goes. */
+  private async progress(ep: string, job: Job, sent: number[], i: number, count: number): Promise<void> {
+    if (!job.onPiece || i >= count - 1) return;
+    try {
+      await job.onPiece([...sent]);
+    } catch (e) {
+      throw new SendError(ep, undefined, `stopped after piece ${i + 1}/${count}: its progress could not be recorded (${(e as Error).message})`, sent, true, e);
+    }
+  }
+
   /**
    * Sends the pieces not sent yet. Returns false when the session changed before or under a piece
    * (the caller starts over in the new session), throws on a real failure.
@@ -233,6 +245,7 @@ export class Sender {
       if (rc === 0 || rc === 100100) {
         this.hardFailures = 0;
         sent.push(msgId);
+        await this.progress(ep, job, sent, i, pieces.length);
         continue;
       }
       if (rc === 1202) {
@@ -241,6 +254,7 @@ export class Sender {
         this.deps.onUncertain?.(target, msgId);
         this.hardFailures = 0;
         sent.push(msgId);
+        await this.progress(ep, job, sent, i, pieces.length);
         continue;
       }
       const what = `${ep} answered retcode ${rc}${answer.errmsg ? ` (${answer.errmsg})` : ''} on piece ${i + 1}/${pieces.length}`;
