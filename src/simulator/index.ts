@@ -3,7 +3,6 @@
  * plus a control API on a second port. See HELPER-BRIEF.md's contract for the client's side.
  */
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import type { HashVersion } from '../connectors/qq/webqq/protocol-crypto.js';
 import { silentLogger, type Logger } from '../log.js';
 import { registerApi } from './api.js';
@@ -14,6 +13,7 @@ import { registerPtlogin } from './ptlogin.js';
 import { createWebqqServer, type Routes } from './server.js';
 import { SimState } from './sessions.js';
 import { defaultWorld, parseWorld, type World } from './world.js';
+import { listen } from '../util/listen.js';
 
 export { defaultWorld, loadWorld, parseWorld } from './world.js';
 export type { World, WorldAccount, WorldUser, WorldGroup, WorldDiscussion } from './world.js';
@@ -37,16 +37,6 @@ export interface RunningSimulator {
   url: string;
   controlUrl: string;
   close(): Promise<void>;
-}
-
-function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve(server.address() as AddressInfo);
-    });
-  });
 }
 
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<RunningSimulator> {

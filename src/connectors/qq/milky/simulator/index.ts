@@ -4,11 +4,11 @@
  * client.
  */
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import { defaultWorld, parseWorld, type World } from '../../../../simulator/world.js';
 import { createControl } from './control.js';
 import { MilkyWire } from './server.js';
 import { MilkySimState } from './state.js';
+import { listen } from '../../../../util/listen.js';
 
 export type { SentRecord, Violation } from './state.js';
 
@@ -29,16 +29,6 @@ export interface RunningMilkySimulator {
   url: string;
   controlUrl: string;
   close(): Promise<void>;
-}
-
-function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve(server.address() as AddressInfo);
-    });
-  });
 }
 
 export async function startMilkySimulator(opts: MilkySimulatorOptions = {}): Promise<RunningMilkySimulator> {
