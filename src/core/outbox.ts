@@ -4,7 +4,7 @@ import { isStoreError } from '../store/errors.js';
 import type { MessageMapStore, OutboxItem, OutboxStore } from '../store/store.js';
 import { backoffDelay } from './backoff.js';
 import type { Connector, Delivery, MediaAccess } from './connector.js';
-import { degrade, degradeEdit, degradeReply } from './degrade.js';
+import { degrade, degradeDelete, degradeEdit, degradeReply } from './degrade.js';
 import { isDeliveryError } from './errors.js';
 import { IdMap } from './idmap.js';
 import type { BridgeMessage, RoomRef } from './message.js';
@@ -327,7 +327,11 @@ export class Outbox {
       if (item.sentIds.length > 0) delivery.alreadySent = [...item.sentIds];
       let remoteIds: string[];
       try {
-        remoteIds = await conn.send(delivery);
+        if (Outbox.isNoop(delivery)) {
+          // Never reached this room (unknown, or refused here), or a target that shows nothing.
+          w.log.debug({ seq: item.seq, id: message.id, deleteOf: message.deleteOf }, 'a delete with nothing to delete in this room; dropped');
+          remoteIds = [];
+        } else remoteIds = await conn.send(delivery);
       } catch (e) {
         // Pieces this attempt got out are kept with the item, so no attempt sends them again.
         if (isDeliveryError(e) && e.remoteIds.length > 0) item.sentIds = [...e.remoteIds];
@@ -406,9 +410,26 @@ export class Outbox {
       if (ids.length > 0) d.editOfRemoteIds = ids;
       else msg = degradeEdit(msg);
     }
+    if (msg.kind === 'delete') {
+      // The message map says where the deleted message went; a delete waits behind it in this
+      // queue, so a message still queued here is delivered first and then deleted.
+      const ids = msg.deleteOf !== undefined ? await this.ids.remoteIdsFor(msg.deleteOf, target) : [];
+      if (ids.length === 0) return { ...d, message: msg };
+      if (!caps || caps.deletes) d.deleteOfRemoteIds = ids;
+      else {
+        const notice = degradeDelete(msg, caps);
+        if (!notice) return { ...d, message: msg };
+        msg = notice;
+      }
+    }
     if (payload.v === 2 && caps) msg = degrade(msg, caps, { mediaUrl: (id) => this.opts.media?.urlFor(id) });
     d.message = msg;
     return d;
+  }
+
+  /** A delete with nothing to delete in this room (see prepare): settled without a send. */
+  static isNoop(d: Delivery): boolean {
+    return d.message.kind === 'delete' && !d.deleteOfRemoteIds?.length;
   }
 
   private bucketFor(w: Worker, conn: Connector): TokenBucket {
