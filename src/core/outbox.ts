@@ -30,6 +30,8 @@ export interface DeliveryFailure {
   /** `rejected`: the item is dropped for good; `fatal`: the target is paused, items wait. */
   kind: 'rejected' | 'fatal';
   reason: string;
+  /** The kind of the message that failed (`delete`: a deletion could not be carried out), when readable. */
+  messageKind?: BridgeMessage['kind'];
 }
 
 export interface TargetStats {
@@ -342,14 +344,14 @@ export class Outbox {
           await this.storeCall(() => this.store.markFailed(item.seq, reason, this.now()));
           this.rateLimitedAttempts.delete(item.seq);
           w.log.warn({ seq: item.seq, err: reason }, 'delivery rejected');
-          this.report(w, item, 'rejected', reason, message.id);
+          this.report(w, item, 'rejected', reason, message.id, message.kind);
           this.observe((o) => o.onDropped?.({ target: w.target, reason, error: e }));
           return true;
         }
         if (kind === 'fatal') {
           this.paused.set(w.key, reason);
           w.log.error({ seq: item.seq, err: reason }, 'target paused after a fatal delivery error');
-          this.report(w, item, 'fatal', reason, message.id);
+          this.report(w, item, 'fatal', reason, message.id, message.kind);
           continue;
         }
         const retryAfter = isDeliveryError(e) ? e.retryAfterMs : undefined;
@@ -441,9 +443,9 @@ export class Outbox {
     return w.bucket;
   }
 
-  private report(w: Worker, item: OutboxItem, kind: DeliveryFailure['kind'], reason: string, sourceId: string): void {
+  private report(w: Worker, item: OutboxItem, kind: DeliveryFailure['kind'], reason: string, sourceId: string, messageKind?: BridgeMessage['kind']): void {
     try {
-      this.opts.onFailure?.({ target: w.target, seq: item.seq, sourceId, kind, reason });
+      this.opts.onFailure?.({ target: w.target, seq: item.seq, sourceId, kind, reason, ...(messageKind ? { messageKind } : {}) });
     } catch (e) {
       w.log.error({ err: (e as Error).message }, 'onFailure callback threw');
     }

@@ -283,14 +283,16 @@ export class FakeHomeserver {
     room.events.push(ev);
     if (this.o.autoPush !== false && this.appserviceUrl) {
       const txnId = String(++this.counter);
+      // The transaction carries the event as it was sent: a later redaction does not reach back into it.
+      const sent = structuredClone(ev);
       this.pushChain = this.pushChain.then(async () => {
         // Behind an unacknowledged transaction, later ones wait too (order is kept).
         if (this.unacknowledged.length > 0) {
-          this.unacknowledged.push({ txnId, events: [ev] });
+          this.unacknowledged.push({ txnId, events: [sent] });
           return;
         }
-        const status = await this.pushTransaction([ev], txnId).catch(() => 0);
-        if (status < 200 || status >= 300) this.unacknowledged.push({ txnId, events: [ev] });
+        const status = await this.pushTransaction([sent], txnId).catch(() => 0);
+        if (status < 200 || status >= 300) this.unacknowledged.push({ txnId, events: [sent] });
       });
     }
     return ev;

@@ -280,7 +280,9 @@ export class MatrixConnector implements Connector {
     try {
       await this.client.sendEvent(room, 'm.room.message', `status.${eventId.replace(/[^A-Za-z0-9._~-]/g, '_')}.${f.target.network}.${f.seq}`, {
         msgtype: 'm.notice',
-        body: `⚠ This message could not be delivered to ${f.target.network === 'qq' ? 'QQ' : f.target.network}.`,
+        body: f.messageKind === 'delete'
+          ? `⚠ This deletion could not be carried out on ${f.target.network === 'qq' ? 'QQ' : f.target.network}: the copy there stays.`
+          : `⚠ This message could not be delivered to ${f.target.network === 'qq' ? 'QQ' : f.target.network}.`,
         'm.relates_to': { 'm.in_reply_to': { event_id: eventId } },
       });
     } catch (e) {
