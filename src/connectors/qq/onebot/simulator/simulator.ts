@@ -329,6 +329,23 @@ export class OneBotSimulator {
       case '/control/notice':
         this.injectNotice(body);
         return send(200, {});
+      case '/control/recall': {
+        // A member recalls a message: { message_id, operator? } (operator: an admin; default its sender).
+        const id = Number(body.message_id);
+        const m = [...this.history.values()].flat().find((x) => x.message_id === id);
+        if (!m) return send(404, { error: `no message ${String(body.message_id)}` });
+        this.recallAs(body.operator === undefined ? m.user_id : Number(body.operator), id);
+        return send(200, {});
+      }
+      case '/control/recalls':
+        return send(200, this.recalls);
+      case '/control/admin': {
+        const group = Number(body.group);
+        const user = Number(body.user);
+        if (!Number.isSafeInteger(group) || !Number.isSafeInteger(user)) return send(400, { error: 'group and user must be numbers' });
+        this.setAdmin(group, user, body.admin !== false);
+        return send(200, {});
+      }
       case '/control/drop':
         this.drop();
         return send(200, {});
