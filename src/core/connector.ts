@@ -11,6 +11,12 @@ export interface Capabilities {
   replies: boolean;
   /** Native edits. */
   edits: boolean;
+  /**
+   * Deletes a message it delivered (redaction, recall, deleteMessage). A target without it shows
+   * a `delete` as a short notice (the delete's parts), or nothing when those are empty. Absent:
+   * cannot.
+   */
+  deletes?: boolean;
   /** Message kinds the network shows natively; others become a short notice. */
   kinds: readonly MessageKind[];
   /** Rate limit applied per room by the outbox's token bucket. */
@@ -62,6 +68,13 @@ export interface Delivery {
   replyToRemoteId?: string;
   /** Remote ids (in this room) of the message `message.editOf` points at, when known. */
   editOfRemoteIds?: string[];
+  /**
+   * With a `delete`: the remote ids (in this room) of the message deleted, every piece of it. The
+   * outbox hands a connector a `delete` only with these; it returns the ids of what it created
+   * (a redaction event), or none. A connector that failed part-way may report the ids it did
+   * delete in DeliveryError.remoteIds: the retry gets them back as `alreadySent`.
+   */
+  deleteOfRemoteIds?: string[];
   /**
    * Remote ids an earlier attempt of this delivery already created (a split message that failed
    * part-way, kept by the outbox across restarts): send only what is missing after them, and

@@ -54,6 +54,16 @@ export function degradeEdit(msg: BridgeMessage): BridgeMessage {
   return { ...rest, parts: prepend(rest.parts, '* corrected: ') };
 }
 
+/**
+ * A delete for a target that cannot delete: a short notice of its parts (who deleted a message,
+ * never what it said), or undefined when the delete carries none (nothing to show).
+ */
+export function degradeDelete(msg: BridgeMessage, caps: Pick<Capabilities, 'kinds'>): BridgeMessage | undefined {
+  const { deleteOf: _dropped, ...rest } = msg;
+  if (plainText(rest.parts).trim() === '') return undefined;
+  return { ...rest, kind: caps.kinds.includes('notice') ? 'notice' : 'message' };
+}
+
 /** The notice text for an event kind the target does not show. */
 export function eventText(msg: BridgeMessage): string {
   const nick = msg.origin.sender.displayName;
@@ -101,7 +111,7 @@ function spaceMarkers(before: readonly Part[], after: Part[]): Part[] {
  */
 export function degrade(msg: BridgeMessage, caps: Capabilities, ctx: DegradeContext = {}): BridgeMessage {
   let out: BridgeMessage = { ...msg, parts: spaceMarkers(msg.parts, msg.parts.map((p) => degradePart(p, caps, ctx))) };
-  if (!caps.kinds.includes(out.kind)) {
+  if (!caps.kinds.includes(out.kind) && out.kind !== 'delete') {
     const asKind = caps.kinds.includes('notice') ? 'notice' : 'message';
     switch (out.kind) {
       case 'join':

@@ -27,7 +27,11 @@ export interface Sender {
   avatarUrl?: string;
 }
 
-export type MessageKind = 'message' | 'action' | 'notice' | 'join' | 'leave' | 'rename' | 'topic';
+/**
+ * `delete`: the message `deleteOf` names was deleted (recalled, redacted) at the origin; its parts
+ * are what a target that cannot delete shows instead (empty: such a target shows nothing).
+ */
+export type MessageKind = 'message' | 'action' | 'notice' | 'join' | 'leave' | 'rename' | 'topic' | 'delete';
 
 export interface TextStyle {
   bold?: boolean;
@@ -96,6 +100,8 @@ export interface BridgeMessage {
   replyTo?: string;
   /** The bridge id of the message this one corrects. */
   editOf?: string;
+  /** With kind `delete`: the bridge id of the message deleted (found through the message map, like `replyTo`). */
+  deleteOf?: string;
   /** Milliseconds since the epoch, as the origin network reported it. */
   time: number;
   /**

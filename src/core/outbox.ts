@@ -4,7 +4,7 @@ import { isStoreError } from '../store/errors.js';
 import type { MessageMapStore, OutboxItem, OutboxStore } from '../store/store.js';
 import { backoffDelay } from './backoff.js';
 import type { Connector, Delivery, MediaAccess } from './connector.js';
-import { degrade, degradeEdit, degradeReply } from './degrade.js';
+import { degrade, degradeDelete, degradeEdit, degradeReply } from './degrade.js';
 import { isDeliveryError } from './errors.js';
 import { IdMap } from './idmap.js';
 import type { BridgeMessage, RoomRef } from './message.js';
@@ -30,6 +30,8 @@ export interface DeliveryFailure {
   /** `rejected`: the item is dropped for good; `fatal`: the target is paused, items wait. */
   kind: 'rejected' | 'fatal';
   reason: string;
+  /** The kind of the message that failed (`delete`: a deletion could not be carried out), when readable. */
+  messageKind?: BridgeMessage['kind'];
 }
 
 export interface TargetStats {
@@ -331,7 +333,11 @@ export class Outbox {
       };
       let remoteIds: string[];
       try {
-        remoteIds = await conn.send(delivery);
+        if (Outbox.isNoop(delivery)) {
+          // Never reached this room (unknown, or refused here), or a target that shows nothing.
+          w.log.debug({ seq: item.seq, id: message.id, deleteOf: message.deleteOf }, 'a delete with nothing to delete in this room; dropped');
+          remoteIds = [];
+        } else remoteIds = await conn.send(delivery);
       } catch (e) {
         // Pieces this attempt got out are kept with the item, so no attempt sends them again.
         if (isDeliveryError(e) && e.remoteIds.length > 0) item.sentIds = [...e.remoteIds];
@@ -342,14 +348,14 @@ export class Outbox {
           await this.storeCall(() => this.store.markFailed(item.seq, reason, this.now()));
           this.rateLimitedAttempts.delete(item.seq);
           w.log.warn({ seq: item.seq, err: reason }, 'delivery rejected');
-          this.report(w, item, 'rejected', reason, message.id);
+          this.report(w, item, 'rejected', reason, message.id, message.kind);
           this.observe((o) => o.onDropped?.({ target: w.target, reason, error: e }));
           return true;
         }
         if (kind === 'fatal') {
           this.paused.set(w.key, reason);
           w.log.error({ seq: item.seq, err: reason }, 'target paused after a fatal delivery error');
-          this.report(w, item, 'fatal', reason, message.id);
+          this.report(w, item, 'fatal', reason, message.id, message.kind);
           continue;
         }
         const retryAfter = isDeliveryError(e) ? e.retryAfterMs : undefined;
@@ -410,9 +416,26 @@ export class Outbox {
       if (ids.length > 0) d.editOfRemoteIds = ids;
       else msg = degradeEdit(msg);
     }
+    if (msg.kind === 'delete') {
+      // The message map says where the deleted message went; a delete waits behind it in this
+      // queue, so a message still queued here is delivered first and then deleted.
+      const ids = msg.deleteOf !== undefined ? await this.ids.remoteIdsFor(msg.deleteOf, target) : [];
+      if (ids.length === 0) return { ...d, message: msg };
+      if (!caps || caps.deletes) d.deleteOfRemoteIds = ids;
+      else {
+        const notice = degradeDelete(msg, caps);
+        if (!notice) return { ...d, message: msg };
+        msg = notice;
+      }
+    }
     if (payload.v === 2 && caps) msg = degrade(msg, caps, { mediaUrl: (id) => this.opts.media?.urlFor(id) });
     d.message = msg;
     return d;
+  }
+
+  /** A delete with nothing to delete in this room (see prepare): settled without a send. */
+  static isNoop(d: Delivery): boolean {
+    return d.message.kind === 'delete' && !d.deleteOfRemoteIds?.length;
   }
 
   private bucketFor(w: Worker, conn: Connector): TokenBucket {
@@ -424,9 +447,9 @@ export class Outbox {
     return w.bucket;
   }
 
-  private report(w: Worker, item: OutboxItem, kind: DeliveryFailure['kind'], reason: string, sourceId: string): void {
+  private report(w: Worker, item: OutboxItem, kind: DeliveryFailure['kind'], reason: string, sourceId: string, messageKind?: BridgeMessage['kind']): void {
     try {
-      this.opts.onFailure?.({ target: w.target, seq: item.seq, sourceId, kind, reason });
+      this.opts.onFailure?.({ target: w.target, seq: item.seq, sourceId, kind, reason, ...(messageKind ? { messageKind } : {}) });
     } catch (e) {
       w.log.error({ err: (e as Error).message }, 'onFailure callback threw');
     }

@@ -8,6 +8,7 @@ import { Relay } from '../../src/core/relay.js';
 import { StaticRoutes } from '../../src/core/routes.js';
 import { silentLogger } from '../../src/log.js';
 import { openStore, type Store } from '../../src/store/store.js';
+import { plainText, type BridgeMessage } from '../../src/core/message.js';
 import { LoopbackConnector, LoopbackNetwork } from '../support/loopback.js';
 import { waitFor } from '../support/wait.js';
 
@@ -15,6 +16,7 @@ const root = fs.mkdtempSync(path.join(os.tmpdir(), 'qqbridge-relay-'));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 const QQ = { network: 'qq', room: 'group:1' };
+const plainTextOf = (m: BridgeMessage) => plainText(m.parts);
 const IRC = { network: 'irc', room: '#a' };
 const TG = { network: 'tg', room: '-100' };
 
@@ -319,5 +321,61 @@ describe('Relay', () => {
     await waitFor(() => irc.remote.sent(IRC.room).length === 1, 'delivery');
     await new Promise((r) => setTimeout(r, 30));
     expect(irc.remote.texts(IRC.room)).toEqual(['hi']);
+  });
+
+  describe('deletes', () => {
+    it('a delete reaches every room the message reached: remote ids where the target deletes, a notice where it cannot', async () => {
+      const b = await setup({ caps: { tg: { deletes: true } } });
+      const m = await b.qq.inject(QQ.room, { text: 'oops' });
+      await waitFor(() => b.tg.remote.sent(TG.room).length === 1 && b.irc.remote.sent(IRC.room).length === 1, 'the message');
+      await b.qq.inject(QQ.room, { kind: 'delete', deleteOf: m.id, text: 'recalled a message' });
+      await waitFor(() => b.tg.remote.sent(TG.room).length === 2 && b.irc.remote.sent(IRC.room).length === 2, 'the delete');
+      const del = b.tg.remote.sent(TG.room)[1]!.delivery;
+      expect(del.message.kind).toBe('delete');
+      expect(del.deleteOfRemoteIds).toEqual([b.tg.remote.sent(TG.room)[0]!.remoteId]);
+      const notice = b.irc.remote.sent(IRC.room)[1]!.delivery;
+      expect(notice.message.kind).toBe('notice');
+      expect(notice.message.deleteOf).toBeUndefined();
+      expect(b.irc.remote.texts(IRC.room)).toEqual(['oops', 'recalled a message']);
+      expect(b.failures).toEqual([]);
+    });
+
+    it('waits behind the message it deletes: a target down meanwhile gets the message, then its delete', async () => {
+      const b = await setup({ caps: { tg: { deletes: true } } });
+      b.tg.online = false;
+      const m = await b.qq.inject(QQ.room, { text: 'queued' });
+      await b.qq.inject(QQ.room, { kind: 'delete', deleteOf: m.id, text: 'recalled a message' });
+      await new Promise((r) => setTimeout(r, 50));
+      expect(b.tg.remote.sent(TG.room)).toEqual([]);
+      b.tg.online = true;
+      await waitFor(() => b.tg.remote.sent(TG.room).length === 2, 'message, then delete');
+      const [sent, del] = b.tg.remote.sent(TG.room);
+      expect(sent!.delivery.message.kind).toBe('message');
+      expect(del!.delivery.deleteOfRemoteIds).toEqual([sent!.remoteId]);
+    });
+
+    it('a delete of a message that never reached a room (unknown, or refused there) sends nothing there and reports nothing', async () => {
+      const b = await setup({ caps: { tg: { deletes: true } } });
+      b.irc.rejectWhen((d) => (plainTextOf(d.message) === 'not for irc' ? 'blocked' : undefined));
+      const m = await b.qq.inject(QQ.room, { text: 'not for irc' });
+      await waitFor(() => b.tg.remote.sent(TG.room).length === 1 && b.failures.length === 1, 'delivered to tg, refused by irc');
+      await b.qq.inject(QQ.room, { kind: 'delete', deleteOf: m.id, text: 'recalled a message' });
+      await b.qq.inject(QQ.room, { kind: 'delete', deleteOf: 'qq:group:1:never-seen', text: 'recalled a message' });
+      await b.qq.inject(QQ.room, { text: 'after' });
+      await waitFor(() => b.irc.remote.texts(IRC.room).includes('after') && b.tg.remote.texts(TG.room).includes('after'), 'the next message');
+      expect(b.irc.remote.texts(IRC.room)).toEqual(['after']);
+      expect(b.tg.remote.sent(TG.room).map((s) => s.delivery.message.kind)).toEqual(['message', 'delete', 'message']);
+      expect(b.failures).toHaveLength(1); // only the refusal of the message itself
+      expect((await b.relay.stats()).reduce((a, s) => a + s.depth, 0)).toBe(0);
+    });
+
+    it('a delete without fallback parts shows nothing where the target cannot delete', async () => {
+      const b = await setup();
+      const m = await b.qq.inject(QQ.room, { text: 'gone' });
+      await b.qq.inject(QQ.room, { kind: 'delete', deleteOf: m.id, parts: [] });
+      await b.qq.inject(QQ.room, { text: 'next' });
+      await waitFor(() => b.irc.remote.texts(IRC.room).includes('next'), 'the next message');
+      expect(b.irc.remote.texts(IRC.room)).toEqual(['gone', 'next']);
+    });
   });
 });

@@ -20,6 +20,8 @@ export interface FakeEvent {
   content: Record<string, unknown>;
   origin_server_ts: number;
   redacts?: string;
+  /** Set once the event is redacted (its content is stripped then, as a homeserver does). */
+  unsigned?: { redacted_because?: FakeEvent };
 }
 
 interface Room {
@@ -185,7 +187,13 @@ export class FakeHomeserver {
     const room = this.room(roomId);
     if (room.members.get(user) !== 'join') throw new Error(`${user} is not in ${roomId}`);
     const ev = this.addEvent(room, user, 'm.room.redaction', { redacts: eventId, ...(reason ? { reason } : {}) }, undefined, eventId);
+    this.applyRedaction(room, ev);
     return ev.event_id;
+  }
+
+  /** The redaction event that redacted `eventId`, if it was redacted. */
+  redactionOf(eventId: string): FakeEvent | undefined {
+    return this.event(eventId)?.unsigned?.redacted_because;
   }
 
   /** Resends, in order and with their own txnIds, the transactions not acknowledged yet; returns the answers. */
@@ -275,17 +283,27 @@ export class FakeHomeserver {
     room.events.push(ev);
     if (this.o.autoPush !== false && this.appserviceUrl) {
       const txnId = String(++this.counter);
+      // The transaction carries the event as it was sent: a later redaction does not reach back into it.
+      const sent = structuredClone(ev);
       this.pushChain = this.pushChain.then(async () => {
         // Behind an unacknowledged transaction, later ones wait too (order is kept).
         if (this.unacknowledged.length > 0) {
-          this.unacknowledged.push({ txnId, events: [ev] });
+          this.unacknowledged.push({ txnId, events: [sent] });
           return;
         }
-        const status = await this.pushTransaction([ev], txnId).catch(() => 0);
-        if (status < 200 || status >= 300) this.unacknowledged.push({ txnId, events: [ev] });
+        const status = await this.pushTransaction([sent], txnId).catch(() => 0);
+        if (status < 200 || status >= 300) this.unacknowledged.push({ txnId, events: [sent] });
       });
     }
     return ev;
+  }
+
+  /** Strips the redacted event's content (m.room.message keeps none of its keys). */
+  private applyRedaction(room: Room, redaction: FakeEvent): void {
+    const target = room.events.find((e) => e.event_id === redaction.redacts);
+    if (!target || target.unsigned?.redacted_because) return;
+    target.content = {};
+    target.unsigned = { redacted_because: redaction };
   }
 
   private addState(room: Room, sender: string, type: string, key: string, content: Record<string, unknown>): FakeEvent {
@@ -384,6 +402,32 @@ export class FakeHomeserver {
         const ev = this.addEvent(room, user, seg[7], body);
         this.txns.set(key, ev.event_id);
         return { event_id: ev.event_id };
+      }
+      if (method === 'PUT' && action === 'redact' && seg[7] && seg[8]) {
+        // As Synapse 1.67 decides (handlers/message.py, event_auth.check_redaction): with the
+        // room's redact level (default 50) anything goes, even an unknown event; below it only the
+        // sender's own, existing event.
+        if (room.members.get(user) !== 'join') throw new HttpError(403, 'M_FORBIDDEN', `User ${user} not in room ${room.id}`);
+        const key = `${user}\0${room.id}\0redact\0${seg[8]}`;
+        const prior = this.txns.get(key);
+        if (prior) return { event_id: prior };
+        const target = room.events.find((e) => e.event_id === seg[7]);
+        if (target?.type === 'm.room.create') throw new HttpError(403, 'M_FORBIDDEN', 'Redacting create events is not permitted');
+        const pl = room.state.get('m.room.power_levels\0') as { redact?: number } | undefined;
+        if (this.powerOf(room, user) < (pl?.redact ?? 50)) {
+          if (!target) throw new HttpError(404, 'M_NOT_FOUND', `Could not find event ${seg[7]}`);
+          if (target.sender !== user) throw new HttpError(403, 'M_FORBIDDEN', "You don't have permission to redact events");
+        }
+        const ev = this.addEvent(room, user, 'm.room.redaction', body, undefined, seg[7]);
+        this.applyRedaction(room, ev);
+        this.txns.set(key, ev.event_id);
+        return { event_id: ev.event_id };
+      }
+      if (method === 'GET' && action === 'event' && seg[7]) {
+        // The spec answers 404 both for an unknown event and for one the requester may not see.
+        const ev = room.members.get(user) === 'join' ? room.events.find((e) => e.event_id === seg[7]) : undefined;
+        if (!ev) throw new HttpError(404, 'M_NOT_FOUND', 'Event not found.');
+        return ev;
       }
       if (action === 'state' && seg[7]) {
         const type = seg[7];

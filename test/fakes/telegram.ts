@@ -132,6 +132,12 @@ export class FakeTelegram {
   /** getUpdates offset last asked for: Telegram forgets every update below it (confirmed). */
   private confirmedBelow = 0;
   private held = new Map<string, Promise<void>>();
+  /** Every message in each chat (the bot's and users'), for deleteMessage's checks. */
+  private readonly chatMessages = new Map<string, Map<number, { date: number; fromBot: boolean; deleted: boolean }>>();
+  /** Messages the bot deleted (deleteMessage answered true), in order. */
+  readonly deleted: { chatId: string; messageId: number }[] = [];
+  /** The bot is an administrator with can_delete_messages in every chat. */
+  botIsAdmin = false;
 
   constructor(opts: FakeTelegramOptions) {
     this.token = opts.token;
@@ -200,6 +206,24 @@ export class FakeTelegram {
     return n;
   }
 
+  private remember(chatId: string, messageId: number, date: number, fromBot: boolean): void {
+    const chat = this.chatMessages.get(chatId) ?? new Map();
+    chat.set(messageId, { date, fromBot, deleted: false });
+    this.chatMessages.set(chatId, chat);
+  }
+
+  /** Moves a message's date back (Telegram's 48-hour limit on deleting, without waiting it out). */
+  backdate(chatId: string | number, messageId: number, seconds: number): void {
+    const m = this.chatMessages.get(String(chatId))?.get(messageId);
+    if (m) m.date -= seconds;
+  }
+
+  /** Whether a message is still in the chat (not deleted). */
+  exists(chatId: string | number, messageId: number): boolean {
+    const m = this.chatMessages.get(String(chatId))?.get(messageId);
+    return m !== undefined && !m.deleted;
+  }
+
   /** Queues an update (for getUpdates, or POSTs it to the webhook if one is set); returns it. */
   pushUpdate(body: Record<string, unknown>): { update_id: number; [k: string]: unknown } {
     const u = { update_id: this.nextUpdateId++, ...body };
@@ -217,6 +241,7 @@ export class FakeTelegram {
       from: { is_bot: false, ...from },
       ...extra,
     };
+    this.remember(String(chatId), msg.message_id, msg.date, false);
     this.pushUpdate({ message: msg });
     return msg;
   }
@@ -365,8 +390,10 @@ export class FakeTelegram {
   }
 
   private botMessage(chatId: string, extra: Record<string, unknown>) {
+    const message_id = typeof extra.message_id === 'number' ? extra.message_id : this.newMessageId(chatId);
+    if (extra.message_id === undefined) this.remember(chatId, message_id, Math.floor(Date.now() / 1000), true);
     return {
-      message_id: this.newMessageId(chatId),
+      message_id,
       date: Math.floor(Date.now() / 1000),
       chat: { id: Number(chatId), type: 'supergroup', title: 'Test group' },
       from: { id: this.bot.id, is_bot: true, first_name: this.bot.first_name, username: this.bot.username },
@@ -411,6 +438,19 @@ export class FakeTelegram {
         const visible = this.checkText(p.text, p.parse_mode, 'message text');
         this.sent.push({ method, chatId, messageId: id, text: String(p.text), editOf: id, ...(p.parse_mode ? { parseMode: String(p.parse_mode) } : {}) });
         return this.botMessage(chatId, { message_id: id, text: visible, edit_date: Math.floor(Date.now() / 1000) });
+      }
+      case 'deleteMessage': {
+        // The Bot API's rules: 48 hours at most; the bot's own messages, or any as an admin with
+        // can_delete_messages. Telegram answers every refusal the same way.
+        const chatId = String(p.chat_id);
+        if (p.message_id === undefined) throw new ApiError(400, 'Bad Request: message identifier is not specified');
+        const id = Number(p.message_id);
+        const m = this.chatMessages.get(chatId)?.get(id);
+        if (!m || m.deleted) throw new ApiError(400, 'Bad Request: message to delete not found');
+        if (Math.floor(Date.now() / 1000) - m.date > 48 * 3600 || (!m.fromBot && !this.botIsAdmin)) throw new ApiError(400, "Bad Request: message can't be deleted");
+        m.deleted = true;
+        this.deleted.push({ chatId, messageId: id });
+        return true;
       }
       case 'getFile': {
         const f = this.files.get(String(p.file_id));

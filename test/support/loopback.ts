@@ -43,6 +43,8 @@ export const fullCapabilities: Capabilities = {
   images: 'upload',
   replies: true,
   edits: true,
+  // Off by default, so a loopback stands for a network that cannot delete (WebQQ, IRC).
+  deletes: false,
   kinds: ['message', 'action', 'notice', 'join', 'leave', 'rename', 'topic'],
   rateLimit: { perSecond: 0, burst: 1 },
 };
@@ -62,6 +64,7 @@ export interface InjectOptions {
   sender?: Sender;
   replyTo?: string;
   editOf?: string;
+  deleteOf?: string;
   fromBridge?: boolean;
 }
 
@@ -146,6 +149,7 @@ export class LoopbackConnector implements Connector {
     };
     if (o.replyTo !== undefined) msg.replyTo = o.replyTo;
     if (o.editOf !== undefined) msg.editOf = o.editOf;
+    if (o.deleteOf !== undefined) msg.deleteOf = o.deleteOf;
     if (o.fromBridge) msg.fromBridge = true;
     return msg;
   }

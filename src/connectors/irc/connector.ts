@@ -99,6 +99,9 @@ export class IrcConnector implements Connector {
       images: 'link',
       replies: false,
       edits: false,
+      // What went out on IRC stays out: a delete arrives as a one-line notice ("alice recalled a
+      // message"), never a quote of it (docs/architecture.md, "Deletes").
+      deletes: false,
       kinds: ['message', 'action', 'notice', 'join', 'leave', 'rename', 'topic'],
       rateLimit: { ...config.rateLimit },
     };

@@ -109,6 +109,16 @@ export class MatrixClient {
     return r.event_id;
   }
 
+  /** Redacts an event; idempotent per txnId. Returns the redaction's event id. */
+  async redact(roomId: string, eventId: string, txnId: string, userId?: string, reason?: string): Promise<string> {
+    const r = await this.request<{ event_id: string }>('PUT', `/_matrix/client/v3/rooms/${enc(roomId)}/redact/${enc(eventId)}/${enc(txnId)}`, { body: reason ? { reason } : {}, userId });
+    return r.event_id;
+  }
+
+  getEvent<T = Record<string, unknown>>(roomId: string, eventId: string, userId?: string): Promise<T> {
+    return this.request<T>('GET', `/_matrix/client/v3/rooms/${enc(roomId)}/event/${enc(eventId)}`, { userId });
+  }
+
   getState<T = Record<string, unknown>>(roomId: string, type: string, stateKey = '', userId?: string): Promise<T> {
     return this.request<T>('GET', `/_matrix/client/v3/rooms/${enc(roomId)}/state/${enc(type)}/${enc(stateKey)}`, { userId });
   }

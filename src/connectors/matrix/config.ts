@@ -30,7 +30,10 @@ export const matrixConfigSchema = z
     portals: z.boolean().default(false),
     /** With `portals`, only these QQ groups get portal rooms (default: any group the account is in). */
     portalGroups: z.array(z.number().int().positive()).optional(),
-    /** What a Matrix redaction becomes on QQ (which cannot delete): a short notice, or nothing. */
+    /**
+     * A Matrix redaction deletes the bridged copies where the network can delete (OneBot, Milky,
+     * Telegram); where it cannot (WebQQ, IRC) it becomes a short notice, or nothing.
+     */
     redactions: z.enum(['notice', 'ignore']).default('notice'),
   })
   .strict();

@@ -64,6 +64,7 @@ export class MatrixConnector implements Connector {
     images: 'upload',
     replies: true,
     edits: true,
+    deletes: true,
     kinds: ['message', 'action', 'notice', 'join', 'leave'],
     rateLimit: { perSecond: 10, burst: 20 },
   };
@@ -187,6 +188,7 @@ export class MatrixConnector implements Connector {
     const key = (d.idempotencyKey ?? msg.id).replace(/[^A-Za-z0-9._~-]/g, '_');
     const ghost = msg.origin.sender.puppet ? this.ghostId(msg.origin.sender.id) : undefined;
     try {
+      if (msg.kind === 'delete') return await this.redactAll(room, d.deleteOfRemoteIds ?? [], key);
       if (ghost && (msg.kind === 'join' || msg.kind === 'leave')) {
         if (msg.kind === 'join') await this.ghosts.ensureGhost(ghost, msg.origin.sender, room);
         else await this.ghosts.leave(ghost, room);
@@ -221,6 +223,24 @@ export class MatrixConnector implements Connector {
       if (e instanceof DeliveryError) throw e;
       throw toDeliveryError(e, `Matrix delivery to ${room}`);
     }
+  }
+
+  /**
+   * Redacts each event of a deleted message, as the ghost (or bot) that sent it when it is ours —
+   * no power level needed — else as the bot, which needs the room's redact level. Idempotent per
+   * txnId, so a retry redacts nothing twice.
+   */
+  private async redactAll(room: string, eventIds: readonly string[], key: string): Promise<string[]> {
+    const out: string[] = [];
+    for (const [i, eventId] of eventIds.entries()) {
+      const sender = await this.client.getEvent<{ sender?: unknown }>(room, eventId).then((e) => str(e.sender), (e: unknown) => {
+        this.log.debug({ room, event: eventId, err: (e as Error).message }, 'could not read the event to delete; redacting as the bot');
+        return undefined;
+      });
+      const as = sender && this.isOurs(sender) && sender !== this.botUserId ? sender : undefined;
+      out.push(await this.client.redact(room, eventId, `${key}.d${i}`, as));
+    }
+    return out;
   }
 
   /** Uploads a picture (once per media id) under its original name; `m.image` with its real size and type. */
@@ -260,7 +280,9 @@ export class MatrixConnector implements Connector {
     try {
       await this.client.sendEvent(room, 'm.room.message', `status.${eventId.replace(/[^A-Za-z0-9._~-]/g, '_')}.${f.target.network}.${f.seq}`, {
         msgtype: 'm.notice',
-        body: `⚠ This message could not be delivered to ${f.target.network === 'qq' ? 'QQ' : f.target.network}.`,
+        body: f.messageKind === 'delete'
+          ? `⚠ This deletion could not be carried out on ${f.target.network === 'qq' ? 'QQ' : f.target.network}: the copy there stays.`
+          : `⚠ This message could not be delivered to ${f.target.network === 'qq' ? 'QQ' : f.target.network}.`,
         'm.relates_to': { 'm.in_reply_to': { event_id: eventId } },
       });
     } catch (e) {
@@ -378,10 +400,20 @@ export class MatrixConnector implements Connector {
       await this.ctx?.receive(msg, { hold: false }); // the homeserver keeps the transaction until 2xx
       return;
     }
-    if (ev.type === 'm.room.redaction' && this.config.redactions === 'notice' && this.rooms.has(room)) {
-      // QQ cannot delete a message: its readers learn only who deleted one. No reply to the
-      // original, which QQ would show as a quote of the very text its author wanted gone.
-      await this.ctx?.receive(await this.inbound(room, eventId, sender, ev, 'notice', [{ type: 'text', text: 'deleted a message' }]), { hold: false }); // the homeserver keeps the transaction until 2xx
+    if (ev.type === 'm.room.redaction' && this.rooms.has(room)) {
+      // Room v11 puts `redacts` in the content, older versions at the top.
+      const target = str(content.redacts) ?? str(ev.redacts);
+      const deleteOf = target ? await this.ctx?.sourceIdFor(room, target) : undefined;
+      if (!deleteOf) {
+        this.log.debug({ room, event: eventId, redacts: target }, 'a redaction of an event the bridge does not know; dropped');
+        return;
+      }
+      // Networks that delete, delete; one that cannot (WebQQ, IRC) shows who deleted a message
+      // (`redactions: notice`) or nothing — never a quote of the text its author wanted gone.
+      const parts: Part[] = this.config.redactions === 'notice' ? [{ type: 'text', text: 'deleted a message' }] : [];
+      const msg = await this.inbound(room, eventId, sender, ev, 'delete', parts);
+      msg.deleteOf = deleteOf;
+      await this.ctx?.receive(msg, { hold: false }); // the homeserver keeps the transaction until 2xx
     }
   }
 

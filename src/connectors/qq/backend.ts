@@ -238,7 +238,10 @@ export interface QqBackend {
   refreshContacts(): Promise<void>;
   /** Sends one message (the backend splits long text); resolves to every remote id it created, in order. */
   send(room: QqRoom, items: QqOutItem[], opts?: QqSendOptions): Promise<string[]>;
-  /** Recalls a message the account sent (features.recall). */
+  /**
+   * Recalls a message (features.recall): the account's own, or a member's where it is an admin.
+   * Throws a QqSendError: `bad-request` when QQ refused this recall (final), else retryable.
+   */
   recall?(room: QqRoom, nativeId: string): Promise<void>;
   /** Downloads a media item an inbound event referred to. */
   fetchMedia?(ref: QqMediaRef): Promise<{ data: Buffer; mime: string; name?: string }>;

@@ -94,6 +94,7 @@ export class QqConnector implements Connector {
       images: 'upload',
       replies: features.replies,
       edits: false,
+      deletes: features.recall,
       kinds: ['message', 'action', 'notice'] satisfies MessageKind[],
       // The account's sends are paced below the outbox (the backend's queue); the outbox's
       // bucket only needs to keep one room from monopolising that queue.
@@ -267,10 +268,28 @@ export class QqConnector implements Connector {
         const kind: MessageKind = e.change === 'join' ? 'join' : 'leave';
         return { id, origin: { network: 'qq', room, sender: { id: senderId, displayName: name, puppet: e.member.qq !== undefined } }, kind, parts: [], time: e.time };
       }
-      case 'recall':
-        // The neutral model has no deletion yet: a recall is logged, not relayed.
-        this.log?.info({ room, id: e.nativeId }, 'a QQ message was recalled');
-        return undefined;
+      case 'recall': {
+        // Our own recall (a delete from another network) comes back as an event: never relayed.
+        const self = this.backend?.self()?.qq;
+        if (e.operator !== undefined && e.operator === self) {
+          this.log?.debug({ room, id: e.nativeId }, 'our own QQ recall; not relayed back');
+          return undefined;
+        }
+        // The message map knows the recalled message: one from QQ, or the bridge's copy of one from elsewhere.
+        const deleteOf = await this.ctx!.sourceIdFor(room, e.nativeId).catch(() => undefined);
+        if (deleteOf === undefined) {
+          this.log?.debug({ room, id: e.nativeId }, 'a QQ recall of a message the bridge does not know; dropped');
+          return undefined;
+        }
+        const members = e.room.kind === 'group' ? this.backend?.members(e.room.number) : undefined;
+        const who = e.operator !== undefined ? String(e.operator) : 'someone';
+        const name = e.operator !== undefined ? memberName(members, e.operator) ?? who : who;
+        return {
+          id: sourceId('qq', room, `recall-${e.nativeId}`),
+          origin: { network: 'qq', room, sender: { id: who, displayName: name, puppet: e.operator !== undefined } },
+          kind: 'delete', deleteOf, parts: [{ type: 'text', text: 'recalled a message' }], time: e.time,
+        };
+      }
     }
   }
 
@@ -305,6 +324,7 @@ export class QqConnector implements Connector {
     const room = parseQqRoom(delivery.room);
     if (!room) throw new DeliveryError('rejected', `not a QQ room: ${JSON.stringify(delivery.room)} (expected group:<number> or discussion:<name>)`);
     if (room.kind === 'discussion' && !backend.features.discussions) throw new DeliveryError('rejected', `QQ discussions are not supported with protocol: ${backend.protocol}`);
+    if (delivery.message.kind === 'delete') return this.recall(backend, room, delivery);
     const items = await this.outItems(delivery);
     if (!items.some((i) => i.type !== 'reply')) return [];
     // A retry of a delivery whose first pieces went out resumes after them (same items, same split).
@@ -336,6 +356,28 @@ export class QqConnector implements Connector {
       }
       throw err;
     }
+  }
+
+  /**
+   * Recalls every piece of the deleted message. Not paced with sends and never counted against the
+   * account: QQ refusing a recall (too old, not ours, no admin rights) says nothing about the
+   * account, and is reported once (rejected), not retried. Pieces recalled by an earlier attempt
+   * (`alreadySent`) are skipped, since recalling one twice is refused.
+   */
+  private async recall(backend: QqBackend, room: QqRoom, delivery: Delivery): Promise<string[]> {
+    if (!backend.features.recall || !backend.recall) throw new DeliveryError('rejected', `QQ recalls are not supported with protocol: ${backend.protocol}`);
+    const done = [...(delivery.alreadySent ?? [])];
+    for (const id of delivery.deleteOfRemoteIds ?? []) {
+      if (done.includes(id)) continue;
+      try {
+        await backend.recall(room, id);
+      } catch (e) {
+        const err = deliveryErrorFor(e);
+        throw new DeliveryError(err.kind, `QQ recall of message ${id} failed: ${err.message}`, { cause: e, remoteIds: done });
+      }
+      done.push(id);
+    }
+    return [];
   }
 
   /**

@@ -98,6 +98,8 @@ export class TelegramConnector implements Connector {
       images: 'upload',
       replies: true,
       edits: true,
+      // Outbound only: the Bot API tells a bot nothing when a user deletes a message.
+      deletes: true,
       kinds: ['message', 'action', 'notice'],
       rateLimit: config.rateLimit,
     };
@@ -517,6 +519,7 @@ export class TelegramConnector implements Connector {
     const chat = delivery.room;
     const msg = delivery.message;
     try {
+      if (msg.kind === 'delete') return await this.deleteAll(chat, delivery.deleteOfRemoteIds ?? [], delivery.alreadySent ?? []);
       if (msg.editOf !== undefined) {
         const edited = await this.tryEdit(chat, msg, delivery.editOfRemoteIds);
         if (edited) return [];
@@ -528,6 +531,30 @@ export class TelegramConnector implements Connector {
       this.log.warn({ room: chat, id: msg.id, kind: err.kind, err: err.message }, 'Telegram delivery failed');
       throw err;
     }
+  }
+
+  /**
+   * Deletes every piece of a message. "message to delete not found" means it is gone already (a
+   * retry after a lost answer, or a person deleted it): the goal is reached. Any other refusal
+   * (older than 48 hours, no right to delete it) is final.
+   */
+  private async deleteAll(chat: string, ids: readonly string[], alreadyDone: readonly string[]): Promise<string[]> {
+    const done = [...alreadyDone];
+    for (const id of ids) {
+      if (done.includes(id)) continue;
+      try {
+        await this.bot.api.deleteMessage(chat, Number(id));
+      } catch (e) {
+        if (e instanceof GrammyError && e.error_code === 400 && /message to delete not found/i.test(e.description)) {
+          this.log.debug({ room: chat, message: id }, 'the Telegram message to delete is gone already');
+        } else {
+          const err = toDeliveryError(e);
+          throw new DeliveryError(err.kind, err.message, { cause: e, remoteIds: done, ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}) });
+        }
+      }
+      done.push(id);
+    }
+    return [];
   }
 
   /** Edits the message in place when it was one text message; false when it must go as a new one. */

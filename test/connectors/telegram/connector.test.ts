@@ -64,6 +64,29 @@ async function setup(o: { config?: Partial<TelegramConfigInput>; opts?: Telegram
   return { fake, relay, qq, tg, media, logLines, toQQ, failures };
 }
 
+describe('Telegram deletes (outbound only: the Bot API tells a bot of no deletion)', () => {
+  it('deletes every piece of the message; one already gone counts as done; one past 48 hours is refused once', async () => {
+    const { fake, qq, failures } = await setup();
+    const a = await qq.inject(QQ.room, { sender: { id: '1', displayName: 'ann' }, text: 'split ' + 'x'.repeat(5000) });
+    const b = await qq.inject(QQ.room, { sender: { id: '1', displayName: 'ann' }, text: 'deleted by someone already' });
+    const c = await qq.inject(QQ.room, { sender: { id: '1', displayName: 'ann' }, text: 'ancient' });
+    await waitFor(() => fake.sentTo(CHAT).length === 4, 'four Telegram messages (the first split in two)', 8_000);
+    const [a1, a2, bm, cm] = fake.sentTo(CHAT);
+    // Someone (an admin's client) deletes b first: the fake Bot API is the same chat for everyone.
+    await fetch(`${fake.apiRoot}/bot${TOKEN}/deleteMessage`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ chat_id: CHAT, message_id: bm!.messageId }) });
+    fake.backdate(CHAT, cm!.messageId, 49 * 3600);
+    for (const m of [a, b, c]) await qq.inject(QQ.room, { kind: 'delete', deleteOf: m.id, text: 'recalled a message' });
+    await waitFor(() => failures.length === 1, 'the refusal', 8_000);
+    expect([a1, a2].map((m) => fake.exists(CHAT, m!.messageId))).toEqual([false, false]);
+    expect(fake.exists(CHAT, bm!.messageId)).toBe(false);
+    expect(fake.exists(CHAT, cm!.messageId)).toBe(true);
+    expect(failures[0]).toMatchObject({ kind: 'rejected', messageKind: 'delete', sourceId: expect.stringContaining('qq:'), reason: "deleteMessage: 400 Bad Request: message can't be deleted" });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(fake.calls.filter((m) => m === 'deleteMessage')).toHaveLength(5); // 2 + 1 (not found: done) + 1 refused, + the test's own
+    expect(fake.sentTo(CHAT)).toHaveLength(4); // no notice text sent for a delete
+  });
+});
+
 describe('TelegramConnector through a Relay and the fake Bot API', () => {
   it('QQ → Telegram: HTML with the nick in bold and hostile text escaped', async () => {
     const { fake, qq } = await setup();

@@ -333,6 +333,9 @@ export class MilkyBackend implements QqBackend {
     try {
       await this.api.call('recall_group_message', { group_id: room.number, message_seq: Number(nativeId) });
     } catch (e) {
+      // An answer with a retcode is QQ refusing this recall (gone, too old, not ours): asking again
+      // gets the same answer. Offline, timeouts and the network stay retryable.
+      if (isMilkyError(e) && e.kind === 'failed') throw new QqSendError('bad-request', e.message, { cause: e, ...(e.retcode !== undefined ? { code: e.retcode } : {}) });
       throw sendFailure(e);
     }
   }

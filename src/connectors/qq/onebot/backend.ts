@@ -454,6 +454,10 @@ export class OnebotBackend implements QqBackend {
     try {
       await this.client!.call('delete_msg', { message_id: id });
     } catch (e) {
+      // Implementations answer every refused recall (gone, too old, not ours, no admin rights) with
+      // status failed — NapCat with 1200, its catch-all — so any failed answer is final for a recall;
+      // only timeouts and a dropped socket are worth another try.
+      if (e instanceof OneBotActionError) throw new QqSendError('bad-request', e.message, { cause: e, ...(e.retcode !== undefined ? { code: e.retcode } : {}) });
       throw sendFailure(e, []);
     }
   }

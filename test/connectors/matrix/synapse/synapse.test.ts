@@ -124,6 +124,22 @@ describe.skipIf(!haveSynapse)('Matrix connector against Synapse', () => {
     expect(n.replyTo).toBeUndefined(); // no quote of the deleted text
   });
 
+  it('a deletion from QQ redacts the ghost\'s event, as that ghost', async () => {
+    const sender = { id: '10004', displayName: 'Recaller', puppet: true };
+    const m = await bridge.qq.inject(GROUP, { sender, text: 'take it back' });
+    await waitFor(async () => (await alice.messages(room)).some((e) => e.content.body === 'take it back'), 'delivery to Matrix', 20_000);
+    const ev = (await alice.messages(room)).find((e) => e.content.body === 'take it back')!;
+    expect(ev.sender).toBe(ghost('10004'));
+    await bridge.qq.inject(GROUP, { sender, kind: 'delete', deleteOf: m.id, text: 'recalled a message' });
+    await waitFor(async () => (await alice.timeline(room)).some((e) => e.type === 'm.room.redaction' && (e as { redacts?: string }).redacts === ev.event_id), 'the redaction', 20_000);
+    const redaction = (await alice.timeline(room)).find((e) => e.type === 'm.room.redaction' && (e as { redacts?: string }).redacts === ev.event_id)!;
+    expect(redaction.sender).toBe(ghost('10004'));
+    expect((await alice.messages(room)).find((e) => e.event_id === ev.event_id)!.content).toEqual({});
+    // The redaction comes back to the bridge as the ghost's event: never relayed to QQ.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(texts().filter((t) => /deleted a message/.test(t))).toHaveLength(1); // only the earlier test's
+  });
+
   it('bridge info: the bot without power says so once; with power it writes m.bridge', async () => {
     const botNotices = async () => (await alice.messages(room)).filter((e) => e.sender === bridge.matrix.botUserId && /power level is too low/.test(String(e.content.body)));
     await waitFor(async () => (await botNotices()).length === 1, 'no-power notice', 20_000);

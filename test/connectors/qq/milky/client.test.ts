@@ -7,6 +7,7 @@ import { startMilkySimulator, type RunningMilkySimulator } from '../../../../src
 import { capturedLogger } from '../../../support/log-capture.js';
 import { waitFor } from '../../../support/wait.js';
 import { freePort } from '../../../../src/demo/ngircd.js';
+import { defaultWorld } from '../../../../src/simulator/world.js';
 
 const TOKEN = 'sekrit-token';
 const GROUP = 346167134;
@@ -249,6 +250,39 @@ describe('Milky events', () => {
     const e = c.events[0]!;
     expect(e.event_type === 'message_receive' && [e.data.sender_id, e.data.message_seq]).toEqual([SELF, r.message_seq]);
     expect((await control(s, '/sent'))[0].text).toBe(`mine[image image/png ${PNG.length} bytes]`);
+  });
+});
+
+describe('Milky recalls', () => {
+  it('recall_group_message follows QQ: own message within two minutes, a member\'s only as an admin, never twice; the recall is pushed as message_recall', async () => {
+    const world = defaultWorld();
+    // The default world makes the account the group's owner; a plain member here.
+    world.groups.find((g) => g.number === GROUP)!.owner = 2041084648;
+    const s = await sim({ world });
+    const api = new MilkyApi({ url: s.url, accessToken: TOKEN });
+    const ev = stream(s, 'websocket');
+    ev.st.start();
+    await waitFor(() => ev.states.includes('online'), 'stream online');
+    const send = async (text: string) => (await api.call('send_group_message', { group_id: GROUP, message: [{ type: 'text', data: { text } }] })).message_seq;
+    const own = await send('mine');
+    const old = await send('old');
+    await control(s, '/backdate', { group: GROUP, seq: old, seconds: 121 });
+    const { message_seq: theirs } = await control(s, '/inject', { group: GROUP, from: ALICE, text: 'a member says' });
+    const recall = (seq: number) => api.call('recall_group_message', { group_id: GROUP, message_seq: seq });
+
+    await recall(own);
+    await waitFor(() => ev.events.some((e) => e.event_type === 'message_recall'), 'message_recall pushed');
+    expect(ev.events.find((e) => e.event_type === 'message_recall')!.data).toMatchObject({ message_scene: 'group', peer_id: GROUP, message_seq: own, sender_id: SELF, operator_id: SELF });
+    expect(await caught(recall(own))).toMatchObject({ kind: 'failed', retcode: -404 });
+    expect((await caught(recall(old))).message).toMatch(/too old to recall/);
+    expect((await caught(recall(theirs))).message).toMatch(/no permission/);
+    await control(s, '/admin', { group: GROUP, user: SELF });
+    await recall(old);
+    await recall(theirs);
+    expect(await control(s, '/recalls')).toEqual([
+      { group: GROUP, message_seq: own, sender: SELF }, { group: GROUP, message_seq: old, sender: SELF }, { group: GROUP, message_seq: theirs, sender: ALICE },
+    ]);
+    expect(await control(s, '/violations')).toEqual([]);
   });
 });
 

@@ -92,4 +92,34 @@ describe('OneBot simulator strictness', () => {
     expect((h.data as { messages: Array<{ message_id: number }> }).messages.map((m) => m.message_id)).toEqual([id]);
     expect(sim.violations()).toEqual([]);
   });
+
+  it('delete_msg follows QQ: the account\'s own message within two minutes, a member\'s only as an admin, never twice; a string id is a violation', async () => {
+    const { sim, ws, frames, answer } = await connect();
+    const G = 346167134;
+    // The default world makes the account the group's owner; a plain member here.
+    sim.world.groups.find((g) => g.number === G)!.owner = 2041084648;
+    const call = async (echo: string, params: Record<string, unknown>) => {
+      ws.send(JSON.stringify({ action: 'delete_msg', params, echo }));
+      return answer(echo);
+    };
+    ws.send(JSON.stringify({ action: 'send_group_msg', params: { group_id: G, message: [{ type: 'text', data: { text: 'mine' } }] }, echo: 's1' }));
+    const own = ((await answer('s1')).data as { message_id: number }).message_id;
+    ws.send(JSON.stringify({ action: 'send_group_msg', params: { group_id: G, message: [{ type: 'text', data: { text: 'old' } }] }, echo: 's2' }));
+    const old = ((await answer('s2')).data as { message_id: number }).message_id;
+    sim.backdate(old, 121);
+    const theirs = sim.inject(G, 2440652742, 'a member says').message_id;
+
+    expect(await call('d1', { message_id: own })).toMatchObject({ status: 'ok', retcode: 0 });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(frames.find((f) => f.notice_type === 'group_recall')).toMatchObject({ group_id: G, message_id: own, operator_id: sim.self.qq, user_id: sim.self.qq });
+    expect(await call('d2', { message_id: own })).toMatchObject({ status: 'failed', retcode: 1200, message: 'message not found' });
+    expect(await call('d3', { message_id: old })).toMatchObject({ status: 'failed', retcode: 1200, message: expect.stringContaining('too old to recall') });
+    expect(await call('d4', { message_id: theirs })).toMatchObject({ status: 'failed', retcode: 1200, message: expect.stringContaining('no permission') });
+    expect(await call('d5', { message_id: String(theirs) })).toMatchObject({ status: 'failed', retcode: 1400 });
+    expect(sim.violations().map((v) => v.action)).toEqual(['delete_msg']);
+    sim.setAdmin(G, sim.self.qq);
+    expect(await call('d6', { message_id: old })).toMatchObject({ status: 'ok' });
+    expect(await call('d7', { message_id: theirs })).toMatchObject({ status: 'ok' });
+    expect(sim.recalls.map((r) => r.message_id)).toEqual([own, old, theirs]);
+  });
 });

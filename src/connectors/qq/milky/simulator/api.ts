@@ -107,9 +107,12 @@ export function handlers(state: MilkySimState, emit: Emit): Record<string, (p: J
     recall_group_message: (p) => {
       const g = groupOf(state, p.group_id);
       const m = state.message(g.number, p.message_seq as number);
+      // Recalled messages leave the history: a second recall finds nothing.
       if (!m) throw new ApiFailure(-404, `message ${String(p.message_seq)} does not exist`);
-      if (m.sender !== state.self.qq) throw new ApiFailure(-403001, 'only the account\'s own messages can be recalled');
+      const refused = state.recallRefusal(g, m);
+      if (refused) throw new ApiFailure(-403001, refused);
       state.recall(g.number, m.seq);
+      state.recalls.push({ group: g.number, message_seq: m.seq, sender: m.sender });
       emit('message_recall', { message_scene: 'group', peer_id: g.number, message_seq: m.seq, sender_id: m.sender, operator_id: state.self.qq, display_suffix: '' });
       return {};
     },

@@ -74,9 +74,24 @@ export function createControl(state: MilkySimState, wire: MilkyWire): Server {
     'POST /recall': (b) => {
       const g = state.group(int(b.group, 'group')) ?? bad(`no group ${String(b.group)}`);
       const m = state.recall(g.number, int(b.seq, 'seq')) ?? bad(`no message ${String(b.seq)}`);
-      wire.emit('message_recall', { message_scene: 'group', peer_id: g.number, message_seq: m.seq, sender_id: m.sender, operator_id: m.sender, display_suffix: '' });
+      // `operator`: an admin recalling someone else's message (default: its sender).
+      const operator = b.operator === undefined ? m.sender : int(b.operator, 'operator');
+      wire.emit('message_recall', { message_scene: 'group', peer_id: g.number, message_seq: m.seq, sender_id: m.sender, operator_id: operator, display_suffix: '' });
       return {};
     },
+    'POST /admin': (b) => {
+      const g = state.group(int(b.group, 'group')) ?? bad(`no group ${String(b.group)}`);
+      const key = `${g.number}:${int(b.user, 'user')}`;
+      if (b.admin === false) state.admins.delete(key);
+      else state.admins.add(key);
+      return {};
+    },
+    'POST /backdate': (b) => {
+      const m = state.message(int(b.group, 'group'), int(b.seq, 'seq')) ?? bad(`no message ${String(b.seq)}`);
+      m.time -= int(b.seconds, 'seconds');
+      return { time: m.time };
+    },
+    'GET /recalls': () => state.recalls,
     'POST /raw': (b) => {
       wire.pushRaw(typeof b.frame === 'string' ? b.frame : bad('"frame" must be a string'));
       return {};

@@ -33,6 +33,8 @@ export interface Fault {
 }
 
 const now = () => Math.floor(Date.now() / 1000);
+/** How long a plain member may recall its own message (QQ's two minutes). */
+const RECALL_WINDOW_S = 120;
 
 export class MilkySimState {
   readonly self: WorldAccount;
@@ -41,6 +43,8 @@ export class MilkySimState {
   private readonly resources = new Map<string, { data: Buffer; mime: string }>();
   private readonly temp = new Map<string, { resourceId: string; expiresAt: number }>();
   readonly sent: SentRecord[] = [];
+  /** Messages the client recalled (recall_group_message answered ok), in order. */
+  readonly recalls: Array<{ group: number; message_seq: number; sender: number }> = [];
   /** Group files: file_id → where its bytes are. */
   readonly files = new Map<string, { group: number; resourceId: string; name: string; size: number }>();
   /** forward_id → the forwarded messages (IncomingForwardedMessage), set by the control API. */
@@ -48,6 +52,8 @@ export class MilkySimState {
   readonly violations: Violation[] = [];
   faults: Fault[] = [];
   offline = false;
+  /** `group:qq` of the members made admins (the world names only owners). */
+  readonly admins = new Set<string>();
   /** Set by server.ts: the base URL temp links point at. */
   baseUrl = '';
 
@@ -67,8 +73,24 @@ export class MilkySimState {
     const m = g.members.find((x) => x.qq === qq);
     return {
       user_id: qq, nickname: nickOf(this.world, qq), sex: 'unknown', group_id: g.number, card: m?.card ?? '', title: '', level: 1,
-      role: g.owner === qq ? 'owner' : 'member', join_time: 1_500_000_000, last_sent_time: 0,
+      role: this.roleOf(g, qq), join_time: 1_500_000_000, last_sent_time: 0,
     };
+  }
+
+  roleOf(g: WorldGroup, qq: number): 'owner' | 'admin' | 'member' {
+    if (g.owner === qq) return 'owner';
+    return this.admins.has(`${g.number}:${qq}`) ? 'admin' : 'member';
+  }
+
+  /**
+   * Why the account may not recall `m`, as QQ decides: its own message within two minutes, any
+   * time as owner or admin; another member's only when it outranks them (owner > admin > member).
+   */
+  recallRefusal(g: WorldGroup, m: SimMessage): string | undefined {
+    const rank = { member: 0, admin: 1, owner: 2 } as const;
+    const mine = rank[this.roleOf(g, this.self.qq)];
+    if (m.sender === this.self.qq) return mine === 0 && now() - m.time > RECALL_WINDOW_S ? 'the message is too old to recall' : undefined;
+    return mine <= rank[this.roleOf(g, m.sender)] ? 'no permission to recall this member\'s message' : undefined;
   }
 
   /** Stores bytes and returns the resource id; temp URLs to it are made per message and per call. */

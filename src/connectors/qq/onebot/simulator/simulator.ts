@@ -53,6 +53,9 @@ export interface OneBotSimulatorOptions {
   answerDelayMs?: number;
 }
 
+/** How long a plain member may recall its own message (QQ's two minutes). */
+const RECALL_WINDOW_S = 120;
+
 type Failure = { retcode: number; status: 'failed'; message: string; remaining: number; action?: string };
 
 export class OneBotSimulator {
@@ -72,8 +75,12 @@ export class OneBotSimulator {
   private readonly failures: Failure[] = [];
   private readonly inFlightEchoes = new Set<string>();
   private readonly forwards = new Map<string, Array<{ user_id: number; segments: Segment[] }>>();
+  /** `group:qq` of the members made admins (the world names only owners). */
+  private readonly admins = new Set<string>();
   /** Pictures and files members post, served at /media/<n> as NapCat serves its download URLs. */
   private readonly media: Array<{ data: Buffer; mime: string }> = [];
+  /** Messages the client recalled (delete_msg answered ok), in order. */
+  readonly recalls: Array<{ group_id: number; message_id: number; user_id: number; at: number }> = [];
   /** Actions the client called, in order (names only). */
   readonly calls: string[] = [];
   connections = 0;
@@ -209,6 +216,29 @@ export class OneBotSimulator {
     return `http://127.0.0.1:${a?.port ?? 0}/media/${this.media.length - 1}`;
   }
 
+  /** Makes a member (the account itself too) an admin of a group, or a plain member again. */
+  setAdmin(group: number, qq: number, admin = true): void {
+    if (admin) this.admins.add(`${group}:${qq}`);
+    else this.admins.delete(`${group}:${qq}`);
+  }
+
+  /** Moves a message's time back (to test QQ's recall window without waiting it out). */
+  backdate(messageId: number, seconds: number): void {
+    for (const list of this.history.values()) for (const m of list) if (m.message_id === messageId) m.time -= seconds;
+  }
+
+  /** A member recalls a message (their own, or as an admin): gone from the history, group_recall pushed. */
+  recallAs(operator: number, messageId: number): SimMessage | undefined {
+    for (const [gid, list] of this.history) {
+      const i = list.findIndex((m) => m.message_id === messageId);
+      if (i < 0) continue;
+      const [m] = list.splice(i, 1);
+      this.emit({ post_type: 'notice', notice_type: 'group_recall', group_id: gid, user_id: m!.user_id, operator_id: operator, message_id: messageId });
+      return m;
+    }
+    return undefined;
+  }
+
   drop(): void {
     this.socket?.terminate();
     this.socket = undefined;
@@ -299,6 +329,23 @@ export class OneBotSimulator {
       case '/control/notice':
         this.injectNotice(body);
         return send(200, {});
+      case '/control/recall': {
+        // A member recalls a message: { message_id, operator? } (operator: an admin; default its sender).
+        const id = Number(body.message_id);
+        const m = [...this.history.values()].flat().find((x) => x.message_id === id);
+        if (!m) return send(404, { error: `no message ${String(body.message_id)}` });
+        this.recallAs(body.operator === undefined ? m.user_id : Number(body.operator), id);
+        return send(200, {});
+      }
+      case '/control/recalls':
+        return send(200, this.recalls);
+      case '/control/admin': {
+        const group = Number(body.group);
+        const user = Number(body.user);
+        if (!Number.isSafeInteger(group) || !Number.isSafeInteger(user)) return send(400, { error: 'group and user must be numbers' });
+        this.setAdmin(group, user, body.admin !== false);
+        return send(200, {});
+      }
       case '/control/drop':
         this.drop();
         return send(200, {});
@@ -370,8 +417,23 @@ export class OneBotSimulator {
     return this.world.groups.find((g) => g.number === group)?.members.find((m) => m.qq === qq);
   }
 
-  private roleOf(group: number, qq: number): 'owner' | 'member' {
-    return this.world.groups.find((g) => g.number === group)?.owner === qq ? 'owner' : 'member';
+  private roleOf(group: number, qq: number): 'owner' | 'admin' | 'member' {
+    if (this.world.groups.find((g) => g.number === group)?.owner === qq) return 'owner';
+    return this.admins.has(`${group}:${qq}`) ? 'admin' : 'member';
+  }
+
+  /**
+   * Whether the account may recall `m`, as QQ decides: its own message within two minutes, any
+   * time as owner or admin; another member's only when it outranks them (owner > admin > member).
+   * The refusal is worded as NapCat passes QQ's answer on.
+   */
+  private recallRefusal(m: SimMessage): string | undefined {
+    const rank = { member: 0, admin: 1, owner: 2 } as const;
+    const mine = rank[this.roleOf(m.group_id, this.self.qq)];
+    const why = m.user_id === this.self.qq
+      ? mine === 0 && Math.floor(Date.now() / 1000) - m.time > RECALL_WINDOW_S ? 'the message is too old to recall' : undefined
+      : mine <= rank[this.roleOf(m.group_id, m.user_id)] ? 'no permission to recall this message' : undefined;
+    return why && `Timeout: NTEvent serviceAndMethod:NodeIKernelMsgService/recallMsg ListenerName:NodeIKernelMsgListener/onMsgInfoListUpdate EventRet:\n{\n    "result": 7,\n    "errMsg": "${why}"\n}\n`;
   }
 
   private async onFrame(ws: WebSocket, text: string, isBinary: boolean): Promise<void> {
@@ -473,15 +535,14 @@ export class OneBotSimulator {
       case 'delete_msg': {
         const id = intParam(p, 'message_id', problems);
         if (id === undefined) return { data: null };
-        for (const [gid, list] of this.history) {
-          const i = list.findIndex((m) => m.message_id === id);
-          if (i < 0) continue;
-          if (list[i]!.user_id !== this.self.qq) return { error: { retcode: 1200, message: 'can only recall own messages' } };
-          const [m] = list.splice(i, 1);
-          this.emit({ post_type: 'notice', notice_type: 'group_recall', group_id: gid, user_id: m!.user_id, operator_id: this.self.qq, message_id: id });
-          return { data: null };
-        }
-        return { error: { retcode: 1200, message: 'message not found' } };
+        const m = [...this.history.values()].flat().find((x) => x.message_id === id);
+        // Recalled messages leave the history: a second recall finds nothing.
+        if (!m) return { error: { retcode: 1200, message: 'message not found' } };
+        const refused = this.recallRefusal(m);
+        if (refused) return { error: { retcode: 1200, message: refused } };
+        this.recalls.push({ group_id: m.group_id, message_id: id, user_id: m.user_id, at: Date.now() });
+        this.recallAs(this.self.qq, id);
+        return { data: null };
       }
       case 'get_msg': {
         const id = intParam(p, 'message_id', problems);
