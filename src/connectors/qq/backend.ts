@@ -242,4 +242,6 @@ export interface QqBackend {
   fetchMedia?(ref: QqMediaRef): Promise<{ data: Buffer; mime: string; name?: string }>;
   /** A public URL of a member's avatar, for ghosts. */
   avatarUrl?(qq: number): string | undefined;
+  /** A public URL of a group's picture, for portal rooms. */
+  groupAvatarUrl?(group: number): string | undefined;
 }
