@@ -45,6 +45,9 @@ const MAX_AVATAR_BYTES = 2 * 1024 * 1024;
  * Clients ignore keys they do not know.
  */
 const AVATAR_HASH_KEY = 'net.qqbridge.avatar_sha256';
+/** The bot's room account data: what the bridge already said in a room. */
+const ROOM_NOTES = 'net.qqbridge.room_notes';
+const NO_POWER_TOLD = 'bridge_info_no_power_told';
 /** How a portal's link names its origin (`link.source`), telling portals from plumbed rooms. */
 const PORTAL_SOURCE = 'linked in Matrix by alias query';
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -227,8 +230,13 @@ export class MatrixLinks {
       }
       if (this.toldNoPower.has(room)) return;
       this.toldNoPower.add(room);
+      // Said once ever, not once per start: the bot's room account data (kept by the homeserver)
+      // remembers that the room was told.
+      const told = await this.o.client.getRoomAccountData<Record<string, unknown>>(this.o.botUserId, room, ROOM_NOTES).catch(() => ({}) as Record<string, unknown>);
+      if (told[NO_POWER_TOLD] === true) return;
       this.o.log().info({ room }, 'no power to write the bridge info (m.bridge) of a room; said so in the room');
       await this.notice(room, 'The bridge cannot show itself in this room\'s settings (m.bridge state): its power level is too low. Messages are bridged all the same.').catch(() => undefined);
+      await this.o.client.putRoomAccountData(this.o.botUserId, room, ROOM_NOTES, { ...told, [NO_POWER_TOLD]: true }).catch((err: unknown) => this.o.log().debug({ room, err: (err as Error).message }, 'could not note that a room was told about the bridge info'));
     }
   }
 

@@ -124,9 +124,14 @@ describe.skipIf(!haveSynapse)('Matrix connector against Synapse', () => {
     expect(n.replyTo).toBeUndefined(); // no quote of the deleted text
   });
 
-  it('bridge info: the bot without power says so once; with power it writes m.bridge', async () => {
+  it('bridge info: the bot without power says so once, across a restart too; with power it writes m.bridge', async () => {
     const botNotices = async () => (await alice.messages(room)).filter((e) => e.sender === bridge.matrix.botUserId && /power level is too low/.test(String(e.content.body)));
     await waitFor(async () => (await botNotices()).length === 1, 'no-power notice', 20_000);
+    // A restart still without the power says nothing more: the bot's room account data remembers.
+    await bridge.stop();
+    bridge = await startBridge(hs, stateDir, [room], remote, media, [alice.userId]);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await botNotices()).toHaveLength(1);
     const pl = await alice.state<{ users: Record<string, number> }>(room, 'm.room.power_levels');
     await alice.api('PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/state/m.room.power_levels/`, { ...pl, users: { ...pl.users, [bridge.matrix.botUserId]: 100 } });
     await bridge.stop();
