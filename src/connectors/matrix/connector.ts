@@ -44,6 +44,8 @@ export interface MatrixConnectorOptions {
   groupOf?: (room: string) => number | undefined;
   /** How often portal rooms are brought up to date with their QQ groups (default 1 h; also at start). */
   portalSyncMs?: number;
+  /** How long a ghost's avatar fetched from QQ counts as current (default 6 h). */
+  avatarRefreshMs?: number;
 }
 
 type Event = Record<string, unknown> & { type?: string; room_id?: string; sender?: string; event_id?: string; content?: Record<string, unknown>; state_key?: string; origin_server_ts?: number };
@@ -107,7 +109,7 @@ export class MatrixConnector implements Connector {
     const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     this.ghostRe = new RegExp(`^@${esc(config.userPrefix)}(\\d+):${esc(config.domain)}$`);
     for (const r of opts.rooms ?? []) this.rooms.add(r);
-    this.ghosts = new Ghosts({ client: this.client, store: this.store, botUserId: this.botUserId, log: () => this.log });
+    this.ghosts = new Ghosts({ client: this.client, store: this.store, botUserId: this.botUserId, log: () => this.log, ...(opts.avatarRefreshMs !== undefined ? { avatarRefreshMs: opts.avatarRefreshMs } : {}) });
     this.links = new MatrixLinks({
       config, client: this.client, store: this.store, ghosts: this.ghosts, botUserId: this.botUserId, rooms: this.rooms, log: () => this.log,
       ...(opts.onLinksChanged ? { onLinksChanged: opts.onLinksChanged } : {}),
