@@ -244,4 +244,6 @@ export interface QqBackend {
   avatarUrl?(qq: number): string | undefined;
   /** A public URL of a group's picture, for portal rooms. */
   groupAvatarUrl?(group: number): string | undefined;
+  /** A group's picture, where it can be fetched only inside the session (WebQQ). */
+  groupAvatar?(group: number): Promise<{ data: Buffer; mime: string }>;
 }

@@ -158,8 +158,25 @@ export class QqConnector implements Connector {
     }
     const g = this.backend.groups().find((x) => x.number === r.number);
     if (!g) return undefined;
-    const avatarUrl = this.backend.groupAvatarUrl?.(r.number);
+    const avatarUrl = this.backend.groupAvatarUrl?.(r.number) ?? (await this.sessionGroupAvatar(r.number));
     return { name: g.name, ...(avatarUrl ? { avatarUrl } : {}) };
+  }
+
+  /**
+   * A group picture only the session can fetch (WebQQ), copied into the media store whose URL
+   * anyone can fetch. Fetched on each ask (a portal checks hourly), so a new picture is seen; the
+   * store is content-addressed, so an unchanged one is stored once.
+   */
+  private async sessionGroupAvatar(group: number): Promise<string | undefined> {
+    const media = this.ctx?.media;
+    if (!this.backend?.groupAvatar || !media) return undefined;
+    try {
+      const pic = await this.backend.groupAvatar(group);
+      return (await media.put(pic.data, pic.mime)).url;
+    } catch (e) {
+      this.log?.debug({ group, err: (e as Error).message }, 'QQ group picture could not be fetched');
+      return undefined;
+    }
   }
 
   private mappedRooms(): QqRoom[] {
