@@ -39,6 +39,8 @@ export interface QqGroup {
   /** The group number; a WebQQ group whose number could not be resolved yet has none. */
   number?: number;
   name: string;
+  /** The group's memo (announcement), where the backend reads one (WebQQ). */
+  memo?: string;
   /** The backend's id for the group in this session (WebQQ's gid; the number elsewhere). */
   sessionId: string;
   memberCount?: number;

@@ -159,7 +159,7 @@ export class QqConnector implements Connector {
     const g = this.backend.groups().find((x) => x.number === r.number);
     if (!g) return undefined;
     const avatarUrl = this.backend.groupAvatarUrl?.(r.number) ?? (await this.sessionGroupAvatar(r.number));
-    return { name: g.name, ...(avatarUrl ? { avatarUrl } : {}) };
+    return { name: g.name, ...(g.memo ? { topic: g.memo } : {}), ...(avatarUrl ? { avatarUrl } : {}) };
   }
 
   /**
