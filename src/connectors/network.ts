@@ -40,6 +40,15 @@ export interface RoomCodec {
   display(room: string): string;
 }
 
+/** What a network tells about one of its rooms when another asks (a Matrix portal of a QQ group). */
+export interface RoomInfo {
+  name: string;
+  /** A description (a QQ group's memo), where the network has one. */
+  topic?: string;
+  /** Where the room's picture can be fetched over HTTP, where the network has one. */
+  avatarUrl?: string;
+}
+
 /** Something a connector tells operations: metrics, /health and status notices read these. */
 export type NetworkEvent =
   /** The connection's own state, in the network's words (`online`, `kicked`, `offline`…). */
@@ -67,8 +76,8 @@ export interface NetworkDeps {
   paste(text: string): Promise<string>;
   /** Runtime links this network made (Matrix plumbing, portals) changed. */
   onLinksChanged(links: MappingLink[]): void;
-  /** Asks the network that owns a room for its name (a portal needs the QQ group's name). */
-  roomInfo(network: string, room: string): Promise<{ name: string } | undefined>;
+  /** Asks the network that owns a room for its name, topic and picture (a portal follows its QQ group's). */
+  roomInfo(network: string, room: string): Promise<RoomInfo | undefined>;
   /** Tell operations about the connection (metrics, health, notices). */
   emit(event: NetworkEvent): void;
   /** The rooms the current links join to a room (of any network). */
@@ -82,8 +91,8 @@ export interface NetworkInstance {
   connector: Connector;
   /** Joins rooms a reload added (the links changed). */
   linksChanged?(): void;
-  /** Name of a room of this network, for another network that asks (portals). */
-  roomInfo?(room: string): Promise<{ name: string } | undefined>;
+  /** Name, topic and picture of a room of this network, for another network that asks (portals). */
+  roomInfo?(room: string): Promise<RoomInfo | undefined>;
   /** The relay gave up on a message; a network may tell its author (each decides by the source id). */
   deliveryFailed?(f: DeliveryFailure): void | Promise<void>;
 }

@@ -144,7 +144,7 @@ function groupInfo(state: SimState) {
         minfo: g.members.map((m) => ({ nick: nickOf(state.world, m.qq), province: '', gender: 'unknown', uin: uin(m.qq), country: '中国', city: '' })),
         ginfo: {
           face: 0,
-          memo: '',
+          memo: g.memo ?? '',
           class: 10048,
           fingermemo: '',
           code: code!,

@@ -31,6 +31,8 @@ export interface WorldGroupMember {
 export interface WorldGroup {
   number: number;
   name: string;
+  /** The group's memo (its announcement line), as get_group_info_ext2 returns it; empty when unset. */
+  memo?: string;
   owner: number;
   members: WorldGroupMember[];
 }
@@ -78,6 +80,7 @@ const worldSchema = z.strictObject({
       z.strictObject({
         number: qq,
         name: z.string().min(1),
+        memo: z.string().optional(),
         owner: qq,
         members: z.array(z.strictObject({ qq, card: z.string().optional() })).min(1),
       }),

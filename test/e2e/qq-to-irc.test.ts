@@ -6,7 +6,10 @@ import { createHash } from 'node:crypto';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestIrcClient } from '../support/ngircd.js';
-import { BOT_NICK, HUMAN_NICK, plain, startHarness, waitForBotInChannel, type Harness } from './harness.js';
+import type { QqConnector } from '../../src/connectors/qq/connector.js';
+import { defaultWorld } from '../../src/simulator/index.js';
+import { avatarPng } from '../../src/simulator/media.js';
+import { BOT_NICK, GROUP, HUMAN_NICK, plain, startHarness, waitForBotInChannel, type Harness } from './harness.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -135,5 +138,16 @@ describe('QQ -> IRC', () => {
     // The injected text is shown as text, in the bridged channel only.
     expect(h.irc.texts()).toContain('[robot] QUIT :bye');
     await waitForBotInChannel(h.human, h.channel, 3_000);
+  });
+
+  it('the group\'s picture, which only the WebQQ session may fetch, is offered through the media server (a Matrix portal\'s avatar)', async () => {
+    const qq = h.bridge.connectors.find((c) => c.network === 'qq') as unknown as QqConnector;
+    const info = await qq.roomInfo(`group:${GROUP}`);
+    expect(info?.name).toBe(defaultWorld().groups.find((g) => g.number === GROUP)!.name);
+    expect(info?.avatarUrl).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${h.mediaPort}/`));
+    const res = await fetch(info!.avatarUrl!);
+    // The face server's picture of this group (type 4 by its gid), byte for byte.
+    expect(Buffer.from(await res.arrayBuffer()).equals(avatarPng(GROUP + 1_000_000_000_000))).toBe(true);
+    expect((await h.qq.violations()).filter((v) => /getface/.test(JSON.stringify(v)))).toEqual([]);
   });
 });

@@ -74,6 +74,8 @@ export class FakeHomeserver {
   readonly avatars = new Map<string, string>();
   readonly aliases = new Map<string, string>();
   readonly media = new Map<string, { data: Buffer; type: string }>();
+  /** `user\0room\0type` → room account data content. */
+  readonly roomAccountData = new Map<string, Record<string, unknown>>();
   /** Every request: method, path (no query), user acted as. */
   readonly requests: { method: string; path: string; userId: string | undefined; status: number }[] = [];
   /** Transactions pushed to the appservice, with the status it answered and when (ms). */
@@ -445,6 +447,19 @@ export class FakeHomeserver {
           return { event_id: this.addState(room, user, type, key, body).event_id };
         }
       }
+    }
+    if ((m = /^\/_matrix\/client\/v3\/user\/([^/]+)\/rooms\/([^/]+)\/account_data\/([^/]+)$/.exec(p)) && (method === 'GET' || method === 'PUT')) {
+      // Room account data, as Synapse keeps it: a user's own, 404 until written.
+      const [target, roomId, type] = [m[1]!, m[2]!, m[3]!].map(decodeURIComponent) as [string, string, string];
+      if (target !== user) throw new HttpError(403, 'M_FORBIDDEN', `Cannot ${method === 'GET' ? 'get' : 'add'} account data for other users.`);
+      const key = `${user}\0${roomId}\0${type}`;
+      if (method === 'PUT') {
+        this.roomAccountData.set(key, body);
+        return {};
+      }
+      const data = this.roomAccountData.get(key);
+      if (!data) throw new HttpError(404, 'M_NOT_FOUND', 'Room account data not found');
+      return data;
     }
     if (method === 'GET' && (m = /^\/_matrix\/client\/v3\/profile\/([^/]+)\/displayname$/.exec(p))) {
       const target = decodeURIComponent(m[1]!);

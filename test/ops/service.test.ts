@@ -109,7 +109,7 @@ const inject = (body: Record<string, unknown>) =>
 const privmsgs = (channel: string) => human.lines.filter((l) => l.command === 'PRIVMSG' && l.params[0] === channel).map((l) => l.params[1] ?? '');
 
 describe('qqbridge run as a service', () => {
-  it('serves /health (200 once QQ and IRC are up) and /metrics; SIGHUP reloads mappings, keeping them when the file is bad', async () => {
+  it('serves /health (200 once QQ and IRC are up) and /metrics; SIGHUP reloads mappings, keeping them when the file is bad (a bad key, or one bad room in a new link)', async () => {
     const port = await freePort();
     const file = path.join(dir, 'hup.yaml');
     const linkA = ['  - qq: { group: 346167134 }', '    irc: "#ops-a"'];
@@ -139,6 +139,21 @@ describe('qqbridge run as a service', () => {
     expect(child.output.slice(mark)).toContain(`${file}:`);
     expect(child.output.slice(mark)).toMatch(/ircc: unknown key/);
     expect((await health(port)).code).toBe(200);
+
+    // A file that adds a link with one bad room: the error names file:line:col and the key, nothing
+    // of the new link applies (no half-applied reload), and the old link keeps relaying.
+    const badRoom = [...linkA, '  - qq: { discussion: "good day" }', '    irc: ["#ops-c", "#ops:c"]'];
+    fs.writeFileSync(file, configText({ name: 'hup', metricsPort: port, links: badRoom }));
+    mark = child.output.length;
+    const joinsBefore = human.lines.length;
+    child.proc.kill('SIGHUP');
+    await until('the bad-room reload error in the log', () => child.output.slice(mark).includes('config reload failed'), 10_000, child);
+    const badLine = configText({ name: 'hup', metricsPort: port, links: badRoom }).split('\n').findIndex((l) => l.includes('"#ops:c"')) + 1;
+    expect(child.output.slice(mark)).toContain(`${file}:${badLine}:21: mappings[1].irc[1]: expected an IRC channel name such as \\"#qq\\" (no spaces, commas or colons), got \\"#ops:c\\"`);
+    await inject({ group: GROUP, from: ROBOT, text: 'after the bad reload' });
+    await until('the old link still relaying', () => privmsgs('#ops-a').some((t) => t.includes('after the bad reload')), 15_000, child);
+    expect(human.lines.slice(joinsBefore).some((l) => l.command === 'JOIN' && l.params[0] === '#ops-c')).toBe(false);
+    expect(child.output.slice(mark)).not.toContain('mappings reloaded');
 
     // A good file with a new link: the new channel is joined and the new link relays.
     fs.writeFileSync(file, configText({ name: 'hup', metricsPort: port, links: [...linkA, '  - qq: { discussion: "good day" }', '    irc: "#ops-b"'] }));

@@ -128,6 +128,15 @@ export class MatrixClient {
     return r.event_id;
   }
 
+  /** Per-room account data of a user (the bot's own notes about a room, kept by the homeserver). */
+  getRoomAccountData<T = Record<string, unknown>>(userId: string, roomId: string, type: string): Promise<T> {
+    return this.request<T>('GET', `/_matrix/client/v3/user/${enc(userId)}/rooms/${enc(roomId)}/account_data/${enc(type)}`, { userId });
+  }
+
+  putRoomAccountData(userId: string, roomId: string, type: string, content: unknown): Promise<unknown> {
+    return this.request('PUT', `/_matrix/client/v3/user/${enc(userId)}/rooms/${enc(roomId)}/account_data/${enc(type)}`, { body: content, userId });
+  }
+
   /** The user's global display name; undefined when none is set. */
   async getDisplayName(userId: string): Promise<string | undefined> {
     try {

@@ -22,7 +22,7 @@ import { MatrixClient, MatrixError, toDeliveryError } from './client.js';
 import type { MatrixConfig } from './config.js';
 import { asEdit, imageContent, parseMatrixContent, parseMxc, renderSegments, withReply, type MatrixContent } from './format.js';
 import { Ghosts } from './ghosts.js';
-import { MatrixLinks } from './links.js';
+import { MatrixLinks, type GroupInfo } from './links.js';
 import { loadRegistration, type Registration } from './registration.js';
 
 export interface MatrixConnectorOptions {
@@ -34,14 +34,18 @@ export interface MatrixConnectorOptions {
   /** Called with every link made in Matrix (plumbing and portals), at start and on every change. */
   onLinksChanged?: (links: MappingLink[]) => void;
   /**
-   * Name and topic of a QQ group for its portal room; undefined when the QQ account is not in
+   * Name, topic (memo) and avatar of a QQ group for its portal room; undefined when the QQ account is not in
    * that group. Without it no portal room is created (alias queries answer 404).
    */
-  groupInfo?: (groupNumber: number) => Promise<{ name?: string; topic?: string } | undefined>;
+  groupInfo?: (groupNumber: number) => Promise<GroupInfo | undefined>;
   /** The Matrix room the config bridges to a QQ group, if any (a portal alias then names it). */
   mappedRoom?: (groupNumber: number) => string | undefined;
   /** The QQ group the config bridges to a Matrix room, if any (for its bridge-info state). */
   groupOf?: (room: string) => number | undefined;
+  /** How often portal rooms are brought up to date with their QQ groups (default 1 h; also at start). */
+  portalSyncMs?: number;
+  /** How long a ghost's avatar fetched from QQ counts as current (default 6 h). */
+  avatarRefreshMs?: number;
 }
 
 type Event = Record<string, unknown> & { type?: string; room_id?: string; sender?: string; event_id?: string; content?: Record<string, unknown>; state_key?: string; origin_server_ts?: number };
@@ -90,6 +94,7 @@ export class MatrixConnector implements Connector {
   private readonly links: MatrixLinks;
   /** Start-up work that does not hold up start (bridge-info state), awaited by stop. */
   private background: Promise<unknown> = Promise.resolve();
+  private portalTimer: NodeJS.Timeout | undefined;
   private readonly names = new Map<string, string>();
   /** mediaId → what was uploaded, so a retried delivery does not upload again. */
   private readonly uploaded = new Map<string, { mxc: string; mime: string; size: number }>();
@@ -105,7 +110,7 @@ export class MatrixConnector implements Connector {
     const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     this.ghostRe = new RegExp(`^@${esc(config.userPrefix)}(\\d+):${esc(config.domain)}$`);
     for (const r of opts.rooms ?? []) this.rooms.add(r);
-    this.ghosts = new Ghosts({ client: this.client, store: this.store, botUserId: this.botUserId, log: () => this.log });
+    this.ghosts = new Ghosts({ client: this.client, store: this.store, botUserId: this.botUserId, log: () => this.log, ...(opts.avatarRefreshMs !== undefined ? { avatarRefreshMs: opts.avatarRefreshMs } : {}) });
     this.links = new MatrixLinks({
       config, client: this.client, store: this.store, ghosts: this.ghosts, botUserId: this.botUserId, rooms: this.rooms, log: () => this.log,
       ...(opts.onLinksChanged ? { onLinksChanged: opts.onLinksChanged } : {}),
@@ -162,11 +167,18 @@ export class MatrixConnector implements Connector {
     await this.links.emitLinks();
     await this.setBotName();
     this.background = this.links.bridgeInfoForAll([...this.rooms]).catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'could not write the bridge info of the bridged rooms'));
+    // QQ announces no rename, new memo or new picture: portals are re-checked now and then, one
+    // pass at a time (a check writes only what changed).
+    this.portalTimer = setInterval(() => {
+      this.background = this.background.then(() => this.links.syncPortals()).catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'could not bring the portal rooms up to date'));
+    }, this.opts.portalSyncMs ?? 3600_000);
+    this.portalTimer.unref();
     this.log.info({ port: this.port, bind: this.config.bindAddress }, 'Matrix appservice listening');
   }
 
   async stop(): Promise<void> {
     this.listening = false;
+    clearInterval(this.portalTimer);
     const server = this.server;
     this.server = undefined;
     if (server) {
@@ -175,7 +187,7 @@ export class MatrixConnector implements Connector {
         server.closeAllConnections();
       });
     }
-    await Promise.allSettled([...this.chains.values(), this.background]);
+    await Promise.allSettled([...this.chains.values(), this.background, this.links.idle()]);
     this.appservice?.removeAllListeners();
     this.ctx = undefined;
   }

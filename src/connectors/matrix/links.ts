@@ -4,6 +4,7 @@
  * bridged room. Kept apart from the transport and message flow, as matrix-appservice-irc's
  * AdminRoomHandler and mautrix's bridgev2/commands are.
  */
+import crypto from 'node:crypto';
 import type { Logger } from '../../log.js';
 import type { MappingLink } from '../../mappings/config.js';
 import type { Store } from '../../store/store.js';
@@ -22,12 +23,31 @@ export interface MatrixLinksOptions {
   rooms: Set<string>;
   log: () => Logger;
   onLinksChanged?: (links: MappingLink[]) => void;
-  groupInfo?: (groupNumber: number) => Promise<{ name?: string; topic?: string } | undefined>;
+  groupInfo?: (groupNumber: number) => Promise<GroupInfo | undefined>;
   mappedRoom?: (groupNumber: number) => string | undefined;
   groupOf?: (room: string) => number | undefined;
 }
 
+/** What the QQ side tells about a group: its name, its memo (the portal's topic), its avatar. */
+export interface GroupInfo {
+  name?: string;
+  topic?: string;
+  /** Where the group's picture can be fetched (a public QQ avatar URL, or the media store's copy). */
+  avatarUrl?: string;
+}
+
 const LINK_PREFIX = 'matrix:';
+/** Avatars larger than this are not copied (a QQ group picture is a few KiB). */
+const MAX_AVATAR_BYTES = 2 * 1024 * 1024;
+/**
+ * Our key in a portal's `m.room.avatar` content: the SHA-256 of the picture it shows, so a
+ * re-check compares content and uploads or writes only when the group's picture changed.
+ * Clients ignore keys they do not know.
+ */
+const AVATAR_HASH_KEY = 'net.qqbridge.avatar_sha256';
+/** The bot's room account data: what the bridge already said in a room. */
+const ROOM_NOTES = 'net.qqbridge.room_notes';
+const NO_POWER_TOLD = 'bridge_info_no_power_told';
 /** How a portal's link names its origin (`link.source`), telling portals from plumbed rooms. */
 const PORTAL_SOURCE = 'linked in Matrix by alias query';
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -36,6 +56,11 @@ export class MatrixLinks {
   private readonly aliasRe: RegExp;
   /** Rooms already told that the bot may not write the bridge info, so it is said once. */
   private readonly toldNoPower = new Set<string>();
+  /** Content hash → mxc URL of group pictures uploaded by this process (one upload per picture). */
+  private readonly uploadedAvatars = new Map<string, string>();
+  /** Work started by an alias query that need not hold up its answer (the new portal's avatar). */
+  private readonly work = new Set<Promise<void>>();
+  private readonly avatarChecks = new Map<string, Promise<void>>();
 
   constructor(private readonly o: MatrixLinksOptions) {
     this.aliasRe = new RegExp(`^#${esc(o.config.userPrefix)}(\\d+):${esc(o.config.domain)}$`);
@@ -92,6 +117,14 @@ export class MatrixLinks {
       if (g !== undefined && !groups.has(room)) groups.set(room, g);
     }
     for (const [room, group] of groups) await this.bridgeInfo(room, group);
+    await this.syncPortals();
+  }
+
+  /**
+   * Brings every portal room up to date with its QQ group (name, topic, avatar). Run at start and
+   * then periodically by the connector: QQ tells the bridge of no rename or new picture.
+   */
+  async syncPortals(): Promise<void> {
     for (const l of await this.matrixLinks()) {
       const room = l.rooms.find((r) => r.network === 'matrix')?.room;
       const group = groupOfLink(l);
@@ -100,9 +133,9 @@ export class MatrixLinks {
   }
 
   /**
-   * A portal room belongs to the bridge: its name and topic follow the QQ group's (checked at
-   * start; written only when they differ, so a restart posts nothing). Plumbed rooms keep the
-   * names their owners gave them.
+   * A portal room belongs to the bridge: its name, topic and avatar follow the QQ group's
+   * (written only when they differ, so a re-check posts nothing to the timeline). Plumbed rooms
+   * keep what their owners gave them.
    */
   private async syncPortal(room: string, group: number): Promise<void> {
     const info = await this.o.groupInfo?.(group).catch(() => undefined);
@@ -119,6 +152,42 @@ export class MatrixLinks {
       } catch (e) {
         this.o.log().warn({ room, type, err: (e as Error).message }, 'could not bring a portal room up to date with its QQ group');
       }
+    }
+    if (info.avatarUrl) await this.syncAvatar(room, info.avatarUrl);
+  }
+
+  /**
+   * The portal's avatar is the group's picture: fetched, compared by content hash, uploaded once.
+   * One check per room at a time (a new portal's first check and the periodic one may meet), so
+   * the picture is never written twice.
+   */
+  private syncAvatar(room: string, source: string): Promise<void> {
+    const next = (this.avatarChecks.get(room) ?? Promise.resolve()).then(() => this.checkAvatar(room, source));
+    this.avatarChecks.set(room, next);
+    void next.finally(() => {
+      if (this.avatarChecks.get(room) === next) this.avatarChecks.delete(room);
+    });
+    return next;
+  }
+
+  private async checkAvatar(room: string, source: string): Promise<void> {
+    try {
+      const res = await fetch(source, { signal: AbortSignal.timeout(15_000) });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      const data = new Uint8Array(await res.arrayBuffer());
+      if (data.byteLength === 0 || data.byteLength > MAX_AVATAR_BYTES) throw new Error(`${data.byteLength} bytes`);
+      const hash = crypto.createHash('sha256').update(data).digest('hex');
+      const current = await this.o.client.getState(room, 'm.room.avatar').catch(() => ({}) as Record<string, unknown>);
+      if (current[AVATAR_HASH_KEY] === hash) return;
+      const mime = res.headers.get('content-type') ?? 'image/jpeg';
+      let mxc = this.uploadedAvatars.get(hash);
+      if (!mxc) {
+        mxc = await this.o.client.upload(data, mime, 'group-avatar');
+        this.uploadedAvatars.set(hash, mxc);
+      }
+      await this.o.client.putState(room, 'm.room.avatar', '', { url: mxc, info: { mimetype: mime, size: data.byteLength }, [AVATAR_HASH_KEY]: hash });
+    } catch (e) {
+      this.o.log().warn({ room, err: (e as Error).message }, 'could not set a portal room\'s avatar from its QQ group; will try again at the next check');
     }
   }
 
@@ -161,8 +230,13 @@ export class MatrixLinks {
       }
       if (this.toldNoPower.has(room)) return;
       this.toldNoPower.add(room);
+      // Said once ever, not once per start: the bot's room account data (kept by the homeserver)
+      // remembers that the room was told.
+      const told = await this.o.client.getRoomAccountData<Record<string, unknown>>(this.o.botUserId, room, ROOM_NOTES).catch(() => ({}) as Record<string, unknown>);
+      if (told[NO_POWER_TOLD] === true) return;
       this.o.log().info({ room }, 'no power to write the bridge info (m.bridge) of a room; said so in the room');
       await this.notice(room, 'The bridge cannot show itself in this room\'s settings (m.bridge state): its power level is too low. Messages are bridged all the same.').catch(() => undefined);
+      await this.o.client.putRoomAccountData(this.o.botUserId, room, ROOM_NOTES, { ...told, [NO_POWER_TOLD]: true }).catch((err: unknown) => this.o.log().debug({ room, err: (err as Error).message }, 'could not note that a room was told about the bridge info'));
     }
   }
 
@@ -278,6 +352,16 @@ export class MatrixLinks {
     this.o.ghosts.joined(created.room_id, this.o.botUserId);
     await this.link(created.room_id, group, `alias query ${alias}`);
     this.o.log().info({ room: created.room_id, group }, 'created a Matrix portal room');
+    if (info.avatarUrl) {
+      // The picture is fetched from QQ's side, which may be slow: the alias answer does not wait.
+      const w = this.syncAvatar(created.room_id, info.avatarUrl).finally(() => this.work.delete(w));
+      this.work.add(w);
+    }
+  }
+
+  /** Resolves once work started in the background (a new portal's avatar) is done. */
+  async idle(): Promise<void> {
+    await Promise.allSettled([...this.work]);
   }
 }
 

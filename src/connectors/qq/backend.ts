@@ -39,6 +39,8 @@ export interface QqGroup {
   /** The group number; a WebQQ group whose number could not be resolved yet has none. */
   number?: number;
   name: string;
+  /** The group's memo (announcement), where the backend reads one (WebQQ). */
+  memo?: string;
   /** The backend's id for the group in this session (WebQQ's gid; the number elsewhere). */
   sessionId: string;
   memberCount?: number;
@@ -247,4 +249,8 @@ export interface QqBackend {
   fetchMedia?(ref: QqMediaRef): Promise<{ data: Buffer; mime: string; name?: string }>;
   /** A public URL of a member's avatar, for ghosts. */
   avatarUrl?(qq: number): string | undefined;
+  /** A public URL of a group's picture, for portal rooms. */
+  groupAvatarUrl?(group: number): string | undefined;
+  /** A group's picture, where it can be fetched only inside the session (WebQQ). */
+  groupAvatar?(group: number): Promise<{ data: Buffer; mime: string }>;
 }

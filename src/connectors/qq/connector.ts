@@ -11,6 +11,7 @@ import { sourceId, type BridgeMessage, type MentionPart, type MessageKind, type 
 import type { Logger } from '../../log.js';
 import { bindLinks, logBindingReport, retryUnbound, type RetryHandle } from './binding.js';
 import type { MappingLink } from '../../mappings/config.js';
+import type { RoomInfo } from '../network.js';
 import {
   parseQqRoom, qqRoomKey, type QqBackend, type QqBackendState, type QqInboundEvent, type QqMember, type QqOutItem,
   type QqPart, type QqRoom, type QqSender, QqSendError, type QqFailure,
@@ -148,14 +149,35 @@ export class QqConnector implements Connector {
     return this.backend;
   }
 
-  /** The name of a group or discussion this account is in (a Matrix portal asks), else undefined. */
-  async roomInfo(room: string): Promise<{ name: string } | undefined> {
+  /** Name (and a group's picture, where the backend has one) of a room this account is in (a Matrix portal asks), else undefined. */
+  async roomInfo(room: string): Promise<RoomInfo | undefined> {
     const r = parseQqRoom(room);
     if (!r || !this.backend) return undefined;
-    const found = r.kind === 'group'
-      ? this.backend.groups().find((g) => g.number === r.number)
-      : this.backend.discussions().find((d) => d.name === r.name);
-    return found ? { name: found.name } : undefined;
+    if (r.kind === 'discussion') {
+      const d = this.backend.discussions().find((x) => x.name === r.name);
+      return d ? { name: d.name } : undefined;
+    }
+    const g = this.backend.groups().find((x) => x.number === r.number);
+    if (!g) return undefined;
+    const avatarUrl = this.backend.groupAvatarUrl?.(r.number) ?? (await this.sessionGroupAvatar(r.number));
+    return { name: g.name, ...(g.memo ? { topic: g.memo } : {}), ...(avatarUrl ? { avatarUrl } : {}) };
+  }
+
+  /**
+   * A group picture only the session can fetch (WebQQ), copied into the media store whose URL
+   * anyone can fetch. Fetched on each ask (a portal checks hourly), so a new picture is seen; the
+   * store is content-addressed, so an unchanged one is stored once.
+   */
+  private async sessionGroupAvatar(group: number): Promise<string | undefined> {
+    const media = this.ctx?.media;
+    if (!this.backend?.groupAvatar || !media) return undefined;
+    try {
+      const pic = await this.backend.groupAvatar(group);
+      return (await media.put(pic.data, pic.mime)).url;
+    } catch (e) {
+      this.log?.debug({ group, err: (e as Error).message }, 'QQ group picture could not be fetched');
+      return undefined;
+    }
   }
 
   private mappedRooms(): QqRoom[] {

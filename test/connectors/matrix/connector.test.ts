@@ -299,7 +299,7 @@ describe('Matrix conventions', () => {
     expect(count()).toBe(2);
   });
 
-  it('in a plumbed room where the bot lacks the power to write it, the room is told once', async () => {
+  it('in a plumbed room where the bot lacks the power to write it, the room is told once, across restarts too', async () => {
     const b = await setup();
     const other = b.hs.createRoomAs(ALICE, {});
     b.hs.joinAs(ADMIN, other, 'Admin');
@@ -313,6 +313,13 @@ describe('Matrix conventions', () => {
     await b.hs.settled();
     expect(notices().filter((n) => /power level is too low/.test(n))).toHaveLength(1);
     expect(b.hs.rooms.get(other)!.state.has(`m.bridge\0qqbridge://qq/group/123456`)).toBe(false);
+    // Once ever: a restart tries the bridge info again, finds the room told (the bot's room account data) and says nothing.
+    const asked = () => b.hs.requests.filter((q) => q.method === 'GET' && q.path.endsWith('/account_data/net.qqbridge.room_notes')).length;
+    const before = asked();
+    await b.restart();
+    await waitFor(() => asked() > before, 'the room notes read again after the restart');
+    await b.hs.settled();
+    expect(notices().filter((n) => /power level is too low/.test(n))).toHaveLength(1);
   });
 
   it('a Matrix message QQ refuses for good: its author sees a notice in reply to it', async () => {

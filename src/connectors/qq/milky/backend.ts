@@ -137,6 +137,10 @@ export class MilkyBackend implements QqBackend {
     return `https://q1.qlogo.cn/g?b=qq&nk=${qq}&s=640`;
   }
 
+  groupAvatarUrl(group: number): string {
+    return `https://p.qlogo.cn/gh/${group}/${group}/640`;
+  }
+
   async refreshContacts(): Promise<void> {
     const { groups } = await this.api.call('get_group_list', { no_cache: true });
     this.groupList = groups.map((g) => ({ number: g.group_id, name: g.group_name, sessionId: String(g.group_id), memberCount: g.member_count }));

@@ -125,6 +125,10 @@ export class OnebotBackend implements QqBackend {
     return `https://q1.qlogo.cn/g?b=qq&nk=${qq}&s=640`;
   }
 
+  groupAvatarUrl(group: number): string {
+    return `https://p.qlogo.cn/gh/${group}/${group}/640`;
+  }
+
   // ---- session -----------------------------------------------------------------------------
 
   private async setUp(gen: number): Promise<void> {

@@ -216,6 +216,8 @@ export interface GroupInfo {
   gid: number;
   code: number;
   name: string;
+  /** The group's memo (announcement); absent when empty. */
+  memo?: string;
   owner?: number;
   members: GroupMember[];
 }
@@ -249,6 +251,8 @@ export async function getGroupInfo(ctx: ApiContext, code: number): Promise<Group
   };
   const owner = optNum(ginfo.owner);
   if (owner !== undefined) g.owner = owner;
+  const memo = unescapeName(str(ginfo.memo) ?? '');
+  if (memo) g.memo = memo;
   return g;
 }
 

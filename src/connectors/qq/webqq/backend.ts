@@ -83,7 +83,14 @@ export class WebqqBackend implements QqBackend {
   }
 
   groups(): QqGroup[] {
-    return (this.client?.groups() ?? []).map((g) => ({ ...(g.number !== undefined ? { number: g.number } : {}), name: g.name, sessionId: String(g.gid), memberCount: g.members }));
+    return (this.client?.groups() ?? []).map((g) => ({ ...(g.number !== undefined ? { number: g.number } : {}), name: g.name, ...(g.memo ? { memo: g.memo } : {}), sessionId: String(g.gid), memberCount: g.members }));
+  }
+
+  /** The face servers serve a group's picture by its gid, to this session only. */
+  async groupAvatar(group: number): Promise<{ data: Buffer; mime: string }> {
+    const g = this.client?.groups().find((x) => x.number === group);
+    if (!this.client || !g) throw new Error(`not in QQ group ${group}`);
+    return this.client.downloadAvatar({ gid: g.gid });
   }
 
   discussions(): QqDiscussion[] {

@@ -227,8 +227,8 @@ export class WebQqClient {
     return this.state;
   }
 
-  groups(): { number?: number; name: string; gid: number; members: number }[] {
-    return this.contacts.groups().map((g) => ({ ...(g.number !== undefined ? { number: g.number } : {}), name: g.name, gid: g.gid, members: g.members?.size ?? 0 }));
+  groups(): { number?: number; name: string; memo?: string; gid: number; members: number }[] {
+    return this.contacts.groups().map((g) => ({ ...(g.number !== undefined ? { number: g.number } : {}), name: g.name, ...(g.memo ? { memo: g.memo } : {}), gid: g.gid, members: g.members?.size ?? 0 }));
   }
 
   discussions(): { did: number; name: string; members: number }[] {

@@ -25,6 +25,8 @@ export interface GroupContact {
   /** Real group number, once resolved. */
   number?: number;
   owner?: number;
+  /** The group's memo, as of the last member-list fetch. */
+  memo?: string;
   /** uin → member. Undefined until the member list was fetched. */
   members?: Map<number, { uin: number; nick: string; card?: string; qq?: number }>;
 }
@@ -145,6 +147,8 @@ export class Contacts {
     g.members = new Map(info.members.map((m) => [m.uin, { ...m, ...(this.qqOfUin.has(m.uin) ? { qq: this.qqOfUin.get(m.uin)! } : {}) }]));
     if (info.owner !== undefined) g.owner = info.owner;
     if (info.name) g.name = info.name;
+    if (info.memo) g.memo = info.memo;
+    else delete g.memo;
     return g;
   }
 

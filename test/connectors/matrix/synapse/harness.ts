@@ -114,10 +114,10 @@ export class Human {
 }
 
 /** One run of the bridge against the homeserver, on the SQLite store in `stateDir`. */
-export async function startBridge(hs: Homeserver, stateDir: string, rooms: string[], remote: LoopbackNetwork, media: ReturnType<typeof memoryMedia>, admins: string[] = []) {
+export async function startBridge(hs: Homeserver, stateDir: string, rooms: string[], remote: LoopbackNetwork, media: ReturnType<typeof memoryMedia>, admins: string[] = [], more: { avatarRefreshMs?: number } = {}) {
   const store = await openStore({ stateDir }, silentLogger);
   const config = matrixConfigSchema.parse({ homeserverUrl: hs.url, domain: DOMAIN, registration: '/unused', port: hs.bridgePort, admins });
-  const matrix = new MatrixConnector(config, { store, registration: hs.reg, rooms, groupOf: (r) => (rooms.includes(r) ? Number(GROUP.slice('group:'.length)) : undefined) });
+  const matrix = new MatrixConnector(config, { store, registration: hs.reg, rooms, groupOf: (r) => (rooms.includes(r) ? Number(GROUP.slice('group:'.length)) : undefined), ...more });
   const qq = new LoopbackConnector('qq', { remote });
   const relay = new Relay({
     store, media, log: process.env.SYNAPSE_TEST_LOG ? createLogger({ level: 'debug' } as never) : silentLogger,

@@ -17,6 +17,9 @@ import { waitFor } from '../../../support/wait.js';
 import { GROUP, Human, haveSynapse, startBridge, startSynapse, type Homeserver } from './harness.js';
 
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489', 'hex');
+const PNG2 = Buffer.from('89504e470d0a1a0a0000000d49484452000000020000000208060000001f15c489', 'hex');
+/** How long a ghost's avatar counts as current here (6 h in production), so a change is seen in the test. */
+const AVATAR_REFRESH_MS = 300;
 
 describe.skipIf(!haveSynapse)('Matrix connector against Synapse', () => {
   let hs: Homeserver;
@@ -34,7 +37,7 @@ describe.skipIf(!haveSynapse)('Matrix connector against Synapse', () => {
     alice = await Human.register(hs, 'alice');
     await alice.api('PUT', `/_matrix/client/v3/profile/${encodeURIComponent(alice.userId)}/displayname`, { displayname: 'Alice' });
     room = (await alice.api<{ room_id: string }>('POST', '/_matrix/client/v3/createRoom', { name: 'bridged', preset: 'private_chat' })).room_id;
-    bridge = await startBridge(hs, stateDir, [room], remote, media, [alice.userId]);
+    bridge = await startBridge(hs, stateDir, [room], remote, media, [alice.userId], { avatarRefreshMs: AVATAR_REFRESH_MS });
     // Synapse 1.67 pushes the invitation on the legacy path with ?access_token=: the bot joins.
     await alice.api('POST', `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/invite`, { user_id: bridge.matrix.botUserId });
     await waitFor(async () => (await alice.state<{ membership: string }>(room, 'm.room.member', bridge.matrix.botUserId).catch(() => ({ membership: '' }))).membership === 'join', 'bot joins on invitation', 20_000);
@@ -46,13 +49,14 @@ describe.skipIf(!haveSynapse)('Matrix connector against Synapse', () => {
     fs.rmSync(stateDir, { recursive: true, force: true });
   });
 
-  it('Matrix → QQ and QQ → Matrix: text with names, a ghost per QQ member', async () => {
+  it('Matrix → QQ and QQ → Matrix: text with names, a ghost per QQ member, its avatar refreshed when it changes', async () => {
     await alice.send(room, { msgtype: 'm.text', body: 'hi QQ' });
     await waitFor(() => texts().includes('hi QQ'), 'delivery to QQ', 20_000);
     const got = remote.sent(GROUP).find((s) => s.delivery.message.parts.some((p) => p.type === 'text' && p.text === 'hi QQ'))!;
     expect(got.delivery.message.origin.sender).toEqual({ id: alice.userId, displayName: 'Alice' });
 
-    const avatars = http.createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'image/png' }).end(PNG));
+    let picture = PNG;
+    const avatars = http.createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'image/png' }).end(picture));
     await new Promise<void>((r) => avatars.listen(0, '127.0.0.1', r));
     const avatarUrl = `http://127.0.0.1:${(avatars.address() as AddressInfo).port}/10001.png`;
     await bridge.qq.inject(GROUP, { sender: { id: '10001', displayName: 'Card A', nickname: 'Nick A', puppet: true, avatarUrl }, text: 'hello Matrix' });
@@ -67,6 +71,18 @@ describe.skipIf(!haveSynapse)('Matrix connector against Synapse', () => {
     const dl = await fetch(`${hs.url}/_matrix/media/v3/download/${profile.avatar_url.slice('mxc://'.length)}`);
     expect(Buffer.from(await dl.arrayBuffer()).equals(PNG)).toBe(true);
     expect((await alice.state<{ displayname: string; avatar_url: string }>(room, 'm.room.member', ghost('10001')))).toMatchObject({ displayname: 'Card A', avatar_url: profile.avatar_url });
+
+    // The QQ avatar changes: the next message after the refresh period sets the new picture, and
+    // the card in this room survives Synapse rewriting the member event.
+    picture = PNG2;
+    await new Promise((r) => setTimeout(r, AVATAR_REFRESH_MS + 50));
+    await bridge.qq.inject(GROUP, { sender: { id: '10001', displayName: 'Card A', nickname: 'Nick A', puppet: true, avatarUrl }, text: 'new face' });
+    await waitFor(async () => (await alice.messages(room)).some((e) => e.content.body === 'new face'), 'second message', 20_000);
+    const after = await alice.api<{ displayname: string; avatar_url: string }>('GET', `/_matrix/client/v3/profile/${encodeURIComponent(ghost('10001'))}`);
+    expect(after.avatar_url).not.toBe(profile.avatar_url);
+    const dl2 = await fetch(`${hs.url}/_matrix/media/v3/download/${after.avatar_url.slice('mxc://'.length)}`);
+    expect(Buffer.from(await dl2.arrayBuffer()).equals(PNG2)).toBe(true);
+    expect((await alice.state<{ displayname: string; avatar_url: string }>(room, 'm.room.member', ghost('10001')))).toMatchObject({ displayname: 'Card A', avatar_url: after.avatar_url });
     avatars.close();
   });
 
@@ -140,13 +156,18 @@ describe.skipIf(!haveSynapse)('Matrix connector against Synapse', () => {
     expect(texts().filter((t) => /deleted a message/.test(t))).toHaveLength(1); // only the earlier test's
   });
 
-  it('bridge info: the bot without power says so once; with power it writes m.bridge', async () => {
+  it('bridge info: the bot without power says so once, across a restart too; with power it writes m.bridge', async () => {
     const botNotices = async () => (await alice.messages(room)).filter((e) => e.sender === bridge.matrix.botUserId && /power level is too low/.test(String(e.content.body)));
     await waitFor(async () => (await botNotices()).length === 1, 'no-power notice', 20_000);
+    // A restart still without the power says nothing more: the bot's room account data remembers.
+    await bridge.stop();
+    bridge = await startBridge(hs, stateDir, [room], remote, media, [alice.userId], { avatarRefreshMs: AVATAR_REFRESH_MS });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await botNotices()).toHaveLength(1);
     const pl = await alice.state<{ users: Record<string, number> }>(room, 'm.room.power_levels');
     await alice.api('PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/state/m.room.power_levels/`, { ...pl, users: { ...pl.users, [bridge.matrix.botUserId]: 100 } });
     await bridge.stop();
-    bridge = await startBridge(hs, stateDir, [room], remote, media, [alice.userId]);
+    bridge = await startBridge(hs, stateDir, [room], remote, media, [alice.userId], { avatarRefreshMs: AVATAR_REFRESH_MS });
     await waitFor(async () => (await alice.state(room, 'uk.half-shot.bridge', 'qqbridge://qq/group/346167134').catch(() => undefined)) !== undefined, 'bridge info written', 20_000);
     expect(await alice.state(room, 'm.bridge', 'qqbridge://qq/group/346167134')).toMatchObject({ bridgebot: bridge.matrix.botUserId, protocol: { id: 'qq' }, channel: { id: '346167134' } });
     expect(await botNotices()).toHaveLength(1);

@@ -39,6 +39,14 @@ describe('OneBot transport and tokens', () => {
     expect(texts(h)).toEqual(['hello from QQ']);
   });
 
+  it('a group the account is in is described with its name and the public group avatar (a Matrix portal\'s picture); others are unknown', async () => {
+    const h = await start();
+    await online(h);
+    await waitFor(async () => (await h.qq.roomInfo(QQ_ROOM)) !== undefined, 'the group list');
+    expect(await h.qq.roomInfo(QQ_ROOM)).toEqual({ name: h.sim.world.groups.find((g) => g.number === GROUP)!.name, avatarUrl: `https://p.qlogo.cn/gh/${GROUP}/${GROUP}/640` });
+    expect(await h.qq.roomInfo('group:999999')).toBeUndefined();
+  });
+
   it.each([
     ['a wrong token refused at the upgrade (403)', { token: 'right', bridgeToken: 'wrong' }, /HTTP 403/],
     ['a missing token refused at the upgrade (401)', { token: 'right', bridgeToken: undefined }, /HTTP 401/],

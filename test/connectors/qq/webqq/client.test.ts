@@ -14,7 +14,7 @@ import { qqConfigSchema, type WebqqConfig } from '../../../../src/connectors/qq/
 import { imageRefs, WebQqClient, type ClientState } from '../../../../src/connectors/qq/webqq/client.js';
 import type { QqEvent } from '../../../../src/connectors/qq/webqq/events.js';
 import { contentText } from '../../../../src/connectors/qq/webqq/content.js';
-import { startSimulator } from '../../../../src/simulator/index.js';
+import { defaultWorld, startSimulator, type World } from '../../../../src/simulator/index.js';
 import { avatarPng } from '../../../../src/simulator/media.js';
 
 const ACCOUNT = 2769546520;
@@ -45,8 +45,8 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function setup(opts: { mode?: 'password' | 'qrcode'; sendIntervalMs?: number; hashVersion?: 'P' | 'O' | 'Q' | 'N'; handler?: (e: QqEvent) => Promise<void>; captchaTimeoutMs?: number; beforeStart?: (control: Harness['control']) => Promise<void>; log?: Logger } = {}): Promise<Harness> {
-  const sim = await startSimulator({ pollHoldMs: 250, ...(opts.hashVersion ? { hashVersion: opts.hashVersion } : {}), log: silentLogger });
+async function setup(opts: { mode?: 'password' | 'qrcode'; sendIntervalMs?: number; hashVersion?: 'P' | 'O' | 'Q' | 'N'; handler?: (e: QqEvent) => Promise<void>; captchaTimeoutMs?: number; beforeStart?: (control: Harness['control']) => Promise<void>; log?: Logger; world?: World } = {}): Promise<Harness> {
+  const sim = await startSimulator({ pollHoldMs: 250, ...(opts.hashVersion ? { hashVersion: opts.hashVersion } : {}), ...(opts.world ? { world: opts.world } : {}), log: silentLogger });
   cleanups.push(() => sim.close());
   const stateDir = mkdtempSync(path.join(tmpdir(), 'qqclient-'));
   cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
@@ -135,6 +135,17 @@ describe('WebQqClient over the simulator', () => {
     await h.control('POST', '/inject', { buddy: FRIEND, from: FRIEND, text: 'hello buddy' });
     const b = await h.waitFor(withText(h, 'hello buddy'), 'buddy message');
     expect(b).toMatchObject({ type: 'message', senderQq: FRIEND, senderName: FRIEND_NICK });
+    expect(await h.violations()).toEqual([]);
+  });
+
+  it('reads a group\'s memo from get_group_info_ext2 (unescaped); a group without one has none', async () => {
+    const world = defaultWorld();
+    world.groups.find((g) => g.number === GROUP)!.memo = 'Rules &amp; news: be kind';
+    world.groups.push({ number: 555666, name: 'no memo', owner: ACCOUNT, members: [{ qq: ACCOUNT }, { qq: FRIEND }] });
+    const h = await setup({ world });
+    expect(h.client.groups().find((g) => g.number === GROUP)?.memo).toBe('Rules & news: be kind');
+    await h.waitFor(() => h.client.groups().find((g) => g.name === 'no memo'), 'the second group');
+    expect(h.client.groups().find((g) => g.name === 'no memo')).not.toHaveProperty('memo');
     expect(await h.violations()).toEqual([]);
   });
 
