@@ -12,6 +12,10 @@ import { MILKY_APIS, HISTORY_LIMIT_MAX, fileUris, isMilkyEndpoint } from '../pro
 import { ApiFailure, handlers } from './api.js';
 import type { Json, MilkySimState } from './state.js';
 
+/** QQ's send result for a risk-controlled account, passed through by Lagrange.Milky as the retcode. */
+export const REFUSED_RETCODE = 46;
+export const REFUSED_MESSAGE = 'send message failed: result 46';
+
 export interface Sink {
   kind: 'websocket' | 'sse';
   send(text: string): void;
@@ -126,9 +130,23 @@ export class MilkyWire {
       this.state.violations.push({ endpoint, kind: 'file_uri', detail: files.join(', ') });
       return failed(-400, 'file:// URIs name files on the bridge\'s machine, not ours');
     }
+    const isSend = endpoint === 'send_group_message';
     const fault = this.state.takeFault(endpoint);
-    if (fault) return failed(fault.retcode, `injected failure ${fault.retcode}`);
-    if (this.state.offline) return failed(-403, '未处于登录状态');
+    if (fault) {
+      if (isSend) this.state.attempts.push({ at: Date.now(), outcome: 'failed' });
+      return failed(fault.retcode, `injected failure ${fault.retcode}`);
+    }
+    if (this.state.offline) {
+      if (isSend) this.state.attempts.push({ at: Date.now(), outcome: 'offline' });
+      return failed(-403, '未处于登录状态');
+    }
+    if (isSend && Date.now() < this.state.refusingUntil) {
+      // A blocked account as Lagrange.Milky answers it: QQ's send result (46, risk control) as the
+      // retcode at once (MilkyHttpApiService.cs: OperationException → ApiFailedResult(Result, ErrMsg)).
+      // Nothing reaches the group.
+      this.state.attempts.push({ at: Date.now(), outcome: 'refused' });
+      return failed(REFUSED_RETCODE, REFUSED_MESSAGE);
+    }
     const h = this.api[endpoint];
     if (!h) return failed(-501, `${endpoint} is not implemented by the simulator`);
     try {
