@@ -99,6 +99,16 @@ export function createControl(state: MilkySimState, wire: MilkyWire): Server {
       return { refusingUntil: state.refusingUntil };
     },
     'GET /attempts': () => state.attempts,
+    'POST /slow': (b) => {
+      wire.slow = { endpoint: typeof b.endpoint === 'string' ? b.endpoint : 'send_group_message', ms: int(b.ms ?? 5000, 'ms'), remaining: b.count === undefined ? 1 : int(b.count, 'count') };
+      return {};
+    },
+    'POST /restart': (b) => {
+      if (wire.down) bad('already restarting');
+      const downMs = b.downMs === undefined ? 1000 : int(b.downMs, 'downMs');
+      wire.restart(downMs).catch(() => undefined);
+      return { downMs };
+    },
     'POST /fail': (b) => {
       const endpoint = typeof b.endpoint === 'string' ? b.endpoint : '*';
       state.faults.push({ endpoint, retcode: int(b.retcode, 'retcode'), remaining: b.count === undefined ? 1 : int(b.count, 'count') });

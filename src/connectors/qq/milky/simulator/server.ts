@@ -32,6 +32,10 @@ export class MilkyWire {
   webhooks: string[] = [];
   /** Every event pushed (for the control API's sake: what a perfect client would have seen). */
   pushed = 0;
+  /** Calls done at once but answered late (a slow implementation); the connection may die meanwhile. */
+  slow: { endpoint: string; ms: number; remaining: number } | undefined;
+  /** While restarting: the port is closed, every connection cut. */
+  down = false;
 
   constructor(private readonly state: MilkySimState, private readonly accessToken: string | undefined) {
     this.api = handlers(state, (event_type, data) => this.emit(event_type, data));
@@ -150,7 +154,14 @@ export class MilkyWire {
     const h = this.api[endpoint];
     if (!h) return failed(-501, `${endpoint} is not implemented by the simulator`);
     try {
-      answer(200, { status: 'ok', retcode: 0, data: h(parsed) });
+      const data = h(parsed);
+      const slow = this.slow;
+      if (slow && slow.remaining > 0 && (slow.endpoint === '*' || slow.endpoint === endpoint)) {
+        slow.remaining--;
+        await new Promise((r) => setTimeout(r, slow.ms));
+      }
+      if (res.destroyed) return; // the client gave up or the implementation restarted: the answer is lost
+      answer(200, { status: 'ok', retcode: 0, data });
     } catch (e) {
       if (e instanceof ApiFailure) return failed(e.retcode, e.message);
       failed(-500, (e as Error).message);
@@ -194,6 +205,30 @@ export class MilkyWire {
       ws.on('close', () => this.sinks.delete(sink));
       ws.on('error', () => this.sinks.delete(sink));
     });
+  }
+
+  /**
+   * The implementation restarts: its port closes and every connection (event streams, calls in
+   * flight) is cut; after `downMs` it listens on the same port again. What QQ holds (history,
+   * seqs) is QQ's, not the implementation's: it survives.
+   */
+  async restart(downMs: number): Promise<void> {
+    const a = this.server.address();
+    if (!a || typeof a === 'string') throw new Error('not listening');
+    this.down = true;
+    this.dropStreams();
+    const closed = new Promise<void>((r) => this.server.close(() => r()));
+    this.server.closeAllConnections();
+    await closed;
+    await new Promise((r) => setTimeout(r, downMs));
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(a.port, a.address, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.down = false;
   }
 
   async close(): Promise<void> {
