@@ -11,7 +11,7 @@ import { buildProduct, fmtMs, fmtSpread, mb, median, REPO, removeBuild, startIrc
 import { benchBaseline, benchCoreMemory, benchManyGroups } from './memory.js';
 import { benchParser } from './parser.js';
 import { benchNetworkDefaults, benchNetworkTuned, type Network } from './networks.js';
-import { benchMilky } from './milky.js';
+import { benchMilky, benchMilkyPacing } from './milky.js';
 import { benchDefaults, benchIrcToQqRaised, benchTuned } from './relay.js';
 import { benchMatrixClients } from './matrix-clients.js';
 import { benchMatrixSynapse, haveSynapse, SYNAPSE_SH } from './matrix-synapse.js';
@@ -181,6 +181,10 @@ async function main(): Promise<void> {
     const r = await benchMilky();
     row('added latency QQ (Milky) → network, p50 / p90 / p99 / max', fmtSpread(r.toNet), `${r.toNet.n} msgs; simulator inject → WebSocket event → relay (SQLite) → other connector's send, in process`);
     row('added latency network → QQ (Milky), p50 / p90 / p99 / max', fmtSpread(r.fromNet), `${r.fromNet.n} msgs paced under the 5/s bucket; relay → send_group_message over HTTP → the account's message seen on a second WebSocket`);
+    row('RSS idle, QQ over Milky', mb(r.idleRss), `bridge and simulator in one process, after the latency runs and GC; heap used ${mb(r.idleHeap)}`);
+    const p = await benchMilkyPacing();
+    row('QQ account pacing at the Milky simulator, default', `mean gap ${fmtMs(p.meanGapMs, 0)} after the burst, min ${fmtMs(p.minGapMs, 0)}; at most ${p.maxIn10s} sends in 10 s (bound ${p.boundIn10s})`,
+      `a burst of ${p.n} lines toward QQ; configured mean ${p.pacing.intervalMs} ms ±${p.pacing.jitter * 100} %, burst ${p.pacing.burst} (qq.pacing defaults); simulator send \`at\``);
   });
   await section('QQ ↔ Matrix / Telegram, default limits', async () => {
     const rs = await Promise.allSettled((['matrix', 'telegram'] as const).map((n) => benchNetworkDefaults(n)));
