@@ -167,13 +167,16 @@ async function main(): Promise<void> {
   }
 
   await section('QQ over OneBot', async () => {
-    const { benchOneBot } = await import('./onebot.js');
+    const { benchOneBot, benchOneBotPacing } = await import('./onebot.js');
     const r = await benchOneBot(100, 1000);
     const how = 'QQ adapter + OneBot backend ↔ OneBot simulator over a loopback WebSocket, SQLite store, in-process sink network';
     row('added latency QQ (OneBot) → network, p50 / p90 / p99 / max', fmtSpread(r.qqToSink), `${r.qqToSink.n} msgs one at a time; simulator event → sink send; ${how}`);
     row('added latency network → QQ (OneBot), p50 / p90 / p99 / max', fmtSpread(r.sinkToQq, 0), `${r.sinkToQq.n} msgs one at a time (QQ bucket 5/s); receive → simulator send_group_msg \`at\` (1 ms resolution)`);
     row('throughput QQ (OneBot) → network, limits raised', `${num(r.throughputPerSec)} msgs/s`, `${r.throughputN} msgs injected at once; sink unlimited`);
     row('RSS idle, QQ over OneBot', mb(r.idleRss), `bridge and simulator in one process; heap used ${mb(r.idleHeap)}`);
+    const p = await benchOneBotPacing();
+    row('QQ account pacing at the OneBot simulator, default', `mean gap ${fmtMs(p.meanGapMs, 0)} after the burst, min ${fmtMs(p.minGapMs, 0)}; at most ${p.maxIn10s} sends in 10 s (bound ${p.boundIn10s})`,
+      `a burst of ${p.n} lines toward QQ; configured mean ${p.pacing.intervalMs} ms ±${p.pacing.jitter * 100} %, burst ${p.pacing.burst} (qq.pacing defaults); simulator send \`at\``);
   });
 
   // Limit-bound, not CPU-bound: both networks at once, each with its own simulator and bridge.
