@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { QqConnector } from '../src/connectors/qq/connector.js';
+import { qqConfigSchema } from '../src/connectors/qq/config.js';
 import { OneBotSimulator } from '../src/connectors/qq/onebot/simulator/simulator.js';
 import type { Capabilities, Connector, ConnectorContext, Delivery } from '../src/core/connector.js';
 import { sourceId } from '../src/core/message.js';
@@ -60,7 +61,8 @@ export async function benchOneBot(n = 100, throughputN = 1000): Promise<OneBotBe
   const sim = new OneBotSimulator({ heartbeatIntervalMs: 30_000 });
   const url = await sim.listen(0);
   const store = await openStore({ stateDir: dir }, silentLogger);
-  const qq = new QqConnector({ protocol: 'onebot', onebot: { mode: 'forward', url } }, {});
+  // Latency is the bridge's, not the account's deliberate pacing (benchOneBotPacing measures that).
+  const qq = new QqConnector(qqConfigSchema.parse({ protocol: 'onebot', onebot: { mode: 'forward', url }, pacing: { intervalMs: 0 } }), {});
   const sink = new Sink();
   const relay = new Relay({ store, routes: new StaticRoutes([[{ network: 'qq', room: `group:${GROUP}` }, { network: 'sink', room: '#s' }]]), log: silentLogger });
   relay.register(qq);
