@@ -29,6 +29,30 @@ async function start() {
 }
 
 describe('QQ account over Milky', () => {
+  it('20 IRC lines in one second reach QQ complete, in order, within the pacing bound (accept times at the simulator)', async () => {
+    const pacing = { intervalMs: 150, jitter: 0.3, burst: 3, coalesceAfter: 0 };
+    const sim = await startSim();
+    sims.push(sim);
+    const h = await startMilkyHarness({ pacing, sim });
+    running.push(h);
+    await waitFor(() => h.qq.isConnected(), 'QQ (Milky) online', 5000);
+    const lines = Array.from({ length: 20 }, (_, i) => `paced ${i}`);
+    for (const l of lines) {
+      await h.irc.inject(IRC_ROOM, { text: l });
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await waitFor(async () => (await sim.sends()).length >= 20, '20 sends', 20_000);
+    const sent = await sim.sends();
+    expect(sent.map((s) => s.text)).toEqual(lines.map((l) => `[alice] ${l}`));
+    const at = sent.map((s) => s.at);
+    // Accept times carry a little HTTP noise on top of the scheduler's start times: 30 ms.
+    for (let i = 0; i < at.length; i++) {
+      for (let j = i + 1; j < at.length; j++) expect(j - i + 1).toBeLessThanOrEqual(Pacer.maxSendsIn(at[j]! - at[i]! + 30, pacing));
+    }
+    expect((at.at(-1)! - at[2]!) / (at.length - 3)).toBeGreaterThan(pacing.intervalMs * 0.7);
+    expect(await sim.control('/violations')).toEqual([]);
+  }, 30_000);
+
   it('a refusal window (retcode 46): the account backs off, few attempts, one episode and one recovery, all delivered after, in order', async () => {
     const { h: b, sim } = await start();
     await sim.control('/refuse', { forMs: 3000 });
