@@ -80,6 +80,11 @@ export class MilkyBackend implements QqBackend {
   /** Per group, the newest seq history had that the stream had not delivered at the last check. */
   private stallSuspects = new Map<number, number>();
   private checkingStall = false;
+  /**
+   * Per group, the seq of the first message event this connection delivered (noted as it arrives,
+   * before the queue): a first start's catch-up must not count live messages as old history.
+   */
+  private firstLive = new Map<number, number>();
 
   constructor(private readonly config: MilkyConfig, opts: QqBackendOptions = {}) {
     this.tuning = (opts.tuning ?? {}) as MilkyTuning;
@@ -98,7 +103,10 @@ export class MilkyBackend implements QqBackend {
       transport: m.events,
       ...(m.webhook ? { webhook: m.webhook } : {}),
       log: ctx.log,
-      onEvent: (e) => this.enqueue(() => this.onEvent(e)),
+      onEvent: (e) => {
+        if (e.event_type === 'message_receive' && e.data.message_scene === 'group' && !this.firstLive.has(e.data.peer_id)) this.firstLive.set(e.data.peer_id, e.data.message_seq);
+        return this.enqueue(() => this.onEvent(e));
+      },
       onState: (s, detail) => this.onStream(s, detail),
       probe: async () => {
         await this.api.call('get_login_info');
@@ -181,7 +189,10 @@ export class MilkyBackend implements QqBackend {
 
   private onStream(s: StreamState, detail?: string): void {
     if (s !== 'online') this.ctx?.onCondition?.(`stream:${s}`);
-    if (s === 'online') void this.enqueue(() => this.sync());
+    if (s === 'online') {
+      this.firstLive.clear();
+      void this.enqueue(() => this.sync());
+    }
     else if (s === 'unauthorized') this.setState('auth-failed', detail ?? 'access token refused');
     else if (s === 'reconnecting') this.setState('relinking', detail);
     else if (s === 'stopped') this.setState('offline');
@@ -348,7 +359,12 @@ export class MilkyBackend implements QqBackend {
     } else if (newer.length) {
       ctx.log.info({ group, unknown: newer.length }, 'Milky: none of the recent history was relayed before (a new link, or down for long): not replaying it');
     }
-    if (newest !== undefined && !this.handed.has(group)) this.handed.set(group, newest);
+    // The baseline: what history held before this connection's first live message. Messages that
+    // arrived while this start-up read contacts and history are in both; the live events relay them.
+    const live = this.firstLive.get(group);
+    const baseline = newest === undefined ? undefined : live !== undefined ? Math.min(newest, live - 1) : newest;
+    if (!found && baseline !== undefined && !this.handed.has(group)) this.handed.set(group, baseline);
+    else if (found && newest !== undefined && !this.handed.has(group)) this.handed.set(group, newest);
   }
 
   private async onEvent(e: MilkyEvent): Promise<void> {
