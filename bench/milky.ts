@@ -16,6 +16,8 @@ import { QqConnector } from '../src/connectors/qq/connector.js';
 import { qqConfigSchema } from '../src/connectors/qq/config.js';
 import { MilkyEventStream } from '../src/connectors/qq/milky/events.js';
 import { startMilkySimulator } from '../src/connectors/qq/milky/simulator/index.js';
+import { resolvePacing } from '../src/connectors/qq/account/config.js';
+import { Pacer } from '../src/connectors/qq/account/scheduler.js';
 import { sleep, spread, type Spread } from './lib.js';
 
 const GROUP = 346167134;
@@ -43,6 +45,19 @@ class Sink implements Connector {
 export interface MilkyBenchResult {
   toNet: Spread;
   fromNet: Spread;
+  /** RSS and heap after GC with the bridge idle (bridge and simulator in one process). */
+  idleRss: number;
+  idleHeap: number;
+}
+
+/** The account's pacing as the Milky simulator saw it (each send's accept time), beside the configured bound. */
+export interface MilkyPacingResult {
+  n: number;
+  meanGapMs: number;
+  minGapMs: number;
+  maxIn10s: number;
+  boundIn10s: number;
+  pacing: { intervalMs: number; jitter: number; burst: number };
 }
 
 export async function benchMilky(n = 50): Promise<MilkyBenchResult> {
@@ -50,7 +65,8 @@ export async function benchMilky(n = 50): Promise<MilkyBenchResult> {
   const sim = await startMilkySimulator({ accessToken: 'bench' });
   const store = await openStore({ stateDir: dir }, silentLogger);
   const relay = new Relay({ store, log: silentLogger, pruneIntervalMs: 0, routes: new StaticRoutes([[{ network: 'qq', room: `group:${GROUP}` }, { network: 'irc', room: '#b' }]]) });
-  const qq = new QqConnector(qqConfigSchema.parse({ protocol: 'milky', milky: { url: sim.url, accessToken: 'bench' } }));
+  // Latency is the bridge's, not the account's deliberate pacing (measured on its own below).
+  const qq = new QqConnector(qqConfigSchema.parse({ protocol: 'milky', milky: { url: sim.url, accessToken: 'bench' }, pacing: { intervalMs: 0 } }));
   const sink = new Sink();
   relay.register(qq);
   relay.register(sink);
@@ -83,7 +99,10 @@ export async function benchMilky(n = 50): Promise<MilkyBenchResult> {
       while (!seen.has(text)) await sleep(0.5);
       fromNet.push(seen.get(text)! - t0);
     }
-    return { toNet: spread(toNet), fromNet: spread(fromNet) };
+    await sleep(1000);
+    (globalThis as { gc?: () => void }).gc?.();
+    const mem = process.memoryUsage();
+    return { toNet: spread(toNet), fromNet: spread(fromNet), idleRss: mem.rss, idleHeap: mem.heapUsed };
   } finally {
     await watcher.stop();
     await relay.stop();
@@ -93,6 +112,53 @@ export async function benchMilky(n = 50): Promise<MilkyBenchResult> {
   }
 }
 
+/**
+ * A burst of `n` lines toward QQ with the default qq.pacing (1000 ms ±30 %, burst 3): when the
+ * simulator accepted each send, the mean gap after the burst, the smallest gap, and the most sends
+ * in any 10 s window beside the bound the pacing promises (docs/qq-account.md).
+ */
+export async function benchMilkyPacing(n = 20): Promise<MilkyPacingResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'qqbridge-bench-milky-pacing-'));
+  const sim = await startMilkySimulator({ accessToken: 'bench' });
+  const store = await openStore({ stateDir: dir }, silentLogger);
+  const relay = new Relay({ store, log: silentLogger, pruneIntervalMs: 0, routes: new StaticRoutes([[{ network: 'qq', room: `group:${GROUP}` }, { network: 'irc', room: '#b' }]]) });
+  const config = qqConfigSchema.parse({ protocol: 'milky', milky: { url: sim.url, accessToken: 'bench' } });
+  const qq = new QqConnector(config);
+  const sink = new Sink();
+  relay.register(qq);
+  relay.register(sink);
+  try {
+    await relay.start();
+    while (!qq.isConnected()) await sleep(10);
+    for (let i = 0; i < n; i++) {
+      await sink.ctx!.receive({ id: `irc:#b:pace-${i}`, origin: { network: 'irc', room: '#b', sender: { id: 'u', displayName: 'u' } }, kind: 'message', parts: [{ type: 'text', text: `pace ${i}` }], time: Date.now() });
+    }
+    const sent = async () => (await (await fetch(`${sim.controlUrl}/sent`)).json()) as Array<{ text: string; at: number }>;
+    const deadline = Date.now() + n * 2000 + 10_000;
+    while ((await sent()).length < n) {
+      if (Date.now() > deadline) throw new Error('the paced sends never all reached the simulator');
+      await sleep(100);
+    }
+    const times = (await sent()).map((x) => x.at).sort((a, b) => a - b);
+    const p = resolvePacing(config as Parameters<typeof resolvePacing>[0]);
+    const pacing = { intervalMs: p.intervalMs, jitter: p.jitter, burst: p.burst };
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    const after = gaps.slice(pacing.burst - 1);
+    let maxIn10s = 0;
+    for (const t of times) maxIn10s = Math.max(maxIn10s, times.filter((x) => x >= t && x < t + 10_000).length);
+    return {
+      n, pacing, maxIn10s, boundIn10s: Pacer.maxSendsIn(10_000, pacing),
+      meanGapMs: after.length ? after.reduce((a, b) => a + b, 0) / after.length : 0,
+      minGapMs: gaps.length ? Math.min(...gaps) : 0,
+    };
+  } finally {
+    await relay.stop();
+    await store.close();
+    await sim.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 if (process.argv[1]?.endsWith('bench/milky.ts')) {
-  benchMilky(Number(process.env.N ?? 100)).then((r) => console.log(JSON.stringify(r)));
+  benchMilky(Number(process.env.N ?? 100)).then(async (r) => console.log(JSON.stringify({ ...r, pacing: await benchMilkyPacing() })));
 }

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { QqConnector } from '../src/connectors/qq/connector.js';
+import { qqConfigSchema } from '../src/connectors/qq/config.js';
 import { OneBotSimulator } from '../src/connectors/qq/onebot/simulator/simulator.js';
 import type { Capabilities, Connector, ConnectorContext, Delivery } from '../src/core/connector.js';
 import { sourceId } from '../src/core/message.js';
@@ -15,6 +16,8 @@ import { Relay } from '../src/core/relay.js';
 import { StaticRoutes } from '../src/core/routes.js';
 import { silentLogger } from '../src/log.js';
 import { openStore } from '../src/store/store.js';
+import { resolvePacing } from '../src/connectors/qq/account/config.js';
+import { Pacer } from '../src/connectors/qq/account/scheduler.js';
 import { sleep, spread, type Spread } from './lib.js';
 
 const GROUP = 346167134;
@@ -58,7 +61,8 @@ export async function benchOneBot(n = 100, throughputN = 1000): Promise<OneBotBe
   const sim = new OneBotSimulator({ heartbeatIntervalMs: 30_000 });
   const url = await sim.listen(0);
   const store = await openStore({ stateDir: dir }, silentLogger);
-  const qq = new QqConnector({ protocol: 'onebot', onebot: { mode: 'forward', url } }, {});
+  // Latency is the bridge's, not the account's deliberate pacing (benchOneBotPacing measures that).
+  const qq = new QqConnector(qqConfigSchema.parse({ protocol: 'onebot', onebot: { mode: 'forward', url }, pacing: { intervalMs: 0 } }), {});
   const sink = new Sink();
   const relay = new Relay({ store, routes: new StaticRoutes([[{ network: 'qq', room: `group:${GROUP}` }, { network: 'sink', room: '#s' }]]), log: silentLogger });
   relay.register(qq);
@@ -103,6 +107,57 @@ export async function benchOneBot(n = 100, throughputN = 1000): Promise<OneBotBe
     (globalThis as { gc?: () => void }).gc?.();
     const mem = process.memoryUsage();
     return { qqToSink: spread(toSink), sinkToQq: spread(toQq), throughputPerSec, throughputN, idleRss: mem.rss, idleHeap: mem.heapUsed };
+  } finally {
+    await relay.stop();
+    await store.close();
+    await sim.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The account's pacing as the OneBot simulator saw it (each send's accept time), beside the configured bound. */
+export interface OneBotPacing {
+  n: number;
+  meanGapMs: number;
+  minGapMs: number;
+  maxIn10s: number;
+  boundIn10s: number;
+  pacing: { intervalMs: number; jitter: number; burst: number };
+}
+
+/** A burst of `n` lines toward QQ with the default qq.pacing (1000 ms ±30 %, burst 3). */
+export async function benchOneBotPacing(n = 20): Promise<OneBotPacing> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qqbridge-bench-onebot-pacing-'));
+  const sim = new OneBotSimulator({ heartbeatIntervalMs: 30_000 });
+  const url = await sim.listen(0);
+  const store = await openStore({ stateDir: dir }, silentLogger);
+  const qq = new QqConnector({ protocol: 'onebot', onebot: { mode: 'forward', url } }, {});
+  const sink = new Sink();
+  const relay = new Relay({ store, routes: new StaticRoutes([[{ network: 'qq', room: `group:${GROUP}` }, { network: 'sink', room: '#s' }]]), log: silentLogger });
+  relay.register(qq);
+  relay.register(sink);
+  try {
+    await relay.start();
+    for (let i = 0; i < 200 && !qq.isConnected(); i++) await sleep(25);
+    if (!qq.isConnected()) throw new Error('the bridge did not connect to the OneBot simulator');
+    for (let i = 0; i < n; i++) await sink.say(`pace ${i}`);
+    const deadline = Date.now() + n * 2000 + 10_000;
+    while (sim.sends().length < n) {
+      if (Date.now() > deadline) throw new Error('the paced sends never all reached the simulator');
+      await sleep(100);
+    }
+    const times = sim.sends().map((x) => x.at).sort((a, b) => a - b);
+    const d = resolvePacing({}); // what the connector above used: the qq.pacing defaults
+    const pacing = { intervalMs: d.intervalMs, jitter: d.jitter, burst: d.burst };
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    const after = gaps.slice(pacing.burst - 1);
+    let maxIn10s = 0;
+    for (const t of times) maxIn10s = Math.max(maxIn10s, times.filter((x) => x >= t && x < t + 10_000).length);
+    return {
+      n, pacing, maxIn10s, boundIn10s: Pacer.maxSendsIn(10_000, pacing),
+      meanGapMs: after.length ? after.reduce((a, b) => a + b, 0) / after.length : 0,
+      minGapMs: gaps.length ? Math.min(...gaps) : 0,
+    };
   } finally {
     await relay.stop();
     await store.close();

@@ -11,7 +11,7 @@ import { buildProduct, fmtMs, fmtSpread, mb, median, REPO, removeBuild, startIrc
 import { benchBaseline, benchCoreMemory, benchManyGroups } from './memory.js';
 import { benchParser } from './parser.js';
 import { benchNetworkDefaults, benchNetworkTuned, type Network } from './networks.js';
-import { benchMilky } from './milky.js';
+import { benchMilky, benchMilkyPacing } from './milky.js';
 import { benchDefaults, benchIrcToQqRaised, benchTuned } from './relay.js';
 import { benchMatrixClients } from './matrix-clients.js';
 import { benchMatrixSynapse, haveSynapse, SYNAPSE_SH } from './matrix-synapse.js';
@@ -167,20 +167,27 @@ async function main(): Promise<void> {
   }
 
   await section('QQ over OneBot', async () => {
-    const { benchOneBot } = await import('./onebot.js');
+    const { benchOneBot, benchOneBotPacing } = await import('./onebot.js');
     const r = await benchOneBot(100, 1000);
     const how = 'QQ adapter + OneBot backend ↔ OneBot simulator over a loopback WebSocket, SQLite store, in-process sink network';
     row('added latency QQ (OneBot) → network, p50 / p90 / p99 / max', fmtSpread(r.qqToSink), `${r.qqToSink.n} msgs one at a time; simulator event → sink send; ${how}`);
-    row('added latency network → QQ (OneBot), p50 / p90 / p99 / max', fmtSpread(r.sinkToQq, 0), `${r.sinkToQq.n} msgs one at a time (QQ bucket 5/s); receive → simulator send_group_msg \`at\` (1 ms resolution)`);
+    row('added latency network → QQ (OneBot), p50 / p90 / p99 / max', fmtSpread(r.sinkToQq, 0), `${r.sinkToQq.n} msgs one at a time (QQ bucket 5/s; qq.pacing.intervalMs 0, the pacing row is below); receive → simulator send_group_msg \`at\` (1 ms resolution)`);
     row('throughput QQ (OneBot) → network, limits raised', `${num(r.throughputPerSec)} msgs/s`, `${r.throughputN} msgs injected at once; sink unlimited`);
     row('RSS idle, QQ over OneBot', mb(r.idleRss), `bridge and simulator in one process; heap used ${mb(r.idleHeap)}`);
+    const p = await benchOneBotPacing();
+    row('QQ account pacing at the OneBot simulator, default', `mean gap ${fmtMs(p.meanGapMs, 0)} after the burst, min ${fmtMs(p.minGapMs, 0)}; at most ${p.maxIn10s} sends in 10 s (bound ${p.boundIn10s})`,
+      `a burst of ${p.n} lines toward QQ; configured mean ${p.pacing.intervalMs} ms ±${p.pacing.jitter * 100} %, burst ${p.pacing.burst} (qq.pacing defaults); simulator send \`at\``);
   });
 
   // Limit-bound, not CPU-bound: both networks at once, each with its own simulator and bridge.
   await section('QQ (Milky) ↔ network', async () => {
     const r = await benchMilky();
     row('added latency QQ (Milky) → network, p50 / p90 / p99 / max', fmtSpread(r.toNet), `${r.toNet.n} msgs; simulator inject → WebSocket event → relay (SQLite) → other connector's send, in process`);
-    row('added latency network → QQ (Milky), p50 / p90 / p99 / max', fmtSpread(r.fromNet), `${r.fromNet.n} msgs paced under the 5/s bucket; relay → send_group_message over HTTP → the account's message seen on a second WebSocket`);
+    row('added latency network → QQ (Milky), p50 / p90 / p99 / max', fmtSpread(r.fromNet), `${r.fromNet.n} msgs paced under the 5/s bucket (qq.pacing.intervalMs 0, the pacing row is below); relay → send_group_message over HTTP → the account's message seen on a second WebSocket`);
+    row('RSS idle, QQ over Milky', mb(r.idleRss), `bridge and simulator in one process, after the latency runs and GC; heap used ${mb(r.idleHeap)}`);
+    const p = await benchMilkyPacing();
+    row('QQ account pacing at the Milky simulator, default', `mean gap ${fmtMs(p.meanGapMs, 0)} after the burst, min ${fmtMs(p.minGapMs, 0)}; at most ${p.maxIn10s} sends in 10 s (bound ${p.boundIn10s})`,
+      `a burst of ${p.n} lines toward QQ; configured mean ${p.pacing.intervalMs} ms ±${p.pacing.jitter * 100} %, burst ${p.pacing.burst} (qq.pacing defaults); simulator send \`at\``);
   });
   await section('QQ ↔ Matrix / Telegram, default limits', async () => {
     const rs = await Promise.allSettled((['matrix', 'telegram'] as const).map((n) => benchNetworkDefaults(n)));

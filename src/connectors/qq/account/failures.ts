@@ -98,6 +98,12 @@ export const FAILURE_TABLE: readonly FailureRule[] = [
   { id: 'milky.not-logged-in', backend: 'milky', retcodes: [-403], class: 'offline', reason: 'the QQ account is not logged in', source: 'milky communication.md: retcode -403 "未处于登录状态"' },
   { id: 'milky.bad-params', backend: 'milky', retcodes: [-400], class: 'bad_request', reason: 'the Milky implementation rejected the request as invalid', source: 'milky communication.md: retcode -400 (参数解析失败)' },
   { id: 'milky.not-found', backend: 'milky', retcodes: [-404], class: 'bad_request', reason: 'the Milky implementation did not find the target', source: 'milky communication.md: retcode -404 example ("对应的好友不存在")' },
+  // Lagrange.Milky answers a failed operation with QQ's own result code as the retcode
+  // (Lagrange.Milky/Api/MilkyHttpApiService.cs: OperationException → ApiFailedResult(e.Result, e.ErrMsg)),
+  // the same codes Lagrange.OneBot passes through. Other implementations' codes are their own.
+  { id: 'milky.risk', backend: 'milky', retcodes: [46], class: 'refused', reason: 'QQ refused the account\'s group messages (result 46: risk control)', source: 'LagrangeDev/LagrangeV2 Lagrange.Milky/Api/MilkyHttpApiService.cs (OperationException.Result as retcode); result 46: mamoe/mirai#2127, duan602728596/qqtools#133' },
+  { id: 'milky.muted', backend: 'milky', retcodes: [120], class: 'transient', reason: 'the account is muted in this group (result 120)', source: 'Lagrange.Milky passes QQ\'s send result through; 120 = muted (sealdice; go-cqhttp "msg error: 120")' },
+  { id: 'milky.removed', backend: 'milky', retcodes: [110], class: 'bad_request', reason: 'the account is no longer a member of this group (result 110)', source: 'Lagrange.Milky passes QQ\'s send result through; 110 = removed from the group (NapNeko/NapCatQQ#600)' },
   { id: 'milky.risk-words', backend: 'milky', message: /风控|risk control|频繁|too frequent/i, class: 'refused', reason: 'QQ refused the message (risk control / too frequent)', source: 'milky leaves other retcodes to the implementation; its message is QQ\'s wording' },
   { id: 'milky.other', backend: 'milky', class: 'transient', reason: 'the Milky implementation could not send', source: 'milky communication.md: other retcodes are the implementation\'s; issue 19: retried by the outbox' },
 

@@ -31,6 +31,19 @@ function isEnvelope(v: unknown): v is Envelope {
   return typeof e === 'object' && e !== null && (e.status === 'ok' || e.status === 'failed') && typeof e.retcode === 'number';
 }
 
+/** Segments of one message kept at most; the rest of a hostile array is cut before the schema check. */
+export const MAX_SEGMENTS = 2000;
+
+/** Cuts huge segment arrays in messages an answer carries (history, get_message, forwards). */
+function capSegments(data: unknown): void {
+  const d = data as { messages?: unknown; message?: unknown } | null;
+  if (!d || typeof d !== 'object') return;
+  const list = Array.isArray(d.messages) ? d.messages : d.message ? [d.message] : [];
+  for (const m of list as Array<{ segments?: unknown } | null>) {
+    if (m && typeof m === 'object' && Array.isArray(m.segments) && m.segments.length > MAX_SEGMENTS) m.segments = m.segments.slice(0, MAX_SEGMENTS);
+  }
+}
+
 /** A counting semaphore: FIFO, so no caller starves. */
 class Gate {
   private active = 0;
@@ -80,6 +93,7 @@ export class MilkyApi {
     }
     const data = await this.gate.run(() => this.post(endpoint, body));
     if (!spec.responseSchema) return (isMilkyEndpoint(endpoint) ? {} : data) as MilkyOutput<E>;
+    capSegments(data);
     const r = (spec.responseSchema as z.ZodType).safeParse(data);
     if (!r.success) throw new MilkyError('protocol', endpoint, `answer does not match the protocol: ${r.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     return r.data as MilkyOutput<E>;

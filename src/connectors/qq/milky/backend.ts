@@ -27,6 +27,13 @@ export interface MilkyTuning {
   forwardLimit?: number;
   /** Catch-up: at most this many history pages per group and reconnect. */
   historyMaxPages?: number;
+  /** While the account is offline (bot_offline, -403): how often get_login_info asks whether it is back. */
+  offlinePollMs?: number;
+  /**
+   * SSE and webhook: after this long without an event, history is checked for messages the
+   * stream never delivered (two checks in a row: the stream is stalled → reconnect and catch up).
+   */
+  stallCheckMs?: number;
 }
 
 type GroupMessage = Extract<HistoryMessage, { message_scene: 'group' }>;
@@ -66,6 +73,18 @@ export class MilkyBackend implements QqBackend {
   private queue: Promise<void> = Promise.resolve();
   private inputStopped = false;
   private readonly tuning: MilkyTuning;
+  /** Polls get_login_info while the QQ account is logged out (Milky has no "back online" event). */
+  private offlinePoll: NodeJS.Timeout | undefined;
+  private stallTimer: NodeJS.Timeout | undefined;
+  private lastEventAt = Date.now();
+  /** Per group, the newest seq history had that the stream had not delivered at the last check. */
+  private stallSuspects = new Map<number, number>();
+  private checkingStall = false;
+  /**
+   * Per group, the seq of the first message event this connection delivered (noted as it arrives,
+   * before the queue): a first start's catch-up must not count live messages as old history.
+   */
+  private firstLive = new Map<number, number>();
 
   constructor(private readonly config: MilkyConfig, opts: QqBackendOptions = {}) {
     this.tuning = (opts.tuning ?? {}) as MilkyTuning;
@@ -84,7 +103,10 @@ export class MilkyBackend implements QqBackend {
       transport: m.events,
       ...(m.webhook ? { webhook: m.webhook } : {}),
       log: ctx.log,
-      onEvent: (e) => this.enqueue(() => this.onEvent(e)),
+      onEvent: (e) => {
+        if (e.event_type === 'message_receive' && e.data.message_scene === 'group' && !this.firstLive.has(e.data.peer_id)) this.firstLive.set(e.data.peer_id, e.data.message_seq);
+        return this.enqueue(() => this.onEvent(e));
+      },
       onState: (s, detail) => this.onStream(s, detail),
       probe: async () => {
         await this.api.call('get_login_info');
@@ -95,6 +117,7 @@ export class MilkyBackend implements QqBackend {
       ...(t.unauthorizedRetryMs ? { unauthorizedRetryMs: t.unauthorizedRetryMs } : {}),
     });
     this.setState('connecting');
+    this.startStallWatch();
     await this.stream.start();
     // Resolve once the first connection settled either way (the adapter binds mappings when online).
     const end = Date.now() + 10_000;
@@ -103,6 +126,10 @@ export class MilkyBackend implements QqBackend {
 
   async stop(): Promise<void> {
     this.inputStopped = true;
+    clearInterval(this.offlinePoll);
+    this.offlinePoll = undefined;
+    clearInterval(this.stallTimer);
+    this.stallTimer = undefined;
     await this.stream?.stop();
     await this.queue;
     this.setState('offline');
@@ -166,7 +193,10 @@ export class MilkyBackend implements QqBackend {
 
   private onStream(s: StreamState, detail?: string): void {
     if (s !== 'online') this.ctx?.onCondition?.(`stream:${s}`);
-    if (s === 'online') void this.enqueue(() => this.sync());
+    if (s === 'online') {
+      this.firstLive.clear();
+      void this.enqueue(() => this.sync());
+    }
     else if (s === 'unauthorized') this.setState('auth-failed', detail ?? 'access token refused');
     else if (s === 'reconnecting') this.setState('relinking', detail);
     else if (s === 'stopped') this.setState('offline');
@@ -180,6 +210,9 @@ export class MilkyBackend implements QqBackend {
       await this.refreshContacts();
     } catch (e) {
       const err = e as MilkyError;
+      // The implementation is up and says its QQ account is logged out (-403): the stream is fine;
+      // wait for the account rather than reconnecting in a loop.
+      if (isMilkyError(e) && e.kind === 'offline') return this.accountOffline(`retcode -403 (${err.message})`);
       this.ctx?.log.warn({ err: err.message }, 'Milky: could not read the account after connecting');
       if (isMilkyError(e) && e.kind === 'unauthorized') this.setState('auth-failed', err.message);
       else this.setState(isMilkyError(e) && e.kind === 'offline' ? 'offline' : 'relinking', err.message);
@@ -187,8 +220,91 @@ export class MilkyBackend implements QqBackend {
       this.stream?.drop(`sync failed: ${err.message}`);
       return;
     }
+    this.stopOfflinePoll();
     this.setState('online');
     await this.catchUp();
+  }
+
+  /**
+   * The QQ account is logged out (bot_offline, or -403 from a call). The adapter holds every send
+   * while the state says so; Milky has no event for the account coming back, so get_login_info is
+   * asked every few seconds (-403 until it is back), and a success resyncs and catches up.
+   */
+  private accountOffline(reason: string): void {
+    if (this.inputStopped) return;
+    this.setState('offline', `the QQ account went offline: ${reason}`);
+    if (this.offlinePoll) return;
+    let asking = false;
+    this.offlinePoll = setInterval(() => {
+      if (asking || this.inputStopped) return;
+      asking = true;
+      this.api.call('get_login_info').then(
+        () => {
+          if (!this.offlinePoll) return;
+          this.stopOfflinePoll();
+          this.ctx?.log.info({}, 'Milky: the QQ account is logged in again');
+          void this.enqueue(() => this.sync());
+        },
+        () => undefined,
+      ).finally(() => (asking = false));
+    }, this.tuning.offlinePollMs ?? 10_000);
+  }
+
+  private stopOfflinePoll(): void {
+    clearInterval(this.offlinePoll);
+    this.offlinePoll = undefined;
+  }
+
+  /**
+   * SSE has no pings and a webhook no connection: a stream can stay open (or a webhook stay
+   * quiet) while the implementation stopped pushing. The periodic get_login_info proves only the
+   * API. So after a silent interval, each mapped group's newest history is compared with what the
+   * stream delivered; a message from someone else that is still undelivered one interval later
+   * means the stream is stalled: drop it, reconnect, and the catch-up relays what it missed.
+   */
+  private startStallWatch(): void {
+    if (this.config.milky.events === 'websocket') return; // pings/pongs watch a WebSocket
+    const every = this.tuning.stallCheckMs ?? 60_000;
+    clearInterval(this.stallTimer);
+    this.stallTimer = setInterval(() => {
+      if (this.checkingStall) return;
+      this.checkingStall = true;
+      this.checkStall(every)
+        .catch((e: unknown) => this.ctx?.log.debug({ err: (e as Error).message }, 'Milky: stall check could not read history'))
+        .finally(() => (this.checkingStall = false));
+    }, every);
+  }
+
+  private async checkStall(every: number): Promise<void> {
+    if (this.current !== 'online' || this.inputStopped || Date.now() - this.lastEventAt < every) {
+      this.stallSuspects.clear();
+      return;
+    }
+    const mapped = new Set((this.ctx?.mappedRooms?.() ?? []).flatMap((r) => (r.kind === 'group' ? [r.number] : [])));
+    const groups = this.groupList.flatMap((g) => (g.number !== undefined && (mapped.size === 0 || mapped.has(g.number)) ? [g.number] : []));
+    const suspects = new Map<number, number>();
+    let stalled: { group: number; seq: number } | undefined;
+    for (const g of groups) {
+      const r = await this.api.call('get_history_messages', { message_scene: 'group', peer_id: g, limit: 10 });
+      // The account's own messages may never be pushed (IgnoreBotMessage / reportSelfMessage off).
+      const others = r.messages.filter((m) => m.sender_id !== this.account?.qq).map((m) => m.message_seq);
+      if (others.length === 0) continue;
+      const newest = Math.max(...others);
+      const handed = this.handed.get(g) ?? -1;
+      if (newest <= handed) continue;
+      const seen = this.stallSuspects.get(g);
+      if (seen !== undefined && handed < seen) stalled ??= { group: g, seq: seen };
+      suspects.set(g, newest);
+    }
+    // An event arrived while history was read: the stream is alive.
+    if (Date.now() - this.lastEventAt < every) return void this.stallSuspects.clear();
+    this.stallSuspects = suspects;
+    if (!stalled) return;
+    this.stallSuspects.clear();
+    this.ctx?.log.warn({ transport: this.config.milky.events, group: stalled.group, undeliveredSeq: stalled.seq, silentMs: Date.now() - this.lastEventAt },
+      'Milky event stream is open but silent: history has messages it never delivered; reconnecting and catching up');
+    this.ctx?.onCondition?.('stream:stalled');
+    this.stream?.drop('stream stalled (history has undelivered messages)');
   }
 
   private async catchUp(): Promise<void> {
@@ -247,10 +363,16 @@ export class MilkyBackend implements QqBackend {
     } else if (newer.length) {
       ctx.log.info({ group, unknown: newer.length }, 'Milky: none of the recent history was relayed before (a new link, or down for long): not replaying it');
     }
-    if (newest !== undefined && !this.handed.has(group)) this.handed.set(group, newest);
+    // The baseline: what history held before this connection's first live message. Messages that
+    // arrived while this start-up read contacts and history are in both; the live events relay them.
+    const live = this.firstLive.get(group);
+    const baseline = newest === undefined ? undefined : live !== undefined ? Math.min(newest, live - 1) : newest;
+    if (!found && baseline !== undefined && !this.handed.has(group)) this.handed.set(group, baseline);
+    else if (found && newest !== undefined && !this.handed.has(group)) this.handed.set(group, newest);
   }
 
   private async onEvent(e: MilkyEvent): Promise<void> {
+    this.lastEventAt = Date.now();
     if (this.inputStopped) return;
     const ctx = this.ctx!;
     const time = e.time * 1000;
@@ -274,7 +396,7 @@ export class MilkyBackend implements QqBackend {
         return;
       }
       case 'bot_offline':
-        this.setState('offline', e.data.reason);
+        this.accountOffline(e.data.reason);
         return;
       default:
         return;
@@ -328,6 +450,7 @@ export class MilkyBackend implements QqBackend {
       const r = await this.api.call('send_group_message', { group_id: room.number, message });
       return [String(r.message_seq)];
     } catch (e) {
+      if (isMilkyError(e) && e.kind === 'offline') this.accountOffline(`retcode -403 (${e.message})`);
       throw sendFailure(e);
     }
   }

@@ -12,6 +12,7 @@ import { Event as EventSchema } from '@saltify/milky-types';
 import type { z } from 'zod';
 import { backoffDelay } from '../../../core/backoff.js';
 import { isKnownEventType, unknownSegments } from './protocol.js';
+import { MAX_SEGMENTS } from './api.js';
 
 export type MilkyEvent = z.output<typeof EventSchema>;
 export type MilkyTransport = 'websocket' | 'sse' | 'webhook';
@@ -46,6 +47,7 @@ export interface MilkyEventStreamOptions {
 }
 
 const silent: MilkyLog = { info() {}, warn() {}, error() {} };
+
 
 export class MilkyEventStream {
   private state: StreamState = 'stopped';
@@ -287,7 +289,15 @@ export class MilkyEventStream {
     const type = (raw as { event_type?: unknown } | null)?.event_type;
     if (!isKnownEventType(type)) return this.hostile(`unknown event type ${JSON.stringify(type)}`, text);
     if (type === 'message_receive') {
-      const unknown = unknownSegments((raw as { data?: { segments?: unknown } }).data?.segments);
+      const data = (raw as { data?: { segments?: unknown } }).data;
+      // A QQ message has at most a few hundred segments; a huge array is cut before the schema
+      // check so one hostile frame cannot stall the stream (pings, later events) for seconds.
+      if (data && Array.isArray(data.segments) && data.segments.length > MAX_SEGMENTS) {
+        this.stats.hostile++;
+        this.log.warn({ segments: data.segments.length, kept: MAX_SEGMENTS }, 'Milky message with too many segments; only the first ones are relayed');
+        data.segments = data.segments.slice(0, MAX_SEGMENTS);
+      }
+      const unknown = unknownSegments(data?.segments);
       if (unknown.length) {
         this.stats.hostile++;
         this.log.warn({ types: unknown }, 'Milky message has segments of unknown type; they are shown as [unknown]');

@@ -64,6 +64,12 @@ describe('classifySendFailure', () => {
     expect(c({ backend: 'milky', retcode: -1, message: '消息发送失败，账号可能被风控' })[0]).toBe('refused');
   });
 
+  it('Lagrange.Milky: QQ\'s send result as the retcode — 46 refused, 120 muted (retried), 110 removed (reported)', () => {
+    expect(c({ backend: 'milky', retcode: 46, message: 'send message failed' })).toEqual(['refused', false, 'milky.risk']);
+    expect(c({ backend: 'milky', retcode: 120 })[0]).toBe('transient');
+    expect(c({ backend: 'milky', retcode: 110 })[0]).toBe('bad_request');
+  });
+
   it('WebQQ: 1202 suspect, session codes transient, other retcodes refuse the message', () => {
     expect(c({ backend: 'webqq', retcode: 1202 })).toEqual(['transient', true, 'webqq.1202']);
     expect(c({ backend: 'webqq', retcode: 103 })[0]).toBe('transient');

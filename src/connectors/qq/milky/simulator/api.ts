@@ -99,7 +99,9 @@ export function handlers(state: MilkySimState, emit: Emit): Record<string, (p: J
       if (segs.length === 0) throw new ApiFailure(-400, 'message is empty');
       const { incoming, text } = toIncoming(state, g, segs);
       const m = state.record(g.number, state.self.qq, incoming);
-      state.sent.push({ group: g.number, message_seq: m.seq, segments: segs, text });
+      const at = Date.now();
+      state.sent.push({ group: g.number, message_seq: m.seq, segments: segs, text, at });
+      state.attempts.push({ at, outcome: 'accepted' });
       // Implementations push the account's own messages too; a client must not echo them.
       pushMessage(g, m);
       return { message_seq: m.seq, time: m.time };

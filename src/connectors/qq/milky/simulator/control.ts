@@ -102,8 +102,27 @@ export function createControl(state: MilkySimState, wire: MilkyWire): Server {
       return { stalled: wire.stalled };
     },
     'POST /offline': (b) => {
-      state.offline = b.on !== false;
+      // The account is logged out: bot_offline once (the spec's only account event), then -403 to
+      // every call. Back online there is no event in Milky: calls simply succeed again.
+      const on = b.on !== false;
+      if (on && !state.offline) wire.emit('bot_offline', { reason: typeof b.reason === 'string' ? b.reason : '账号在其他设备登录' });
+      state.offline = on;
       return { offline: state.offline };
+    },
+    'POST /refuse': (b) => {
+      state.refusingUntil = Date.now() + int(b.forMs ?? 30_000, 'forMs');
+      return { refusingUntil: state.refusingUntil };
+    },
+    'GET /attempts': () => state.attempts,
+    'POST /slow': (b) => {
+      wire.slow = { endpoint: typeof b.endpoint === 'string' ? b.endpoint : 'send_group_message', ms: int(b.ms ?? 5000, 'ms'), remaining: b.count === undefined ? 1 : int(b.count, 'count') };
+      return {};
+    },
+    'POST /restart': (b) => {
+      if (wire.down) bad('already restarting');
+      const downMs = b.downMs === undefined ? 1000 : int(b.downMs, 'downMs');
+      wire.restart(downMs).catch(() => undefined);
+      return { downMs };
     },
     'POST /fail': (b) => {
       const endpoint = typeof b.endpoint === 'string' ? b.endpoint : '*';

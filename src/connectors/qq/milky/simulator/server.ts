@@ -12,6 +12,10 @@ import { MILKY_APIS, HISTORY_LIMIT_MAX, fileUris, isMilkyEndpoint } from '../pro
 import { ApiFailure, handlers } from './api.js';
 import type { Json, MilkySimState } from './state.js';
 
+/** QQ's send result for a risk-controlled account, passed through by Lagrange.Milky as the retcode. */
+export const REFUSED_RETCODE = 46;
+export const REFUSED_MESSAGE = 'send message failed: result 46';
+
 export interface Sink {
   kind: 'websocket' | 'sse';
   send(text: string): void;
@@ -28,6 +32,10 @@ export class MilkyWire {
   webhooks: string[] = [];
   /** Every event pushed (for the control API's sake: what a perfect client would have seen). */
   pushed = 0;
+  /** Calls done at once but answered late (a slow implementation); the connection may die meanwhile. */
+  slow: { endpoint: string; ms: number; remaining: number } | undefined;
+  /** While restarting: the port is closed, every connection cut. */
+  down = false;
 
   constructor(private readonly state: MilkySimState, private readonly accessToken: string | undefined) {
     this.api = handlers(state, (event_type, data) => this.emit(event_type, data));
@@ -126,13 +134,34 @@ export class MilkyWire {
       this.state.violations.push({ endpoint, kind: 'file_uri', detail: files.join(', ') });
       return failed(-400, 'file:// URIs name files on the bridge\'s machine, not ours');
     }
+    const isSend = endpoint === 'send_group_message';
     const fault = this.state.takeFault(endpoint);
-    if (fault) return failed(fault.retcode, `injected failure ${fault.retcode}`);
-    if (this.state.offline) return failed(-403, '未处于登录状态');
+    if (fault) {
+      if (isSend) this.state.attempts.push({ at: Date.now(), outcome: 'failed' });
+      return failed(fault.retcode, `injected failure ${fault.retcode}`);
+    }
+    if (this.state.offline) {
+      if (isSend) this.state.attempts.push({ at: Date.now(), outcome: 'offline' });
+      return failed(-403, '未处于登录状态');
+    }
+    if (isSend && Date.now() < this.state.refusingUntil) {
+      // A blocked account as Lagrange.Milky answers it: QQ's send result (46, risk control) as the
+      // retcode at once (MilkyHttpApiService.cs: OperationException → ApiFailedResult(Result, ErrMsg)).
+      // Nothing reaches the group.
+      this.state.attempts.push({ at: Date.now(), outcome: 'refused' });
+      return failed(REFUSED_RETCODE, REFUSED_MESSAGE);
+    }
     const h = this.api[endpoint];
     if (!h) return failed(-501, `${endpoint} is not implemented by the simulator`);
     try {
-      answer(200, { status: 'ok', retcode: 0, data: h(parsed) });
+      const data = h(parsed);
+      const slow = this.slow;
+      if (slow && slow.remaining > 0 && (slow.endpoint === '*' || slow.endpoint === endpoint)) {
+        slow.remaining--;
+        await new Promise((r) => setTimeout(r, slow.ms));
+      }
+      if (res.destroyed) return; // the client gave up or the implementation restarted: the answer is lost
+      answer(200, { status: 'ok', retcode: 0, data });
     } catch (e) {
       if (e instanceof ApiFailure) return failed(e.retcode, e.message);
       failed(-500, (e as Error).message);
@@ -176,6 +205,30 @@ export class MilkyWire {
       ws.on('close', () => this.sinks.delete(sink));
       ws.on('error', () => this.sinks.delete(sink));
     });
+  }
+
+  /**
+   * The implementation restarts: its port closes and every connection (event streams, calls in
+   * flight) is cut; after `downMs` it listens on the same port again. What QQ holds (history,
+   * seqs) is QQ's, not the implementation's: it survives.
+   */
+  async restart(downMs: number): Promise<void> {
+    const a = this.server.address();
+    if (!a || typeof a === 'string') throw new Error('not listening');
+    this.down = true;
+    this.dropStreams();
+    const closed = new Promise<void>((r) => this.server.close(() => r()));
+    this.server.closeAllConnections();
+    await closed;
+    await new Promise((r) => setTimeout(r, downMs));
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(a.port, a.address, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.down = false;
   }
 
   async close(): Promise<void> {

@@ -20,6 +20,13 @@ export interface SentRecord {
   segments: Json[];
   /** The message as a person in QQ would read it: text, @mentions, [face:id], [image mime N bytes], [reply:seq]. */
   text: string;
+  /** When the implementation accepted it (ms since the epoch). */
+  at: number;
+}
+/** Every send_group_message that reached the simulator, with what became of it. */
+export interface SendAttempt {
+  at: number;
+  outcome: 'accepted' | 'refused' | 'offline' | 'failed';
 }
 export interface Violation {
   endpoint: string;
@@ -54,6 +61,9 @@ export class MilkySimState {
   offline = false;
   /** `group:qq` of the members made admins (the world names only owners). */
   readonly admins = new Set<string>();
+  /** Until then QQ refuses the account's group messages (risk control): see server.ts. */
+  refusingUntil = 0;
+  readonly attempts: SendAttempt[] = [];
   /** Set by server.ts: the base URL temp links point at. */
   baseUrl = '';
 

@@ -86,6 +86,8 @@ export class OneBotSimulator {
   connections = 0;
   online = true;
   private refusing: { until: number; answerAfterMs: number } | undefined;
+  /** Sends done at once but answered late (a slow implementation): how many more, and how late. */
+  private slow: { remaining: number; ms: number } | undefined;
   private readonly attemptLog: Array<{ at: number; outcome: 'accepted' | 'refused' | 'failed' }> = [];
 
   constructor(private readonly opts: OneBotSimulatorOptions = {}) {
@@ -258,6 +260,15 @@ export class OneBotSimulator {
     this.refusing = { until: Date.now() + forMs, answerAfterMs };
   }
 
+  /**
+   * The next `count` sends are delivered to the group at once but answered only after `ms` (a
+   * slow or overloaded implementation). If the socket drops meanwhile, the answer is lost: the
+   * client cannot know the message went out.
+   */
+  slowSends(ms: number, count = 1): void {
+    this.slow = { remaining: count, ms };
+  }
+
   /** The QQ account logs out (NapCat's bot_offline notice; heartbeats say online: false) or back in (lifecycle connect). */
   setAccountOnline(online: boolean, reason = '账号在其他设备登录'): void {
     if (online === this.online) return;
@@ -361,6 +372,9 @@ export class OneBotSimulator {
       case '/control/online':
         this.setAccountOnline(true);
         return send(200, {});
+      case '/control/slow':
+        this.slowSends(Number(body.ms ?? 5000), Number(body.count ?? 1));
+        return send(200, { ok: true });
       case '/control/send-attempts':
         return send(200, this.sendAttempts());
       case '/control/fail':
@@ -491,6 +505,10 @@ export class OneBotSimulator {
     }
     if (result === undefined) return fail(1404, `unknown action ${action}`);
     if ('error' in result) return fail(result.error.retcode, result.error.message);
+    if (isSend && this.slow && this.slow.remaining > 0) {
+      this.slow.remaining--;
+      await new Promise((r) => setTimeout(r, this.slow!.ms));
+    }
     ok(result.data);
   }
 
