@@ -47,6 +47,10 @@ export class SqlStore implements Store {
     return this.outbox.markAttemptFailed(...a);
   }
 
+  markCarries(...a: Parameters<Store['markCarries']>): ReturnType<Store['markCarries']> {
+    return this.outbox.markCarries(...a);
+  }
+
   markFailed(...a: Parameters<Store['markFailed']>): ReturnType<Store['markFailed']> {
     return this.outbox.markFailed(...a);
   }

@@ -34,11 +34,11 @@ export function storeSuite(name: string, harness: () => StoreHarness): void {
 
     it('migrates once: reopening applies nothing and keeps data', async () => {
       const s = await open();
-      expect(await s.schemaVersions()).toEqual([1, 2]);
+      expect(await s.schemaVersions()).toEqual([1, 2, 3]);
       await s.kvSet('qq.sessionAge', '42');
       await s.close();
       const again = await reopen();
-      expect(await again.schemaVersions()).toEqual([1, 2]);
+      expect(await again.schemaVersions()).toEqual([1, 2, 3]);
       expect(await again.kvGet('qq.sessionAge')).toBe('42');
     });
 
@@ -90,6 +90,11 @@ export function storeSuite(name: string, harness: () => StoreHarness): void {
       // Pieces of a split message an attempt got out are kept, durably, for the next attempt.
       await s.markAttemptFailed(b!.seq, { error: 'piece 3 failed', nextAttemptAt: 34567, sentIds: ['p1', 'p2'] });
       expect((await s.nextPending(irc, 10)).find((i) => i.seq === b!.seq)?.sentIds).toEqual(['p1', 'p2']);
+
+      // Which items one joined message carries is durable, so a retry after a restart joins the same.
+      expect((await s.getOutboxItem(c!.seq))?.carries).toBeUndefined();
+      await s.markCarries(b!.seq, [b!.seq, c!.seq]);
+      expect((await s.nextPending(irc, 10)).find((i) => i.seq === b!.seq)?.carries).toEqual([b!.seq, c!.seq]);
 
       await s.markFailed(c!.seq, 'message too long');
       expect(await s.getOutboxItem(c!.seq)).toMatchObject({ state: 'failed', lastError: 'message too long' });
