@@ -21,6 +21,7 @@ import { appserviceListener, createDurableAppService } from './appservice.js';
 import { MatrixClient, MatrixError, toDeliveryError } from './client.js';
 import type { MatrixConfig } from './config.js';
 import { asEdit, imageContent, parseMatrixContent, parseMxc, renderSegments, withReply, type MatrixContent } from './format.js';
+import { AdminDirectMessages } from './admin-dm.js';
 import { Ghosts } from './ghosts.js';
 import { MatrixLinks } from './links.js';
 import { loadRegistration, type Registration } from './registration.js';
@@ -87,6 +88,7 @@ export class MatrixConnector implements Connector {
   private readonly chains = new Map<string, Promise<void>>();
   private readonly ghosts: Ghosts;
   private readonly links: MatrixLinks;
+  private readonly adminDms: AdminDirectMessages;
   /** Start-up work that does not hold up start (bridge-info state), awaited by stop. */
   private background: Promise<unknown> = Promise.resolve();
   private readonly names = new Map<string, string>();
@@ -105,6 +107,7 @@ export class MatrixConnector implements Connector {
     this.ghostRe = new RegExp(`^@${esc(config.userPrefix)}(\\d+):${esc(config.domain)}$`);
     for (const r of opts.rooms ?? []) this.rooms.add(r);
     this.ghosts = new Ghosts({ client: this.client, store: this.store, botUserId: this.botUserId, log: () => this.log });
+    this.adminDms = new AdminDirectMessages({ client: this.client, store: this.store, botUserId: this.botUserId, admins: config.admins, log: () => this.log });
     this.links = new MatrixLinks({
       config, client: this.client, store: this.store, ghosts: this.ghosts, botUserId: this.botUserId, rooms: this.rooms, log: () => this.log,
       ...(opts.onLinksChanged ? { onLinksChanged: opts.onLinksChanged } : {}),
@@ -127,6 +130,11 @@ export class MatrixConnector implements Connector {
   /** Starts bridging a room the config now links (SIGHUP reload): its events are relayed from now on. */
   addRoom(roomId: string): void {
     this.rooms.add(roomId);
+  }
+
+  /** An alert for the bridge admins (an account episode): a direct message to each of `matrix.admins`. */
+  alertAdmins(text: string): Promise<void> {
+    return this.adminDms.send(text);
   }
 
   bridgedRooms(): string[] {
