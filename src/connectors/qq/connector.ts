@@ -21,6 +21,7 @@ import { deliveryErrorFor, sentBeforeFailure } from './failures.js';
 import { imageAsText, partsFromQqParts, renderForQq, type ResolvedMedia } from './format.js';
 import { AvatarUrls } from './avatars.js';
 import { itemsFingerprint, PartialSends } from './partial-sends.js';
+import { fitForQq } from './pictures.js';
 import { AccountHeldError, ClassifiedSendError, QqAccount } from './account/account.js';
 import { resolvePacing, type ResolvedPacing } from './account/config.js';
 import { planBatches } from './account/coalesce.js';
@@ -322,7 +323,11 @@ export class QqConnector implements Connector {
     if (deliveries.length <= this.pacing.coalesceAfter) return 1;
     const limit = QQ_BACKENDS[this.config.protocol].features.joinLimit ?? { length: 4500, unit: 'utf16' };
     const entries = [];
-    for (const [i, d] of deliveries.entries()) entries.push({ key: String(i), parts: await this.outItems(d), reply: d.replyToRemoteId !== undefined });
+    for (const [i, d] of deliveries.entries()) {
+      // A picture goes alone anyway: no need to fetch (or scale) it to plan.
+      const parts = d.message.parts.some((p) => p.type === 'image') ? [{ type: 'image' }] : await this.outItems(d);
+      entries.push({ key: String(i), parts, reply: d.replyToRemoteId !== undefined });
+    }
     const [first] = planBatches(entries, {
       coalesceAfter: this.pacing.coalesceAfter,
       maxLength: limit.length,
@@ -395,8 +400,17 @@ export class QqConnector implements Connector {
       else if (item.type === 'face' || item.type === 'at') out.push(item);
       else if (item.type === 'image' && 'part' in item) {
         const media = item.part.mediaId ? await this.ctx?.media.get(item.part.mediaId).catch(() => undefined) : undefined;
+        // Dimensions QQ refuses: scaled down, or (when that cannot be done here) sent as the link.
+        const fit = media ? fitForQq(media.data) : undefined;
         if (!media) pushText(imageAsText(item.part));
-        else out.push({ type: 'image', data: Buffer.from(media.data), mime: media.mime, fallbackText: imageAsText(item.part), ...(item.part.name ? { name: item.part.name } : {}) });
+        else if (fit?.kind === 'too-large') {
+          const url = item.part.url ?? (item.part.mediaId ? this.ctx?.media.urlFor(item.part.mediaId) : undefined);
+          this.log?.info({ width: fit.width, height: fit.height }, 'a picture too large for QQ goes as its link');
+          pushText(imageAsText({ ...item.part, ...(url ? { url } : {}) }));
+        } else {
+          const [data, mime] = fit?.kind === 'scaled' ? [fit.data, fit.mime] : [Buffer.from(media.data), media.mime];
+          out.push({ type: 'image', data, mime, fallbackText: imageAsText(item.part), ...(item.part.name ? { name: item.part.name } : {}) });
+        }
       }
     }
     return out;
