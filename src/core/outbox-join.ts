@@ -32,8 +32,11 @@ export async function joinedSend(args: {
   const { conn, head } = args;
   if (!conn.join) return undefined;
   await conn.join.ready?.(args.target.room);
+  const fresh = await args.store.nextPending(args.target, JOIN_LOOKAHEAD + 1);
   // Items before the head may be delivered with their marks not yet committed: only later seqs count.
-  const rest = (await args.store.nextPending(args.target, JOIN_LOOKAHEAD + 1)).filter((i) => i.seq > head.seq);
+  const rest = fresh.filter((i) => i.seq > head.seq);
+  // What the store says now wins over the worker's copy (a rejected join marks its items alone).
+  head.carries ??= fresh.find((i) => i.seq === head.seq)?.carries;
   if (head.carries) {
     // Planned before (by this run or one that crashed): exactly those, whatever arrived since.
     const wanted = new Set(head.carries);

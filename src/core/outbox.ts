@@ -344,9 +344,9 @@ export class Outbox {
         const kind = isDeliveryError(e) ? e.kind : 'retryable';
         this.lastErrors.set(w.key, reason);
         if (kind === 'rejected' && joined) {
-          // A joined message refused: each goes alone, so only a bad one is dropped.
+          // A joined message refused: each of its items goes alone, so only a bad one is dropped.
           item.carries = [item.seq];
-          await this.storeCall(() => this.store.markCarries(item.seq, [item.seq]));
+          await this.storeCall(() => Promise.all(joined.items.map((it) => this.store.markCarries(it.seq, [it.seq]))));
           continue;
         }
         if (kind === 'rejected') {
