@@ -247,7 +247,17 @@ export class MatrixConnector implements Connector {
         return { msgtype: 'm.text', body: text };
       }
       const mime = part.mime ?? bytes.mime;
-      up = { mxc: await this.client.upload(bytes.data, mime, part.name), mime, size: bytes.data.byteLength };
+      let mxc: string;
+      try {
+        mxc = await this.client.upload(bytes.data, mime, part.name);
+      } catch (e) {
+        // Over the homeserver's upload limit: the media server's link instead of a lost message.
+        if (!(e instanceof MatrixError && (e.errcode === 'M_TOO_LARGE' || e.status === 413))) throw e;
+        const url = part.url ?? (part.mediaId ? this.ctx?.media.urlFor(part.mediaId) : undefined);
+        this.log.info({ size: bytes.data.byteLength }, 'a picture over the homeserver upload limit goes as its link');
+        return { msgtype: 'm.text', body: url ? `[image] ${url}` : '[image]' };
+      }
+      up = { mxc, mime, size: bytes.data.byteLength };
       if (part.mediaId) this.uploaded.set(part.mediaId, up);
     }
     return imageContent(part, up.mxc, { mime: up.mime, size: up.size });
