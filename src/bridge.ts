@@ -99,7 +99,15 @@ export async function startBridge(config: Config, log: Logger, hooks: BridgeHook
         routes.replace(mergeLinks(configured, runtime));
       },
       roomInfo: async (network, room) => (await instances.get(network)?.roomInfo?.(room)) ?? undefined,
-      emit: (event) => hooks.onNetworkEvent?.(d.id, event),
+      emit: (event) => {
+        hooks.onNetworkEvent?.(d.id, event);
+        // An account episode's alert also goes to the admins directly, on every network that can reach them.
+        if (event.type === 'account' && event.alert && event.from === undefined) {
+          for (const [id, instance] of instances) {
+            instance.alertAdmins?.(event.alert).catch((err: unknown) => log.warn({ net: id, err: (err as Error).message }, 'alerting the admins failed'));
+          }
+        }
+      },
       linkedRooms: (room) => routes.targetsFor(room),
       ...(hooks.loginPrompt ? { loginPrompt: hooks.loginPrompt } : {}),
     };

@@ -95,6 +95,8 @@ export interface NetworkInstance {
   roomInfo?(room: string): Promise<RoomInfo | undefined>;
   /** The relay gave up on a message; a network may tell its author (each decides by the source id). */
   deliveryFailed?(f: DeliveryFailure): void | Promise<void>;
+  /** An alert for the bridge's admins (an account episode's reason and what to do), where this network reaches them directly. */
+  alertAdmins?(text: string): Promise<void>;
 }
 
 export interface NetworkDefinition<Id extends string = string, Section extends z.ZodType = z.ZodType> {

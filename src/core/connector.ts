@@ -113,6 +113,8 @@ export interface Connector {
    */
   stopInput?(): Promise<void>;
   send(delivery: Delivery): Promise<string[]>;
+  /** Optional: joins several consecutive queued deliveries of one room into one send (see Joiner). */
+  join?: Joiner;
   /** True while the connector can deliver; the outbox waits (and queues) while it is false. */
   isConnected(): boolean;
   /**
@@ -121,4 +123,22 @@ export interface Connector {
    * without it is only polled.
    */
   onStateChange?(fn: (connected: boolean) => void): () => void;
+}
+
+/**
+ * Several consecutive queued deliveries of one room sent as one message: a network whose account
+ * is rate-limited joins a backlog to spend fewer sends. The outbox offers the head delivery and
+ * those queued behind it, in order; `plan` answers how many of them, from the head, go together
+ * (1: the head alone). The outbox records that choice durably before calling `send`, so a retry
+ * or a restart after a crash sends exactly the same deliveries together, no more and no fewer;
+ * once `send` resolves, each of them is marked delivered with the remote ids it returned.
+ * `send` throws as Connector.send does and its error counts for the head; `alreadySent` of the
+ * head delivery applies to the joined message. When a joined send is rejected, the outbox sends
+ * them one by one instead, so only a bad one is dropped.
+ */
+export interface Joiner {
+  /** Optional: resolves when a send to `room` could start now, so the plan sees the backlog as it is then. */
+  ready?(room: string): Promise<void>;
+  plan(deliveries: readonly Delivery[]): Promise<number>;
+  send(deliveries: readonly Delivery[]): Promise<string[]>;
 }

@@ -4,6 +4,7 @@ import { isStoreError } from '../store/errors.js';
 import type { MessageMapStore, OutboxItem, OutboxStore } from '../store/store.js';
 import { backoffDelay } from './backoff.js';
 import type { Connector, Delivery, MediaAccess } from './connector.js';
+import { joinedSend } from './outbox-join.js';
 import { degrade, degradeDelete, degradeEdit, degradeReply } from './degrade.js';
 import { isDeliveryError } from './errors.js';
 import { IdMap } from './idmap.js';
@@ -114,6 +115,8 @@ interface Worker {
   done: Promise<void>;
   /** Delivered-marks sent to the store and not yet committed, oldest first. */
   unconfirmed: Array<Promise<void>>;
+  /** Items of the current read already delivered as part of a joined send (Connector.join). */
+  carried: Set<number>;
   bucket: TokenBucket | undefined;
   pausedReason: string | undefined;
   waitingForConnection: boolean;
@@ -186,6 +189,7 @@ export class Outbox {
       kicked: false,
       done: Promise.resolve(),
       unconfirmed: [],
+      carried: new Set(),
       bucket: undefined,
       pausedReason: undefined,
       waitingForConnection: false,
@@ -274,7 +278,9 @@ export class Outbox {
           if (w.kicked) continue;
           return; // nothing queued; the next kick starts a new worker
         }
+        w.carried.clear();
         for (const item of items) {
+          if (w.carried.delete(item.seq)) continue;
           if (!(await this.deliver(w, item))) return;
         }
       }
@@ -332,18 +338,27 @@ export class Outbox {
         await this.storeCall(() => this.store.recordSentIds(item.seq, ids, this.now()));
       };
       let remoteIds: string[];
+      const joined = await this.storeCall(() =>
+        joinedSend({ conn, store: this.store, target: w.target, head: item, headDelivery: delivery, prepare: async (i) => (isPayload(i.payload) ? this.prepare(w.target, i.payload.message, i.key, i.payload) : undefined) }),
+      );
       try {
         if (Outbox.isNoop(delivery)) {
           // Never reached this room (unknown, or refused here), or a target that shows nothing.
           w.log.debug({ seq: item.seq, id: message.id, deleteOf: message.deleteOf }, 'a delete with nothing to delete in this room; dropped');
           remoteIds = [];
-        } else remoteIds = await conn.send(delivery);
+        } else remoteIds = joined ? await conn.join!.send(joined.deliveries) : await conn.send(delivery);
       } catch (e) {
         // Pieces this attempt got out are kept with the item, so no attempt sends them again.
         if (isDeliveryError(e) && e.remoteIds.length > 0) item.sentIds = [...e.remoteIds];
         const reason = e instanceof Error ? e.message : String(e);
         const kind = isDeliveryError(e) ? e.kind : 'retryable';
         this.lastErrors.set(w.key, reason);
+        if (kind === 'rejected' && joined) {
+          // A joined message refused: each of its items goes alone, so only a bad one is dropped.
+          item.carries = [item.seq];
+          await this.storeCall(() => Promise.all(joined.items.map((it) => this.store.markCarries(it.seq, [it.seq]))));
+          continue;
+        }
         if (kind === 'rejected') {
           await this.storeCall(() => this.store.markFailed(item.seq, reason, this.now()));
           this.rateLimitedAttempts.delete(item.seq);
@@ -374,15 +389,20 @@ export class Outbox {
       // Pipelined: the mark joins the next group commit while the next item is sent. The
       // window is bounded, and a read of the queue waits for every mark (settleMarks).
       const allIds = remoteIds;
-      const mark = this.storeCall(() => this.store.markDelivered(item.seq, { sourceId: message.id, network: w.target.network, room: w.target.room, remoteIds: allIds }, this.now())).catch(
-        (e: unknown) => w.log.warn({ seq: item.seq, err: (e as Error).message }, 'delivered-mark not recorded before the outbox stopped; the item may be sent again after a restart'),
-      );
-      w.unconfirmed.push(mark);
-      if (w.unconfirmed.length >= (this.opts.maxUnconfirmed ?? 16)) await w.unconfirmed.shift();
+      // A joined send's items are marked in one turn, so one group commit records them all; the
+      // remote ids map back to the head (a remote id stands for one bridge message).
+      for (const [i, it] of (joined?.items ?? [item]).entries()) {
+        const m = joined ? joined.deliveries[i]!.message : message;
+        if (it !== item) w.carried.add(it.seq);
+        const mark = this.storeCall(() => this.store.markDelivered(it.seq, { sourceId: m.id, network: w.target.network, room: w.target.room, remoteIds: it === item ? allIds : [] }, this.now())).catch(
+          (e: unknown) => w.log.warn({ seq: it.seq, err: (e as Error).message }, 'delivered-mark not recorded before the outbox stopped; the item may be sent again after a restart'),
+        );
+        w.unconfirmed.push(mark);
+        this.observe((o) => o.onDelivered?.({ target: w.target, originNetwork: m.origin.network, kind: m.kind, latencyMs: Math.max(0, this.now() - it.createdAt) }));
+      }
+      while (w.unconfirmed.length >= (this.opts.maxUnconfirmed ?? 16)) await w.unconfirmed.shift();
       this.rateLimitedAttempts.delete(item.seq);
       this.lastErrors.delete(w.key);
-      const latencyMs = Math.max(0, this.now() - item.createdAt);
-      this.observe((o) => o.onDelivered?.({ target: w.target, originNetwork: message.origin.network, kind: message.kind, latencyMs }));
       return true;
     }
   }

@@ -51,6 +51,10 @@ export class SqlStore implements Store {
     return this.outbox.recordSentIds(...a);
   }
 
+  markCarries(...a: Parameters<Store['markCarries']>): ReturnType<Store['markCarries']> {
+    return this.outbox.markCarries(...a);
+  }
+
   markFailed(...a: Parameters<Store['markFailed']>): ReturnType<Store['markFailed']> {
     return this.outbox.markFailed(...a);
   }

@@ -32,6 +32,8 @@ export interface OutboxItem extends StoreTarget {
   createdAt: number;
   /** Remote ids earlier attempts already created (pieces of a split message), in order. */
   sentIds: string[];
+  /** Seqs (this one first) that go to the room as one message (Connector.join); absent: not planned. */
+  carries?: number[];
 }
 
 /** Where a bridge message first appeared; kept so replies can quote it and be threaded natively. */
@@ -108,6 +110,8 @@ export interface OutboxStore {
   markAttemptFailed(seq: number, failure: { error: string; nextAttemptAt: number; sentIds?: readonly string[] }, now?: number): Promise<void>;
   /** Keeps the ids of the pieces of a split message sent so far (a send in progress). */
   recordSentIds(seq: number, sentIds: readonly string[], now?: number): Promise<void>;
+  /** Records which queued items (the head first) one message carries, before it is sent. */
+  markCarries(seq: number, carries: readonly number[]): Promise<void>;
   /** Gives up on an item for good. */
   markFailed(seq: number, error: string, now?: number): Promise<void>;
   getOutboxItem(seq: number): Promise<OutboxItem | undefined>;

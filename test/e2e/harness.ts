@@ -133,6 +133,9 @@ export function configYaml(o: ConfigOptions): string {
     `  endpoint: ${JSON.stringify(o.simUrl)}`,
     `  stateDir: ${JSON.stringify(join(o.stateDir, 'qq'))}`,
     '  sendIntervalMs: 50',
+    // These tests count QQ messages, one per line; joining a backlog (coalesceAfter) has its own
+    // tests (test/connectors/qq/onebot/coalesce.test.ts), and a test that sets pacing decides.
+    ...(o.extraYaml?.qq?.some((l) => /^\s*pacing:/.test(l)) ? [] : ['  pacing: { coalesceAfter: 0 }']),
     ...(o.extraYaml?.qq ?? []),
     'irc:',
     `  host: ${o.ircHost}`,

@@ -84,6 +84,8 @@ export class FakeHomeserver {
   readonly unacknowledged: { txnId: string; events: FakeEvent[] }[] = [];
   /** Every media upload: the filename the client gave, content type and size. */
   readonly uploads: { filename: string | undefined; type: string; size: number }[] = [];
+  /** The media repository's upload limit (Synapse's max_upload_size, default 50M); larger is 413 M_TOO_LARGE. */
+  maxUploadBytes = 50 * 1024 * 1024;
   readonly botUserId: string;
   private readonly txns = new Map<string, string>();
   private injected: Injected[] = [];
@@ -487,6 +489,7 @@ export class FakeHomeserver {
       return {};
     }
     if (method === 'POST' && p === '/_matrix/media/v3/upload') {
+      if (raw.length > this.maxUploadBytes) throw new HttpError(413, 'M_TOO_LARGE', 'Upload request body is too large');
       this.uploads.push({ filename: url.searchParams.get('filename') ?? undefined, type: contentType, size: raw.length });
       return { content_uri: this.uploadAs(raw, contentType) };
     }

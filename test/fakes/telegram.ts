@@ -5,6 +5,7 @@
  * does (with its error texts), takes multipart uploads and serves files under /file/bot<token>/.
  */
 import http from 'node:http';
+import { imageSize } from '../../src/media/image-size.js';
 import type { AddressInfo } from 'node:net';
 
 export interface SentMessage {
@@ -15,6 +16,7 @@ export interface SentMessage {
   parseMode?: string;
   caption?: string;
   photo?: Uint8Array;
+  document?: Uint8Array;
   replyTo?: number;
   editOf?: number;
 }
@@ -424,10 +426,25 @@ export class FakeTelegram {
       case 'sendPhoto': {
         const chatId = String(p.chat_id);
         if (!(p.photo instanceof Uint8Array)) throw new ApiError(400, 'Bad Request: there is no photo in the request');
+        // sendPhoto: at most 10 MB, width + height at most 10000, aspect ratio at most 20.
+        if (p.photo.length > 10 * 1024 * 1024) throw new ApiError(400, 'Bad Request: PHOTO_SAVE_FILE_INVALID');
+        const dims = imageSize(p.photo);
+        if (dims && (dims.width + dims.height > 10_000 || Math.max(dims.width, dims.height) / Math.min(dims.width, dims.height) > 20)) {
+          throw new ApiError(400, 'Bad Request: PHOTO_INVALID_DIMENSIONS');
+        }
         const caption = p.caption !== undefined ? this.checkText(p.caption, p.parse_mode, 'caption') : undefined;
         const fileId = this.addFile(p.photo);
         const msg = this.botMessage(chatId, { photo: [{ file_id: fileId, file_unique_id: fileId, width: 1, height: 1, file_size: p.photo.length }], ...(caption ? { caption } : {}) });
         this.sent.push({ method, chatId, messageId: msg.message_id, photo: p.photo, ...(p.caption !== undefined ? { caption: String(p.caption) } : {}), ...(p.parse_mode ? { parseMode: String(p.parse_mode) } : {}), ...(this.replyOf(p) !== undefined ? { replyTo: this.replyOf(p)! } : {}) });
+        return msg;
+      }
+      case 'sendDocument': {
+        const chatId = String(p.chat_id);
+        if (!(p.document instanceof Uint8Array)) throw new ApiError(400, 'Bad Request: there is no document in the request');
+        const caption = p.caption !== undefined ? this.checkText(p.caption, p.parse_mode, 'caption') : undefined;
+        const fileId = this.addFile(p.document);
+        const msg = this.botMessage(chatId, { document: { file_id: fileId, file_unique_id: fileId, file_size: p.document.length }, ...(caption ? { caption } : {}) });
+        this.sent.push({ method, chatId, messageId: msg.message_id, document: p.document, ...(p.caption !== undefined ? { caption: String(p.caption) } : {}), ...(p.parse_mode ? { parseMode: String(p.parse_mode) } : {}), ...(this.replyOf(p) !== undefined ? { replyTo: this.replyOf(p)! } : {}) });
         return msg;
       }
       case 'editMessageText': {

@@ -34,11 +34,11 @@ export function storeSuite(name: string, harness: () => StoreHarness): void {
 
     it('migrates once: reopening applies nothing and keeps data', async () => {
       const s = await open();
-      expect(await s.schemaVersions()).toEqual([1, 2]);
+      expect(await s.schemaVersions()).toEqual([1, 2, 3]);
       await s.kvSet('qq.sessionAge', '42');
       await s.close();
       const again = await reopen();
-      expect(await again.schemaVersions()).toEqual([1, 2]);
+      expect(await again.schemaVersions()).toEqual([1, 2, 3]);
       expect(await again.kvGet('qq.sessionAge')).toBe('42');
     });
 
@@ -93,6 +93,11 @@ export function storeSuite(name: string, harness: () => StoreHarness): void {
       // …and between the pieces of a send in progress, without counting an attempt.
       await s.recordSentIds(b!.seq, ['p1', 'p2', 'p3']);
       expect(await s.getOutboxItem(b!.seq)).toMatchObject({ attempts: 3, sentIds: ['p1', 'p2', 'p3'] });
+
+      // Which items one joined message carries is durable, so a retry after a restart joins the same.
+      expect((await s.getOutboxItem(c!.seq))?.carries).toBeUndefined();
+      await s.markCarries(b!.seq, [b!.seq, c!.seq]);
+      expect((await s.nextPending(irc, 10)).find((i) => i.seq === b!.seq)?.carries).toEqual([b!.seq, c!.seq]);
 
       await s.markFailed(c!.seq, 'message too long');
       expect(await s.getOutboxItem(c!.seq)).toMatchObject({ state: 'failed', lastError: 'message too long' });

@@ -21,6 +21,7 @@ import { appserviceListener, createDurableAppService } from './appservice.js';
 import { MatrixClient, MatrixError, toDeliveryError } from './client.js';
 import type { MatrixConfig } from './config.js';
 import { asEdit, imageContent, parseMatrixContent, parseMxc, renderSegments, withReply, type MatrixContent } from './format.js';
+import { AdminDirectMessages } from './admin-dm.js';
 import { Ghosts } from './ghosts.js';
 import { MatrixLinks, type GroupInfo } from './links.js';
 import { loadRegistration, type Registration } from './registration.js';
@@ -92,6 +93,7 @@ export class MatrixConnector implements Connector {
   private readonly chains = new Map<string, Promise<void>>();
   private readonly ghosts: Ghosts;
   private readonly links: MatrixLinks;
+  private readonly adminDms: AdminDirectMessages;
   /** Start-up work that does not hold up start (bridge-info state), awaited by stop. */
   private background: Promise<unknown> = Promise.resolve();
   private portalTimer: NodeJS.Timeout | undefined;
@@ -111,6 +113,7 @@ export class MatrixConnector implements Connector {
     this.ghostRe = new RegExp(`^@${esc(config.userPrefix)}(\\d+):${esc(config.domain)}$`);
     for (const r of opts.rooms ?? []) this.rooms.add(r);
     this.ghosts = new Ghosts({ client: this.client, store: this.store, botUserId: this.botUserId, log: () => this.log, ...(opts.avatarRefreshMs !== undefined ? { avatarRefreshMs: opts.avatarRefreshMs } : {}) });
+    this.adminDms = new AdminDirectMessages({ client: this.client, store: this.store, botUserId: this.botUserId, admins: config.admins, log: () => this.log });
     this.links = new MatrixLinks({
       config, client: this.client, store: this.store, ghosts: this.ghosts, botUserId: this.botUserId, rooms: this.rooms, log: () => this.log,
       ...(opts.onLinksChanged ? { onLinksChanged: opts.onLinksChanged } : {}),
@@ -133,6 +136,11 @@ export class MatrixConnector implements Connector {
   /** Starts bridging a room the config now links (SIGHUP reload): its events are relayed from now on. */
   addRoom(roomId: string): void {
     this.rooms.add(roomId);
+  }
+
+  /** An alert for the bridge admins (an account episode): a direct message to each of `matrix.admins`. */
+  alertAdmins(text: string): Promise<void> {
+    return this.adminDms.send(text);
   }
 
   bridgedRooms(): string[] {
@@ -271,7 +279,17 @@ export class MatrixConnector implements Connector {
         return { msgtype: 'm.text', body: text };
       }
       const mime = part.mime ?? bytes.mime;
-      up = { mxc: await this.client.upload(bytes.data, mime, part.name), mime, size: bytes.data.byteLength };
+      let mxc: string;
+      try {
+        mxc = await this.client.upload(bytes.data, mime, part.name);
+      } catch (e) {
+        // Over the homeserver's upload limit: the media server's link instead of a lost message.
+        if (!(e instanceof MatrixError && (e.errcode === 'M_TOO_LARGE' || e.status === 413))) throw e;
+        const url = part.url ?? (part.mediaId ? this.ctx?.media.urlFor(part.mediaId) : undefined);
+        this.log.info({ size: bytes.data.byteLength }, 'a picture over the homeserver upload limit goes as its link');
+        return { msgtype: 'm.text', body: url ? `[image] ${url}` : '[image]' };
+      }
+      up = { mxc, mime, size: bytes.data.byteLength };
       if (part.mediaId) this.uploaded.set(part.mediaId, up);
     }
     return imageContent(part, up.mxc, { mime: up.mime, size: up.size });

@@ -37,6 +37,7 @@ export const matrixNetwork = {
       return {
         connector: matrix,
         deliveryFailed: (f) => matrix.deliveryFailed(f),
+        alertAdmins: (text) => matrix.alertAdmins(text),
         linksChanged: () => {
           for (const room of deps.rooms()) matrix.addRoom(room);
         },

@@ -218,6 +218,11 @@ export interface QqBackendFeatures {
   mentions: boolean;
   recall: boolean;
   discussions: boolean;
+  /**
+   * The longest text a joined backlog message may have (qq.pacing.coalesceAfter), so it goes as
+   * one QQ message; default 4500 UTF-16 units (QQ NT's limit is about 5000 characters).
+   */
+  joinLimit?: { length: number; unit: 'utf16' | 'utf8' };
 }
 
 export interface QqBackend {

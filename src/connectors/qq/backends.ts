@@ -52,7 +52,8 @@ function entry<O extends AnyObject>(e: QqBackendEntry<O>): QqBackendEntry<O> {
 export const QQ_BACKENDS = {
   webqq: entry({
     config: webqqConfigObject, check: checkWebqqConfig, normalize: normalizeWebqqConfig,
-    features: { replies: false, mentions: false, recall: false, discussions: true },
+    // WebQQ splits at ~720 encoded bytes (§4.5); a joined message stays one piece, one send.
+    features: { replies: false, mentions: false, recall: false, discussions: true, joinLimit: { length: 600, unit: 'utf8' } },
     load: () => import('./webqq/backend.js'),
   }),
   onebot: entry({

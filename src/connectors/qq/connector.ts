@@ -5,7 +5,7 @@
  * (fetching media into the media store, resolving replies through the message map) and every
  * send goes through `send()` here, the one place for pacing and the account's state.
  */
-import type { Capabilities, Connector, ConnectorContext, Delivery } from '../../core/connector.js';
+import type { Capabilities, Connector, ConnectorContext, Delivery, Joiner } from '../../core/connector.js';
 import { DeliveryError } from '../../core/errors.js';
 import { sourceId, type BridgeMessage, type MentionPart, type MessageKind, type Part } from '../../core/message.js';
 import type { Logger } from '../../log.js';
@@ -22,8 +22,10 @@ import { deliveryErrorFor, sentBeforeFailure } from './failures.js';
 import { imageAsText, partsFromQqParts, renderForQq, type ResolvedMedia } from './format.js';
 import { AvatarUrls } from './avatars.js';
 import { itemsFingerprint, PartialSends } from './partial-sends.js';
+import { fitForQq } from './pictures.js';
 import { AccountHeldError, ClassifiedSendError, QqAccount } from './account/account.js';
-import { resolvePacing } from './account/config.js';
+import { resolvePacing, type ResolvedPacing } from './account/config.js';
+import { planBatches } from './account/coalesce.js';
 import { classifySendFailure, type FailureClass, type QqBackendKind, type SendFailure } from './account/failures.js';
 import { accountAlert, accountNotice, type AccountEvent } from './account/state.js';
 
@@ -82,10 +84,15 @@ export class QqConnector implements Connector {
   /** The account above the backend: pacing, failure classes, refused/offline state (account/). */
   readonly account: QqAccount;
   private readonly avatars = new AvatarUrls({ media: () => this.ctx?.media, log: () => this.log });
+  private readonly pacing: ResolvedPacing;
+  /** A backlog for one group joined into fewer QQ messages (qq.pacing.coalesceAfter; 0: none). */
+  readonly join: Joiner | undefined;
 
   constructor(private readonly config: QqSectionConfig, private readonly opts: QqConnectorOptions = {}) {
+    this.pacing = resolvePacing(config as Parameters<typeof resolvePacing>[0]);
+    this.join = this.pacing.coalesceAfter > 0 ? { ready: () => this.account.scheduler.paced(), plan: (d) => this.planJoin(d), send: (d) => this.sendJoined(d) } : undefined;
     this.account = new QqAccount({
-      pacing: resolvePacing(config as Parameters<typeof resolvePacing>[0]),
+      pacing: this.pacing,
       ...(opts.account ?? {}),
       onEvent: (e) => this.onAccountEvent(e),
     });
@@ -347,7 +354,57 @@ export class QqConnector implements Connector {
     if (!room) throw new DeliveryError('rejected', `not a QQ room: ${JSON.stringify(delivery.room)} (expected group:<number> or discussion:<name>)`);
     if (room.kind === 'discussion' && !backend.features.discussions) throw new DeliveryError('rejected', `QQ discussions are not supported with protocol: ${backend.protocol}`);
     if (delivery.message.kind === 'delete') return this.recall(backend, room, delivery);
-    const items = await this.outItems(delivery);
+    return this.sendItems(delivery, await this.outItems(delivery));
+  }
+
+  /**
+   * How many of the waiting deliveries (the head first) go as one QQ message: when more than
+   * coalesceAfter wait, a run of plain lines up to the backend's length limit (account/coalesce.ts).
+   */
+  private async planJoin(deliveries: readonly Delivery[]): Promise<number> {
+    if (deliveries.length <= this.pacing.coalesceAfter) return 1;
+    // Only plain messages join: a delete (a recall), a join/leave or a notice ends the run.
+    const run = deliveries.findIndex((d) => d.message.kind !== 'message');
+    if (run === 0) return 1;
+    if (run > 0) deliveries = deliveries.slice(0, run);
+    const limit = QQ_BACKENDS[this.config.protocol].features.joinLimit ?? { length: 4500, unit: 'utf16' };
+    const entries = [];
+    for (const [i, d] of deliveries.entries()) {
+      // A picture goes alone anyway: no need to fetch (or scale) it to plan.
+      const parts = d.message.parts.some((p) => p.type === 'image') ? [{ type: 'image' }] : await this.outItems(d);
+      entries.push({ key: String(i), parts, reply: d.replyToRemoteId !== undefined });
+    }
+    const [first] = planBatches(entries, {
+      coalesceAfter: this.pacing.coalesceAfter,
+      maxLength: limit.length,
+      ...(limit.unit === 'utf8' ? { measure: (t: string) => Buffer.byteLength(t) } : {}),
+    });
+    return first?.keys.length ?? 1;
+  }
+
+  /** One QQ message carrying several deliveries, one line each (their sender prefixes kept). */
+  private async sendJoined(deliveries: readonly Delivery[]): Promise<string[]> {
+    const items: QqOutItem[] = [];
+    for (const d of deliveries) {
+      if (items.length > 0) items.push({ type: 'text', text: '\n' });
+      items.push(...(await this.outItems(d)));
+    }
+    const merged: QqOutItem[] = [];
+    for (const it of items) {
+      const last = merged[merged.length - 1];
+      if (it.type === 'text' && last?.type === 'text') merged[merged.length - 1] = { type: 'text', text: last.text + it.text };
+      else merged.push(it);
+    }
+    const head = deliveries[0]!;
+    // The head's key and pieces stand for the joined message: the outbox keeps it for all of them.
+    return this.sendItems({ ...head, ...(head.idempotencyKey !== undefined ? { idempotencyKey: `${head.idempotencyKey}+${deliveries.length}` } : {}) }, merged);
+  }
+
+  private async sendItems(delivery: Delivery, items: QqOutItem[]): Promise<string[]> {
+    const backend = this.backend;
+    if (!backend || this.state !== 'online') throw new DeliveryError('retryable', `QQ is not connected (${this.state})`);
+    const room = parseQqRoom(delivery.room);
+    if (!room) throw new DeliveryError('rejected', `not a QQ room: ${JSON.stringify(delivery.room)} (expected group:<number> or discussion:<name>)`);
     if (!items.some((i) => i.type !== 'reply')) return [];
     // A retry of a delivery whose first pieces went out resumes after them (same items, same split).
     const key = delivery.idempotencyKey;
@@ -422,8 +479,17 @@ export class QqConnector implements Connector {
       else if (item.type === 'face' || item.type === 'at') out.push(item);
       else if (item.type === 'image' && 'part' in item) {
         const media = item.part.mediaId ? await this.ctx?.media.get(item.part.mediaId).catch(() => undefined) : undefined;
+        // Dimensions QQ refuses: scaled down, or (when that cannot be done here) sent as the link.
+        const fit = media ? fitForQq(media.data) : undefined;
         if (!media) pushText(imageAsText(item.part));
-        else out.push({ type: 'image', data: Buffer.from(media.data), mime: media.mime, fallbackText: imageAsText(item.part), ...(item.part.name ? { name: item.part.name } : {}) });
+        else if (fit?.kind === 'too-large') {
+          const url = item.part.url ?? (item.part.mediaId ? this.ctx?.media.urlFor(item.part.mediaId) : undefined);
+          this.log?.info({ width: fit.width, height: fit.height }, 'a picture too large for QQ goes as its link');
+          pushText(imageAsText({ ...item.part, ...(url ? { url } : {}) }));
+        } else {
+          const [data, mime] = fit?.kind === 'scaled' ? [fit.data, fit.mime] : [Buffer.from(media.data), media.mime];
+          out.push({ type: 'image', data, mime, fallbackText: imageAsText(item.part), ...(item.part.name ? { name: item.part.name } : {}) });
+        }
       }
     }
     return out;

@@ -8,6 +8,7 @@
  * failure, shutdown) leaves it with Telegram, which hands it over again later.
  */
 import http from 'node:http';
+import { telegramPictureMode } from './pictures.js';
 import { Bot, BotError, GrammyError, HttpError, InputFile } from 'grammy';
 import type { Message, MessageEntity, Update, UserFromGetMe } from 'grammy/types';
 import { autoRetry, type AutoRetryOptions } from '@grammyjs/auto-retry';
@@ -597,11 +598,15 @@ export class TelegramConnector implements Connector {
       if (item.type === 'photo') {
         const p = item.image;
         const stored = p.mediaId ? await this.ctx?.media.get(p.mediaId) : undefined;
-        if (stored) {
-          const file = () => new InputFile(stored.data, p.name ?? 'image');
+        // Too large, too long and thin for a photo: a document; over the upload limit: the link.
+        const mode = stored ? telegramPictureMode(stored.data) : 'link';
+        if (stored && mode !== 'link') {
+          const file = () => new InputFile(stored.data, p.name ?? (mode === 'document' ? documentName(stored.mime) : 'image'));
+          const send = (o: { caption: string; parse_mode?: 'HTML' }): Promise<{ message_id: number }> =>
+            mode === 'photo' ? this.bot.api.sendPhoto(chat, file(), { ...o, ...replyParams() }) : this.bot.api.sendDocument(chat, file(), { ...o, ...replyParams() });
           const sent = await this.withHtmlFallback(
-            () => this.bot.api.sendPhoto(chat, file(), { caption: item.captionHtml, parse_mode: 'HTML', ...replyParams() }),
-            () => this.bot.api.sendPhoto(chat, file(), { caption: item.captionPlain, ...replyParams() }),
+            () => send({ caption: item.captionHtml, parse_mode: 'HTML' }),
+            () => send({ caption: item.captionPlain }),
           );
           ids.push(String(sent.message_id));
           continue;
@@ -620,4 +625,10 @@ export class TelegramConnector implements Connector {
     }
     return ids;
   }
+}
+
+/** A file name for a picture sent as a document, so Telegram shows it with its type. */
+function documentName(mime: string): string {
+  const ext = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/gif': 'gif', 'image/webp': 'webp' }[mime];
+  return ext ? `image.${ext}` : 'image';
 }

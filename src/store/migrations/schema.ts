@@ -91,6 +91,12 @@ const STEPS: ReadonlyArray<{ version: number; name: string; up: (t: Types) => st
     // Remote ids of the pieces of a split message already sent (JSON array), kept across restarts.
     up: () => [`ALTER TABLE outbox ADD COLUMN sent_ids TEXT`],
   },
+  {
+    version: 3,
+    name: 'outbox carries',
+    // Seqs one joined message carries (JSON array, Connector.join), recorded before it is sent.
+    up: () => [`ALTER TABLE outbox ADD COLUMN carries TEXT`],
+  },
 ];
 
 export function migrationsFor(dialect: 'sqlite' | 'postgres'): Migration[] {

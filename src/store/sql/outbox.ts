@@ -25,6 +25,7 @@ export class SqlOutbox implements OutboxStore, DedupeStore {
       lastError: optStr(r.last_error),
       createdAt: num(r.created_at),
       sentIds: r.sent_ids === null || r.sent_ids === undefined ? [] : (JSON.parse(String(r.sent_ids)) as string[]),
+      ...(r.carries === null || r.carries === undefined ? {} : { carries: JSON.parse(String(r.carries)) as number[] }),
     };
   }
 
@@ -88,6 +89,10 @@ export class SqlOutbox implements OutboxStore, DedupeStore {
 
   async recordSentIds(seq: number, sentIds: readonly string[], now = Date.now()): Promise<void> {
     await this.db.run(`UPDATE outbox SET sent_ids = ?, updated_at = ? WHERE seq = ?`, [sentIds.length > 0 ? JSON.stringify(sentIds) : null, now, seq]);
+  }
+
+  async markCarries(seq: number, carries: readonly number[], now = Date.now()): Promise<void> {
+    await this.db.batch([stmt(`UPDATE outbox SET carries = ?, updated_at = ? WHERE seq = ?`, JSON.stringify(carries), now, seq)]);
   }
 
   async markFailed(seq: number, error: string, now = Date.now()): Promise<void> {

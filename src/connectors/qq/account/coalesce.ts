@@ -5,9 +5,9 @@
  * costs the account a few sends instead of dozens.
  *
  * Meaning is kept: order never changes (batches are runs of consecutive entries); a message with
- * a picture, a file, a card or a reply goes alone (a reply quotes one message; a picture may be
- * answered on its own); mentions and faces stay segments inside the joined message, so an @ still
- * notifies. Each batch lists the keys of the entries it carries, so the outbox can record which
+ * a picture, a file, a card, a reply or a mention goes alone (a reply quotes one message; a
+ * picture may be answered on its own; an @ notifies its person of that line, not of a whole
+ * backlog, and a reply to it answers that line); faces stay segments inside the joined message. Each batch lists the keys of the entries it carries, so the outbox can record which
  * entries one QQ message carried and resend exactly those.
  */
 
@@ -40,7 +40,7 @@ export interface CoalesceOptions {
 }
 
 /** Parts that read inline in a line of text. */
-const INLINE = new Set(['text', 'at', 'at-all', 'mention', 'mention_all', 'face']);
+const INLINE = new Set(['text', 'face']);
 
 export function joinable(e: CoalesceEntry): boolean {
   return !e.reply && e.parts.length > 0 && e.parts.every((p) => INLINE.has(p.type));
@@ -48,7 +48,7 @@ export function joinable(e: CoalesceEntry): boolean {
 
 function textLength(parts: readonly CoalescePart[], measure: (t: string) => number): number {
   let n = 0;
-  // A mention renders as "@name" — count a few units for it so the limit holds with margin.
+  // A face renders as a short code — count a few units for it so the limit holds with margin.
   for (const p of parts) n += p.type === 'text' ? measure(p.text ?? '') : 16;
   return n;
 }

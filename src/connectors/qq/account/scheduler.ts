@@ -125,6 +125,18 @@ export class SendScheduler {
     this.wakeUp.abort();
   }
 
+  /**
+   * Resolves once pacing would let a send start (sends already waiting have gone first), so a
+   * caller can decide what that send carries at the last moment. Does not take the turn.
+   */
+  async paced(): Promise<void> {
+    for (;;) {
+      const wait = this.waiting() > 0 ? this.opts.pacing.intervalMs : this.pacer.delay(this.clock.now());
+      if (wait <= 0 || this.closed) return;
+      await this.clock.sleep(wait);
+    }
+  }
+
   /** Sends waiting, in all groups or in one. */
   waiting(group?: string): number {
     if (group !== undefined) return this.queues.get(group)?.length ?? 0;

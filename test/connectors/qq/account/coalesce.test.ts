@@ -29,19 +29,22 @@ describe('planBatches', () => {
     expect(batches.length).toBeLessThan(30);
   });
 
-  it('pictures and replies go alone; mentions stay segments inside the joined message', () => {
+  it('pictures, replies and mentions go alone (they end a run); faces stay inside the joined message', () => {
     const e: CoalesceEntry[] = [
       text('1', '<a> one'),
-      { key: '2', parts: [{ type: 'text', text: '<b> hi ' }, { type: 'at', qq: 42 } as never, { type: 'text', text: ' look' }] },
+      { key: '2', parts: [{ type: 'text', text: '<b> hi ' }, { type: 'face', id: 14 } as never, { type: 'text', text: ' look' }] },
       { key: '3', parts: [{ type: 'text', text: '<c> pic:' }, { type: 'image' }] },
       text('4', '<a> two'),
       { key: '5', parts: [{ type: 'text', text: '<d> yes' }], reply: true },
       text('6', '<a> three'),
-      text('7', '<a> four'),
+      { key: '7', parts: [{ type: 'text', text: '<b> hey ' }, { type: 'at', qq: 42 } as never] },
+      text('8', '<a> four'),
+      text('9', '<a> five'),
     ];
     const batches = planBatches(e, opts);
-    expect(batches.map((b) => b.keys)).toEqual([['1', '2'], ['3'], ['4'], ['5'], ['6', '7']]);
-    expect(batches[0]!.parts).toEqual([{ type: 'text', text: '<a> one\n<b> hi ' }, { type: 'at', qq: 42 }, { type: 'text', text: ' look' }]);
+    expect(batches.map((b) => b.keys)).toEqual([['1', '2'], ['3'], ['4'], ['5'], ['6'], ['7'], ['8', '9']]);
+    expect(batches[0]!.parts).toEqual([{ type: 'text', text: '<a> one\n<b> hi ' }, { type: 'face', id: 14 }, { type: 'text', text: ' look' }]);
+    expect(batches[5]!.parts).toEqual([{ type: 'text', text: '<b> hey ' }, { type: 'at', qq: 42 }]);
   });
 
   it('coalesceAfter 0 turns it off; a custom measure (UTF-8 bytes) is honoured', () => {
