@@ -96,9 +96,7 @@ program
       ...(opts.world ? { world: loadWorld(opts.world) } : {}),
     });
     process.stdout.write(`WebQQ simulator on ${sim.url} (control API ${sim.controlUrl})\n`);
-    const stop = () => void sim.close().then(() => process.exit(0));
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    closeOnSignals(() => sim.close());
   });
 
 program
@@ -123,9 +121,7 @@ program
       ...(opts.world ? { world: loadWorld(opts.world) } : {}),
     });
     process.stdout.write(`Milky simulator on ${sim.url} (events at ${sim.url}/event, control API ${sim.controlUrl})${token ? ', token from MILKY_TOKEN' : ', no token'}\n`);
-    const stop = () => void sim.close().then(() => process.exit(0));
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    closeOnSignals(() => sim.close());
   });
 
 program
@@ -153,9 +149,7 @@ program
     const url = await sim.listen(intOption('--port', opts.port), opts.host);
     if (opts.reverse) sim.connectReverse(opts.reverse, 3000);
     process.stdout.write(`OneBot v11 simulator on ${url} (control API ${sim.controlUrl()}/{inject,notice,drop,stall,fail,sends,violations})${opts.reverse ? `; connecting to ${opts.reverse}` : ''}\n`);
-    const stop = () => void sim.close().then(() => process.exit(0));
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    closeOnSignals(() => sim.close());
   });
 
 program
@@ -186,3 +180,10 @@ program.parseAsync(process.argv).catch(async (err: unknown) => {
   }
   process.exit(1);
 });
+
+/** A simulator started from the command line stops cleanly on Ctrl-C or a service stop. */
+function closeOnSignals(close: () => Promise<unknown>): void {
+  const stop = () => void close().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}

@@ -3,11 +3,11 @@
  * room membership (cached per process; the homeserver's member state is asked once per room after
  * a restart), the global profile (nickname, avatar) and the per-room name (a QQ group card).
  */
-import crypto from 'node:crypto';
 import type { Sender } from '../../core/message.js';
 import type { Logger } from '../../log.js';
 import type { Store } from '../../store/store.js';
 import { MatrixError, type MatrixClient } from './client.js';
+import { fetchAvatar } from './avatar-fetch.js';
 
 export interface GhostsOptions {
   client: MatrixClient;
@@ -19,7 +19,6 @@ export interface GhostsOptions {
 }
 
 /** Avatars larger than this are not copied (a QQ face is a few KiB). */
-const MAX_AVATAR_BYTES = 2 * 1024 * 1024;
 const AVATAR_TAG = '#sha256=';
 
 export class Ghosts {
@@ -157,11 +156,7 @@ export class Ghosts {
     const checked = this.avatarChecked.get(ghost);
     if (checked && checked.url === source && Date.now() - checked.at < (this.o.avatarRefreshMs ?? 6 * 3600_000)) return false;
     try {
-      const res = await fetch(source, { signal: AbortSignal.timeout(15_000) });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      const data = new Uint8Array(await res.arrayBuffer());
-      if (data.byteLength === 0 || data.byteLength > MAX_AVATAR_BYTES) throw new Error(`${data.byteLength} bytes`);
-      const hash = crypto.createHash('sha256').update(data).digest('hex');
+      const { data, mime, hash } = await fetchAvatar(source);
       this.avatarChecked.set(ghost, { url: source, at: Date.now() });
       if (stored?.endsWith(AVATAR_TAG + hash)) {
         this.uploadedAvatars.set(hash, stored.slice(0, -(AVATAR_TAG.length + hash.length)));
@@ -169,7 +164,7 @@ export class Ghosts {
       }
       let mxc = this.uploadedAvatars.get(hash);
       if (!mxc) {
-        mxc = await this.o.client.upload(data, res.headers.get('content-type') ?? 'image/jpeg', 'avatar');
+        mxc = await this.o.client.upload(data, mime, 'avatar');
         this.uploadedAvatars.set(hash, mxc);
       }
       await this.o.client.setAvatarUrl(ghost, mxc);

@@ -4,7 +4,6 @@
  * bridged room. Kept apart from the transport and message flow, as matrix-appservice-irc's
  * AdminRoomHandler and mautrix's bridgev2/commands are.
  */
-import crypto from 'node:crypto';
 import type { Logger } from '../../log.js';
 import type { MappingLink } from '../../mappings/config.js';
 import type { Store } from '../../store/store.js';
@@ -12,6 +11,7 @@ import { AliasNotFound } from './appservice.js';
 import { MatrixError, type MatrixClient } from './client.js';
 import type { MatrixConfig } from './config.js';
 import type { Ghosts } from './ghosts.js';
+import { fetchAvatar } from './avatar-fetch.js';
 
 export interface MatrixLinksOptions {
   config: MatrixConfig;
@@ -38,7 +38,6 @@ export interface GroupInfo {
 
 const LINK_PREFIX = 'matrix:';
 /** Avatars larger than this are not copied (a QQ group picture is a few KiB). */
-const MAX_AVATAR_BYTES = 2 * 1024 * 1024;
 /**
  * Our key in a portal's `m.room.avatar` content: the SHA-256 of the picture it shows, so a
  * re-check compares content and uploads or writes only when the group's picture changed.
@@ -172,14 +171,9 @@ export class MatrixLinks {
 
   private async checkAvatar(room: string, source: string): Promise<void> {
     try {
-      const res = await fetch(source, { signal: AbortSignal.timeout(15_000) });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      const data = new Uint8Array(await res.arrayBuffer());
-      if (data.byteLength === 0 || data.byteLength > MAX_AVATAR_BYTES) throw new Error(`${data.byteLength} bytes`);
-      const hash = crypto.createHash('sha256').update(data).digest('hex');
+      const { data, mime, hash } = await fetchAvatar(source);
       const current = await this.o.client.getState(room, 'm.room.avatar').catch(() => ({}) as Record<string, unknown>);
       if (current[AVATAR_HASH_KEY] === hash) return;
-      const mime = res.headers.get('content-type') ?? 'image/jpeg';
       let mxc = this.uploadedAvatars.get(hash);
       if (!mxc) {
         mxc = await this.o.client.upload(data, mime, 'group-avatar');
