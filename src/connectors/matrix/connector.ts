@@ -16,7 +16,7 @@ import { sourceId, type BridgeMessage, type ImagePart, type Part, type Sender } 
 import type { Logger } from '../../log.js';
 import { silentLogger } from '../../log.js';
 import type { MappingLink } from '../../mappings/config.js';
-import type { Store } from '../../store/store.js';
+import type { GhostStore, KvStore, LinkStore } from '../../store/store.js';
 import { appserviceListener, createDurableAppService } from './appservice.js';
 import { MatrixClient, MatrixError, toDeliveryError } from './client.js';
 import type { MatrixConfig } from './config.js';
@@ -27,7 +27,7 @@ import { MatrixLinks, type GroupInfo } from './links.js';
 import { loadRegistration, type Registration } from './registration.js';
 
 export interface MatrixConnectorOptions {
-  store: Store;
+  store: LinkStore & GhostStore & KvStore;
   /** Defaults to reading `config.registration`. */
   registration?: Registration;
   /** Matrix rooms bridged by the config; plumbed and portal rooms come from the store. */
@@ -77,7 +77,7 @@ export class MatrixConnector implements Connector {
   readonly registration: Registration;
   readonly botUserId: string;
   private readonly client: MatrixClient;
-  private readonly store: Store;
+  private readonly store: LinkStore & GhostStore & KvStore;
   private readonly ghostRe: RegExp;
   private readonly rooms = new Set<string>();
   private ctx: ConnectorContext | undefined;

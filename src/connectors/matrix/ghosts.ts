@@ -5,13 +5,13 @@
  */
 import type { Sender } from '../../core/message.js';
 import type { Logger } from '../../log.js';
-import type { Store } from '../../store/store.js';
+import type { GhostStore } from '../../store/store.js';
 import { MatrixError, type MatrixClient } from './client.js';
 import { fetchAvatar } from './avatar-fetch.js';
 
 export interface GhostsOptions {
   client: MatrixClient;
-  store: Store;
+  store: GhostStore;
   botUserId: string;
   log: () => Logger;
   /** How long an avatar fetched from its source counts as current (default 6 h). */

@@ -6,7 +6,7 @@
  */
 import type { Logger } from '../../log.js';
 import type { MappingLink } from '../../mappings/config.js';
-import type { Store } from '../../store/store.js';
+import type { GhostStore, KvStore, LinkStore } from '../../store/store.js';
 import { AliasNotFound } from './appservice.js';
 import { MatrixError, type MatrixClient } from './client.js';
 import type { MatrixConfig } from './config.js';
@@ -16,7 +16,7 @@ import { fetchAvatar } from './avatar-fetch.js';
 export interface MatrixLinksOptions {
   config: MatrixConfig;
   client: MatrixClient;
-  store: Store;
+  store: LinkStore & GhostStore & KvStore;
   ghosts: Ghosts;
   botUserId: string;
   /** The connector's set of bridged Matrix rooms, kept current here as links change. */
