@@ -12,7 +12,7 @@ import type { AppService } from 'matrix-appservice-bridge';
 import type { Capabilities, Connector, ConnectorContext, Delivery } from '../../core/connector.js';
 import { DeliveryError } from '../../core/errors.js';
 import type { DeliveryFailure } from '../../core/outbox.js';
-import { sourceId, type BridgeMessage, type ImagePart, type Part, type Sender } from '../../core/message.js';
+import { sourceId, type BridgeMessage, type ImagePart, type Part } from '../../core/message.js';
 import type { Logger } from '../../log.js';
 import { silentLogger } from '../../log.js';
 import type { MappingLink } from '../../mappings/config.js';
