@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
+import { resolvePacing, type AlertRoom } from '../src/connectors/qq/account/config.js';
 import { holdOptions } from '../src/store/config.js';
 
 const example = readFileSync('config.example.yaml', 'utf8').split('\n');
@@ -59,8 +60,9 @@ describe('config.example.yaml', () => {
     const outage = uncomment('  # outage:');
     const text = withQq([...webqq, ...pacingAndAlert]).replace('store:\n', `store:\n${outage.join('\n')}\n`);
     const c = parseConfig(text, 'config.example.yaml', env);
-    expect(c.qq.pacing).toMatchObject({ intervalMs: 1000, jitter: 0.3, burst: 3, backoffMinMs: 30_000, backoffMaxMs: 1_800_000 });
-    expect(c.qq.alert).toEqual({ network: 'irc', room: '#bridge-ops' });
+    // qq.pacing and qq.alert belong to the QQ adapter, not to one backend's type (as in connector.ts).
+    expect(resolvePacing(c.qq as Parameters<typeof resolvePacing>[0])).toEqual({ intervalMs: 1000, jitter: 0.3, burst: 3, coalesceAfter: 3, backoffMinMs: 30_000, backoffMaxMs: 1_800_000 });
+    expect((c.qq as { alert?: AlertRoom }).alert).toEqual({ network: 'irc', room: '#bridge-ops' });
     expect(holdOptions(c.store)).toEqual({ maxMessages: 10_000, maxBytes: 32 * 1024 * 1024, exitAfterMs: 600_000 });
   });
 
