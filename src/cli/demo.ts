@@ -21,8 +21,8 @@ export interface DemoOptions {
   channel: string;
   /** Stop after this many seconds; 0 runs until Ctrl-C. */
   durationS: number;
-  /** Which QQ backend the demo runs on: the WebQQ simulator (default) or the OneBot one. */
-  qq?: 'webqq' | 'onebot';
+  /** Which QQ backend the demo runs on: the WebQQ simulator (default), the OneBot or the Milky one. */
+  qq?: 'webqq' | 'onebot' | 'milky';
 }
 
 /** The simulated QQ side: how the bridge reaches it, and the demo's two hooks into it. */
@@ -90,6 +90,34 @@ async function onebotSide(): Promise<DemoQq> {
   };
 }
 
+async function milkySide(): Promise<DemoQq> {
+  const { startMilkySimulator } = await import('../connectors/qq/milky/simulator/index.js');
+  const token = Math.random().toString(36).slice(2);
+  const sim = await startMilkySimulator({ accessToken: token });
+  let seen = 0;
+  const control = async (method: string, path: string, body?: unknown): Promise<unknown> => {
+    const res = await fetch(`${sim.controlUrl}${path}`, { method, ...(body !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}) });
+    if (!res.ok) throw new Error(`Milky simulator refused ${path}: ${await res.text()}`);
+    return res.json();
+  };
+  return {
+    describe: `Milky simulator on ${sim.url}`,
+    configLines: ['  protocol: milky', '  milky:', `    url: ${sim.url}`, `    accessToken: ${token}`],
+    async inject(step) {
+      const segments: Array<{ type: string; data: Record<string, unknown> }> = [{ type: 'text', data: { text: String(step.text ?? '') } }];
+      for (const f of (step.faces as number[] | undefined) ?? []) segments.push({ type: 'face', data: { face_id: String(f), is_large: false } });
+      await control('POST', '/inject', { group: step.group, from: step.from, segments, ...(step.image ? { image: step.image } : {}) });
+    },
+    async sentSince() {
+      const sent = (await control('GET', '/sent')) as Array<{ segments: Array<{ type: string; data: Record<string, unknown> }> }>;
+      const out = sent.slice(seen).map((s) => s.segments.map((x) => (x.type === 'text' ? String(x.data.text) : x.type === 'face' ? faceText(Number(x.data.face_id)) : `[${x.type}]`)).join(''));
+      seen = sent.length;
+      return out;
+    },
+    close: () => sim.close(),
+  };
+}
+
 const MEMBER_NICKS: Record<number, string> = { 2440652742: '呼吸 (糗百)', 2899268194: 'robot', 2041084648: 'robot ops' };
 const GROUP_NAME = 'qqbot群';
 
@@ -134,7 +162,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     const ircd = await startNgircd({ port: await portOr(opts.ircPort), ownProcessGroup: true });
     cleanups.push(() => ircd.stop());
 
-    const qq = opts.qq === 'onebot' ? await onebotSide() : await webqqSide(dir);
+    const qq = opts.qq === 'onebot' ? await onebotSide() : opts.qq === 'milky' ? await milkySide() : await webqqSide(dir);
     cleanups.push(() => qq.close());
     showInfo(`${qq.describe} (QQ group ${GROUP_NAME}, number ${DEMO_GROUP})`);
 

@@ -164,8 +164,8 @@ program
   .option('--irc-port <n>', 'port of the local IRC server', '6667')
   .option('--channel <name>', 'IRC channel', '#qqbridge-demo')
   .option('--duration <seconds>', 'stop after this many seconds (0 = run until Ctrl-C)', '0')
-  .addOption(new Option('--qq <protocol>', 'the simulated QQ backend').choices(['webqq', 'onebot']).default('webqq'))
-  .action(async (opts: { ircPort: string; channel: string; duration: string; qq: 'webqq' | 'onebot' }) => {
+  .addOption(new Option('--qq <protocol>', 'the simulated QQ backend').choices(['webqq', 'onebot', 'milky']).default('webqq'))
+  .action(async (opts: { ircPort: string; channel: string; duration: string; qq: 'webqq' | 'onebot' | 'milky' }) => {
     const { runDemo } = await import('./demo.js');
     await runDemo({ ircPort: intOption('--irc-port', opts.ircPort), channel: opts.channel, durationS: intOption('--duration', opts.duration), qq: opts.qq });
   });
