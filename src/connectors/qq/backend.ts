@@ -214,6 +214,8 @@ export interface QqBackendFeatures {
   mentions: boolean;
   recall: boolean;
   discussions: boolean;
+  /** One-to-one chats (the `private` room): received, and answered to the QQ number a send names. */
+  privateChats?: boolean;
 }
 
 export interface QqBackend {

@@ -25,6 +25,7 @@ import { AccountHeldError, ClassifiedSendError, QqAccount } from './account/acco
 import { resolvePacing } from './account/config.js';
 import { classifySendFailure, type FailureClass, type QqBackendKind, type SendFailure } from './account/failures.js';
 import { accountAlert, accountNotice, type AccountEvent } from './account/state.js';
+import { PRIVATE_ADDRESS_HINT, privateRecipient } from './private-chats.js';
 
 export { parseQqRoom } from './backend.js';
 
@@ -151,6 +152,7 @@ export class QqConnector implements Connector {
   async roomInfo(room: string): Promise<{ name: string } | undefined> {
     const r = parseQqRoom(room);
     if (!r || !this.backend) return undefined;
+    if (r.kind === 'private') return undefined;
     const found = r.kind === 'group'
       ? this.backend.groups().find((g) => g.number === r.number)
       : this.backend.discussions().find((d) => d.name === r.name);
@@ -302,9 +304,18 @@ export class QqConnector implements Connector {
   async send(delivery: Delivery): Promise<string[]> {
     const backend = this.backend;
     if (!backend || this.state !== 'online') throw new DeliveryError('retryable', `QQ is not connected (${this.state})`);
-    const room = parseQqRoom(delivery.room);
-    if (!room) throw new DeliveryError('rejected', `not a QQ room: ${JSON.stringify(delivery.room)} (expected group:<number> or discussion:<name>)`);
+    let room = parseQqRoom(delivery.room);
+    if (!room) throw new DeliveryError('rejected', `not a QQ room: ${JSON.stringify(delivery.room)} (expected group:<number>, discussion:<name> or private)`);
     if (room.kind === 'discussion' && !backend.features.discussions) throw new DeliveryError('rejected', `QQ discussions are not supported with protocol: ${backend.protocol}`);
+    if (room.kind === 'private') {
+      if (!backend.features.privateChats) throw new DeliveryError('rejected', `QQ private chats are not supported with protocol: ${backend.protocol}`);
+      // An admin room answers one person: the message starts with their QQ number.
+      const to = privateRecipient(delivery.message);
+      if (!to) throw new DeliveryError('rejected', PRIVATE_ADDRESS_HINT);
+      room = { kind: 'private', qq: to.qq };
+      delivery = { ...delivery, message: to.message };
+    }
+    const target = room;
     const items = await this.outItems(delivery);
     if (!items.some((i) => i.type !== 'reply')) return [];
     // A retry of a delivery whose first pieces went out resumes after them (same items, same split).
@@ -313,7 +324,7 @@ export class QqConnector implements Connector {
     const alreadySent = key !== undefined ? this.partial.take(key, fingerprint) : [];
     try {
       // The account's one send path: paced, fair between groups, held while QQ refuses it.
-      return await this.account.send(delivery.room, () => backend.send(room, items, alreadySent.length ? { alreadySent } : {}), (e) => describeFailure(backend.protocol, e));
+      return await this.account.send(delivery.room, () => backend.send(target, items, alreadySent.length ? { alreadySent } : {}), (e) => describeFailure(backend.protocol, e));
     } catch (e) {
       if (e instanceof AccountHeldError) throw e;
       const original = e instanceof ClassifiedSendError ? e.cause : e;
