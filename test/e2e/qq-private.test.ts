@@ -73,3 +73,20 @@ describe('QQ private chats in an admin room', () => {
     expect((await h.qq.sent()).length).toBe(before);
   });
 });
+
+describe('without a private link', () => {
+  it('a buddy\'s message is relayed nowhere: not into the group\'s channel, not into the media store', async () => {
+    const plain = await startHarness();
+    try {
+      const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+      await plain.qq.call('POST', '/inject', { buddy: MEMBERS.huxi, text: 'only for the bot', image: { name: 'p.png', mime: 'image/png', data: png.toString('base64') } });
+      await plain.qq.say('after the private one');
+      await plain.irc.waitForText((t) => t.includes('after the private one'));
+      expect(plain.irc.texts().some((t) => t.includes('only for the bot'))).toBe(false);
+      const media = await fetch(`http://127.0.0.1:${plain.mediaPort}/media/${(await import('node:crypto')).createHash('sha256').update(png).digest('hex')}.png`);
+      expect(media.status).toBe(404);
+    } finally {
+      await plain.close();
+    }
+  }, 60_000);
+});

@@ -179,6 +179,8 @@ export class WebqqBackend implements QqBackend {
       case 'message':
       case 'sess_message': {
         if (e.content.junk || e.senderQq === undefined) return undefined;
+        // Private chats go nowhere (not even their pictures into the media store) unless a link has the private room.
+        if (!ctx.mappedRooms?.().some((r) => r.kind === 'private')) return undefined;
         // A temporary session is answered through the group or discussion it came from.
         const via = e.type === 'sess_message' ? this.client?.sessReplyTarget(e)?.via : undefined;
         if (via) this.sessVia.set(e.senderQq, via);
