@@ -2,6 +2,7 @@
  * The WebQQ simulator: every WebQQ/SmartQQ host on one HTTP port (dispatch on the Host header),
  * plus a control API on a second port. See HELPER-BRIEF.md's contract for the client's side.
  */
+import type { KeyObject } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { HashVersion } from '../connectors/qq/webqq/protocol-crypto.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -30,6 +31,8 @@ export interface SimulatorOptions {
   /** poll/send before get_online_buddies2 → 103 */
   requireWarmup?: boolean;
   qrLifetimeMs?: number;
+  /** SmartQQ password login: open the RSA block of `p` with this private key (the client is given its public half). */
+  smartqqRsaKey?: KeyObject;
   log?: Logger;
 }
 
@@ -50,6 +53,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
     pollHoldMs: opts.pollHoldMs ?? 30_000,
     requireWarmup: opts.requireWarmup ?? true,
     qrLifetimeMs: opts.qrLifetimeMs ?? 120_000,
+    smartqqRsaKey: opts.smartqqRsaKey,
     log: opts.log ?? silentLogger,
   });
   const routes: Routes = new Map();

@@ -1,10 +1,10 @@
 /**
- * ptlogin: the login page, check, captcha, password login (Era A md5 scheme, verified exactly),
- * QR login (ptqrshow/ptqrlogin), check_sig, pt4_auth silent relogin and logout (§1).
+ * ptlogin: the login page, check, captcha, password login (Era A md5 scheme, verified exactly;
+ * Era B RSA then TEA, its TEA layer verified exactly, its RSA block when given the key), QR login (ptqrshow/ptqrlogin), check_sig, pt4_auth silent relogin and logout (§1).
  */
-import { randomInt } from 'node:crypto';
+import { constants, createHash, privateDecrypt, randomInt, type KeyObject } from 'node:crypto';
 import QRCode from 'qrcode';
-import { formatSalt, hash33, md5Password, saltFromUin, time33 } from '../connectors/qq/webqq/protocol-crypto.js';
+import { formatSalt, hash33, md5Password, openRsaTeaPassword, QqTeaError, saltFromUin, time33 } from '../connectors/qq/webqq/protocol-crypto.js';
 import { newCaptchaCode, renderCaptcha } from './captcha.js';
 import { checkCookies, checkReferer, checkScheme, checkUserAgent, PRODUCT_PAGES, PTLOGIN_PAGE } from './rules.js';
 import { route, type Ctx, type Routes } from './server.js';
@@ -116,7 +116,12 @@ function check(state: SimState) {
       ctx.js(`ptui_checkVC('1','${randomFrom(PT_ALPHABET, 32)}','\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00');`);
       return;
     }
-    if (ctx.query.get('appid') !== APPID_WEBQQ) ctx.violation('appid', `check with appid ${ctx.query.get('appid') ?? ''} (password login is Era A, appid ${APPID_WEBQQ})`);
+    // Era A (WebQQ, appid 1003903) or Era B (SmartQQ, appid 501004106, always with pt_tea=1).
+    const appid = ctx.query.get('appid') ?? '';
+    const era: 'A' | 'B' = appid === APPID_SMARTQQ ? 'B' : 'A';
+    if (appid !== APPID_WEBQQ && appid !== APPID_SMARTQQ) ctx.violation('appid', `check with appid ${appid} (password login is WebQQ's ${APPID_WEBQQ} or SmartQQ's ${APPID_SMARTQQ})`);
+    if (era === 'B' && ctx.query.get('pt_tea') !== '1') ctx.violation('param:pt_tea', "SmartQQ's check is sent with pt_tea=1 (its password is RSA then TEA)");
+    if (era === 'B' && ctx.query.get('u1') !== 'http://w.qq.com/proxy.html') ctx.violation('param:u1', `SmartQQ's check u1 is http://w.qq.com/proxy.html, got ${ctx.query.get('u1') ?? ''}`);
     checkLoginSig(state, ctx);
     const qq = Number(uinText);
     // Asked again at every check until a login through a captcha succeeds.
@@ -128,6 +133,7 @@ function check(state: SimState) {
       vc: captcha ? newCaptchaCode() : `!${randomFrom('ABCDEFGHIJKLMNOPQRSTUVWXYZ', 3)}`,
       salt,
       captcha,
+      era,
       capCd: randomFrom(PT_ALPHABET, 32),
       verifysession: null,
       used: false,
@@ -137,7 +143,9 @@ function check(state: SimState) {
     ctx.setCookie('confirmuin', String(qq), 'ptlogin2.qq.com');
     ctx.setCookie('ptvfsession', ptvfsession, 'ptlogin2.qq.com');
     ctx.setCookie('ptisp', 'ctc', 'qq.com');
-    ctx.js(`ptui_checkVC('${captcha ? '1' : '0'}','${captcha ? pending.capCd : pending.vc}','${formatSalt(salt)}');`);
+    const head = `ptui_checkVC('${captcha ? '1' : '0'}','${captcha ? pending.capCd : pending.vc}','${formatSalt(salt)}'`;
+    // SmartQQ's check (2015) has the 4th (verifysession; empty until a captcha image) and 5th (randsalt) args.
+    ctx.js(era === 'B' ? `${head},'','0');` : `${head});`);
   };
 }
 
@@ -175,7 +183,10 @@ function login(state: SimState) {
       return fail('7', '0', MSG_PARAMS());
     }
     const missing = ['p', 'verifycode', 'u1', 'aid', 'webqq_type', 'js_ver'].filter((k) => !ctx.query.get(k));
-    if (missing.length || ctx.query.get('aid') !== APPID_WEBQQ || !/^[0-9A-F]{32}$/.test(ctx.query.get('p') ?? '')) {
+    const aid = pending.era === 'B' ? APPID_SMARTQQ : APPID_WEBQQ;
+    // Era A: 32 hex digits (md5 scheme); Era B: the TEA text in ptlogin's base64 (A-Z a-z 0-9 * - _).
+    const pShape = pending.era === 'B' ? /^[A-Za-z0-9*-]+_{0,2}$/ : /^[0-9A-F]{32}$/;
+    if (missing.length || ctx.query.get('aid') !== aid || !pShape.test(ctx.query.get('p') ?? '')) {
       ctx.violation('params', `login parameters wrong: ${missing.length ? `missing ${missing.join(',')}` : `aid=${ctx.query.get('aid')} p=${(ctx.query.get('p') ?? '').length} chars`}`);
       return fail('7', '0', MSG_PARAMS());
     }
@@ -204,12 +215,66 @@ function login(state: SimState) {
     }
     pending.used = true;
     const account = state.account(Number(u));
-    if (!account || ctx.query.get('p') !== md5Password(account.password, pending.salt, vc)) return fail('3', '0', MSG_BAD_PASSWORD);
+    if (!account) return fail('3', '0', MSG_BAD_PASSWORD);
+    if (pending.era === 'B') {
+      if (!smartqqPasswordOk(state, ctx, ctx.query.get('p')!, account.password, pending.salt, vc)) return fail('3', '0', MSG_BAD_PASSWORD);
+    } else if (ctx.query.get('p') !== md5Password(account.password, pending.salt, vc)) {
+      return fail('3', '0', MSG_BAD_PASSWORD);
+    }
     if (pending.captcha) state.captchaRequired.delete(account.qq);
-    const s = state.newSession(account, 'A');
+    const s = state.newSession(account, pending.era === 'B' ? 'C' : 'A');
     issueLoginCookies(ctx, s, false);
-    ctx.js(ptuiCB('0', '0', checkSigUrl(s, 'login', ctx.query.get('u1')!, APPID_WEBQQ), '登录成功！', account.nick));
+    ctx.js(ptuiCB('0', '0', checkSigUrl(s, 'login', ctx.query.get('u1')!, aid), '登录成功！', account.nick));
   };
+}
+
+/**
+ * Era B's `p` (§1.2.1): the TEA layer, keyed by MD5(MD5(pwd) ‖ salt), opens only with the right
+ * password; inside it the salt and verify code must be this check's, and the RSA block is
+ * 1024 bits. With the simulator's own RSA key the block must hold MD5(pwd).
+ */
+function smartqqPasswordOk(state: SimState, ctx: Ctx, p: string, password: string, salt: Uint8Array, vc: string): boolean {
+  let inner: ReturnType<typeof openRsaTeaPassword>;
+  try {
+    inner = openRsaTeaPassword(p, password, salt);
+  } catch (e) {
+    if (e instanceof QqTeaError) return false; // not made with this password and salt: wrong password
+    throw e;
+  }
+  if (!inner.salt.equals(Buffer.from(salt))) {
+    ctx.violation('p', "p's salt is not the one check returned");
+    return false;
+  }
+  if (inner.verifyCode !== vc.toUpperCase()) {
+    ctx.violation('p', `p's verify code ${JSON.stringify(inner.verifyCode)} is not the upper-cased verifycode ${JSON.stringify(vc.toUpperCase())}`);
+    return false;
+  }
+  if (inner.rsaH1.length !== 128) {
+    ctx.violation('p', `p's RSA block is ${inner.rsaH1.length} bytes; SmartQQ's key is 1024 bits (128 bytes)`);
+    return false;
+  }
+  const key = state.cfg.smartqqRsaKey;
+  if (!key) return true;
+  const h1 = rsaOpen(key, inner.rsaH1);
+  if (!h1) {
+    ctx.violation('p', "p's RSA block was not encrypted to this server's public key");
+    return false;
+  }
+  return h1.equals(createHash('md5').update(Buffer.from(Array.from(password, (ch) => ch.charCodeAt(0) & 0xff))).digest());
+}
+
+/** PKCS#1 v1.5 type 2 unpadding by hand: Node refuses RSA_PKCS1_PADDING for private decryption. */
+function rsaOpen(key: KeyObject, block: Buffer): Buffer | undefined {
+  let raw: Buffer;
+  try {
+    raw = privateDecrypt({ key, padding: constants.RSA_NO_PADDING }, block);
+  } catch {
+    return undefined;
+  }
+  if (raw[0] !== 0 || raw[1] !== 2) return undefined;
+  const end = raw.indexOf(0, 2);
+  if (end < 10) return undefined;
+  return raw.subarray(end + 1);
 }
 
 function checkSig(state: SimState) {

@@ -4,7 +4,7 @@
  * or send. One `Session` is one ptlogin success (password, QR or pt4_auth); login2 binds a
  * channel to it and relink rebinds it.
  */
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes, randomInt, type KeyObject } from 'node:crypto';
 import type { HashVersion } from '../connectors/qq/webqq/protocol-crypto.js';
 import type { Logger } from '../log.js';
 import type { World, WorldAccount } from './world.js';
@@ -16,6 +16,12 @@ export interface SimulatorConfig {
   pollHoldMs: number;
   requireWarmup: boolean;
   qrLifetimeMs: number;
+  /**
+   * SmartQQ password login (Era B): the private key whose public half the client encrypts MD5(pwd)
+   * to. Without it the RSA block cannot be opened (Tencent's key) and only its size is checked;
+   * the TEA layer around it proves the password either way.
+   */
+  smartqqRsaKey?: KeyObject | undefined;
   log: Logger;
 }
 
@@ -286,6 +292,8 @@ export interface PendingCheck {
   vc: string;
   salt: Uint8Array;
   captcha: boolean;
+  /** 'B': SmartQQ's password login (appid 501004106, pt_tea=1); 'A': WebQQ's. */
+  era: 'A' | 'B';
   capCd: string;
   /** verifysession cookie bound to the latest captcha image; null until getimage is fetched. */
   verifysession: string | null;

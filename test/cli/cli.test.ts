@@ -194,6 +194,22 @@ describe('qqbridge demo', () => {
     expect(ps.split('\n').filter((l) => l.includes(tmp))).toEqual([]);
     expect(readdirSync(tmp)).toEqual([]);
   }, 90_000);
+
+  it.each(['onebot', 'milky'])('--qq %s relays both ways through that simulator and stops by itself', async (qq) => {
+    const port = await freePort();
+    const r = spawnSync(process.execPath, [MAIN, 'demo', '--qq', qq, '--irc-port', String(port), '--duration', '14'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: BARE_ENV,
+    });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`${qq === 'onebot' ? 'OneBot v11' : 'Milky'} simulator on`);
+    // QQ → IRC and IRC → QQ, as the two panes show them.
+    expect(r.stdout).toMatch(/\[IRC #qqbridge-demo\] <qqbridge> \[呼吸 \(糗百\)\] 大家好! Hello from the QQ group/);
+    expect(r.stdout).toMatch(/\[QQ {2}qqbot群\] qqbot \(the bridge\): \[viewer\] hi QQ, this line was typed on IRC/);
+    expect(r.stderr.trim()).toBe('demo stopped');
+  }, 90_000);
 });
 
 describe('qqbridge simulate', () => {

@@ -21,6 +21,8 @@
  * loosely typed base below.
  */
 import type http from 'node:http';
+// First: the SDK under matrix-appservice-bridge must find the crypto stand-in (crypto-stand-in.ts).
+import './crypto-stand-in.js';
 import { AppService } from 'matrix-appservice-bridge';
 import { secretMatches } from '../../core/secrets.js';
 

@@ -223,6 +223,8 @@ export interface QqBackendFeatures {
    * one QQ message; default 4500 UTF-16 units (QQ NT's limit is about 5000 characters).
    */
   joinLimit?: { length: number; unit: 'utf16' | 'utf8' };
+  /** One-to-one chats (the `private` room): received, and answered to the QQ number a send names. */
+  privateChats?: boolean;
 }
 
 export interface QqBackend {

@@ -69,6 +69,8 @@ export function bindLinks(links: readonly MappingLink[], contacts: QqContacts): 
   for (const link of links) {
     const qq = qqSideOf(link);
     if (!qq) continue;
+    // Private chats belong to the account, not to a group or discussion of this session.
+    if (qq.kind === 'private') continue;
     const room = qqRoomId(qq);
     const at = link.source ? ` (${link.source})` : '';
     if (qq.kind === 'group') {

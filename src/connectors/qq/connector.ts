@@ -28,6 +28,7 @@ import { resolvePacing, type ResolvedPacing } from './account/config.js';
 import { planBatches } from './account/coalesce.js';
 import { classifySendFailure, type FailureClass, type QqBackendKind, type SendFailure } from './account/failures.js';
 import { accountAlert, accountNotice, type AccountEvent } from './account/state.js';
+import { PRIVATE_ADDRESS_HINT, privateRecipient } from './private-chats.js';
 
 export { parseQqRoom } from './backend.js';
 
@@ -160,6 +161,7 @@ export class QqConnector implements Connector {
   async roomInfo(room: string): Promise<RoomInfo | undefined> {
     const r = parseQqRoom(room);
     if (!r || !this.backend) return undefined;
+    if (r.kind === 'private') return undefined;
     if (r.kind === 'discussion') {
       const d = this.backend.discussions().find((x) => x.name === r.name);
       return d ? { name: d.name } : undefined;
@@ -350,11 +352,19 @@ export class QqConnector implements Connector {
   async send(delivery: Delivery): Promise<string[]> {
     const backend = this.backend;
     if (!backend || this.state !== 'online') throw new DeliveryError('retryable', `QQ is not connected (${this.state})`);
-    const room = parseQqRoom(delivery.room);
-    if (!room) throw new DeliveryError('rejected', `not a QQ room: ${JSON.stringify(delivery.room)} (expected group:<number> or discussion:<name>)`);
+    let room = parseQqRoom(delivery.room);
+    if (!room) throw new DeliveryError('rejected', `not a QQ room: ${JSON.stringify(delivery.room)} (expected group:<number>, discussion:<name> or private)`);
     if (room.kind === 'discussion' && !backend.features.discussions) throw new DeliveryError('rejected', `QQ discussions are not supported with protocol: ${backend.protocol}`);
     if (delivery.message.kind === 'delete') return this.recall(backend, room, delivery);
-    return this.sendItems(delivery, await this.outItems(delivery));
+    if (room.kind === 'private') {
+      if (!backend.features.privateChats) throw new DeliveryError('rejected', `QQ private chats are not supported with protocol: ${backend.protocol}`);
+      // An admin room answers one person: the message starts with their QQ number.
+      const to = privateRecipient(delivery.message);
+      if (!to) throw new DeliveryError('rejected', PRIVATE_ADDRESS_HINT);
+      room = { kind: 'private', qq: to.qq };
+      delivery = { ...delivery, message: to.message };
+    }
+    return this.sendItems(delivery, await this.outItems(delivery), room);
   }
 
   /**
@@ -363,6 +373,8 @@ export class QqConnector implements Connector {
    */
   private async planJoin(deliveries: readonly Delivery[]): Promise<number> {
     if (deliveries.length <= this.pacing.coalesceAfter) return 1;
+    // An admin room's lines each name their own recipient: never joined.
+    if (parseQqRoom(deliveries[0]!.room)?.kind === 'private') return 1;
     // Only plain messages join: a delete (a recall), a join/leave or a notice ends the run.
     const run = deliveries.findIndex((d) => d.message.kind !== 'message');
     if (run === 0) return 1;
@@ -400,11 +412,12 @@ export class QqConnector implements Connector {
     return this.sendItems({ ...head, ...(head.idempotencyKey !== undefined ? { idempotencyKey: `${head.idempotencyKey}+${deliveries.length}` } : {}) }, merged);
   }
 
-  private async sendItems(delivery: Delivery, items: QqOutItem[]): Promise<string[]> {
+  /** `target`: the room resolved by send() (a private chat's recipient), else the delivery's room. */
+  private async sendItems(delivery: Delivery, items: QqOutItem[], target?: QqRoom): Promise<string[]> {
     const backend = this.backend;
     if (!backend || this.state !== 'online') throw new DeliveryError('retryable', `QQ is not connected (${this.state})`);
-    const room = parseQqRoom(delivery.room);
-    if (!room) throw new DeliveryError('rejected', `not a QQ room: ${JSON.stringify(delivery.room)} (expected group:<number> or discussion:<name>)`);
+    const room = target ?? parseQqRoom(delivery.room);
+    if (!room) throw new DeliveryError('rejected', `not a QQ room: ${JSON.stringify(delivery.room)} (expected group:<number>, discussion:<name> or private)`);
     if (!items.some((i) => i.type !== 'reply')) return [];
     // A retry of a delivery whose first pieces went out resumes after them (same items, same split).
     const key = delivery.idempotencyKey;

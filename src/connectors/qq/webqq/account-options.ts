@@ -7,6 +7,7 @@ export function webqqAccountFrom(config: QqConfig): WebQqAccount {
     uin: config.uin,
     ...(config.password !== undefined ? { password: config.password } : {}),
     login: config.login,
+    ...(config.era === 'smartqq' ? { passwordEra: 'smartqq' as const } : {}),
     ...(config.endpoint !== undefined ? { endpoint: config.endpoint } : {}),
     stateDir: config.stateDir,
     status: config.status,

@@ -1,14 +1,14 @@
 /**
- * WebQQ login: password (Era A, §1.1) with captcha, QR code (Era C, §1.3), silent re-login via
- * pt4_auth (§1.3.8) and relink (§1.4). Everything goes through the Transport, which keeps the
+ * WebQQ login: password (Era A, §1.1, or SmartQQ's Era B, §1.2) with captcha, QR code (Era C,
+ * §1.3), silent re-login via pt4_auth (§1.3.8) and relink (§1.4). Everything goes through the Transport, which keeps the
  * cookie jar; the Session holds the ids the channel/api calls need.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../../log.js';
-import { hash33, md5Password, parseSalt, time33 } from './protocol-crypto.js';
-import { ERA_A, ERA_C, hostsFor, type Era } from './hosts.js';
+import { hash33, md5Password, parseSalt, rsaTeaPassword, time33 } from './protocol-crypto.js';
+import { ERA_A, ERA_B, ERA_C, hostsFor, type Era } from './hosts.js';
 import {
   parseAuthCB, parseCheckVC, parseLoginPage, parsePtuiCB, ptuiCodeMeaning, type LoginErrorKind,
 } from './ptlogin.js';
@@ -23,6 +23,7 @@ export { LoginError, ProtocolError, RelinkError } from './errors.js';
 export { decodeQr } from './qr-image.js';
 
 export interface Session {
+  /** The channel the session lives on: 'password' = WebQQ's (Era A), 'qrcode' = SmartQQ's (Eras B and C). */
   era: Era;
   /** Own QQ number (login2 `uin`). */
   uin: number;
@@ -32,6 +33,14 @@ export interface Session {
   vfwebqq: string;
   psessionid: string;
   nick?: string;
+}
+
+/** Which password login: WebQQ's md5 scheme (Era A, default) or SmartQQ's RSA then TEA (Era B). */
+export type PasswordEra = 'webqq' | 'smartqq';
+
+/** The channel a login ends on (`Session.era`): only Era A's password login stays on WebQQ's. */
+export function channelEra(mode: Era, passwordEra: PasswordEra = 'webqq'): Era {
+  return mode === 'password' && passwordEra === 'webqq' ? 'password' : 'qrcode';
 }
 
 export type QqStatus = 'online' | 'away' | 'busy' | 'silent' | 'hidden' | 'callme';
@@ -46,6 +55,10 @@ export interface LoginContext {
   /** Configured QQ number. */
   uin: number;
   password?: string;
+  /** mode 'password': WebQQ's (default) or SmartQQ's password login. */
+  passwordEra?: PasswordEra;
+  /** SmartQQ password login: the RSA modulus (hex) `p` is encrypted to; default Tencent's (a simulator hands out its own). */
+  rsaModulus?: string;
   /** Captcha and QR images are written here. */
   stateDir: string;
   status?: QqStatus;
@@ -156,7 +169,7 @@ export async function establishSession(
   ctx: LoginContext,
   stored?: StoredSession,
 ): Promise<{ session: Session; how: 'relink' | 'silent' | 'login' }> {
-  if (stored && stored.era === ctx.mode && stored.uin === ctx.uin) {
+  if (stored && stored.era === channelEra(ctx.mode, ctx.passwordEra) && stored.uin === ctx.uin) {
     try {
       const { jar: _jar, savedAt: _s, hashVersion: _h, ...ids } = stored;
       return { session: await relink(ctx, ids), how: 'relink' };
@@ -176,23 +189,29 @@ export async function establishSession(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Era A: password
+// Eras A and B: password
 
 async function passwordLogin(ctx: LoginContext): Promise<Session> {
   const t = ctx.transport;
   if (!ctx.password) throw new LoginError('bad-request', 'a password is required for password login', { endpoint: 'ptlogin/login' });
-  const page = await t.get(ERA_A.loginPage, { referer: ERA_A.loginPageReferer, ...sig(ctx) });
+  // Era B is Era A's flow with SmartQQ's pages and appid, pt_tea=1 and the RSA-then-TEA `p` (§1.2).
+  const smart = ctx.passwordEra === 'smartqq';
+  const E = smart ? ERA_B : ERA_A;
+  const page = await t.get(E.loginPage, { referer: E.loginPageReferer, ...sig(ctx) });
   expectOk(page, 'login page');
   const pageInfo = parseLoginPage(page.text());
-  const loginSig = pageInfo.loginSig ?? t.cookie('pt_login_sig', ERA_A.check) ?? '';
-  const jsVer = pageInfo.jsVer ?? ERA_A.jsVer;
+  const loginSig = pageInfo.loginSig ?? t.cookie('pt_login_sig', E.check) ?? '';
+  const jsVer = pageInfo.jsVer ?? E.jsVer;
   let captchaRounds = 0;
 
   for (;;) {
     t.setCookie('chkuin', String(ctx.uin), 'ptlogin2.qq.com');
-    const checkRes = await t.get(ERA_A.check, {
-      query: { uin: ctx.uin, appid: ERA_A.appid, js_ver: jsVer, js_type: 0, login_sig: loginSig, u1: ERA_A.checkU1, r: Math.random() },
-      referer: ERA_A.loginPage,
+    const checkRes = await t.get(E.check, {
+      query: {
+        ...(smart ? { pt_tea: 1 } : {}),
+        uin: ctx.uin, appid: E.appid, js_ver: jsVer, js_type: 0, login_sig: loginSig, u1: E.checkU1, r: Math.random(),
+      },
+      referer: E.loginPage,
       ...sig(ctx),
     });
     expectOk(checkRes, 'check');
@@ -205,28 +224,33 @@ async function passwordLogin(ctx: LoginContext): Promise<Session> {
     let verifysession = check.verifysession;
     if (needCaptcha) {
       captchaRounds++;
-      vc = await solveCaptcha(ctx, check.code, captchaRounds);
-      verifysession = t.cookie('verifysession', ERA_A.login) ?? verifysession;
+      vc = await solveCaptcha(ctx, E, check.code, captchaRounds);
+      verifysession = t.cookie('verifysession', E.login) ?? verifysession;
     } else if (!verifysession) {
-      verifysession = t.cookie('verifysession', ERA_A.login) ?? '';
+      verifysession = t.cookie('verifysession', E.login) ?? '';
     }
-    const p = md5Password(ctx.password, salt, vc);
+    const p = smart
+      ? rsaTeaPassword(ctx.password, salt, vc, ctx.rsaModulus ? { modulusHex: ctx.rsaModulus } : {})
+      : md5Password(ctx.password, salt, vc);
     const query: Record<string, string | number> = {
       u: ctx.uin, p, verifycode: vc, webqq_type: STATUS_CODE[ctx.status ?? 'online'], remember_uin: 1, login2qq: 1,
-      aid: ERA_A.appid, u1: ERA_A.loginU1, h: 1, ptredirect: 0, ptlang: 2052, daid: 164, from_ui: 1, pttype: 1,
+      aid: E.appid, u1: E.loginU1, h: 1, ptredirect: 0, ptlang: 2052, daid: 164, from_ui: 1, pttype: 1,
       dumy: '', fp: 'loginerroralert', action: `0-${10 + Math.floor(Math.random() * 20)}-${5000 + Math.floor(Math.random() * 60000)}`,
       mibao_css: 'm_webqq', t: 1, g: 1, js_type: 0, js_ver: jsVer, login_sig: loginSig,
     };
-    if (check.argc >= 4) {
+    if (smart) {
+      Object.assign(query, { pt_randsalt: check.randSalt || '0', pt_vcode_v1: 0, pt_verifysession_v1: verifysession });
+    } else if (check.argc >= 4) {
       Object.assign(query, { pt_uistyle: 5, pt_randsalt: check.randSalt || '0', pt_vcode_v1: 0, pt_verifysession_v1: verifysession });
     }
-    const res = await t.get(ERA_A.login, { query, referer: ERA_A.loginPage, ...sig(ctx) });
+    const res = await t.get(E.login, { query, referer: E.loginPage, ...sig(ctx) });
     expectOk(res, 'login');
     const cb = parsePtuiCB(res.text());
     if (cb.code === '0' && !/aq\.qq\.com/i.test(cb.url)) {
-      ctx.log.info({ uin: ctx.uin }, 'ptlogin password login accepted');
+      ctx.log.info({ uin: ctx.uin, era: smart ? 'smartqq' : 'webqq' }, 'ptlogin password login accepted');
       await checkSig(ctx, cb.url);
-      return webqqChannelLogin(ctx, cb.nick || undefined);
+      // SmartQQ's channel: getvfwebqq, then login2 with its constant clientid (§1.2, §1.3.5-6).
+      return smart ? smartqqChannelLogin(ctx, cb.nick || undefined) : webqqChannelLogin(ctx, cb.nick || undefined);
     }
     const meaning = ptuiCodeMeaning(cb.code, cb.url);
     if (meaning.kind === 'wrong-captcha' && captchaRounds <= MAX_CAPTCHA_RETRIES) {
@@ -263,11 +287,11 @@ async function webqqChannelLogin(ctx: LoginContext, nick: string | undefined): P
   };
 }
 
-async function solveCaptcha(ctx: LoginContext, capCd: string, attempt: number): Promise<string> {
+async function solveCaptcha(ctx: LoginContext, E: typeof ERA_A | typeof ERA_B, capCd: string, attempt: number): Promise<string> {
   const t = ctx.transport;
-  const res = await t.get(ERA_A.captcha, {
-    query: { aid: ERA_A.appid, r: Math.random(), uin: ctx.uin, cap_cd: capCd },
-    referer: ERA_A.loginPage,
+  const res = await t.get(E.captcha, {
+    query: { aid: E.appid, r: Math.random(), uin: ctx.uin, cap_cd: capCd },
+    referer: E.loginPage,
     ...sig(ctx),
   });
   expectOk(res, 'captcha getimage');

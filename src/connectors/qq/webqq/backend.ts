@@ -11,6 +11,7 @@ import type { QqBackendOptions } from '../backends.js';
 import { imageRefs, WebQqClient, type ClientState, type ImageRef, type SendItem, type WebQqClientOptions } from './client.js';
 import type { WebqqConfig } from './config.js';
 import type { QqEvent } from './events.js';
+import type { OutgoingItem } from './content.js';
 import { SendError, UnknownTargetError } from './errors.js';
 import { sentPieces, toDeliveryError } from './delivery-errors.js';
 import { kvPollJournal } from './kv-journal.js';
@@ -32,8 +33,10 @@ export function sendFailure(e: unknown, alreadySent: readonly string[]): QqSendE
 
 export class WebqqBackend implements QqBackend {
   readonly protocol = 'webqq';
-  readonly features = { replies: false, mentions: false, recall: false, discussions: true };
+  readonly features = { replies: false, mentions: false, recall: false, discussions: true, privateChats: true };
   private client: WebQqClient | undefined;
+  /** Where to answer each person who wrote through a temporary session (their group or discussion). */
+  private readonly sessVia = new Map<number, { group: number } | { discussion: string }>();
 
   constructor(private readonly config: WebqqConfig, private readonly opts: QqBackendOptions = {}) {}
 
@@ -128,11 +131,30 @@ export class WebqqBackend implements QqBackend {
       ...(onPiece ? { onPiece: (ids: readonly number[]) => onPiece(ids.map(String)) } : {}),
     };
     try {
-      const ids = room.kind === 'group' ? await client.sendGroup(room.number, out, sendOpts) : await client.sendDiscussion(room.name, out, sendOpts);
+      const ids =
+        room.kind === 'group' ? await client.sendGroup(room.number, out, sendOpts)
+        : room.kind === 'discussion' ? await client.sendDiscussion(room.name, out, sendOpts)
+        : await this.sendPrivate(client, room.qq, out, sendOpts);
       return ids.map(String);
     } catch (e) {
       throw sendFailure(e, alreadySent);
     }
+  }
+
+  /**
+   * A buddy gets a buddy message; anyone else only through the temporary session they opened
+   * (get_c2cmsg_sig2 + send_sess_msg2, §2.6) from a group or discussion.
+   */
+  private async sendPrivate(client: WebQqClient, qq: number | undefined, out: SendItem[], sendOpts: { alreadySent?: number[] }): Promise<number[]> {
+    if (qq === undefined) throw new QqSendError('bad-request', 'a private QQ message needs the QQ number it is for');
+    const via = this.sessVia.get(qq);
+    if (via) {
+      // A temporary session carries no uploaded pictures here: a picture goes as its link.
+      const items: OutgoingItem[] = out.map((i) => (i.type === 'image' ? { type: 'text', text: i.fallbackText ?? '[picture]' } : i));
+      return client.sendSess(qq, via, items, sendOpts);
+    }
+    if (client.friends().some((f) => f.qq === qq)) return client.sendBuddy(qq, out, sendOpts);
+    throw new QqSendError('bad-request', `${qq} is not a friend of this QQ account and has not written to it through a group or discussion since it logged in`);
   }
 
   async fetchMedia(ref: QqMediaRef): Promise<{ data: Buffer; mime: string }> {
@@ -164,6 +186,26 @@ export class WebqqBackend implements QqBackend {
           ...(client ? { avatar: () => client.downloadAvatar(e) } : {}),
         };
         return { type: 'message', room, nativeId, sender, parts: webqqParts(e.content, imageRefs(e)), time };
+      }
+      case 'message':
+      case 'sess_message': {
+        if (e.content.junk || e.senderQq === undefined) return undefined;
+        // Private chats go nowhere (not even their pictures into the media store) unless a link has the private room.
+        if (!ctx.mappedRooms?.().some((r) => r.kind === 'private')) return undefined;
+        // A temporary session is answered through the group or discussion it came from.
+        const via = e.type === 'sess_message' ? this.client?.sessReplyTarget(e)?.via : undefined;
+        if (via) this.sessVia.set(e.senderQq, via);
+        if (e.type === 'sess_message' && !via) {
+          ctx.log.warn({ msgId: e.msgId }, 'temporary-session message from a group/discussion this session cannot resolve; relayed, but it cannot be answered');
+        }
+        const client = this.client;
+        const sender = {
+          qq: e.senderQq,
+          // The admin room answers by QQ number: show it (networks shorten long names, so nothing more).
+          nickname: e.senderName !== undefined && e.senderName !== String(e.senderQq) ? `${e.senderName} (${e.senderQq})` : String(e.senderQq),
+          ...(client ? { avatar: () => client.downloadAvatar(e) } : {}),
+        };
+        return { type: 'message', room: { kind: 'private', qq: e.senderQq }, nativeId, sender, parts: webqqParts(e.content, imageRefs(e)), time };
       }
       case 'sys_g_msg': {
         if ((e.subType !== 'group_join' && e.subType !== 'group_leave') || e.groupNumber === undefined) return undefined;

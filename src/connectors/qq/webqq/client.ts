@@ -8,7 +8,7 @@ import type { Logger } from '../../../log.js';
 import * as api from './api.js';
 import type { ApiContext, GfaceSig, Picture, QqStatus, SendTarget } from './api.js';
 import { NotReadyError, SendError, UnknownTargetError, WebQqError } from './errors.js';
-import { establishSession, relink as authRelink, type LoginContext, type QqStatus as LoginStatus, type Session } from './auth.js';
+import { channelEra, establishSession, relink as authRelink, type LoginContext, type PasswordEra, type QqStatus as LoginStatus, type Session } from './auth.js';
 import { Contacts } from './contacts.js';
 import { Inbound } from './inbound.js';
 import { RecentSends, sentText } from './echoes.js';
@@ -58,6 +58,8 @@ export interface WebQqAccount {
   /** Required when `login` is 'password'. */
   password?: string | undefined;
   login: Era;
+  /** With login 'password': WebQQ's md5 scheme (default) or SmartQQ's RSA-then-TEA login (§1.2). */
+  passwordEra?: PasswordEra | undefined;
   /** Send every request to this origin instead (a simulator), keeping the real Host. */
   endpoint?: string | undefined;
   /** Session file, captcha and QR images live here. */
@@ -164,7 +166,7 @@ export class WebQqClient {
     const stored = await this.store.loadOrWarn();
     this.transport = createTransport({ ...(this.config.endpoint ? { endpoint: this.config.endpoint } : {}), jar: stored?.jar, log: this.log });
     if (stored?.hashVersion) this.contacts.hashVersion = stored.hashVersion;
-    const usable = stored && stored.era === this.config.login && stored.uin === this.config.uin ? stored : undefined;
+    const usable = stored && stored.era === channelEra(this.config.login, this.config.passwordEra) && stored.uin === this.config.uin ? stored : undefined;
     await this.connect(usable);
     this.poller = new Poller({
       log: this.log,
@@ -485,6 +487,7 @@ export class WebQqClient {
       transport: this.transport!,
       log: this.log,
       mode: this.config.login,
+      ...(this.config.passwordEra ? { passwordEra: this.config.passwordEra } : {}),
       uin: this.config.uin,
       ...(this.config.password ? { password: this.config.password } : {}),
       stateDir: this.config.stateDir,

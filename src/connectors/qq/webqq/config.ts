@@ -11,6 +11,12 @@ export const webqqConfigObject = z.object({
   /** Required when login = password. */
   password: z.string().min(1).optional(),
   login: z.enum(['password', 'qrcode']).default('password'),
+  /**
+   * Which web client's login: webqq (WebQQ on web2.qq.com, 2012-2014: md5 password scheme; the
+   * default with a password) or smartqq (SmartQQ on w.qq.com: its 2014-12 → 2015-09 password
+   * login, RSA then TEA; the QR login is always SmartQQ's).
+   */
+  era: z.enum(['webqq', 'smartqq']).optional(),
   /** Send every WebQQ request to this origin instead (the simulator), keeping the real Host. */
   endpoint: z
     .url({ protocol: /^https?$/, error: 'qq.endpoint must be an http(s) URL' })
@@ -29,6 +35,9 @@ type Parsed = z.output<typeof webqqConfigObject>;
 export function checkWebqqConfig(c: Parsed, ctx: z.RefinementCtx): void {
   if (c.login === 'password' && !c.password) {
     ctx.addIssue({ code: 'custom', path: ['password'], message: 'qq.password is required when qq.login is "password"' });
+  }
+  if (c.login === 'qrcode' && c.era === 'webqq') {
+    ctx.addIssue({ code: 'custom', path: ['era'], message: 'webqq has no QR-code login (QR codes are SmartQQ\'s); use era: smartqq or leave era out' });
   }
 }
 

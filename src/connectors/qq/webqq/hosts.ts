@@ -51,6 +51,28 @@ export const ERA_A = {
   } satisfies HostSet,
 } as const;
 
+/**
+ * Era B: SmartQQ's password login on w.qq.com (2014-12 → 2015-09, §1.2): Era A's ptlogin steps
+ * with SmartQQ's appid and pages, `pt_tea=1` on check and the "RSA then TEA" `p`. Its channel is
+ * SmartQQ's (getvfwebqq, then login2 with the constant clientid), served here on Era C's hosts:
+ * one SmartQQ channel, as the simulator models it.
+ */
+export const ERA_B = {
+  appid: 501004106,
+  /** js_ver of check/login in 2015 (10114..10125). */
+  jsVer: 10125,
+  loginPageReferer: 'http://w.qq.com/',
+  loginPage:
+    'https://ui.ptlogin2.qq.com/cgi-bin/login?daid=164&target=self&style=16&mibao_css=m_webqq&appid=501004106' +
+    '&enable_qlogin=0&no_verifyimg=1&s_url=http%3A%2F%2Fw.qq.com%2Fproxy.html&f_url=loginerroralert' +
+    '&strong_login=1&login_state=10&t=20131024001',
+  checkU1: 'http://w.qq.com/proxy.html',
+  loginU1: 'http://w.qq.com/proxy.html?login2qq=1&webqq_type=10',
+  check: `${PTLOGIN}/check`,
+  login: `${PTLOGIN}/login`,
+  captcha: 'https://ssl.captcha.qq.com/getimage',
+} as const;
+
 /** Era C: SmartQQ on w.qq.com, QR-code login, d1.web2 and https s.web2 (2018-12+). */
 export const ERA_C = {
   appid: 501004106,

@@ -7,6 +7,11 @@
  */
 import { createHash } from 'node:crypto';
 
+export {
+  openRsaTeaPassword, qqTeaDecrypt, qqTeaEncrypt, QqTeaError, rsaTeaKeys, rsaTeaPassword, SMARTQQ_RSA_EXPONENT, SMARTQQ_RSA_MODULUS,
+  type RsaTeaOptions,
+} from './qq-tea.js';
+
 const HEX = '0123456789ABCDEF';
 
 /**
