@@ -5,6 +5,7 @@
  * one room; a human IRC client on the real ngircd and the fake Bot API are the two ends. Each
  * line carries a token, so lost, duplicated and out-of-order lines are counted exactly.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +23,9 @@ const RAISED = { perSecond: 100_000, burst: 100_000 };
 export interface BurstResult {
   n: number;
   perSec: number;
+  /** The same n through the target's last hop alone, without the bridge, in the same run (msgs/s). */
+  ceiling: number;
+  ceilingWhat: string;
   lost: number;
   duplicated: number;
   /** Tokens that arrived before one with a smaller number. */
@@ -39,7 +43,54 @@ function score(tokens: number[], n: number, t0: number, tEnd: number): BurstResu
     if (k < max) outOfOrder++;
     max = Math.max(max, k);
   }
-  return { n, perSec: (n / (tEnd - t0)) * 1000, lost: n - seen.size, duplicated, outOfOrder };
+  return { n, perSec: (n / (tEnd - t0)) * 1000, ceiling: NaN, ceilingWhat: '', lost: n - seen.size, duplicated, outOfOrder };
+}
+
+/**
+ * The Telegram side's ceiling for ordered delivery: sendMessage to the fake one at a time (the
+ * next after the last answer), from another process over a keep-alive connection, as the bridge
+ * must to keep a chat's order.
+ */
+async function tgSerialCeiling(apiRoot: string, n: number): Promise<number> {
+  const script = `
+    const http = require('node:http');
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const url = new URL(process.argv[1]);
+    const post = (i) => new Promise((resolve, reject) => {
+      const body = JSON.stringify({ chat_id: ${CHAT}, text: 'ceiling ' + i, parse_mode: 'HTML' });
+      const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => { res.resume(); res.on('end', resolve); });
+      req.on('error', reject); req.end(body);
+    });
+    (async () => { for (let i = 0; i < 50; i++) await post(i); const t0 = performance.now();
+      for (let i = 0; i < ${n}; i++) await post(i);
+      process.stdout.write(String(${n} / ((performance.now() - t0) / 1000))); agent.destroy(); })();`;
+  const child = spawn(process.execPath, ['-e', script, `${apiRoot}/bot${TG_TOKEN}/sendMessage`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise((r) => child.on('exit', r));
+  return Number(out);
+}
+
+/** The IRC side's ceiling: another client writes n lines at once to a channel the human is in; until the human read the last. */
+async function ircCeiling(ircd: Ircd, human: TestIrcClient, n: number): Promise<number> {
+  const chan = '#burstceiling';
+  await human.join(chan);
+  const src = await TestIrcClient.connect(ircd.host, ircd.port, 'ceilsrc');
+  try {
+    await src.join(chan);
+    const seen = () => human.lines.filter((l) => l.command === 'PRIVMSG' && l.params[0]?.toLowerCase() === chan).length;
+    const before = seen();
+    const t0 = Date.now();
+    for (let k = 0; k < n; k++) src.say(chan, `ceiling [d${k}]`);
+    while (seen() - before < n) {
+      if (Date.now() - t0 > 60_000) throw new Error('IRC ceiling: lines did not arrive within 60 s');
+      await sleep(2);
+    }
+    return (n / (Date.now() - t0)) * 1000;
+  } finally {
+    await src.close();
+  }
 }
 
 export async function benchBursts(ircd: Ircd, n = 1000): Promise<{ ircToTg: BurstResult; tgToIrc: BurstResult }> {
@@ -94,8 +145,14 @@ export async function benchBursts(ircd: Ircd, n = 1000): Promise<{ ircToTg: Burs
       await sleep(500); // late duplicates
       return score(got(), n, t0, last);
     };
+    const tgCeiling = await tgSerialCeiling(tg.apiRoot, n);
     const ircToTg = await run((k) => human.say(CHANNEL, `burst [b${k}]`), tgTokens);
+    ircToTg.ceiling = tgCeiling;
+    ircToTg.ceilingWhat = 'ordered sendMessage to the fake, one at a time, from a bare node process';
+    const ircCeil = await ircCeiling(ircd, human, n);
     const tgToIrc = await run((k) => void tg.message(CHAT, TG_USER, { text: `burst [c${k}]` }), ircTokens);
+    tgToIrc.ceiling = ircCeil;
+    tgToIrc.ceilingWhat = 'n lines written at once by another IRC client, until the human read the last';
     return { ircToTg, tgToIrc };
   } finally {
     for (const c of cleanups.reverse()) await Promise.resolve().then(c).catch(() => undefined);

@@ -148,9 +148,13 @@ export function removeBuild(): void {
   rmSync(BUILD_DIR, { recursive: true, force: true });
 }
 
-/** `node --expose-gc bench/bridge-child.mjs bench/.build <mode> …` with an IPC channel. */
+/**
+ * `node --expose-gc bench/bridge-child.mjs bench/.build <mode> …` with an IPC channel.
+ * BENCH_CPU_PROF=<dir> profiles the child (`node --cpu-prof`), for finding where a row's time goes.
+ */
 export function spawnChild(args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--expose-gc', join(REPO, 'bench/bridge-child.mjs'), BUILD_DIR, ...args], {
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  return spawn(process.execPath, ['--expose-gc', ...prof, join(REPO, 'bench/bridge-child.mjs'), BUILD_DIR, ...args], {
     cwd: REPO,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

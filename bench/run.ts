@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { benchBursts } from './burst.js';
 import { benchLogin } from './login.js';
 import { buildProduct, fmtMs, fmtSpread, mb, median, REPO, removeBuild, startIrcd, type Ircd } from './lib.js';
 import { benchBaseline, benchCoreMemory, benchManyGroups } from './memory.js';
@@ -97,6 +98,14 @@ async function main(): Promise<void> {
   try {
     ircd = await startIrcd();
     const irc = ircd;
+
+    await section('bursts IRC ↔ Telegram (burst.ts)', async () => {
+      const r = await benchBursts(irc, 1000);
+      for (const [name, b] of [['IRC → Telegram', r.ircToTg], ['Telegram → IRC', r.tgToIrc]] as const) {
+        row(`throughput ${name}, burst of ${b.n}, limits raised`, `${num(b.perSec)} msgs/s; ceiling ${num(b.ceiling)} msgs/s (${num(b.perSec / b.ceiling, 2)}×)`,
+          `lost ${b.lost}, duplicated ${b.duplicated}, out of order ${b.outOfOrder}; all ${b.n} sent at once; irc/telegram.rateLimit 100000/s; ceiling: ${b.ceilingWhat}, same run`);
+      }
+    });
 
     await section('bridge, tuned limits', async () => {
       const r = await benchTuned(irc, 200, 100, 2000);
