@@ -21,7 +21,7 @@
  * loosely typed base below.
  */
 import type http from 'node:http';
-import { AppService } from 'matrix-appservice-bridge';
+import { AppService } from 'matrix-appservice';
 import { secretMatches } from '../../core/secrets.js';
 
 /** The slice of express's request and response the handlers use. */
