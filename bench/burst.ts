@@ -5,6 +5,7 @@
  * one room; a human IRC client on the real ngircd and the fake Bot API are the two ends. Each
  * line carries a token, so lost, duplicated and out-of-order lines are counted exactly.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +23,9 @@ const RAISED = { perSecond: 100_000, burst: 100_000 };
 export interface BurstResult {
   n: number;
   perSec: number;
+  /** The same n through the target's last hop alone, without the bridge, in the same run (msgs/s). */
+  ceiling: number;
+  ceilingWhat: string;
   lost: number;
   duplicated: number;
   /** Tokens that arrived before one with a smaller number. */
@@ -39,7 +43,54 @@ function score(tokens: number[], n: number, t0: number, tEnd: number): BurstResu
     if (k < max) outOfOrder++;
     max = Math.max(max, k);
   }
-  return { n, perSec: (n / (tEnd - t0)) * 1000, lost: n - seen.size, duplicated, outOfOrder };
+  return { n, perSec: (n / (tEnd - t0)) * 1000, ceiling: NaN, ceilingWhat: '', lost: n - seen.size, duplicated, outOfOrder };
+}
+
+/**
+ * The Telegram side's ceiling for ordered delivery: sendMessage to the fake one at a time (the
+ * next after the last answer), from another process over a keep-alive connection, as the bridge
+ * must to keep a chat's order.
+ */
+async function tgSerialCeiling(apiRoot: string, n: number): Promise<number> {
+  const script = `
+    const http = require('node:http');
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const url = new URL(process.argv[1]);
+    const post = (i) => new Promise((resolve, reject) => {
+      const body = JSON.stringify({ chat_id: ${CHAT}, text: 'ceiling ' + i, parse_mode: 'HTML' });
+      const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => { res.resume(); res.on('end', resolve); });
+      req.on('error', reject); req.end(body);
+    });
+    (async () => { for (let i = 0; i < 50; i++) await post(i); const t0 = performance.now();
+      for (let i = 0; i < ${n}; i++) await post(i);
+      process.stdout.write(String(${n} / ((performance.now() - t0) / 1000))); agent.destroy(); })();`;
+  const child = spawn(process.execPath, ['-e', script, `${apiRoot}/bot${TG_TOKEN}/sendMessage`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise((r) => child.on('exit', r));
+  return Number(out);
+}
+
+/** The IRC side's ceiling: another client writes n lines at once to a channel the human is in; until the human read the last. */
+async function ircCeiling(ircd: Ircd, human: TestIrcClient, n: number): Promise<number> {
+  const chan = '#burstceiling';
+  await human.join(chan);
+  const src = await TestIrcClient.connect(ircd.host, ircd.port, 'ceilsrc');
+  try {
+    await src.join(chan);
+    const seen = () => human.lines.filter((l) => l.command === 'PRIVMSG' && l.params[0]?.toLowerCase() === chan).length;
+    const before = seen();
+    const t0 = Date.now();
+    for (let k = 0; k < n; k++) src.say(chan, `ceiling [d${k}]`);
+    while (seen() - before < n) {
+      if (Date.now() - t0 > 60_000) throw new Error('IRC ceiling: lines did not arrive within 60 s');
+      await sleep(2);
+    }
+    return (n / (Date.now() - t0)) * 1000;
+  } finally {
+    await src.close();
+  }
 }
 
 export async function benchBursts(ircd: Ircd, n = 1000): Promise<{ ircToTg: BurstResult; tgToIrc: BurstResult }> {
@@ -59,13 +110,30 @@ export async function benchBursts(ircd: Ircd, n = 1000): Promise<{ ircToTg: Burs
       .replace('mappings:', ['telegram:', `  token: ${JSON.stringify(TG_TOKEN)}`, `  apiRoot: ${JSON.stringify(tg.apiRoot)}`, `  rateLimit: { perSecond: ${RAISED.perSecond}, burst: ${RAISED.burst} }`, 'mappings:'].join('\n'));
     const bridge = await startChildBridge(yaml);
     cleanups.unshift(() => bridge.stop());
-    const tgTokens = () => tg.sent.map((m) => /\[b(\d+)\]/.exec(m.text ?? '')?.[1]).filter((x): x is string => x !== undefined).map(Number);
-    const ircTokens = () =>
-      human.lines
-        .filter((l) => l.command === 'PRIVMSG' && l.params[0]?.toLowerCase() === CHANNEL)
-        .map((l) => /\[c(\d+)\]/.exec(l.params[1] ?? '')?.[1])
-        .filter((x): x is string => x !== undefined)
-        .map(Number);
+    // Read incrementally: rescanning everything every few ms would cost the harness (which also
+    // runs the fake Bot API) more CPU than the bridge's own work, and slow the fake down.
+    const reader = (list: () => readonly unknown[], token: (x: unknown) => number | undefined) => {
+      let at = 0;
+      const got: number[] = [];
+      return () => {
+        const l = list();
+        for (; at < l.length; at++) {
+          const k = token(l[at]);
+          if (k !== undefined) got.push(k);
+        }
+        return got;
+      };
+    };
+    const tokenOf = (re: RegExp, text: string | undefined) => {
+      const m = re.exec(text ?? '');
+      return m ? Number(m[1]) : undefined;
+    };
+    const tgReader = () => reader(() => tg.sent, (m) => tokenOf(/\[b(\d+)\]/, (m as { text?: string }).text));
+    const ircReader = () =>
+      reader(() => human.lines, (x) => {
+        const l = x as (typeof human.lines)[number];
+        return l.command === 'PRIVMSG' && l.params[0]?.toLowerCase() === CHANNEL ? tokenOf(/\[c(\d+)\]/, l.params[1]) : undefined;
+      });
 
     // Warm-up both ways (joins, JIT, the store's first pages).
     human.say(CHANNEL, 'warm-up [b-1]');
@@ -77,25 +145,31 @@ export async function benchBursts(ircd: Ircd, n = 1000): Promise<{ ircToTg: Burs
     }
 
     const run = async (send: (k: number) => void, got: () => number[]): Promise<BurstResult> => {
+      const distinct = new Set<number>();
+      let counted = 0;
       const t0 = Date.now();
       for (let k = 0; k < n; k++) send(k);
       const deadline = Date.now() + 120_000;
       let last = Date.now();
-      let count = 0;
-      while (new Set(got()).size < n && Date.now() < deadline) {
-        const c = got().length;
-        if (c !== count) {
-          count = c;
+      while (distinct.size < n && Date.now() < deadline) {
+        const g = got();
+        if (g.length !== counted) {
+          for (; counted < g.length; counted++) distinct.add(g[counted]!);
           last = Date.now();
         }
-        await sleep(5);
+        if (distinct.size < n) await sleep(2);
       }
-      if (new Set(got()).size === n) last = Date.now();
       await sleep(500); // late duplicates
       return score(got(), n, t0, last);
     };
-    const ircToTg = await run((k) => human.say(CHANNEL, `burst [b${k}]`), tgTokens);
-    const tgToIrc = await run((k) => void tg.message(CHAT, TG_USER, { text: `burst [c${k}]` }), ircTokens);
+    const tgCeiling = await tgSerialCeiling(tg.apiRoot, n);
+    const ircToTg = await run((k) => human.say(CHANNEL, `burst [b${k}]`), tgReader());
+    ircToTg.ceiling = tgCeiling;
+    ircToTg.ceilingWhat = 'ordered sendMessage to the fake, one at a time, from a bare node process';
+    const ircCeil = await ircCeiling(ircd, human, n);
+    const tgToIrc = await run((k) => void tg.message(CHAT, TG_USER, { text: `burst [c${k}]` }), ircReader());
+    tgToIrc.ceiling = ircCeil;
+    tgToIrc.ceilingWhat = 'n lines written at once by another IRC client, until the human read the last';
     return { ircToTg, tgToIrc };
   } finally {
     for (const c of cleanups.reverse()) await Promise.resolve().then(c).catch(() => undefined);

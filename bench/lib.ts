@@ -4,7 +4,7 @@
  * memory is measured apart from the harness.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -148,9 +148,19 @@ export function removeBuild(): void {
   rmSync(BUILD_DIR, { recursive: true, force: true });
 }
 
-/** `node --expose-gc bench/bridge-child.mjs bench/.build <mode> …` with an IPC channel. */
+/** The node flags the `qqbridge` command runs with (its shebang line), so the child measures what users run. */
+export function productNodeFlags(): string[] {
+  const first = readFileSync(join(REPO, 'src/cli/main.ts'), 'utf8').split('\n')[0] ?? '';
+  return (/^#!\/usr\/bin\/env (?:-S )?node(.*)$/.exec(first)?.[1] ?? '').trim().split(/\s+/).filter(Boolean);
+}
+
+/**
+ * `node --expose-gc <product flags> bench/bridge-child.mjs bench/.build <mode> …` with an IPC channel.
+ * BENCH_CPU_PROF=<dir> profiles the child (`node --cpu-prof`), for finding where a row's time goes.
+ */
 export function spawnChild(args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--expose-gc', join(REPO, 'bench/bridge-child.mjs'), BUILD_DIR, ...args], {
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  return spawn(process.execPath, ['--expose-gc', ...productNodeFlags(), ...prof, join(REPO, 'bench/bridge-child.mjs'), BUILD_DIR, ...args], {
     cwd: REPO,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -6,6 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { benchBursts } from './burst.js';
+import { benchIdle } from './idle.js';
 import { benchLogin } from './login.js';
 import { buildProduct, fmtMs, fmtSpread, mb, median, REPO, removeBuild, startIrcd, type Ircd } from './lib.js';
 import { benchBaseline, benchCoreMemory, benchManyGroups } from './memory.js';
@@ -98,6 +100,14 @@ async function main(): Promise<void> {
     ircd = await startIrcd();
     const irc = ircd;
 
+    await section('bursts IRC ↔ Telegram (burst.ts)', async () => {
+      const r = await benchBursts(irc, 1000);
+      for (const [name, b] of [['IRC → Telegram', r.ircToTg], ['Telegram → IRC', r.tgToIrc]] as const) {
+        row(`throughput ${name}, burst of ${b.n}, limits raised`, `${num(b.perSec)} msgs/s; ceiling ${num(b.ceiling)} msgs/s (${num(b.perSec / b.ceiling, 2)}×)`,
+          `lost ${b.lost}, duplicated ${b.duplicated}, out of order ${b.outOfOrder}; all ${b.n} sent at once; irc/telegram.rateLimit 100000/s; ceiling: ${b.ceilingWhat}, same run`);
+      }
+    });
+
     await section('bridge, tuned limits', async () => {
       const r = await benchTuned(irc, 200, 100, 2000);
       row('added latency QQ → IRC, p50 / p90 / p99 / max', fmtSpread(r.qqToIrc),
@@ -124,6 +134,15 @@ async function main(): Promise<void> {
       const r = await benchIrcToQqRaised(irc, 100, 1000);
       row('throughput IRC → QQ, limits raised', `${num(r.perSec)} msgs/s`,
         `${r.n} lines written at once, rotating over ${r.links} linked channels/groups (QQ outbox bucket 5/s burst 10 per group, fixed in code: 10 lines a group stay within its burst); qq.sendIntervalMs 0; until the simulator recorded the last send`);
+    });
+
+    await section('idle RSS per network set (idle.ts)', async () => {
+      const r = await benchIdle(irc);
+      const target: Record<string, number> = { 'QQ + IRC': 75, 'QQ + IRC + Telegram + Matrix': 105 };
+      for (const s of r.sets) {
+        row(`RSS idle, ${s.set}, 1 mapped group`, `${mb(s.memory.rss)}; bare node ${mb(r.bare.rss)} (${num(s.memory.rss / r.bare.rss, 2)}×)`,
+          `target ≤ ${target[s.set] ?? '?'} MB; heap used ${mb(s.memory.heapUsed)} after GC; start-up ${fmtMs(s.connectedMs, 0)}; Telegram and Matrix against the fakes; node flags of the qqbridge command`);
+      }
     });
 
     await section('500 groups', async () => {

@@ -4,7 +4,6 @@
  * prints where the files are.
  */
 import { createInterface } from 'node:readline/promises';
-import QRCode from 'qrcode';
 import { codeFilePrompt, type LoginPrompt } from '../connectors/qq/webqq/login-prompt.js';
 
 export interface TerminalPromptOptions {
@@ -41,7 +40,8 @@ export function terminalLoginPrompt(opts: TerminalPromptOptions): LoginPrompt {
         say(`Scan the QR code saved to ${qr.file} with the QQ mobile app\n`);
         return;
       }
-      QRCode.toString(qr.text, { type: 'terminal', small: true }).then(
+      // qrcode is loaded on the first QR code only: most runs never show one.
+      import('qrcode').then(({ default: QRCode }) => QRCode.toString(qr.text!, { type: 'terminal', small: true })).then(
         (art) => say(`Scan this QR code with the QQ mobile app (also saved to ${qr.file}):\n${art}\n`),
         () => say(`Scan the QR code saved to ${qr.file} with the QQ mobile app\n`),
       );

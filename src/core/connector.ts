@@ -21,6 +21,12 @@ export interface Capabilities {
   kinds: readonly MessageKind[];
   /** Rate limit applied per room by the outbox's token bucket. */
   rateLimit: { perSecond: number; burst: number };
+  /**
+   * How many sends to one room the outbox may have in flight at once (default 1). A connector
+   * that sets more promises that sends take effect in the order they were started, and that a
+   * send fails when one started before it did not get out.
+   */
+  pipeline?: number;
 }
 
 /** What the relay hands a connector when it starts. */

@@ -4,7 +4,7 @@ import { isStoreError } from '../store/errors.js';
 import type { MessageMapStore, OutboxItem, OutboxStore } from '../store/store.js';
 import { backoffDelay } from './backoff.js';
 import type { Connector, Delivery, MediaAccess } from './connector.js';
-import { joinedSend } from './outbox-join.js';
+import { joinedSend, type JoinedSend } from './outbox-join.js';
 import { degrade, degradeDelete, degradeEdit, degradeReply } from './degrade.js';
 import { isDeliveryError } from './errors.js';
 import { IdMap } from './idmap.js';
@@ -61,8 +61,9 @@ export interface OutboxOptions {
   media?: MediaAccess;
   /**
    * Sends per target whose delivered-mark may still be uncommitted when the next send starts
-   * (marks of all targets share a commit). A crash can resend at most this many items per target,
-   * plus the one being sent. Default 16.
+   * (marks are written in groups, and the marks of all targets share a commit). A crash can resend
+   * at most this many items per target, plus the sends in flight (the connector's `pipeline`,
+   * default 1). Default 16.
    */
   maxUnconfirmed?: number;
   /** First retry delay; doubles per attempt up to `maxBackoffMs`, with jitter. */
@@ -115,6 +116,8 @@ interface Worker {
   done: Promise<void>;
   /** Delivered-marks sent to the store and not yet committed, oldest first. */
   unconfirmed: Array<Promise<void>>;
+  /** Delivered items whose marks are not yet sent to the store (written as one group). */
+  marks: Array<{ seq: number; sourceId: string; remoteIds: string[] }>;
   /** Items of the current read already delivered as part of a joined send (Connector.join). */
   carried: Set<number>;
   bucket: TokenBucket | undefined;
@@ -189,6 +192,7 @@ export class Outbox {
       kicked: false,
       done: Promise.resolve(),
       unconfirmed: [],
+      marks: [],
       carried: new Set(),
       bucket: undefined,
       pausedReason: undefined,
@@ -260,9 +264,59 @@ export class Outbox {
     }
   }
 
+  /** Sends the worker's gathered delivered-marks to the store; they share one commit. */
+  private issueMarks(w: Worker): void {
+    for (const m of w.marks.splice(0)) {
+      const mark = this.storeCall(() => this.store.markDelivered(m.seq, { sourceId: m.sourceId, network: w.target.network, room: w.target.room, remoteIds: m.remoteIds }, this.now())).catch(
+        (e: unknown) => w.log.warn({ seq: m.seq, err: (e as Error).message }, 'delivered-mark not recorded before the outbox stopped; the item may be sent again after a restart'),
+      );
+      w.unconfirmed.push(mark);
+    }
+  }
+
   /** Waits until every delivered-mark of the worker is committed. */
   private async settleMarks(w: Worker): Promise<void> {
+    this.issueMarks(w);
     while (w.unconfirmed.length > 0) await w.unconfirmed.shift();
+  }
+
+  /**
+   * Records a delivery. Marks are gathered and written in groups (half the unconfirmed bound at
+   * a time, or whenever the worker is about to wait), and no more than `maxUnconfirmed` delivered
+   * items may be without a committed mark: that is what a crash can send again.
+   */
+  /**
+   * A joined send's items: their marks are queued in one turn, so one group commit records them
+   * all; the remote ids map back to the head (a remote id stands for one bridge message).
+   */
+  private async deliveredJoined(w: Worker, joined: JoinedSend, remoteIds: string[]): Promise<void> {
+    const [head, ...carried] = joined.items;
+    for (const it of carried) w.carried.add(it.seq);
+    for (const [i, it] of joined.items.entries()) {
+      const m = joined.deliveries[i]!.message;
+      w.marks.push({ seq: it.seq, sourceId: m.id, remoteIds: it === head ? remoteIds : [] });
+    }
+    this.issueMarks(w);
+    const max = Math.max(1, this.opts.maxUnconfirmed ?? 16);
+    while (w.unconfirmed.length >= max) await w.unconfirmed.shift();
+    this.rateLimitedAttempts.delete(head!.seq);
+    this.lastErrors.delete(w.key);
+    for (const [i, it] of joined.items.entries()) {
+      const m = joined.deliveries[i]!.message;
+      this.observe((o) => o.onDelivered?.({ target: w.target, originNetwork: m.origin.network, kind: m.kind, latencyMs: Math.max(0, this.now() - it.createdAt) }));
+    }
+  }
+
+  private async delivered(w: Worker, item: OutboxItem, message: BridgeMessage, remoteIds: string[]): Promise<void> {
+    const max = Math.max(1, this.opts.maxUnconfirmed ?? 16);
+    w.marks.push({ seq: item.seq, sourceId: message.id, remoteIds });
+    if (w.marks.length >= Math.max(1, max >> 1)) this.issueMarks(w);
+    while (w.unconfirmed.length + w.marks.length >= max && w.unconfirmed.length > 0) await w.unconfirmed.shift();
+    if (w.marks.length >= max) await this.settleMarks(w);
+    this.rateLimitedAttempts.delete(item.seq);
+    this.lastErrors.delete(w.key);
+    const latencyMs = Math.max(0, this.now() - item.createdAt);
+    this.observe((o) => o.onDelivered?.({ target: w.target, originNetwork: message.origin.network, kind: message.kind, latencyMs }));
   }
 
   private async run(w: Worker): Promise<void> {
@@ -279,10 +333,7 @@ export class Outbox {
           return; // nothing queued; the next kick starts a new worker
         }
         w.carried.clear();
-        for (const item of items) {
-          if (w.carried.delete(item.seq)) continue;
-          if (!(await this.deliver(w, item))) return;
-        }
+        if (!(await this.deliverAll(w, items))) return;
       }
     } catch (e) {
       if (isStoreError(e)) w.log.warn({ err: e.message }, 'outbox worker stopped while the store was unavailable');
@@ -293,118 +344,172 @@ export class Outbox {
     }
   }
 
-  /** Delivers one item or settles it for good. False when the outbox stopped first. */
-  private async deliver(w: Worker, item: OutboxItem): Promise<boolean> {
-    if (!isPayload(item.payload)) {
-      const reason = `outbox item ${item.seq} has an unreadable payload`;
-      await this.storeCall(() => this.store.markFailed(item.seq, reason, this.now()));
-      this.report(w, item, 'rejected', reason, '?');
-      this.observe((o) => o.onDropped?.({ target: w.target, reason }));
-      return true;
-    }
-    const message = item.payload.message;
+  /**
+   * Waits until `item` may be sent: target not paused, connector connected, its retry due, a
+   * token in the bucket. Returns the connector, or undefined when the outbox stopped. With
+   * `wait` false it never waits: undefined also means "not now".
+   */
+  private async ready(w: Worker, item: OutboxItem, wait: boolean): Promise<Connector | undefined> {
     for (;;) {
-      if (this.stopped) return false;
-      const paused = this.paused.get(w.key);
-      if (paused) {
-        await w.signal.wait(3_600_000);
-        continue;
-      }
+      if (this.stopped) return undefined;
+      let sleep: number;
       const conn = this.opts.connectorFor(w.target.network);
-      if (!conn || !conn.isConnected()) {
+      if (this.paused.get(w.key)) sleep = 3_600_000;
+      else if (!conn || !conn.isConnected()) {
         // Waiting for a connection costs no attempts: nothing was tried.
+        if (!wait) return undefined;
         w.waitingForConnection = true;
-        await w.signal.wait(this.opts.connectPollMs ?? 500);
-        continue;
-      }
-      w.waitingForConnection = false;
-      const due = item.nextAttemptAt - this.now();
-      if (due > 0) {
-        await w.signal.wait(due);
-        continue;
-      }
-      const bucket = this.bucketFor(w, conn);
-      const wait = bucket.tryTake();
-      if (wait > 0) {
+        sleep = this.opts.connectPollMs ?? 500;
+      } else {
+        w.waitingForConnection = false;
+        const due = item.nextAttemptAt - this.now();
         // Backpressure: the item stays queued and everything behind it waits.
-        await w.signal.wait(wait);
-        continue;
+        sleep = due > 0 ? due : this.bucketFor(w, conn).tryTake();
+        if (sleep <= 0) return conn;
       }
+      if (!wait) return undefined;
+      // About to wait: what was delivered gets its marks written meanwhile.
+      this.issueMarks(w);
+      await w.signal.wait(sleep);
+    }
+  }
 
-      const delivery = await this.storeCall(() => this.prepare(w.target, message, item.key, item.payload as OutboxPayload));
-      if (item.sentIds.length > 0) delivery.alreadySent = [...item.sentIds];
-      delivery.piecesSent = async (ids) => {
-        item.sentIds = [...ids];
-        await this.storeCall(() => this.store.recordSentIds(item.seq, ids, this.now()));
-      };
-      let remoteIds: string[];
-      const joined = await this.storeCall(() =>
-        joinedSend({ conn, store: this.store, target: w.target, head: item, headDelivery: delivery, prepare: async (i) => (isPayload(i.payload) ? this.prepare(w.target, i.payload.message, i.key, i.payload) : undefined) }),
-      );
-      try {
+  /**
+   * Delivers `items` (the head of the target's queue) in order. Up to the connector's `pipeline`
+   * sends are in flight at once: the next item is prepared and started while earlier ones are
+   * on their way, and results are taken in queue order. When a send fails, the ones behind it are
+   * let finish and recorded, the failure is handled, and the caller reads the queue again.
+   * False when the outbox stopped first.
+   */
+  private async deliverAll(w: Worker, items: OutboxItem[]): Promise<boolean> {
+    type Result = { ok: true; remoteIds: string[] } | { ok: false; error: unknown };
+    const window: Array<{ item: OutboxItem; message: BridgeMessage; joined: JoinedSend | undefined; result: Promise<Result> }> = [];
+    let next = 0;
+    let stopped = false;
+    for (;;) {
+      // Fill the window: the first item may wait for its turn, the others go only if they can now.
+      while (next < items.length && !stopped) {
+        const item = items[next]!;
+        // Already delivered inside an earlier joined send of this read.
+        if (w.carried.has(item.seq)) {
+          next++;
+          continue;
+        }
+        if (!isPayload(item.payload)) {
+          if (window.length > 0) break; // settled in order, once what is ahead of it is recorded
+          next++;
+          const reason = `outbox item ${item.seq} has an unreadable payload`;
+          await this.storeCall(() => this.store.markFailed(item.seq, reason, this.now()));
+          this.report(w, item, 'rejected', reason, '?');
+          this.observe((o) => o.onDropped?.({ target: w.target, reason }));
+          continue;
+        }
+        if (window.length >= Math.max(1, this.opts.connectorFor(w.target.network)?.capabilities.pipeline ?? 1)) break;
+        const conn = await this.ready(w, item, window.length === 0);
+        if (!conn) {
+          if (this.stopped) stopped = true;
+          break;
+        }
+        // A connector that joins a backlog plans from what waits behind the head: only alone in the window.
+        if (conn.join && window.length > 0) break;
+        next++;
+        const payload = item.payload as OutboxPayload;
+        const message = payload.message;
+        const delivery = await this.storeCall(() => this.prepare(w.target, message, item.key, payload));
+        if (item.sentIds.length > 0) delivery.alreadySent = [...item.sentIds];
+        delivery.piecesSent = async (ids) => {
+          item.sentIds = [...ids];
+          await this.storeCall(() => this.store.recordSentIds(item.seq, ids, this.now()));
+        };
+        let result: Promise<Result>;
+        let joined: JoinedSend | undefined;
         if (Outbox.isNoop(delivery)) {
           // Never reached this room (unknown, or refused here), or a target that shows nothing.
           w.log.debug({ seq: item.seq, id: message.id, deleteOf: message.deleteOf }, 'a delete with nothing to delete in this room; dropped');
-          remoteIds = [];
-        } else remoteIds = joined ? await conn.join!.send(joined.deliveries) : await conn.send(delivery);
-      } catch (e) {
-        // Pieces this attempt got out are kept with the item, so no attempt sends them again.
-        if (isDeliveryError(e) && e.remoteIds.length > 0) item.sentIds = [...e.remoteIds];
-        const reason = e instanceof Error ? e.message : String(e);
-        const kind = isDeliveryError(e) ? e.kind : 'retryable';
-        this.lastErrors.set(w.key, reason);
-        if (kind === 'rejected' && joined) {
-          // A joined message refused: each of its items goes alone, so only a bad one is dropped.
-          item.carries = [item.seq];
-          await this.storeCall(() => Promise.all(joined.items.map((it) => this.store.markCarries(it.seq, [it.seq]))));
-          continue;
+          result = Promise.resolve({ ok: true, remoteIds: [] });
+        } else {
+          joined = conn.join
+            ? await this.storeCall(() =>
+                joinedSend({ conn, store: this.store, target: w.target, head: item, headDelivery: delivery, prepare: async (i) => (isPayload(i.payload) ? this.prepare(w.target, i.payload.message, i.key, i.payload) : undefined) }),
+              )
+            : undefined;
+          result = (joined ? conn.join!.send(joined.deliveries) : conn.send(delivery)).then(
+            (remoteIds) => ({ ok: true, remoteIds }),
+            (error: unknown) => ({ ok: false, error }),
+          );
         }
-        if (kind === 'rejected') {
-          await this.storeCall(() => this.store.markFailed(item.seq, reason, this.now()));
-          this.rateLimitedAttempts.delete(item.seq);
-          w.log.warn({ seq: item.seq, err: reason }, 'delivery rejected');
-          this.report(w, item, 'rejected', reason, message.id, message.kind);
-          this.observe((o) => o.onDropped?.({ target: w.target, reason, error: e }));
-          return true;
-        }
-        if (kind === 'fatal') {
-          this.paused.set(w.key, reason);
-          w.log.error({ seq: item.seq, err: reason }, 'target paused after a fatal delivery error');
-          this.report(w, item, 'fatal', reason, message.id, message.kind);
-          continue;
-        }
-        const retryAfter = isDeliveryError(e) ? e.retryAfterMs : undefined;
-        // A server's "wait N ms" is obeyed as given and does not escalate the backoff: after a
-        // 429 storm, a plain failure starts again from the first step, not from minutes.
-        const rateLimited = this.rateLimitedAttempts.get(item.seq) ?? 0;
-        if (retryAfter !== undefined) this.rateLimitedAttempts.set(item.seq, rateLimited + 1);
-        const delay = retryAfter !== undefined ? Math.max(0, retryAfter) : this.backoff(item.attempts + 1 - rateLimited);
-        item.attempts += 1;
-        item.nextAttemptAt = this.now() + delay;
-        await this.storeCall(() => this.store.markAttemptFailed(item.seq, { error: reason, nextAttemptAt: item.nextAttemptAt, sentIds: item.sentIds }, this.now()));
-        w.log.warn({ seq: item.seq, attempts: item.attempts, retryInMs: delay, err: reason }, 'delivery failed; will retry');
-        this.observe((o) => o.onRetry?.({ target: w.target, error: e, attempts: item.attempts }));
+        window.push({ item, message, joined, result });
+      }
+      const head = window.shift();
+      if (!head) return !stopped && !this.stopped;
+      const r = await head.result;
+      if (r.ok) {
+        if (head.joined) await this.deliveredJoined(w, head.joined, r.remoteIds);
+        else await this.delivered(w, head.item, head.message, r.remoteIds);
         continue;
       }
-      // Pipelined: the mark joins the next group commit while the next item is sent. The
-      // window is bounded, and a read of the queue waits for every mark (settleMarks).
-      const allIds = remoteIds;
-      // A joined send's items are marked in one turn, so one group commit records them all; the
-      // remote ids map back to the head (a remote id stands for one bridge message).
-      for (const [i, it] of (joined?.items ?? [item]).entries()) {
-        const m = joined ? joined.deliveries[i]!.message : message;
-        if (it !== item) w.carried.add(it.seq);
-        const mark = this.storeCall(() => this.store.markDelivered(it.seq, { sourceId: m.id, network: w.target.network, room: w.target.room, remoteIds: it === item ? allIds : [] }, this.now())).catch(
-          (e: unknown) => w.log.warn({ seq: it.seq, err: (e as Error).message }, 'delivered-mark not recorded before the outbox stopped; the item may be sent again after a restart'),
-        );
-        w.unconfirmed.push(mark);
-        this.observe((o) => o.onDelivered?.({ target: w.target, originNetwork: m.origin.network, kind: m.kind, latencyMs: Math.max(0, this.now() - it.createdAt) }));
+      if (head.joined && isDeliveryError(r.error) && r.error.kind === 'rejected') {
+        // A joined message refused: each of its items goes alone, so only a bad one is dropped.
+        head.item.carries = [head.item.seq];
+        const joinedItems = head.joined.items;
+        await this.storeCall(() => Promise.all(joinedItems.map((it) => this.store.markCarries(it.seq, [it.seq]))));
+        return !this.stopped; // read the queue again from the head
       }
-      while (w.unconfirmed.length >= (this.opts.maxUnconfirmed ?? 16)) await w.unconfirmed.shift();
+      // Let the rest finish: what got out is recorded, so the re-read below does not send it again.
+      const rest = await Promise.all(window.splice(0).map(async (x) => ({ ...x, r: await x.result })));
+      const settled = await this.failed(w, head.item, head.message, r.error);
+      let clean = settled;
+      for (const x of rest) {
+        if (x.r.ok) await this.delivered(w, x.item, x.message, x.r.remoteIds);
+        else {
+          clean = false;
+          const e = x.r.error;
+          // Pieces it got out are kept with the item, so its retry does not send them again.
+          if (isDeliveryError(e) && e.remoteIds.length > 0) {
+            await this.storeCall(() => this.store.markAttemptFailed(x.item.seq, { error: e.message, nextAttemptAt: this.now(), sentIds: [...e.remoteIds] }, this.now()));
+          }
+        }
+      }
+      if (!clean) return !this.stopped; // read the queue again from the failed item
+    }
+  }
+
+  /**
+   * Handles a failed send of `item`: rejected → settled for good (true); fatal → the target
+   * pauses; retryable → its attempt and backoff are recorded (false: it is tried again).
+   */
+  private async failed(w: Worker, item: OutboxItem, message: BridgeMessage, e: unknown): Promise<boolean> {
+    // Pieces this attempt got out are kept with the item, so no attempt sends them again.
+    if (isDeliveryError(e) && e.remoteIds.length > 0) item.sentIds = [...e.remoteIds];
+    const reason = e instanceof Error ? e.message : String(e);
+    const kind = isDeliveryError(e) ? e.kind : 'retryable';
+    this.lastErrors.set(w.key, reason);
+    if (kind === 'rejected') {
+      await this.storeCall(() => this.store.markFailed(item.seq, reason, this.now()));
       this.rateLimitedAttempts.delete(item.seq);
-      this.lastErrors.delete(w.key);
+      w.log.warn({ seq: item.seq, err: reason }, 'delivery rejected');
+      this.report(w, item, 'rejected', reason, message.id, message.kind);
+      this.observe((o) => o.onDropped?.({ target: w.target, reason, error: e }));
       return true;
     }
+    if (kind === 'fatal') {
+      this.paused.set(w.key, reason);
+      w.log.error({ seq: item.seq, err: reason }, 'target paused after a fatal delivery error');
+      this.report(w, item, 'fatal', reason, message.id, message.kind);
+      return false;
+    }
+    const retryAfter = isDeliveryError(e) ? e.retryAfterMs : undefined;
+    // A server's "wait N ms" is obeyed as given and does not escalate the backoff: after a
+    // 429 storm, a plain failure starts again from the first step, not from minutes.
+    const rateLimited = this.rateLimitedAttempts.get(item.seq) ?? 0;
+    if (retryAfter !== undefined) this.rateLimitedAttempts.set(item.seq, rateLimited + 1);
+    const delay = retryAfter !== undefined ? Math.max(0, retryAfter) : this.backoff(item.attempts + 1 - rateLimited);
+    item.attempts += 1;
+    item.nextAttemptAt = this.now() + delay;
+    await this.storeCall(() => this.store.markAttemptFailed(item.seq, { error: reason, nextAttemptAt: item.nextAttemptAt, sentIds: item.sentIds }, this.now()));
+    w.log.warn({ seq: item.seq, attempts: item.attempts, retryInMs: delay, err: reason }, 'delivery failed; will retry');
+    this.observe((o) => o.onRetry?.({ target: w.target, error: e, attempts: item.attempts }));
+    return false;
   }
 
   private observe(fn: (o: RelayObserver) => void): void {

@@ -344,7 +344,8 @@ export class Relay {
 
   /** Routes `msg` and hands it to the intake, synchronously; resolves once it is written. */
   private accept(msg: BridgeMessage, hold: boolean): Promise<ReceiveOutcome> {
-    const log = this.log.child({ net: msg.origin.network, room: msg.origin.room });
+    // Made only when something is logged: a child logger per message is dear in a burst.
+    const log = () => this.log.child({ net: msg.origin.network, room: msg.origin.room });
     const items: EnqueueItem[] = [];
     const payload: OutboxPayload = { v: 2, message: msg };
     for (const t of this.opts.routes.targetsFor(msg.origin)) {
@@ -353,7 +354,7 @@ export class Relay {
       if (!this.connectors.has(t.network)) {
         if (!this.warnedNoConnector.has(t.network)) {
           this.warnedNoConnector.add(t.network);
-          log.warn({ target: t.network }, 'route to a network without a registered connector; skipped');
+          log().warn({ target: t.network }, 'route to a network without a registered connector; skipped');
         }
         continue;
       }
@@ -373,7 +374,7 @@ export class Relay {
         done: (res, retried) => {
           // A retried write finding its own first try committed is not a duplicate.
           if (!res.firstSeen && !retried) {
-            log.debug({ id: msg.id }, 'duplicate dropped');
+            log().debug({ id: msg.id }, 'duplicate dropped');
             resolve({ status: 'duplicate' });
             return;
           }

@@ -8,8 +8,9 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { RelayObserver } from '../core/observer.js';
 import type { TargetStats } from '../core/outbox.js';
 
-/** Messages the bridge itself posts (status notices) come from this network; they are not user traffic. */
-export const BRIDGE_NETWORK = 'bridge';
+import { BRIDGE_NETWORK } from './bridge-network.js';
+
+export { BRIDGE_NETWORK };
 
 export interface BridgeMetricsOptions {
   /** Node process metrics (CPU, memory, event loop, GC). Default true. */

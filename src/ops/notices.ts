@@ -15,7 +15,8 @@ import { roomKey } from '../core/routes.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { safeFailureReason } from './failure-reason.js';
-import { BRIDGE_NETWORK } from './metrics.js';
+// Not from metrics.ts: that would load prom-client with metrics off.
+import { BRIDGE_NETWORK } from './bridge-network.js';
 
 export interface NoticeRelay {
   notify(msg: BridgeMessage, rooms: readonly RoomRef[]): Promise<number>;

@@ -9,7 +9,7 @@ import { loadConfig, type Config } from '../config.js';
 import type { LoginPrompt } from '../connectors/qq/webqq/login-prompt.js';
 import type { Logger } from '../log.js';
 import type { NetworkHealth } from './health.js';
-import { BridgeMetrics } from './metrics.js';
+import type { BridgeMetrics } from './metrics.js';
 import { StatusNotices } from './notices.js';
 import { startOpsServer, type OpsServer } from './server.js';
 
@@ -42,7 +42,8 @@ function accountHealth(c: unknown): { account?: NetworkHealth['account'] } {
 
 /** `loginPrompt`: who reads captchas and scans QR codes (the CLI's terminal prompt). */
 export async function startService(file: string, config: Config, log: Logger, extra: { loginPrompt?: LoginPrompt } = {}): Promise<Service> {
-  const metrics = config.metrics.enabled ? new BridgeMetrics() : undefined;
+  // prom-client (~12 MB) is loaded only when metrics are on.
+  const metrics = config.metrics.enabled ? new (await import('./metrics.js')).BridgeMetrics() : undefined;
   let bridge: RunningBridge | undefined;
   let notices: StatusNotices | undefined;
   // The last state each network reported of itself (a QQ session's `online`/`kicked`…), for /health.

@@ -75,6 +75,8 @@ export class IrcConnector implements Connector {
   /** Wanted channels by lower-cased name → the name as configured (the room id). */
   private readonly channels = new Map<string, string>();
   private readonly joined = new Set<string>();
+  /** Per channel (lower-cased): settles once the latest send wrote its lines (true) or gave up (false). */
+  private readonly written = new Map<string, Promise<boolean>>();
   /** Nicks present in each joined channel (lower-cased), for mass-highlight protection and quits. */
   private readonly members = new Map<string, Set<string>>();
   private registered = false;
@@ -104,6 +106,9 @@ export class IrcConnector implements Connector {
       deletes: false,
       kinds: ['message', 'action', 'notice', 'join', 'leave', 'rename', 'topic'],
       rateLimit: { ...config.rateLimit },
+      // Lines to one channel are written in the order the sends started (see send), and a PONG
+      // confirms everything written before its PING, so sends can overlap their confirmations.
+      pipeline: 16,
     };
     for (const c of channels) this.addChannel(c);
   }
@@ -180,6 +185,32 @@ export class IrcConnector implements Connector {
     if (validateChannel(room)) {
       throw new DeliveryError('rejected', `IRC room ${JSON.stringify(room)} is not a channel name`);
     }
+    // Sends to one channel overlap (the outbox pipelines them): each writes its lines only after
+    // the one started before it wrote, and not at all when that one did not get out, so the
+    // channel shows them in queue order.
+    const k = key(room);
+    const before = this.written.get(k);
+    let wrote!: (ok: boolean) => void;
+    const mine = new Promise<boolean>((resolve) => (wrote = resolve));
+    this.written.set(k, mine);
+    let written: Awaited<ReturnType<IrcConnector['write']>>;
+    try {
+      written = await this.write(delivery, before);
+      wrote(true);
+    } catch (e) {
+      wrote(false);
+      throw e;
+    } finally {
+      if (this.written.get(k) === mine) this.written.delete(k);
+    }
+    // Written is not delivered: wait for the server to prove it processed the lines.
+    if (written.ids.length > 0) await written.confirmer.confirm();
+    return written.ids;
+  }
+
+  /** Renders and writes one delivery's lines, once the send before it (`before`) wrote its own. */
+  private async write(delivery: Delivery, before: Promise<boolean> | undefined): Promise<{ ids: string[]; confirmer: PingConfirmer }> {
+    const room = delivery.room;
     if (!this.channels.has(key(room))) this.addChannel(room);
     const client = this.client;
     const confirmer = this.confirmer;
@@ -194,6 +225,7 @@ export class IrcConnector implements Connector {
       knownNicks: this.members.get(key(room)) ?? [],
       overflow: this.opts.overflow ?? this.mediaOverflow(),
     });
+    if (before && !(await before)) throw new DeliveryError('retryable', `an earlier message to ${room} did not get out; this one waits for it`);
     const ids: string[] = [];
     for (const line of lines) {
       // The socket may have dropped while rendering or between lines; the outbox retries the
@@ -204,9 +236,7 @@ export class IrcConnector implements Connector {
       client.say(room, line);
       ids.push(this.nextId());
     }
-    // Written is not delivered: wait for the server to prove it processed the lines.
-    if (ids.length > 0) await confirmer.confirm();
-    return ids;
+    return { ids, confirmer };
   }
 
   // -------------------------------------------------------------------------------------------

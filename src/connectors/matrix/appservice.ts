@@ -21,9 +21,10 @@
  * loosely typed base below.
  */
 import type http from 'node:http';
-// First: the SDK under matrix-appservice-bridge must find the crypto stand-in (crypto-stand-in.ts).
+// The bot SDK under matrix-appservice-bridge is no longer loaded (matrix-appservice alone serves
+// the appservice API); should anything load it again, it finds the crypto stand-in first.
 import './crypto-stand-in.js';
-import { AppService } from 'matrix-appservice-bridge';
+import { AppService } from 'matrix-appservice';
 import { secretMatches } from '../../core/secrets.js';
 
 /** The slice of express's request and response the handlers use. */

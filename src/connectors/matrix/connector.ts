@@ -1,6 +1,6 @@
 /**
  * The Matrix connector: an application service. The homeserver pushes transactions to us
- * (matrix-appservice-bridge's AppService checks the hs_token; replays are recognised by their
+ * (matrix-appservice's AppService checks the hs_token; replays are recognised by their
  * event ids, never by the transaction id, which a homeserver restarts at 1), and a transaction is acknowledged only once each of
  * its events is durably handed to the relay (see appservice.ts). We talk back through the
  * client-server API with the as_token, as the bot or as a ghost per QQ member
@@ -8,7 +8,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { AppService } from 'matrix-appservice-bridge';
+import type { AppService } from 'matrix-appservice';
 import type { Capabilities, Connector, ConnectorContext, Delivery } from '../../core/connector.js';
 import { DeliveryError } from '../../core/errors.js';
 import type { DeliveryFailure } from '../../core/outbox.js';

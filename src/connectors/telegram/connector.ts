@@ -410,14 +410,16 @@ export class TelegramConnector implements Connector {
     const ctx = this.ctx;
     if (!ctx) throw new Error('Telegram connector is stopped; update left for Telegram to send again');
     const room = String(m.chat.id);
-    const log = this.log.child({ room });
+    // Made only when something is logged: a child logger per message costs more than the rest of its hand-over.
+    let child: Logger | undefined;
+    const log = () => (child ??= this.log.child({ room }));
     const parts: Part[] = [];
     const fwd = this.forwardedFrom(m);
     if (fwd) parts.push({ type: 'text', text: `[forwarded from ${fwd}] ` });
 
     if (m.photo && m.photo.length > 0) {
       const best = m.photo.reduce((a, b) => (b.width * b.height > a.width * a.height ? b : a));
-      const stored = await this.download(best.file_id, 'image/jpeg', best.file_size, log);
+      const stored = await this.download(best.file_id, 'image/jpeg', best.file_size, log());
       parts.push(
         stored
           ? { type: 'image', mediaId: stored.mediaId, ...(stored.url ? { url: stored.url } : {}), mime: 'image/jpeg', width: best.width, height: best.height }
@@ -426,7 +428,7 @@ export class TelegramConnector implements Connector {
     }
     if (m.sticker) {
       const s = m.sticker;
-      const stored = !s.is_animated && !s.is_video ? await this.download(s.file_id, 'image/webp', s.file_size, log) : undefined;
+      const stored = !s.is_animated && !s.is_video ? await this.download(s.file_id, 'image/webp', s.file_size, log()) : undefined;
       if (stored) parts.push({ type: 'image', mediaId: stored.mediaId, ...(stored.url ? { url: stored.url } : {}), mime: 'image/webp', width: s.width, height: s.height, name: 'sticker' });
       else parts.push({ type: 'text', text: s.emoji ?? '[sticker]' });
     }
@@ -442,7 +444,7 @@ export class TelegramConnector implements Connector {
       const marker = `[${file.what}${file.name ? `: ${file.name}` : ''}]`;
       const mime = 'mime_type' in file.f && file.f.mime_type ? file.f.mime_type : undefined;
       // The media store takes only the types it can serve safely; anything else stays a marker.
-      const stored = mime ? await this.download(file.f.file_id, mime, file.f.file_size, log, true) : undefined;
+      const stored = mime ? await this.download(file.f.file_id, mime, file.f.file_size, log(), true) : undefined;
       parts.push(stored?.url ? { type: 'link', url: stored.url, text: marker } : { type: 'text', text: marker });
     }
     if (m.location) parts.push({ type: 'text', text: `[location ${m.location.latitude},${m.location.longitude}]` });
@@ -474,7 +476,7 @@ export class TelegramConnector implements Connector {
       if (this.receipts) {
         // Polling: the loop waits for it after handing over the rest of the batch.
         const receipt = taken.catch((e: unknown) => {
-          log.error({ err: errText(e), id: msg.id }, 'relay refused a Telegram message; leaving it unconfirmed');
+          log().error({ err: errText(e), id: msg.id }, 'relay refused a Telegram message; leaving it unconfirmed');
           throw e;
         });
         receipt.catch(() => undefined); // handled by the loop; a batch cut short must not leave it unhandled
@@ -484,7 +486,7 @@ export class TelegramConnector implements Connector {
       await taken;
     } catch (e) {
       // Rethrown: the update must stay unconfirmed so that Telegram sends it again.
-      log.error({ err: errText(e), id: msg.id }, 'relay refused a Telegram message; leaving it unconfirmed');
+      log().error({ err: errText(e), id: msg.id }, 'relay refused a Telegram message; leaving it unconfirmed');
       throw e;
     }
   }

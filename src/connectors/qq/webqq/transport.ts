@@ -5,7 +5,8 @@
  * got's own cookieJar option would key cookies on the override origin (127.0.0.1) and real
  * `Domain=qq.com` cookies would then never match.
  */
-import got, { type Method, type OptionsOfBufferResponseBody } from 'got';
+import http from 'node:http';
+import https from 'node:https';
 import { Cookie, CookieJar } from 'tough-cookie';
 import type { Logger } from '../../../log.js';
 import { scrubSecrets } from '../../../log.js';
@@ -76,6 +77,46 @@ export function withQuery(url: string, query: Record<string, string | number> | 
   return u;
 }
 
+type Method = 'GET' | 'POST';
+
+/**
+ * One HTTP exchange on Node's own client (got cost ~8 MB of RSS for what is a plain request
+ * here: no retries, no redirects, no decompression — the caller handles all three). A total
+ * deadline of `timeoutMs`, failing with `ETIMEDOUT` as got's request timeout did.
+ */
+function exchange(
+  target: URL,
+  method: Method,
+  headers: Record<string, string>,
+  body: Buffer | undefined,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const client = target.protocol === 'https:' ? https : http;
+    const req = client.request(target, { method, headers: body ? { ...headers, 'content-length': String(body.length) } : headers, ...(signal ? { signal } : {}) }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        clearTimeout(timer);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
+      });
+      res.on('error', fail);
+    });
+    const timer = setTimeout(() => {
+      const e = new Error(`Timeout awaiting 'request' for ${timeoutMs}ms`) as NodeJS.ErrnoException;
+      e.code = 'ETIMEDOUT';
+      req.destroy(e);
+    }, timeoutMs);
+    function fail(e: Error): void {
+      clearTimeout(timer);
+      reject(e);
+    }
+    req.on('error', fail);
+    req.end(body);
+  });
+}
+
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 10;
 
@@ -137,29 +178,23 @@ export function createTransport(opts: TransportOptions): Transport {
     const cookieHeader = jar.getCookieStringSync(realUrl.href);
     if (cookieHeader) headers.cookie = cookieHeader;
 
-    const gotOpts: OptionsOfBufferResponseBody = {
-      method,
-      headers,
-      throwHttpErrors: false,
-      followRedirect: false,
-      responseType: 'buffer',
-      retry: { limit: 0 },
-      timeout: { request: ro.timeoutMs ?? 30_000 },
-      ...(ro.signal ? { signal: ro.signal } : {}),
-    };
+    let payload: Buffer | undefined;
     if (body?.form) {
       headers['content-type'] = 'application/x-www-form-urlencoded; charset=UTF-8';
-      gotOpts.body = new URLSearchParams(body.form).toString();
+      payload = Buffer.from(new URLSearchParams(body.form).toString());
     } else if (body?.multipart) {
-      gotOpts.body = body.multipart;
+      // The platform's own multipart encoding (and its boundary in the content type).
+      const encoded = new Response(body.multipart);
+      headers['content-type'] = encoded.headers.get('content-type') ?? 'multipart/form-data';
+      payload = Buffer.from(await encoded.arrayBuffer());
     }
 
     const started = Date.now();
     try {
-      const res = await got(target.href, gotOpts);
+      const res = await exchange(target, method, headers, payload, ro.timeoutMs ?? 30_000, ro.signal);
       storeCookies(realUrl, res.headers['set-cookie']);
-      log.debug({ method, url: scrubSecrets(realUrl.href), status: res.statusCode, ms: Date.now() - started }, 'webqq http');
-      return { status: res.statusCode, headers: res.headers, body: res.body };
+      log.debug({ method, url: scrubSecrets(realUrl.href), status: res.status, ms: Date.now() - started }, 'webqq http');
+      return res;
     } catch (e) {
       if (ro.signal?.aborted) throw ro.signal.reason ?? e;
       const err = e as NodeJS.ErrnoException;
