@@ -10,18 +10,19 @@
 import http from 'node:http';
 import { telegramPictureMode } from './pictures.js';
 import { Bot, BotError, GrammyError, HttpError, InputFile } from 'grammy';
-import type { Message, MessageEntity, Update, UserFromGetMe } from 'grammy/types';
+import type { Message, Update, UserFromGetMe } from 'grammy/types';
 import { autoRetry, type AutoRetryOptions } from '@grammyjs/auto-retry';
 import { backoffDelay } from '../../core/backoff.js';
 import type { Capabilities, Connector, ConnectorContext, Delivery } from '../../core/connector.js';
 import { degradeEdit } from '../../core/degrade.js';
 import { DeliveryError } from '../../core/errors.js';
-import type { BridgeMessage, Part } from '../../core/message.js';
+import type { BridgeMessage } from '../../core/message.js';
 import { sourceId } from '../../core/message.js';
 import { secretMatches } from '../../core/secrets.js';
 import { scrubSecrets, silentLogger, type Logger } from '../../log.js';
 import type { TelegramConfig } from './config.js';
-import { entitiesToParts, imageFallbackText, renderForTelegram, type OutItem } from './format.js';
+import { imageFallbackText, renderForTelegram, type OutItem } from './format.js';
+import { downloadFile, messageParts, senderOf, type FetchFile } from './inbound.js';
 
 export const NETWORK = 'telegram';
 
@@ -37,7 +38,6 @@ export interface TelegramConnectorOptions {
 }
 
 /** Bot API getFile only serves files up to 20 MB. */
-const MAX_DOWNLOAD = 20 * 1024 * 1024;
 const ALLOWED_UPDATES = ['message', 'edited_message'] as const;
 /** grammY's Node build types its signals with the abort-controller polyfill; Node's are compatible. */
 type ApiSignal = Parameters<Bot['api']['getUpdates']>[1];
@@ -381,31 +381,6 @@ export class TelegramConnector implements Connector {
     });
   }
 
-  private senderName(m: Message): { id: string; displayName: string } {
-    if (m.sender_chat) return { id: String(m.sender_chat.id), displayName: m.sender_chat.title ?? 'channel' };
-    const u = m.from;
-    if (!u) return { id: 'unknown', displayName: 'unknown' };
-    const name = this.config.senderName === 'username' && u.username ? u.username : u.first_name;
-    return { id: String(u.id), displayName: name || u.username || String(u.id) };
-  }
-
-  private forwardedFrom(m: Message): string | undefined {
-    const o = m.forward_origin;
-    if (!o) return undefined;
-    switch (o.type) {
-      case 'user':
-        return [o.sender_user.first_name, o.sender_user.last_name].filter(Boolean).join(' ');
-      case 'hidden_user':
-        return o.sender_user_name;
-      case 'chat':
-        return o.sender_chat.title ?? 'a chat';
-      case 'channel':
-        return o.chat.title ?? 'a channel';
-      default:
-        return 'someone';
-    }
-  }
-
   private async onMessage(m: Message, edited: boolean): Promise<void> {
     const ctx = this.ctx;
     if (!ctx) throw new Error('Telegram connector is stopped; update left for Telegram to send again');
@@ -413,51 +388,14 @@ export class TelegramConnector implements Connector {
     // Made only when something is logged: a child logger per message costs more than the rest of its hand-over.
     let child: Logger | undefined;
     const log = () => (child ??= this.log.child({ room }));
-    const parts: Part[] = [];
-    const fwd = this.forwardedFrom(m);
-    if (fwd) parts.push({ type: 'text', text: `[forwarded from ${fwd}] ` });
-
-    if (m.photo && m.photo.length > 0) {
-      const best = m.photo.reduce((a, b) => (b.width * b.height > a.width * a.height ? b : a));
-      const stored = await this.download(best.file_id, 'image/jpeg', best.file_size, log());
-      parts.push(
-        stored
-          ? { type: 'image', mediaId: stored.mediaId, ...(stored.url ? { url: stored.url } : {}), mime: 'image/jpeg', width: best.width, height: best.height }
-          : { type: 'text', text: '[photo]' },
-      );
-    }
-    if (m.sticker) {
-      const s = m.sticker;
-      const stored = !s.is_animated && !s.is_video ? await this.download(s.file_id, 'image/webp', s.file_size, log()) : undefined;
-      if (stored) parts.push({ type: 'image', mediaId: stored.mediaId, ...(stored.url ? { url: stored.url } : {}), mime: 'image/webp', width: s.width, height: s.height, name: 'sticker' });
-      else parts.push({ type: 'text', text: s.emoji ?? '[sticker]' });
-    }
-    const file =
-      (m.document && { what: 'file', name: m.document.file_name, f: m.document }) ||
-      (m.video && { what: 'video', name: m.video.file_name, f: m.video }) ||
-      (m.animation && { what: 'GIF', name: m.animation.file_name, f: m.animation }) ||
-      (m.audio && { what: 'audio', name: m.audio.title ?? m.audio.file_name, f: m.audio }) ||
-      (m.voice && { what: 'voice message', name: `${m.voice.duration}s`, f: m.voice }) ||
-      (m.video_note && { what: 'video message', name: `${m.video_note.duration}s`, f: m.video_note }) ||
-      undefined;
-    if (file) {
-      const marker = `[${file.what}${file.name ? `: ${file.name}` : ''}]`;
-      const mime = 'mime_type' in file.f && file.f.mime_type ? file.f.mime_type : undefined;
-      // The media store takes only the types it can serve safely; anything else stays a marker.
-      const stored = mime ? await this.download(file.f.file_id, mime, file.f.file_size, log(), true) : undefined;
-      parts.push(stored?.url ? { type: 'link', url: stored.url, text: marker } : { type: 'text', text: marker });
-    }
-    if (m.location) parts.push({ type: 'text', text: `[location ${m.location.latitude},${m.location.longitude}]` });
-
-    const body = m.text ?? m.caption;
-    const entities: MessageEntity[] | undefined = m.text !== undefined ? m.entities : m.caption_entities;
-    if (body) {
-      if (parts.length > 0 && parts[parts.length - 1]!.type !== 'text') parts.push({ type: 'text', text: ' ' });
-      parts.push(...entitiesToParts(body, entities));
-    }
+    const fetchFile: FetchFile = (fileId, mime, size, quiet) => {
+      const media = this.ctx?.media;
+      return media ? downloadFile(this.bot.api, this.config, media, log(), fileId, mime, size, quiet) : Promise.resolve(undefined);
+    };
+    const parts = await messageParts(m, fetchFile);
     if (parts.length === 0) return; // service messages (joins, pins, …) are not bridged
 
-    const sender = this.senderName(m);
+    const sender = senderOf(m, this.config.senderName);
     const time = (edited ? (m.edit_date ?? m.date) : m.date) * 1000;
     const msg: BridgeMessage = {
       id: sourceId(NETWORK, room, edited ? `${m.message_id}:edit:${m.edit_date ?? Date.now()}` : m.message_id),
@@ -488,29 +426,6 @@ export class TelegramConnector implements Connector {
       // Rethrown: the update must stay unconfirmed so that Telegram sends it again.
       log().error({ err: errText(e), id: msg.id }, 'relay refused a Telegram message; leaving it unconfirmed');
       throw e;
-    }
-  }
-
-  /** getFile + the file download path → media store. Undefined (and a log line) when it cannot. */
-  private async download(
-    fileId: string,
-    mime: string,
-    size: number | undefined,
-    log: Logger,
-    quiet = false,
-  ): Promise<{ mediaId: string; url?: string } | undefined> {
-    const ctx = this.ctx;
-    if (!ctx || (size !== undefined && size > MAX_DOWNLOAD)) return undefined;
-    try {
-      const f = await this.bot.api.getFile(fileId);
-      if (!f.file_path) return undefined;
-      const res = await fetch(`${this.config.apiRoot}/file/bot${this.config.token}/${f.file_path}`);
-      if (!res.ok) throw new Error(`file download answered HTTP ${res.status}`);
-      const data = new Uint8Array(await res.arrayBuffer());
-      return await ctx.media.put(data, mime);
-    } catch (e) {
-      if (!quiet) log.warn({ err: errText(e), mime }, 'could not fetch a Telegram file; sending a marker instead');
-      return undefined;
     }
   }
 

@@ -6,20 +6,24 @@
  */
 import type { Logger } from '../../../log.js';
 import * as api from './api.js';
-import type { ApiContext, GfaceSig, Picture, QqStatus, SendTarget } from './api.js';
+import type { ApiContext, GfaceSig, Picture, QqStatus } from './api.js';
 import { NotReadyError, SendError, UnknownTargetError, WebQqError } from './errors.js';
 import { channelEra, establishSession, relink as authRelink, type LoginContext, type PasswordEra, type QqStatus as LoginStatus, type Session } from './auth.js';
 import { Contacts } from './contacts.js';
 import { Inbound } from './inbound.js';
 import { RecentSends, sentText } from './echoes.js';
-import type { OutgoingItem, ReceivedItem } from './content.js';
+import type { OutgoingItem } from './content.js';
+import type { ImageRef } from './image-refs.js';
 import type { QqEvent } from './events.js';
 import { Poller, type PollerTuning, type PollJournal } from './poller.js';
-import { Sender, type StableTarget } from './sender.js';
+import { Sender } from './sender.js';
+import { resolveTarget } from './targets.js';
 import { SessionGate } from './session-gate.js';
 import type { Era } from './hosts.js';
 import { SessionStore, type StoredSession } from './session-store.js';
 import { createTransport, type Transport } from './transport.js';
+
+export { imageRefs, type ImageRef } from './image-refs.js';
 
 export type ClientState = 'connecting' | 'online' | 'relinking' | 'offline' | 'kicked';
 
@@ -29,13 +33,6 @@ export type ClientState = 'connecting' | 'online' | 'relinking' | 'offline' | 'k
  * upload fails travels as that text instead of failing the message.
  */
 export type SendItem = OutgoingItem | { type: 'image'; data: Buffer; mime: string; name?: string; fallbackText?: string };
-
-/** Where a received picture can be fetched from; `imageRefs(event)` lists them in content order. */
-export type ImageRef =
-  | { kind: 'group'; gid: number; sendUin: number; name: string; fileId: number; server?: string }
-  | { kind: 'discussion'; did: number; sendUin: number; name: string; fileId: number; server?: string }
-  | { kind: 'buddy-cface'; fromUin: number; msgId: number; name: string }
-  | { kind: 'offpic'; fromUin: number; filePath: string };
 
 export interface SendOptions {
   /** msg_ids of the pieces an earlier attempt of this message sent: those pieces are not sent again. */
@@ -89,24 +86,6 @@ export interface WebQqClientOptions {
   sendHoldMs?: number;
 }
 
-/** Pictures in an event's content, in order, as refs `downloadImage` takes. */
-export function imageRefs(e: QqEvent): ImageRef[] {
-  if (e.type !== 'message' && e.type !== 'group_message' && e.type !== 'discu_message' && e.type !== 'sess_message') return [];
-  const out: ImageRef[] = [];
-  for (const it of e.content.items as ReceivedItem[]) {
-    if (it.type === 'cface' && it.scope === 'group') {
-      const base = { sendUin: e.type === 'group_message' || e.type === 'discu_message' ? e.sendUin : e.fromUin, name: it.name, fileId: it.fileId ?? 0, ...(it.server ? { server: it.server } : {}) };
-      if (e.type === 'discu_message') out.push({ kind: 'discussion', did: e.did, ...base });
-      else if (e.type === 'group_message') out.push({ kind: 'group', gid: e.gid, ...base });
-    } else if (it.type === 'cface') {
-      out.push({ kind: 'buddy-cface', fromUin: e.fromUin, msgId: e.msgId, name: it.name });
-    } else if (it.type === 'offpic') {
-      out.push({ kind: 'offpic', fromUin: e.fromUin, filePath: it.filePath });
-    }
-  }
-  return out;
-}
-
 export class WebQqClient {
   private transport: Transport | undefined;
   private session: Session | undefined;
@@ -143,7 +122,7 @@ export class WebQqClient {
       log: opts.log,
       intervalMs: config.sendIntervalMs,
       gate: this.gate,
-      resolve: (t) => this.resolveTarget(t),
+      resolve: (t) => resolveTarget(this.contacts, () => this.ctx(), t),
       gfaceSig: () => this.gfaceSig(),
       face: () => this.selfFace,
       onSending: (t, piece) => {
@@ -316,71 +295,6 @@ export class WebQqClient {
     return items.some((i) => i.type === 'image') ? () => this.uploadAll(items, scope, buddyQq) : (items as OutgoingItem[]);
   }
 
-  /** Session ids of a target in the current session, from the current contact tables. */
-  private async resolveTarget(t: StableTarget): Promise<SendTarget> {
-    const c = this.contacts;
-    switch (t.kind) {
-      case 'group': {
-        let g = await c.groupByNumber(t.number);
-        if (!g) {
-          await c.refreshGroups();
-          g = await c.groupByNumber(t.number);
-        }
-        if (!g) throw new UnknownTargetError('get_group_name_list_mask2', `the bot is not in QQ group ${t.number} (or its number cannot be resolved)`);
-        return { kind: 'group', gid: g.gid, code: g.code };
-      }
-      case 'discussion': {
-        let d = c.discussionByName(t.name);
-        if (!d) {
-          await c.refreshDiscussions();
-          d = c.discussionByName(t.name);
-        }
-        if (!d) throw new UnknownTargetError('get_discus_list', `the bot is not in QQ discussion ${JSON.stringify(t.name)}`);
-        return { kind: 'discussion', did: d.did };
-      }
-      case 'sess': {
-        if ('group' in t.via) {
-          const g = (await c.groupByNumber(t.via.group)) ?? (await c.refreshGroups().then(() => c.groupByNumber((t.via as { group: number }).group)));
-          if (!g) throw new UnknownTargetError('get_c2cmsg_sig2', `the bot is not in QQ group ${t.via.group}`);
-          if (!g.members) await c.refreshGroupInfo(g.gid);
-          const uin = await this.memberUin(g.gid, t.qq, 'group');
-          if (uin === undefined) throw new UnknownTargetError('get_c2cmsg_sig2', `QQ ${t.qq} is not a member of QQ group ${t.via.group}`);
-          return { kind: 'sess', uin, serviceType: 0, sig: await api.getC2cMsgSig(this.ctx(), g.gid, uin, 0) };
-        }
-        let d = c.discussionByName(t.via.discussion);
-        if (!d) {
-          await c.refreshDiscussions();
-          d = c.discussionByName(t.via.discussion);
-        }
-        if (!d) throw new UnknownTargetError('get_c2cmsg_sig2', `the bot is not in QQ discussion ${JSON.stringify(t.via.discussion)}`);
-        if (!d.members) await c.refreshDiscussionInfo(d.did);
-        const uin = await this.memberUin(d.did, t.qq, 'discussion');
-        if (uin === undefined) throw new UnknownTargetError('get_c2cmsg_sig2', `QQ ${t.qq} is not a member of QQ discussion ${JSON.stringify(t.via.discussion)}`);
-        return { kind: 'sess', uin, serviceType: 1, sig: await api.getC2cMsgSig(this.ctx(), d.did, uin, 1) };
-      }
-      case 'buddy': {
-        let f = await c.friendByQq(t.qq);
-        if (!f) {
-          await c.refreshFriends();
-          f = await c.friendByQq(t.qq);
-        }
-        if (!f) throw new UnknownTargetError('get_user_friends2', `QQ ${t.qq} is not a friend of the bot (or its number cannot be resolved)`);
-        return { kind: 'buddy', uin: f.uin };
-      }
-    }
-  }
-
-  /** The session uin of a member with QQ number `qq` in a group (gid) or discussion (did). */
-  private async memberUin(id: number, qq: number, kind: 'group' | 'discussion'): Promise<number | undefined> {
-    const c = this.contacts;
-    const members = kind === 'group' ? c.group(id)?.members : c.discussion(id)?.members;
-    for (const uin of members?.keys() ?? []) {
-      const q = kind === 'group' ? await c.memberQq(id, uin) : await c.discussionMemberQq(id, uin);
-      if (q === qq) return uin;
-    }
-    return undefined;
-  }
-
   /**
    * Uploads a picture as a custom face; the name goes into `{type:'cface', name}` (group,
    * discussion) or `{type:'buddy-cface', name}` (buddy).
@@ -433,7 +347,7 @@ export class WebQqClient {
       try {
         if (scope === 'buddy' && buddyQq !== undefined) {
           // To a buddy a picture travels as an offline picture, uploaded for that peer (§2.11).
-          const target = await this.resolveTarget({ kind: 'buddy', qq: buddyQq });
+          const target = await resolveTarget(this.contacts, () => this.ctx(), { kind: 'buddy', qq: buddyQq });
           const ext = it.mime === 'image/png' ? 'png' : it.mime === 'image/gif' ? 'gif' : 'jpg';
           const up = await api.offpicUpload(this.ctx(), it.data, it.name ?? `image.${ext}`, it.mime, target.kind === 'buddy' ? target.uin : 0, { slot: ++slot });
           out.push({ type: 'offpic', filePath: up.filePath, fileName: up.fileName, fileSize: up.fileSize });

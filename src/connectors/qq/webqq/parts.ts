@@ -1,7 +1,7 @@
 /** WebQQ content → QQ-level parts (pure; shared by the backend and the format tests). */
 import type { TextStyle } from '../../../core/message.js';
 import type { QqPart } from '../backend.js';
-import type { ImageRef } from './client.js';
+import type { ImageRef } from './image-refs.js';
 import type { ParsedContent, QqFont } from './content.js';
 
 /** The QQ client's default look: a style only travels when the sender chose something else. */
