@@ -57,6 +57,18 @@ function api(ctx: Ctx, opts: ApiOpts): { s: Session; r: Record<string, unknown> 
   return { s, r };
 }
 
+/**
+ * Headers and a live cookie session, for the S calls that need no vfwebqq (getvfwebqq, which
+ * hands it out, and get_self_info2); answers and returns null on failure.
+ */
+function liveSession(ctx: Ctx): Session | null {
+  const ok = [checkUserAgent(ctx), checkReferer(ctx, S_REFERERS)].every(Boolean);
+  if (!ok) return ctx.json({ retcode: 100000 }), null;
+  const s = sessionFromCookies(ctx);
+  if (!s || s.dead) return ctx.json({ retcode: 100000 }), null;
+  return s;
+}
+
 /** The list `hash` (§2.13) of the configured version over the current ptwebqq. */
 function checkHash(state: SimState, ctx: Ctx, s: Session, hash: unknown): boolean {
   if (hash === listHash(state.cfg.hashVersion, s.qq, s.ptwebqq)) return true;
@@ -69,10 +81,8 @@ const isMember = (state: SimState, s: Session) => state.world.groups.filter((g) 
 
 function getvfwebqq(state: SimState) {
   return (ctx: Ctx) => {
-    const ok = [checkUserAgent(ctx), checkReferer(ctx, S_REFERERS)].every(Boolean);
-    if (!ok) return ctx.json({ retcode: 100000 });
-    const s = sessionFromCookies(ctx);
-    if (!s || s.dead) return ctx.json({ retcode: 100000 });
+    const s = liveSession(ctx);
+    if (!s) return;
     if (ctx.query.get('ptwebqq') !== s.ptwebqq) {
       ctx.violation('ptwebqq', 'getvfwebqq ptwebqq param is not the ptwebqq cookie');
       return ctx.json({ retcode: 100000 });
@@ -218,32 +228,39 @@ function profile(state: SimState, qq: number, uin: number): Record<string, unkno
 
 function selfInfo(state: SimState) {
   return (ctx: Ctx) => {
-    const ok = [checkUserAgent(ctx), checkReferer(ctx, S_REFERERS)].every(Boolean);
-    if (!ok) return ctx.json({ retcode: 100000 });
-    const s = sessionFromCookies(ctx);
-    if (!s || s.dead) return ctx.json({ retcode: 100000 });
+    const s = liveSession(ctx);
+    if (!s) return;
     ctx.json({ retcode: 0, result: { ...profile(state, s.qq, s.qq), account: s.qq, vfwebqq: randomHex(80) } });
   };
 }
 
+/** The `tuin` a profile endpoint names → its QQ number; answers the refusal itself when there is none. */
+function tuinOf(ctx: Ctx): { tuin: number; qq: number } | undefined {
+  const c = api(ctx, {});
+  if (!c) return undefined;
+  const tuin = intOf(ctx.query.get('tuin'));
+  const qq = tuin === null ? undefined : c.s.ids.qqOfUin(tuin);
+  if (qq === undefined) {
+    ctx.json({ retcode: 100001 });
+    return undefined;
+  }
+  return { tuin: tuin!, qq };
+}
+
 function friendInfo(state: SimState) {
   return (ctx: Ctx) => {
-    const c = api(ctx, {});
-    if (!c) return;
-    const tuin = intOf(ctx.query.get('tuin'));
-    const qq = tuin === null ? undefined : c.s.ids.qqOfUin(tuin);
-    if (qq === undefined) return ctx.json({ retcode: 100001 });
-    ctx.json({ retcode: 0, result: { ...profile(state, qq, tuin!), stat: 10, client_type: 1 } });
+    const who = tuinOf(ctx);
+    if (!who) return;
+    const { tuin, qq } = who;
+    ctx.json({ retcode: 0, result: { ...profile(state, qq, tuin), stat: 10, client_type: 1 } });
   };
 }
 
 function longNick(state: SimState) {
   return (ctx: Ctx) => {
-    const c = api(ctx, {});
-    if (!c) return;
-    const tuin = intOf(ctx.query.get('tuin'));
-    const qq = tuin === null ? undefined : c.s.ids.qqOfUin(tuin);
-    if (qq === undefined) return ctx.json({ retcode: 100001 });
+    const who = tuinOf(ctx);
+    if (!who) return;
+    const { tuin, qq } = who;
     ctx.json({ retcode: 0, result: [{ uin: tuin, lnick: state.world.users.find((u) => u.qq === qq)?.lnick ?? '' }] });
   };
 }

@@ -55,20 +55,27 @@ function callbackPage(f: string, ret: number, msg: string): string {
   return `<head><script type="text/javascript">document.domain='qq.com';parent.${f}({'ret':${ret},'msg':'${msg}'});</script></head><body></body>`;
 }
 
+/** The checks both picture uploads make (headers, a multipart POST); answers and returns null on failure. */
+function uploadParts(ctx: Ctx, endpoint: string): MultipartPart[] | null {
+  const ok = [checkUserAgent(ctx), checkReferer(ctx, PIC_REFERERS), checkOrigin(ctx, ['http://web2.qq.com', 'http://w.qq.com'])].every(Boolean);
+  if (!ok) return ctx.send(403, '<html><body><h1>403 Forbidden</h1></body></html>', 'text/html; charset=utf-8'), null;
+  if (ctx.method !== 'POST') {
+    ctx.violation('method', `${endpoint} is a multipart POST`);
+    return ctx.send(405, ''), null;
+  }
+  const parts = parseMultipart(ctx.body, ctx.header('content-type'));
+  if (!parts) {
+    ctx.violation('multipart', `${endpoint} body is not multipart/form-data`);
+    return ctx.send(400, ''), null;
+  }
+  return parts;
+}
+
 function cfaceUpload(state: SimState) {
   return (ctx: Ctx) => {
     const html = (s: string) => ctx.send(200, s, 'text/html; charset=utf-8');
-    const ok = [checkUserAgent(ctx), checkReferer(ctx, PIC_REFERERS), checkOrigin(ctx, ['http://web2.qq.com', 'http://w.qq.com'])].every(Boolean);
-    if (!ok) return ctx.send(403, '<html><body><h1>403 Forbidden</h1></body></html>', 'text/html; charset=utf-8');
-    if (ctx.method !== 'POST') {
-      ctx.violation('method', 'cface_upload is a multipart POST');
-      return ctx.send(405, '');
-    }
-    const parts = parseMultipart(ctx.body, ctx.header('content-type'));
-    if (!parts) {
-      ctx.violation('multipart', 'cface_upload body is not multipart/form-data');
-      return ctx.send(400, '');
-    }
+    const parts = uploadParts(ctx, 'cface_upload');
+    if (!parts) return;
     const field = (n: string) => parts.find((p) => p.name === n && p.filename === undefined)?.data.toString('utf8');
     const f = field('f') ?? '';
     const group = f === GROUP_CALLBACK;
@@ -175,17 +182,8 @@ const OFFPIC_CALLBACK = 'parent.EQQ.Model.ChatMsg.callbackSendPic';
 /** A buddy offline picture upload (§2.11): the file is kept under a path the send then names. */
 function offpicUpload(state: SimState) {
   return (ctx: Ctx) => {
-    const ok = [checkUserAgent(ctx), checkReferer(ctx, PIC_REFERERS), checkOrigin(ctx, ['http://web2.qq.com', 'http://w.qq.com'])].every(Boolean);
-    if (!ok) return ctx.send(403, '<html><body><h1>403 Forbidden</h1></body></html>', 'text/html; charset=utf-8');
-    if (ctx.method !== 'POST') {
-      ctx.violation('method', 'upload_offline_pic is a multipart POST');
-      return ctx.send(405, '');
-    }
-    const parts = parseMultipart(ctx.body, ctx.header('content-type'));
-    if (!parts) {
-      ctx.violation('multipart', 'upload_offline_pic body is not multipart/form-data');
-      return ctx.send(400, '');
-    }
+    const parts = uploadParts(ctx, 'upload_offline_pic');
+    if (!parts) return;
     const field = (n: string) => parts.find((p) => p.name === n && p.filename === undefined)?.data.toString('utf8');
     const answer = (o: Record<string, unknown>) => ctx.send(200, `<html><head><script type="text/javascript">document.domain='qq.com';${field('callback') ?? OFFPIC_CALLBACK}(${JSON.stringify(o)});</script></head><body></body></html>`, 'text/html; charset=utf-8');
     // ftn.qq.com sees only the .qq.com cookies.

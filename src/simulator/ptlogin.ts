@@ -277,12 +277,17 @@ function rsaOpen(key: KeyObject, block: Buffer): Buffer | undefined {
   return raw.subarray(end + 1);
 }
 
+/** The live session of the query's `uin` whose one-time token `field` (cleared once used) is the query's `param`. */
+function sessionHolding(state: SimState, ctx: Ctx, param: string, field: 'ptsigx' | 'mibaoToken') {
+  const value = ctx.query.get(param) ?? '';
+  const uin = Number(ctx.query.get('uin') ?? NaN);
+  return [...state.current.values()].find((x) => x[field] !== null && x[field] === value && x.qq === uin && !x.dead);
+}
+
 function checkSig(state: SimState) {
   return (ctx: Ctx) => {
     if (!checkUserAgent(ctx)) return ctx.send(403, '403 Forbidden');
-    const sig = ctx.query.get('ptsigx') ?? '';
-    const uin = Number(ctx.query.get('uin') ?? NaN);
-    const s = [...state.current.values()].find((x) => x.ptsigx !== null && x.ptsigx === sig && x.qq === uin && !x.dead);
+    const s = sessionHolding(state, ctx, 'ptsigx', 'ptsigx');
     const sUrl = ctx.query.get('s_url') ?? '';
     if (!s || !/^https?:\/\/(web2|w)\.qq\.com\//.test(sUrl)) {
       ctx.violation('check_sig', s ? `bad s_url ${sUrl}` : 'check_sig link unknown or already used');
@@ -422,9 +427,7 @@ function productPage(ctx: Ctx): void {
 function mibaoRes(state: SimState) {
   return (ctx: Ctx) => {
     if (!checkUserAgent(ctx)) return ctx.send(403, '403 Forbidden');
-    const token = ctx.query.get('token') ?? '';
-    const uin = Number(ctx.query.get('uin') ?? NaN);
-    const s = [...state.current.values()].find((x) => x.mibaoToken !== null && x.mibaoToken === token && x.qq === uin && !x.dead);
+    const s = sessionHolding(state, ctx, 'token', 'mibaoToken');
     if (!s) {
       ctx.violation('mibao', 'mibao_res without the token of a security-check page');
       return ctx.send(403, '403 Forbidden');

@@ -23,6 +23,7 @@ import { scrubSecrets, silentLogger, type Logger } from '../../log.js';
 import type { TelegramConfig } from './config.js';
 import { imageFallbackText, renderForTelegram, type OutItem } from './format.js';
 import { downloadFile, messageParts, senderOf, type FetchFile } from './inbound.js';
+import { listen } from '../../util/listen.js';
 
 export const NETWORK = 'telegram';
 
@@ -311,13 +312,7 @@ export class TelegramConnector implements Connector {
     const wh = this.config.webhook!;
     const path = new URL(wh.url).pathname || '/';
     const server = http.createServer((req, res) => this.onWebhookRequest(req, res, path, wh.secretToken));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(wh.port, wh.bindAddress, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listen(server, wh.port, wh.bindAddress);
     this.server = server;
     try {
       await this.bot.api.setWebhook(wh.url, { secret_token: wh.secretToken, allowed_updates: [...ALLOWED_UPDATES] });

@@ -1,13 +1,8 @@
 /** The `qq` section's keys for `protocol: milky` (Lagrange.Milky, Yogurt, LuckyLilliaBot). */
 import { z } from 'zod';
+import { listenerSchema } from '../listener-config.js';
 
-const webhookSchema = z
-  .object({
-    bindAddress: z.string().min(1).default('127.0.0.1'),
-    port: z.number().int().min(0).max(65535),
-    path: z.string().startsWith('/', { error: 'qq.milky.webhook.path must start with "/"' }).default('/milky/event'),
-  })
-  .strict();
+const webhookSchema = listenerSchema('qq.milky.webhook', '/milky/event');
 
 export const milkyConfigObject = z.object({
   protocol: z.literal('milky'),

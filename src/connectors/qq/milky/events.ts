@@ -13,6 +13,7 @@ import type { z } from 'zod';
 import { backoffDelay } from '../../../core/backoff.js';
 import { isKnownEventType, unknownSegments } from './protocol.js';
 import { MAX_SEGMENTS } from './api.js';
+import { listen } from '../../../util/listen.js';
 
 export type MilkyEvent = z.output<typeof EventSchema>;
 export type MilkyTransport = 'websocket' | 'sse' | 'webhook';
@@ -267,13 +268,7 @@ export class MilkyEventStream {
       );
     });
     this.hook = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(w.port, w.bindAddress, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listen(server, w.port, w.bindAddress);
     this.connected();
     this.startProbe();
   }

@@ -12,6 +12,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { BAD_REQUEST_RETCODES, OneBotActionError, OneBotAuthError, OneBotConnectionError, OneBotTimeoutError } from './errors.js';
+import { listen } from '../../../util/listen.js';
 
 export interface OneBotLogger {
   debug(obj: object, msg: string): void;
@@ -249,13 +250,7 @@ export class OneBotClient {
         this.adopt(ws, Number.isSafeInteger(self) && self > 0 ? self : undefined);
       });
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(r.port, r.bindAddress, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listen(server, r.port, r.bindAddress);
     this.server = server;
     this.wss = wss;
     this.setState('connecting', 'waiting for the implementation to connect');

@@ -1,13 +1,8 @@
 /** The `qq` section's keys for `protocol: onebot` (a OneBot v11 implementation: NapCat, Lagrange.OneBot, …). */
 import { z } from 'zod';
+import { listenerSchema } from '../listener-config.js';
 
-const reverseSchema = z
-  .object({
-    bindAddress: z.string().min(1).default('127.0.0.1'),
-    port: z.number().int().min(0).max(65535),
-    path: z.string().startsWith('/', { error: 'qq.onebot.reverse.path must start with "/"' }).default('/onebot/v11/ws'),
-  })
-  .strict();
+const reverseSchema = listenerSchema('qq.onebot.reverse', '/onebot/v11/ws');
 
 export const onebotConfigObject = z.object({
   protocol: z.literal('onebot'),

@@ -6,10 +6,16 @@ import type { HttpResponse, RequestOptions, Transport } from './transport.js';
 import { ProtocolError, RetcodeError } from './errors.js';
 import { hostsFor, type Era } from './hosts.js';
 
-/** What the endpoints need from the login session (a structural subset of auth's `Session`). */
+/**
+ * What the endpoints need from the login session; auth's `Session` extends it (it lives here so
+ * that auth imports nothing of the endpoints).
+ */
 export interface ApiSession {
+  /** The channel the session lives on: 'password' = WebQQ's (Era A), 'qrcode' = SmartQQ's (Eras B and C). */
   era: Era;
+  /** Own QQ number (login2 `uin`). */
   uin: number;
+  /** WebQQ: 8-digit string; SmartQQ: the number 53999199. Same value for the whole session. */
   clientid: string | number;
   ptwebqq: string;
   vfwebqq: string;

@@ -17,21 +17,14 @@ import { codeFilePrompt, type LoginPrompt } from './login-prompt.js';
 import { decodeQr } from './qr-image.js';
 import { ensureDir, type StoredSession } from './session-store.js';
 import type { HttpResponse, Transport } from './transport.js';
+import type { ApiSession } from './api-base.js';
 
 export type { LoginErrorKind } from './ptlogin.js';
 export { LoginError, ProtocolError, RelinkError } from './errors.js';
 export { decodeQr } from './qr-image.js';
 
-export interface Session {
-  /** The channel the session lives on: 'password' = WebQQ's (Era A), 'qrcode' = SmartQQ's (Eras B and C). */
-  era: Era;
-  /** Own QQ number (login2 `uin`). */
-  uin: number;
-  /** WebQQ: 8-digit string; SmartQQ: the number 53999199. Same value for the whole session. */
-  clientid: string | number;
-  ptwebqq: string;
-  vfwebqq: string;
-  psessionid: string;
+/** The login session: the ids every endpoint needs (api-base's `ApiSession`) plus the bot's nick. */
+export interface Session extends ApiSession {
   nick?: string;
 }
 
