@@ -133,7 +133,7 @@ export class IdMap {
   private didByName = new Map<string, number>();
   private nameByDid = new Map<number, string>();
 
-  constructor(private readonly self: number) {
+  constructor(self: number) {
     this.used.add(self);
     this.uinByQq.set(self, self);
     this.qqByUin.set(self, self);

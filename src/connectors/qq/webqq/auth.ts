@@ -10,7 +10,7 @@ import type { Logger } from '../../../log.js';
 import { hash33, md5Password, parseSalt, rsaTeaPassword, time33 } from './protocol-crypto.js';
 import { ERA_A, ERA_B, ERA_C, hostsFor, type Era } from './hosts.js';
 import {
-  parseAuthCB, parseCheckVC, parseLoginPage, parsePtuiCB, ptuiCodeMeaning, type LoginErrorKind,
+  parseAuthCB, parseCheckVC, parseLoginPage, parsePtuiCB, ptuiCodeMeaning,
 } from './ptlogin.js';
 import { LoginError, RelinkError, TransportError } from './errors.js';
 import { codeFilePrompt, type LoginPrompt } from './login-prompt.js';

@@ -3,7 +3,7 @@
  * and fill in the stable numbers and names (group number, sender QQ number and display name).
  */
 import type { Logger } from '../../../log.js';
-import type { Contacts, DiscussionContact, GroupContact } from './contacts.js';
+import type { Contacts, GroupContact } from './contacts.js';
 import { receivedText, type RecentSends } from './echoes.js';
 import type { QqEvent } from './events.js';
 
