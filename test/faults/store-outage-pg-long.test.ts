@@ -11,6 +11,6 @@ afterAll(async () => {
 });
 
 it('PostgreSQL down for 2 minutes while QQ, IRC, Telegram and Matrix talk: held, announced, and all relayed once, in order, with no restart', async () => {
-  const r = await runOutage(w, { outageMs: 120_000, everyMs: 1_500, beforeMs: 3_000, afterMs: 3_000, tag: 'pg120' });
+  const r = await runOutage(w, { outageMs: 120_000, everyMs: 2_500, beforeMs: 3_000, afterMs: 3_000, tag: 'pg120' });
   if (process.env.QQBRIDGE_FAULT_LOG) console.log({ ...r, reports: Object.fromEntries(Object.entries(r.reports).map(([k, v]) => [k, { missing: v.missing.length, duplicates: v.duplicates }])) });
 }, 240_000);

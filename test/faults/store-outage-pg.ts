@@ -147,7 +147,7 @@ interface Health {
   store?: { state: string; held: number; since?: string };
 }
 
-export async function runOutage(w: OutageWorld, s: OutageScenario): Promise<{ recoveryMs: number; heldMax: number; reports: Record<string, StreamReport>; said: number }> {
+export async function runOutage(w: OutageWorld, s: OutageScenario): Promise<{ recoveryMs: number; drainMs: number; heldMax: number; reports: Record<string, StreamReport>; said: number }> {
   const t = {
     qq: `${s.tag}-q`, // QQ → IRC
     irc: `${s.tag}-i`, // IRC → QQ
@@ -183,6 +183,7 @@ export async function runOutage(w: OutageWorld, s: OutageScenario): Promise<{ re
 
   let heldMax = 0;
   let recoveryMs = 0;
+  let drainMs = 0;
   try {
     await sleep(s.beforeMs);
     await w.pg.stopServer();
@@ -199,6 +200,12 @@ export async function runOutage(w: OutageWorld, s: OutageScenario): Promise<{ re
     );
     expect(down.status).toBe('not ready');
     expect(down.problems[0]).toMatch(/^store: unavailable since \d{4}-\d\d-\d\dT[^,]+Z, \d+ messages? held \(PostgreSQL store/);
+    // Input is paused at the sources that can hold it: WebQQ is no longer polled, Telegram's
+    // getUpdates no longer called (what is said there stays there), Matrix answered 503.
+    const polls = async () => (await w.qq.state()).sessions.reduce((a, x) => a + x.polls, 0);
+    const getUpdates = () => w.tg.calls.filter((c) => c === 'getUpdates').length;
+    await sleep(1_000);
+    const paused = { polls: await polls(), getUpdates: getUpdates(), refused: w.hs.pushed.filter((p) => p.status === 503).length };
     while (Date.now() - stoppedAt < s.outageMs) {
       const h = await health();
       expect(h.store?.state, 'the store stays unavailable while PostgreSQL is down').toBe('unavailable');
@@ -206,6 +213,10 @@ export async function runOutage(w: OutageWorld, s: OutageScenario): Promise<{ re
       heldMax = Math.max(heldMax, h.store!.held);
       await sleep(Math.min(1_000, Math.max(0, s.outageMs - (Date.now() - stoppedAt))));
     }
+    expect(await polls(), 'WebQQ polled while the store was away').toBe(paused.polls);
+    expect(getUpdates(), 'getUpdates called while the store was away').toBe(paused.getUpdates);
+    expect(w.hs.pushed.filter((p) => p.status === 503).length, 'Matrix transactions refused with 503 while the store was away').toBeGreaterThan(paused.refused);
+    expect(heldMax, 'IRC lines held in memory').toBeGreaterThan(0);
     await w.pg.startServer();
     const back = Date.now();
     await waitUntil(`the store available again\n${w.logs.text()}`, async () => ((await health()).store?.state === 'available' ? true : undefined), 30_000, 20);
@@ -217,6 +228,7 @@ export async function runOutage(w: OutageWorld, s: OutageScenario): Promise<{ re
     await w.pg.startServer().catch(() => undefined);
   }
   const said = n;
+  const trafficEnd = Date.now();
   expect(sayErrors).toEqual([]);
 
   // Everything arrives, with no restart and no help.
@@ -233,6 +245,7 @@ export async function runOutage(w: OutageWorld, s: OutageScenario): Promise<{ re
       return [q.irc, q.tg, q.mx, ircSide].every((seen) => all.every((k) => seen.includes(k))) ? true : undefined;
     }, 90_000, 250);
   } finally {
+    drainMs = Date.now() - trafficEnd;
     hsRetrying = false;
     await hsRetry;
   }
@@ -275,5 +288,5 @@ export async function runOutage(w: OutageWorld, s: OutageScenario): Promise<{ re
   await w.irc.waitForText((x) => x.endsWith(`${t.qq} after`), 10_000);
   await waitUntil('IRC -> QQ after the outage', async () => ((await qqTexts()).some((x) => x.endsWith(`${t.irc} after`)) ? true : undefined), 10_000);
   expect(await w.qq.violations()).toEqual([]);
-  return { recoveryMs, heldMax, reports, said };
+  return { recoveryMs, drainMs, heldMax, reports, said };
 }
