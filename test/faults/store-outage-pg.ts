@@ -181,6 +181,16 @@ export async function runOutage(w: OutageWorld, s: OutageScenario): Promise<{ re
     }
   })();
 
+  // (Telegram's copy is HTML, where the apostrophe may be an entity.)
+  // Never "0 messages are held": from the pause on, everything said is held.
+  const downNotice = /database is unavailable; (messages are|1 message is|[1-9]\d* messages are) held and will be relayed when it is back/;
+  const up = /database is available again/;
+  const noticesIn = {
+    IRC: () => w.irc.texts(),
+    Telegram: () => w.tg.sentTo(CHAT).map((m) => m.text ?? ''),
+    Matrix: () => w.hs.messages(w.room).map((e) => String(e.content.body ?? '')),
+  };
+  const noticeTexts = () => Object.fromEntries(Object.entries(noticesIn).map(([k, f]) => [k, f().filter((x) => /database/.test(x))]));
   let heldMax = 0;
   let recoveryMs = 0;
   let drainMs = 0;
@@ -212,6 +222,9 @@ export async function runOutage(w: OutageWorld, s: OutageScenario): Promise<{ re
       expect(h.problems[0]).toMatch(/^store: unavailable since /);
       heldMax = Math.max(heldMax, h.store!.held);
       await sleep(Math.min(1_000, Math.max(0, s.outageMs - (Date.now() - stoppedAt))));
+    }
+    for (const [net, texts] of Object.entries(noticesIn)) {
+      expect(texts().some((x) => downNotice.test(x)), `the "unavailable" notice in ${net} during the outage: ${JSON.stringify(noticeTexts())}`).toBe(true);
     }
     expect(await polls(), 'WebQQ polled while the store was away').toBe(paused.polls);
     expect(getUpdates(), 'getUpdates called while the store was away').toBe(paused.getUpdates);
@@ -265,19 +278,12 @@ export async function runOutage(w: OutageWorld, s: OutageScenario): Promise<{ re
   expect(w.logs.lines().filter((l) => /batch dropped|relay refused/.test(String(l.msg))), 'nothing dropped or refused for good').toEqual([]);
   expect(w.service.bridge.relay.storeStatus()).toMatchObject({ state: 'available', held: 0, dropped: 0 });
 
-  // The rooms were told, on every network that takes notices.
-  // (Telegram's copy is HTML, where the apostrophe may be an entity.)
-  const down = /database is unavailable; \d+ messages? (is|are) held/;
-  const up = /database is available again/;
-  const noticesIn = {
-    IRC: () => w.irc.texts(),
-    Telegram: () => w.tg.sentTo(CHAT).map((m) => m.text ?? ''),
-    Matrix: () => w.hs.messages(w.room).map((e) => String(e.content.body ?? '')),
-  };
+  // The rooms were told, on every network that takes notices: "unavailable" during the outage
+  // (sent directly, as the outbox cannot be written), "available again" after it.
   for (const [net, texts] of Object.entries(noticesIn)) {
-    await waitUntil(`the store notices in ${net}: ${JSON.stringify(texts().filter((x) => /database/.test(x)))}`, () => {
+    await waitUntil(`the store notices in ${net}: ${JSON.stringify(noticeTexts())}`, () => {
       const x = texts();
-      const i = x.findIndex((y) => down.test(y));
+      const i = x.findIndex((y) => downNotice.test(y));
       return i >= 0 && x.slice(i + 1).some((y) => up.test(y)) ? true : undefined;
     }, 15_000);
   }
@@ -288,5 +294,6 @@ export async function runOutage(w: OutageWorld, s: OutageScenario): Promise<{ re
   await w.irc.waitForText((x) => x.endsWith(`${t.qq} after`), 10_000);
   await waitUntil('IRC -> QQ after the outage', async () => ((await qqTexts()).some((x) => x.endsWith(`${t.irc} after`)) ? true : undefined), 10_000);
   expect(await w.qq.violations()).toEqual([]);
+  if (process.env.QQBRIDGE_FAULT_LOG) console.log(noticeTexts());
   return { recoveryMs, drainMs, heldMax, reports, said };
 }
