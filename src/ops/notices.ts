@@ -169,7 +169,10 @@ export class StatusNotices {
   /** The store became unavailable (input paused, messages held) or available again. */
   storeChanged(s: { state: 'available' | 'unavailable'; held: number }): void {
     if (s.state === 'unavailable') {
-      this.post('store-down', this.allRooms(), `the bridge's database is unavailable; ${s.held} message${s.held === 1 ? ' is' : 's are'} held and will be relayed when it is back`);
+      // The store is often found gone by a delivery's bookkeeping, before any message is held:
+      // "0 messages are held" would read as "nothing is kept" while everything said from now on is.
+      const held = s.held === 0 ? 'messages are held' : `${s.held} message${s.held === 1 ? ' is' : 's are'} held`;
+      this.post('store-down', this.allRooms(), `the bridge's database is unavailable; ${held} and will be relayed when it is back`);
     } else {
       this.post('store-restored', this.allRooms(), "the bridge's database is available again; held messages are being relayed");
     }

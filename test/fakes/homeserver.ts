@@ -200,21 +200,27 @@ export class FakeHomeserver {
     return this.event(eventId)?.unsigned?.redacted_because;
   }
 
-  /** Resends, in order and with their own txnIds, the transactions not acknowledged yet; returns the answers. */
-  async resendFailed(): Promise<number[]> {
-    await this.pushChain.catch(() => undefined);
-    const statuses: number[] = [];
-    const list = this.unacknowledged.splice(0);
-    for (const [i, t] of list.entries()) {
-      const status = await this.pushTransaction(t.events, t.txnId);
-      statuses.push(status);
-      if (status < 200 || status >= 300) {
-        this.unacknowledged.unshift(...list.slice(i + 1));
-        this.unacknowledged.unshift(t);
-        break; // a homeserver sends an appservice's transactions in order, one at a time
+  /**
+   * Resends, in order and with their own txnIds, the transactions not acknowledged yet; returns the
+   * answers. It runs in the push queue, as a homeserver sends an appservice's transactions one at
+   * a time: an event posted meanwhile waits behind the resent ones instead of overtaking them.
+   */
+  resendFailed(): Promise<number[]> {
+    const run = this.pushChain.catch(() => undefined).then(async () => {
+      const statuses: number[] = [];
+      const list = this.unacknowledged.splice(0);
+      for (const [i, t] of list.entries()) {
+        const status = await this.pushTransaction(t.events, t.txnId).catch(() => 0);
+        statuses.push(status);
+        if (status < 200 || status >= 300) {
+          this.unacknowledged.unshift(t, ...list.slice(i + 1));
+          break;
+        }
       }
-    }
-    return statuses;
+      return statuses;
+    });
+    this.pushChain = run.catch(() => undefined);
+    return run;
   }
 
   /** Waits until every automatic push so far was answered. */

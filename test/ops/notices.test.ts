@@ -214,4 +214,24 @@ describe('status notices', () => {
       for (const t of b.irc.remote.texts(IRC.room)) expect(t).not.toContain(secret);
     }
   });
+  it('the store going away is announced in every non-QQ room with what is held, never as "0 messages are held"; its return too', async () => {
+    const b = await setup();
+    // Found gone by a delivery's bookkeeping before any message was held.
+    b.notices.storeChanged({ state: 'unavailable', held: 0 });
+    b.notices.storeChanged({ state: 'available', held: 0 });
+    b.clock.now += 60_001;
+    b.notices.storeChanged({ state: 'unavailable', held: 1 });
+    b.clock.now += 60_001;
+    b.notices.storeChanged({ state: 'unavailable', held: 42 });
+    await b.flushed();
+    const expected = [
+      "the bridge's database is unavailable; messages are held and will be relayed when it is back",
+      "the bridge's database is available again; held messages are being relayed",
+      "the bridge's database is unavailable; 1 message is held and will be relayed when it is back",
+      "the bridge's database is unavailable; 42 messages are held and will be relayed when it is back",
+    ];
+    expect(b.told(b.tg, TG.room)).toEqual(expected);
+    expect(b.told(b.irc, OTHER_IRC.room)).toEqual(expected);
+    expect(b.qq.remote.sent(QQ.room)).toEqual([]);
+  });
 });
