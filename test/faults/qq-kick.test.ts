@@ -20,6 +20,8 @@ const qqConnector = () => h.bridge.connectors.find((c) => c.network === 'qq')!;
 const sentNumbers = async () => numbersOf((await h.qq.sent()).filter((s) => s.group).map((s) => s.text), 'kick-i');
 
 it('after a kick, IRC messages stay queued for QQ and arrive once, in order, after a restart', async () => {
+  // One login, one report of which mapped groups the account can reach (not one per state change).
+  expect(logs.lines().filter((l) => l.msg === 'QQ mappings bound to this session')).toHaveLength(1);
   await h.qq.call('DELETE', '/sent');
   await stream(range(5), 20, (n) => h.human.say(h.channel, `kick-i ${n}`));
   await h.qq.waitForSent(`the first five in QQ\n${logs.text()}`, (s) => numbersOf(s.map((x) => x.text), 'kick-i').includes(5));

@@ -72,6 +72,8 @@ export class QqConnector implements Connector {
   private log: Logger | undefined;
   private state: QqBackendState = 'offline';
   private rebind: RetryHandle | undefined;
+  /** Whether this start() already bound the mappings (the login's state change does it). */
+  private boundThisStart = false;
   /** Bumped by every bindMappings() and by stop(): an attempt of an older generation does nothing. */
   private bindGeneration = 0;
   private stopped = false;
@@ -113,6 +115,7 @@ export class QqConnector implements Connector {
 
   async start(ctx: ConnectorContext): Promise<void> {
     this.stopped = false;
+    this.boundThisStart = false;
     this.account.reopen();
     this.ctx = ctx;
     this.log = ctx.log;
@@ -132,7 +135,8 @@ export class QqConnector implements Connector {
       mappedRooms: () => this.mappedRooms(),
       wasRelayed: async (room, nativeId) => (await ctx.sourceIdFor(qqRoomKey(room), nativeId)) !== undefined,
     });
-    if (this.backend.state() === 'online') this.bindMappings();
+    // A backend that came online without a state change during start() is bound here, once.
+    if (this.backend.state() === 'online' && !this.boundThisStart) this.bindMappings();
   }
 
   async stop(): Promise<void> {
@@ -241,6 +245,7 @@ export class QqConnector implements Connector {
   /** At every login, tell the operator which mapped groups/discussions this account cannot see, and retry them. */
   private bindMappings(): void {
     if (this.stopped || !this.backend || !this.log || !this.opts.routes) return;
+    this.boundThisStart = true;
     const backend = this.backend;
     const log = this.log;
     const routes = this.opts.routes;

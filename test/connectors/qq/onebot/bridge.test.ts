@@ -37,6 +37,8 @@ describe('OneBot transport and tokens', () => {
     // our own send comes back as message_sent: never relayed
     await new Promise((r) => setTimeout(r, 200));
     expect(texts(h)).toEqual(['hello from QQ']);
+    // One login, one report of which mapped groups this account can reach.
+    expect(h.log.text().split('QQ mappings bound to this session').length - 1).toBe(1);
   });
 
   it('a group the account is in is described with its name and the public group avatar (a Matrix portal\'s picture); others are unknown', async () => {
