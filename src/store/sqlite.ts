@@ -149,6 +149,17 @@ export const SQLITE_CACHE_KIB = 2000;
  */
 export const SQLITE_WAL_LIMIT_BYTES = 8 * 1024 * 1024;
 
+/**
+ * How long a write waits for another process's lock (`sqlite3` holding `BEGIN IMMEDIATE`, a
+ * backup tool) before it fails with SQLITE_BUSY, once the bridge runs. better-sqlite3 waits
+ * synchronously: the whole process stands still meanwhile (no /health, no IRC PONG, no polling),
+ * and the store gate retries every 250 ms to 2 s, so a long timeout froze the bridge for most of
+ * a held lock. Past this short wait the store is "unavailable" (input pauses, messages are held)
+ * and the gate's retries wait without blocking. Opening and migrating still wait 5 s: nothing
+ * else runs yet, and a previous process may be finishing.
+ */
+export const SQLITE_BUSY_TIMEOUT_MS = 200;
+
 /** Opens the SQLite file (created 0600, WAL) and applies pending migrations. */
 export async function openSqliteStore(file: string, log: Logger): Promise<Store> {
   let db: Database.Database;
@@ -171,6 +182,7 @@ export async function openSqliteStore(file: string, log: Logger): Promise<Store>
   try {
     const applied = await migrate(sdb, migrationsFor('sqlite'));
     if (applied.length > 0) log.info({ store: 'sqlite', file, applied }, 'store migrated');
+    db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   } catch (e) {
     await sdb.close();
     throw storeError(file, e);
