@@ -92,6 +92,7 @@ export class Intake {
     this.queue.push(e);
     this.heldBytes += e.bytes;
     this.enforceBound();
+    this.opts.gate.noteHeld();
     this.pump();
   }
 

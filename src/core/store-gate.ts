@@ -12,6 +12,12 @@ export interface StoreStatus {
   held: number;
   /** Held messages dropped because the buffer was full, since start. */
   dropped: number;
+  /**
+   * The most messages held at once during this outage (once available again: the last one). Held
+   * messages leave the buffer only when written or dropped, so this is what the store's return
+   * relays; `held` is near 0 by then, as the first good write took them.
+   */
+  peakHeld: number;
 }
 
 export interface StoreGateOptions {
@@ -39,6 +45,7 @@ export class StoreGate {
   private closed = false;
   heldCount: () => number = () => 0;
   dropped = 0;
+  private peakHeld = 0;
 
   constructor(
     private readonly opts: StoreGateOptions & {
@@ -63,6 +70,7 @@ export class StoreGate {
       error: this.down?.error.message,
       held: this.heldCount(),
       dropped: this.dropped,
+      peakHeld: this.peakHeld,
     };
   }
 
@@ -72,15 +80,22 @@ export class StoreGate {
     return () => this.listeners.delete(fn);
   }
 
+  /** The held count changed (a message was held): keeps the outage's peak. */
+  noteHeld(): void {
+    if (this.down) this.peakHeld = Math.max(this.peakHeld, this.heldCount());
+  }
+
   /** A write failed with a store error. The first one closes the gate and starts the probe loop. */
   fail(e: StoreError): void {
     if (this.closed) return;
     if (this.down) {
       this.down.error = e;
+      this.noteHeld();
       return;
     }
     const now = (this.opts.now ?? Date.now)();
     this.down = { since: now, error: e };
+    this.peakHeld = this.heldCount();
     this.attempt = 0;
     this.scheduleRetry();
     const limit = this.opts.giveUpAfterMs ?? 0;

@@ -167,14 +167,17 @@ export class StatusNotices {
   }
 
   /** The store became unavailable (input paused, messages held) or available again. */
-  storeChanged(s: { state: 'available' | 'unavailable'; held: number }): void {
+  storeChanged(s: { state: 'available' | 'unavailable'; held: number; peakHeld?: number }): void {
     if (s.state === 'unavailable') {
       // The store is often found gone by a delivery's bookkeeping, before any message is held:
       // "0 messages are held" would read as "nothing is kept" while everything said from now on is.
       const held = s.held === 0 ? 'messages are held' : `${s.held} message${s.held === 1 ? ' is' : 's are'} held`;
       this.post('store-down', this.allRooms(), `the bridge's database is unavailable; ${held} and will be relayed when it is back`);
     } else {
-      this.post('store-restored', this.allRooms(), "the bridge's database is available again; held messages are being relayed");
+      // `held` is ~0 by now (the first good write took them); the outage's peak is what goes out.
+      const n = s.peakHeld ?? 0;
+      const what = n === 0 ? 'held messages are' : `${n} held message${n === 1 ? ' is' : 's are'}`;
+      this.post('store-restored', this.allRooms(), `the bridge's database is available again; ${what} being relayed`);
     }
   }
 

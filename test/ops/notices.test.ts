@@ -6,13 +6,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Relay } from '../../src/core/relay.js';
 import { StaticRoutes } from '../../src/core/routes.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import { BridgeMetrics } from '../../src/ops/metrics.js';
 import { StatusNotices } from '../../src/ops/notices.js';
-import { openStore } from '../../src/store/store.js';
+import { openStore, SQLITE_FILE } from '../../src/store/store.js';
 import { LoopbackConnector } from '../support/loopback.js';
 import { waitFor } from '../support/wait.js';
 import { capturedLogger } from '../support/log-capture.js';
@@ -34,7 +35,8 @@ afterEach(async () => {
 let n = 0;
 async function setup(o: { intervalMs?: number; graceMs?: number; log?: Logger } = {}) {
   const log = o.log ?? silentLogger;
-  const store = await openStore({ stateDir: path.join(root, `s${++n}`) }, silentLogger);
+  const stateDir = path.join(root, `s${++n}`);
+  const store = await openStore({ stateDir }, silentLogger);
   const links = [{ rooms: [QQ, IRC, TG] }, { rooms: [OTHER_QQ, OTHER_IRC] }];
   const qq = new LoopbackConnector('qq');
   const irc = new LoopbackConnector('irc');
@@ -47,6 +49,8 @@ async function setup(o: { intervalMs?: number; graceMs?: number; log?: Logger } 
     log,
     observer: metrics,
     onFailure: (f) => notices?.onFailure(f),
+    onStoreState: (s) => notices?.storeChanged(s),
+    hold: { retryMinMs: 50, retryMaxMs: 200 },
     outbox: { baseBackoffMs: 5, maxBackoffMs: 20, connectPollMs: 10 },
   });
   for (const c of [qq, irc, tg]) relay.register(c);
@@ -84,7 +88,7 @@ async function setup(o: { intervalMs?: number; graceMs?: number; log?: Logger } 
   }
   /** What a room was told, without the marks `flushed` sent. */
   const told = (c: LoopbackConnector, room: string) => c.remote.texts(room).filter((t) => !t.startsWith('mark '));
-  return { relay, qq, irc, tg, metrics, notices: watcher, clock, flushed, told };
+  return { relay, qq, irc, tg, metrics, notices: watcher, clock, flushed, told, file: path.join(stateDir, SQLITE_FILE) };
 }
 
 const capture = () => capturedLogger('debug');
@@ -233,5 +237,38 @@ describe('status notices', () => {
     expect(b.told(b.tg, TG.room)).toEqual(expected);
     expect(b.told(b.irc, OTHER_IRC.room)).toEqual(expected);
     expect(b.qq.remote.sent(QQ.room)).toEqual([]);
+  });
+
+  it('the store coming back says how many held messages are now relayed (the outage\'s peak, not what is left)', async () => {
+    const b = await setup();
+    // A real outage: another connection holds the SQLite file's write lock (SQLITE_BUSY).
+    const holder = new Database(b.file, { timeout: 5_000 });
+    holder.exec('BEGIN IMMEDIATE');
+    let locked = true;
+    try {
+      const taken = [b.irc.inject(IRC.room, { text: 'held 1' })];
+      await waitFor(() => b.relay.storeStatus().state === 'unavailable', 'the store seen unavailable');
+      for (let i = 2; i <= 5; i++) taken.push(b.irc.inject(IRC.room, { text: `held ${i}` }));
+      await waitFor(() => b.relay.storeStatus().held === 5, 'five messages held');
+      holder.exec('COMMIT');
+      locked = false;
+      await Promise.all(taken);
+    } finally {
+      if (locked) holder.exec('ROLLBACK');
+      holder.close();
+    }
+    await waitFor(() => b.told(b.tg, TG.room).length === 7, 'the held messages and the restored notice on Telegram');
+    expect(b.told(b.tg, TG.room)).toEqual([
+      "the bridge's database is unavailable; 1 message is held and will be relayed when it is back",
+      'held 1', 'held 2', 'held 3', 'held 4', 'held 5',
+      "the bridge's database is available again; 5 held messages are being relayed",
+    ]);
+    expect(b.relay.storeStatus()).toMatchObject({ state: 'available', held: 0, peakHeld: 5 });
+    // Rooms of the other link hear of the store too.
+    await b.flushed();
+    expect(b.told(b.irc, OTHER_IRC.room)).toEqual([
+      "the bridge's database is unavailable; 1 message is held and will be relayed when it is back",
+      "the bridge's database is available again; 5 held messages are being relayed",
+    ]);
   });
 });
