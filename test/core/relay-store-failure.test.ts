@@ -137,10 +137,12 @@ describe('Relay on PostgreSQL when the store goes away: pause, hold, resume', ()
 
   it('past the exit bound the relay gives up (the bridge exits non-zero); stopping then refuses what was held', async () => {
     const b = await make(await pgServer.createDatabase(), { exitAfterMs: 1_500 });
+    // Timed from before the stop: the pool may notice the server going away while pg_ctl still
+    // waits for it, so the outage can start before stopServer() returns (a loaded machine).
+    const t0 = Date.now();
     await pgServer.stopServer();
     try {
       const held = b.qq.inject(QQ.room, { id: 1, text: 'held' });
-      const t0 = Date.now();
       await waitFor(() => b.giveUps.length === 1, 'the relay to give up', 10_000);
       expect(Date.now() - t0).toBeGreaterThanOrEqual(1_000);
       expect(b.giveUps[0]).toBeInstanceOf(StoreError);
