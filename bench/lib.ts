@@ -103,6 +103,8 @@ export function bridgeConfig(o: BridgeConfigOptions): string {
     `  endpoint: ${JSON.stringify(o.simUrl)}`,
     `  stateDir: ${JSON.stringify(join(o.dir, 'qq'))}`,
     ...(o.sendIntervalMs !== undefined ? [`  sendIntervalMs: ${o.sendIntervalMs}`] : []),
+    // Rows count QQ messages one per line: a backlog joined into one QQ message would hide them.
+    '  pacing: { coalesceAfter: 0 }',
     'irc:',
     `  host: ${o.ircd.host}`,
     `  port: ${o.ircd.port}`,

@@ -122,7 +122,8 @@ export async function benchMilkyPacing(n = 20): Promise<MilkyPacingResult> {
   const sim = await startMilkySimulator({ accessToken: 'bench' });
   const store = await openStore({ stateDir: dir }, silentLogger);
   const relay = new Relay({ store, log: silentLogger, pruneIntervalMs: 0, routes: new StaticRoutes([[{ network: 'qq', room: `group:${GROUP}` }, { network: 'irc', room: '#b' }]]) });
-  const config = qqConfigSchema.parse({ protocol: 'milky', milky: { url: sim.url, accessToken: 'bench' } });
+  // The pacing alone: a backlog joined into fewer QQ messages (coalescing) is not what this row measures.
+  const config = qqConfigSchema.parse({ protocol: 'milky', milky: { url: sim.url, accessToken: 'bench' }, pacing: { coalesceAfter: 0 } });
   const qq = new QqConnector(config);
   const sink = new Sink();
   relay.register(qq);

@@ -110,6 +110,8 @@ function qqYaml(dir: string, simUrl: string, t: Tuning): string[] {
     `  endpoint: ${JSON.stringify(simUrl)}`,
     `  stateDir: ${JSON.stringify(join(dir, 'qq'))}`,
     ...(t.sendIntervalMs !== undefined ? [`  sendIntervalMs: ${t.sendIntervalMs}`] : []),
+    // Rows count QQ messages one per line: a backlog joined into one QQ message would hide them.
+    '  pacing: { coalesceAfter: 0 }',
     'media:',
     '  port: 0',
   ];

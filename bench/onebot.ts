@@ -131,7 +131,8 @@ export async function benchOneBotPacing(n = 20): Promise<OneBotPacing> {
   const sim = new OneBotSimulator({ heartbeatIntervalMs: 30_000 });
   const url = await sim.listen(0);
   const store = await openStore({ stateDir: dir }, silentLogger);
-  const qq = new QqConnector({ protocol: 'onebot', onebot: { mode: 'forward', url } }, {});
+  // The pacing alone: a backlog joined into fewer QQ messages (coalescing) is not what this row measures.
+  const qq = new QqConnector(qqConfigSchema.parse({ protocol: 'onebot', onebot: { mode: 'forward', url }, pacing: { coalesceAfter: 0 } }), {});
   const sink = new Sink();
   const relay = new Relay({ store, routes: new StaticRoutes([[{ network: 'qq', room: `group:${GROUP}` }, { network: 'sink', room: '#s' }]]), log: silentLogger });
   relay.register(qq);
