@@ -225,8 +225,17 @@ describe('Milky backend through the bridge', () => {
   });
 
   it('webhook: events POSTed by the implementation with the token are relayed; a POST without it is refused with 401 and relays nothing', async () => {
-    const port = await freePort();
-    const b = await setup('webhook', TOKEN, port);
+    // A port found free can be taken by a parallel test before the listener binds it: take another.
+    let port = 0;
+    let b: Awaited<ReturnType<typeof setup>> | undefined;
+    for (let attempt = 1; !b; attempt++) {
+      port = await freePort();
+      try {
+        b = await setup('webhook', TOKEN, port);
+      } catch (e) {
+        if (attempt >= 5 || !/EADDRINUSE/.test(String((e as Error).message))) throw e;
+      }
+    }
     await control(b.sim, '/webhooks', { urls: [`http://127.0.0.1:${port}/milky/event`] });
     await waitFor(() => b.qq.isConnected(), 'QQ online');
     await control(b.sim, '/inject', { group: GROUP, from: ALICE, text: 'by webhook' });
