@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startNgircd } from '../src/demo/ngircd.js';
 import type { World } from '../src/simulator/index.js';
+import { Pacer } from '../src/connectors/qq/account/scheduler.js';
 
 export const ACCOUNT = { qq: 2769546520, password: '123456' };
 export const MEMBERS = [2440652742, 2899268194];
@@ -216,5 +217,29 @@ export async function startChildBridge(configText: string): Promise<ChildBridge>
       clearTimeout(t);
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** What the account's pacing looked like at a simulator (each send's accept time), beside its bound. */
+export interface PacingStats {
+  /** Mean gap between sends once the burst is spent. */
+  meanGapMs: number;
+  minGapMs: number;
+  /** Most sends in any 10 s window, and what the pacing promises at most. */
+  maxIn10s: number;
+  boundIn10s: number;
+}
+
+export function pacingStats(acceptedAt: readonly number[], pacing: { intervalMs: number; jitter: number; burst: number }): PacingStats {
+  const times = [...acceptedAt].sort((a, b) => a - b);
+  const gaps = times.slice(1).map((t, i) => t - times[i]!);
+  const after = gaps.slice(pacing.burst - 1);
+  let maxIn10s = 0;
+  for (const t of times) maxIn10s = Math.max(maxIn10s, times.filter((x) => x >= t && x < t + 10_000).length);
+  return {
+    meanGapMs: after.length ? after.reduce((a, b) => a + b, 0) / after.length : 0,
+    minGapMs: gaps.length ? Math.min(...gaps) : 0,
+    maxIn10s,
+    boundIn10s: Pacer.maxSendsIn(10_000, pacing),
   };
 }

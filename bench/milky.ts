@@ -17,8 +17,7 @@ import { qqConfigSchema } from '../src/connectors/qq/config.js';
 import { MilkyEventStream } from '../src/connectors/qq/milky/events.js';
 import { startMilkySimulator } from '../src/connectors/qq/milky/simulator/index.js';
 import { resolvePacing } from '../src/connectors/qq/account/config.js';
-import { Pacer } from '../src/connectors/qq/account/scheduler.js';
-import { sleep, spread, type Spread } from './lib.js';
+import { pacingStats, sleep, spread, type PacingStats, type Spread } from './lib.js';
 
 const GROUP = 346167134;
 
@@ -51,12 +50,8 @@ export interface MilkyBenchResult {
 }
 
 /** The account's pacing as the Milky simulator saw it (each send's accept time), beside the configured bound. */
-export interface MilkyPacingResult {
+export interface MilkyPacingResult extends PacingStats {
   n: number;
-  meanGapMs: number;
-  minGapMs: number;
-  maxIn10s: number;
-  boundIn10s: number;
   pacing: { intervalMs: number; jitter: number; burst: number };
 }
 
@@ -140,18 +135,9 @@ export async function benchMilkyPacing(n = 20): Promise<MilkyPacingResult> {
       if (Date.now() > deadline) throw new Error('the paced sends never all reached the simulator');
       await sleep(100);
     }
-    const times = (await sent()).map((x) => x.at).sort((a, b) => a - b);
     const p = resolvePacing(config as Parameters<typeof resolvePacing>[0]);
     const pacing = { intervalMs: p.intervalMs, jitter: p.jitter, burst: p.burst };
-    const gaps = times.slice(1).map((t, i) => t - times[i]!);
-    const after = gaps.slice(pacing.burst - 1);
-    let maxIn10s = 0;
-    for (const t of times) maxIn10s = Math.max(maxIn10s, times.filter((x) => x >= t && x < t + 10_000).length);
-    return {
-      n, pacing, maxIn10s, boundIn10s: Pacer.maxSendsIn(10_000, pacing),
-      meanGapMs: after.length ? after.reduce((a, b) => a + b, 0) / after.length : 0,
-      minGapMs: gaps.length ? Math.min(...gaps) : 0,
-    };
+    return { n, pacing, ...pacingStats((await sent()).map((x) => x.at), pacing) };
   } finally {
     await relay.stop();
     await store.close();

@@ -17,8 +17,7 @@ import { StaticRoutes } from '../src/core/routes.js';
 import { silentLogger } from '../src/log.js';
 import { openStore } from '../src/store/store.js';
 import { resolvePacing } from '../src/connectors/qq/account/config.js';
-import { Pacer } from '../src/connectors/qq/account/scheduler.js';
-import { sleep, spread, type Spread } from './lib.js';
+import { pacingStats, sleep, spread, type PacingStats, type Spread } from './lib.js';
 
 const GROUP = 346167134;
 const MEMBER = 2440652742;
@@ -116,12 +115,8 @@ export async function benchOneBot(n = 100, throughputN = 1000): Promise<OneBotBe
 }
 
 /** The account's pacing as the OneBot simulator saw it (each send's accept time), beside the configured bound. */
-export interface OneBotPacing {
+export interface OneBotPacing extends PacingStats {
   n: number;
-  meanGapMs: number;
-  minGapMs: number;
-  maxIn10s: number;
-  boundIn10s: number;
   pacing: { intervalMs: number; jitter: number; burst: number };
 }
 
@@ -147,18 +142,9 @@ export async function benchOneBotPacing(n = 20): Promise<OneBotPacing> {
       if (Date.now() > deadline) throw new Error('the paced sends never all reached the simulator');
       await sleep(100);
     }
-    const times = sim.sends().map((x) => x.at).sort((a, b) => a - b);
     const d = resolvePacing({}); // what the connector above used: the qq.pacing defaults
     const pacing = { intervalMs: d.intervalMs, jitter: d.jitter, burst: d.burst };
-    const gaps = times.slice(1).map((t, i) => t - times[i]!);
-    const after = gaps.slice(pacing.burst - 1);
-    let maxIn10s = 0;
-    for (const t of times) maxIn10s = Math.max(maxIn10s, times.filter((x) => x >= t && x < t + 10_000).length);
-    return {
-      n, pacing, maxIn10s, boundIn10s: Pacer.maxSendsIn(10_000, pacing),
-      meanGapMs: after.length ? after.reduce((a, b) => a + b, 0) / after.length : 0,
-      minGapMs: gaps.length ? Math.min(...gaps) : 0,
-    };
+    return { n, pacing, ...pacingStats(sim.sends().map((x) => x.at), pacing) };
   } finally {
     await relay.stop();
     await store.close();

@@ -7,11 +7,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Pacer } from '../src/connectors/qq/account/scheduler.js';
 import { startSimulator, type RunningSimulator, type SentRecord } from '../src/simulator/index.js';
 import { TestIrcClient, type IrcLine } from '../test/support/ngircd.js';
 import {
-  bridgeConfig, channelName, control, groupNumber, MEMBERS, sleep, spread, startChildBridge, worldWithGroups,
+  bridgeConfig, channelName, control, groupNumber, MEMBERS, pacingStats, sleep, spread, startChildBridge, worldWithGroups,
   type ChildBridge, type Ircd, type Memory, type Spread,
 } from './lib.js';
 
@@ -214,16 +213,7 @@ export async function benchDefaults(ircd: Ircd, qqN = 15, ircN = 10): Promise<De
     const ircToQqPerMin = ((times.length - 1) / (times[times.length - 1]! - times[0]!)) * 60_000;
     // Defaults: WebQQ's 1500 ms mean (qq.sendIntervalMs), ±30 %, burst 3.
     const defaults = { intervalMs: 1500, jitter: 0.3, burst: 3 };
-    const gaps = times.slice(1).map((t, i) => t - times[i]!);
-    const after = gaps.slice(defaults.burst - 1);
-    let maxIn10s = 0;
-    for (let i = 0; i < times.length; i++) maxIn10s = Math.max(maxIn10s, times.filter((t) => t >= times[i]! && t < times[i]! + 10_000).length);
-    const pacing = {
-      meanGapMs: after.length ? after.reduce((a, b) => a + b, 0) / after.length : 0,
-      minGapMs: gaps.length ? Math.min(...gaps) : 0,
-      maxIn10s,
-      boundIn10s: Pacer.maxSendsIn(10_000, defaults),
-    };
+    const pacing = pacingStats(times, defaults);
 
     return {
       idle, startMs: s.bridge.startMs, connectedMs: s.bridge.connectedMs,

@@ -110,7 +110,10 @@ export function telegramYaml(apiRoot: string, token: string, chat: number): NonN
 
 export interface ConfigOptions {
   stateDir: string;
-  simUrl: string;
+  /** The WebQQ simulator the default `qq:` keys point at (not needed with `qqLines`). */
+  simUrl?: string;
+  /** The `qq:` section's own keys for another backend (OneBot, Milky), instead of the WebQQ ones. */
+  qqLines?: string[];
   ircHost: string;
   ircPort: number;
   channel: string;
@@ -128,14 +131,16 @@ export function configYaml(o: ConfigOptions): string {
     'log:',
     `  level: ${o.logLevel ?? 'warn'}`,
     'qq:',
-    `  uin: ${ACCOUNT.qq}`,
-    `  password: ${JSON.stringify(ACCOUNT.password)}`,
-    `  endpoint: ${JSON.stringify(o.simUrl)}`,
-    `  stateDir: ${JSON.stringify(join(o.stateDir, 'qq'))}`,
-    '  sendIntervalMs: 50',
+    ...(o.qqLines ?? [
+      `  uin: ${ACCOUNT.qq}`,
+      `  password: ${JSON.stringify(ACCOUNT.password)}`,
+      `  endpoint: ${JSON.stringify(o.simUrl)}`,
+      `  stateDir: ${JSON.stringify(join(o.stateDir, 'qq'))}`,
+      '  sendIntervalMs: 50',
+    ]),
     // These tests count QQ messages, one per line; joining a backlog (coalesceAfter) has its own
     // tests (test/connectors/qq/onebot/coalesce.test.ts), and a test that sets pacing decides.
-    ...(o.extraYaml?.qq?.some((l) => /^\s*pacing:/.test(l)) ? [] : ['  pacing: { coalesceAfter: 0 }']),
+    ...([...(o.qqLines ?? []), ...(o.extraYaml?.qq ?? [])].some((l) => /^\s*pacing:/.test(l)) ? [] : ['  pacing: { coalesceAfter: 0 }']),
     ...(o.extraYaml?.qq ?? []),
     'irc:',
     `  host: ${o.ircHost}`,

@@ -11,7 +11,7 @@ import { silentLogger } from '../../src/log.js';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/index.js';
 import { FakeTelegram } from '../fakes/telegram.js';
 import { freePort } from '../support/ngircd.js';
-import { BridgeProcess, GROUP, outboxCounts, SimControl, telegramYaml, tempDir, waitUntil, writeConfigFile } from './harness.js';
+import { BridgeProcess, outboxCounts, SimControl, telegramYaml, tempDir, waitUntil, writeConfigFile } from './harness.js';
 
 const TOKEN = '424242:split-crash-token';
 const CHAT = -100777;

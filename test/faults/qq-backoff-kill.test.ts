@@ -7,16 +7,15 @@
  * duplicate for the crash (a send the implementation took whose answer the killed process never
  * recorded), and the restarted process does not storm the refusing account.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { OneBotSimulator } from '../../src/connectors/qq/onebot/simulator/simulator.js';
 import { startMilkySimulator, type RunningMilkySimulator } from '../../src/connectors/qq/milky/simulator/index.js';
 import { freePort, startNgircd, TestIrcClient, type Ngircd } from '../support/ngircd.js';
-import { BridgeProcess, HUMAN_NICK, tempDir, waitForBotInChannel, waitUntil } from '../e2e/harness.js';
+import { BridgeProcess, HUMAN_NICK, tempDir, waitForBotInChannel, waitUntil, writeConfigFile } from '../e2e/harness.js';
 import { expectAtLeastOnce, numbersOf, range, sleep } from './support.js';
 
-const GROUP = 346167134;
 const TOKEN = 'backoff-token';
 const REFUSE_MS = 6000;
 const N = 10;
@@ -76,31 +75,15 @@ describe.each([['onebot', oneBot], ['milky', milky]] as const)('kill -9 during a
     const human = await TestIrcClient.connect(ircd.host, ircd.port, HUMAN_NICK);
     closers.push(() => human.close());
     await human.join(channel);
-    const stateDir = join(dir, name, 'state');
-    mkdirSync(stateDir, { recursive: true });
     const mediaPort = await freePort();
-    const file = join(dir, name, 'bridge.yaml');
-    writeFileSync(file, [
-      `stateDir: ${JSON.stringify(stateDir)}`,
-      'log: { level: warn }',
-      'qq:',
-      ...impl.qqLines,
-      // The defaults are 30 s doubling to 30 min; the test shortens the steps, not their shape.
-      '  pacing: { intervalMs: 100, jitter: 0.3, burst: 3, coalesceAfter: 0, backoffMinMs: 800, backoffMaxMs: 3000 }',
-      'irc:',
-      `  host: ${ircd.host}`,
-      `  port: ${ircd.port}`,
-      '  nick: qqbridge',
-      '  rateLimit: { perSecond: 100, burst: 100 }',
-      '  reconnect: { minMs: 100, maxMs: 400 }',
-      'media:',
-      `  port: ${mediaPort}`,
-      `  publicUrl: http://127.0.0.1:${mediaPort}`,
-      'mappings:',
-      `  - qq: { group: ${GROUP} }`,
-      `    irc: ${JSON.stringify(channel)}`,
-      '',
-    ].join('\n'));
+    const file = writeConfigFile({
+      dir: join(dir, name), ircHost: ircd.host, ircPort: ircd.port, channel, mediaPort,
+      qqLines: [
+        ...impl.qqLines,
+        // The defaults are 30 s doubling to 30 min; the test shortens the steps, not their shape.
+        '  pacing: { intervalMs: 100, jitter: 0.3, burst: 3, coalesceAfter: 0, backoffMinMs: 800, backoffMaxMs: 3000 }',
+      ],
+    });
     const bridge = new BridgeProcess(file);
     closers.push(() => bridge.kill());
     const startAndWait = async () => {

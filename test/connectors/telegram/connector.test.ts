@@ -1,68 +1,9 @@
-import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { DeliveryFailure } from '../../../src/core/outbox.js';
-import { Relay } from '../../../src/core/relay.js';
-import { StaticRoutes } from '../../../src/core/routes.js';
-import { capturedLogger } from '../../support/log-capture.js';
-import { openStore, type Store } from '../../../src/store/store.js';
-import { TelegramConnector, type TelegramConnectorOptions } from '../../../src/connectors/telegram/connector.js';
-import { telegramConfigSchema, type TelegramConfigInput } from '../../../src/connectors/telegram/config.js';
-import { FakeTelegram } from '../../fakes/telegram.js';
-import { LoopbackConnector } from '../../support/loopback.js';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../../support/wait.js';
-import { memoryMedia } from '../../support/memory-media.js';
+import { CHAT, QQ, ROOM, TOKEN, TOM, useTelegramBridge } from './harness.js';
 
-const TOKEN = '123456:AAtestTOKENsecret_value-xyz';
-const CHAT = -1001;
-const ROOM = String(CHAT);
-const QQ = { network: 'qq', room: 'group:1' };
-const TOM = { id: 42, first_name: 'Tom', username: 'tom_t' };
-
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'qqbridge-tg-'));
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
-
-
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-let dirs = 0;
-async function setup(o: { config?: Partial<TelegramConfigInput>; opts?: TelegramConnectorOptions; fake?: { canReadAllGroupMessages?: boolean } } = {}) {
-  const fake = await new FakeTelegram({ token: TOKEN, ...o.fake }).start();
-  cleanups.push(() => fake.stop());
-  const captured = capturedLogger('debug');
-  const log = captured.log;
-  const logLines = () => captured.text().split('\n');
-  const store: Store = await openStore({ stateDir: path.join(root, `s${++dirs}`) }, log);
-  const media = memoryMedia();
-  const failures: DeliveryFailure[] = [];
-  const relay = new Relay({
-    onFailure: (f) => failures.push(f),
-    store,
-    routes: new StaticRoutes([[QQ, { network: 'telegram', room: ROOM }]]),
-    log,
-    media,
-    outbox: { baseBackoffMs: 5, maxBackoffMs: 50, connectPollMs: 10 },
-    pruneIntervalMs: 0,
-  });
-  const qq = new LoopbackConnector('qq');
-  const config = telegramConfigSchema.parse({ token: TOKEN, apiRoot: fake.apiRoot, rateLimit: { perSecond: 500, burst: 50 }, ...o.config });
-  const tg = new TelegramConnector(config, { pollTimeoutSec: 1, autoRetry: { maxRetryAttempts: 0 }, ...o.opts });
-  relay.register(qq);
-  relay.register(tg);
-  await relay.start();
-  cleanups.push(async () => {
-    await relay.stop();
-    await store.close();
-  });
-  await waitFor(() => tg.isConnected(), 'the telegram connector to connect', 8_000);
-  const toQQ = () => qq.remote.sent(QQ.room).map((s) => s.delivery.message);
-  return { fake, relay, qq, tg, media, logLines, toQQ, failures };
-}
+const setup = useTelegramBridge('qqbridge-tg-');
 
 describe('Telegram deletes (outbound only: the Bot API tells a bot of no deletion)', () => {
   it('deletes every piece of the message; one already gone counts as done; one past 48 hours is refused once', async () => {

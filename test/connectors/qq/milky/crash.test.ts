@@ -4,12 +4,11 @@
  * a real IRC channel (ngircd) shows every message, in order, with at most one duplicate for the
  * crash.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, expect, it } from 'vitest';
 import { startMilkySimulator, type RunningMilkySimulator } from '../../../../src/connectors/qq/milky/simulator/index.js';
 import { freePort, startNgircd, TestIrcClient, type Ngircd } from '../../../support/ngircd.js';
-import { BridgeProcess, ChannelView, HUMAN_NICK, tempDir, waitForBotInChannel, waitUntil } from '../../../e2e/harness.js';
+import { BridgeProcess, ChannelView, HUMAN_NICK, tempDir, waitForBotInChannel, waitUntil, writeConfigFile } from '../../../e2e/harness.js';
 import { ALICE, GROUP, ROBOT } from './harness.js';
 
 const CHANNEL = '#mk-crash';
@@ -36,31 +35,10 @@ it('kill -9 mid-stream: every QQ message reaches IRC after the restart, in order
   await human.join(CHANNEL);
   const view = new ChannelView(human, CHANNEL);
   const mediaPort = await freePort();
-  const stateDir = join(dir, 'state');
-  mkdirSync(stateDir, { recursive: true });
-  const file = join(dir, 'bridge.yaml');
-  writeFileSync(file, [
-    `stateDir: ${JSON.stringify(stateDir)}`,
-    'log: { level: warn }',
-    'qq:',
-    '  protocol: milky',
-    '  milky:',
-    `    url: ${sim.url}`,
-    `    accessToken: ${TOKEN}`,
-    'irc:',
-    `  host: ${ircd.host}`,
-    `  port: ${ircd.port}`,
-    '  nick: qqbridge',
-    '  rateLimit: { perSecond: 100, burst: 100 }',
-    '  reconnect: { minMs: 100, maxMs: 400 }',
-    'media:',
-    `  port: ${mediaPort}`,
-    `  publicUrl: http://127.0.0.1:${mediaPort}`,
-    'mappings:',
-    `  - qq: { group: ${GROUP} }`,
-    `    irc: ${JSON.stringify(CHANNEL)}`,
-    '',
-  ].join('\n'));
+  const file = writeConfigFile({
+    dir, ircHost: ircd.host, ircPort: ircd.port, channel: CHANNEL, mediaPort,
+    qqLines: ['  protocol: milky', '  milky:', `    url: ${sim.url}`, `    accessToken: ${TOKEN}`],
+  });
   bridge = new BridgeProcess(file);
 
   const startAndWait = async () => {

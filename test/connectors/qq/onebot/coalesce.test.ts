@@ -5,14 +5,13 @@
  * after a kill -9 the joined message that was in flight is sent again carrying exactly the same
  * lines, not re-mixed with what queued behind it.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Pacer } from '../../../../src/connectors/qq/account/scheduler.js';
 import { OneBotSimulator } from '../../../../src/connectors/qq/onebot/simulator/simulator.js';
 import { freePort, startNgircd, TestIrcClient, type Ngircd } from '../../../support/ngircd.js';
-import { BridgeProcess, ChannelView, HUMAN_NICK, outboxCounts, tempDir, waitForBotInChannel, waitUntil } from '../../../e2e/harness.js';
-import { GROUP } from './harness.js';
+import { BridgeProcess, ChannelView, HUMAN_NICK, outboxCounts, tempDir, waitForBotInChannel, waitUntil, writeConfigFile } from '../../../e2e/harness.js';
 
 const CHANNEL = '#ob-join';
 const PACING = { intervalMs: 250, jitter: 0.3, burst: 3 };
@@ -46,32 +45,18 @@ async function setup(coalesceAfter: number): Promise<Setup> {
   const ircd = await startNgircd({ port: await freePort() });
   const human = await TestIrcClient.connect(ircd.host, ircd.port, HUMAN_NICK);
   await human.join(CHANNEL);
-  const stateDir = join(dir, 'state');
-  mkdirSync(stateDir, { recursive: true });
   const mediaPort = await freePort();
-  const file = join(dir, 'bridge.yaml');
-  writeFileSync(file, [
-    `stateDir: ${JSON.stringify(stateDir)}`,
-    'log: { level: warn }',
-    'qq:',
-    '  protocol: onebot',
-    `  pacing: { intervalMs: ${PACING.intervalMs}, jitter: ${PACING.jitter}, burst: ${PACING.burst}, coalesceAfter: ${coalesceAfter}, backoffMinMs: 400, backoffMaxMs: 1000 }`,
-    '  onebot:',
-    `    url: ${url}`,
-    '    accessToken: join-token',
-    'irc:',
-    `  host: ${ircd.host}`,
-    `  port: ${ircd.port}`,
-    '  nick: qqbridge',
-    '  reconnect: { minMs: 100, maxMs: 400 }',
-    'media:',
-    `  port: ${mediaPort}`,
-    `  publicUrl: http://127.0.0.1:${mediaPort}`,
-    'mappings:',
-    `  - qq: { group: ${GROUP} }`,
-    `    irc: ${JSON.stringify(CHANNEL)}`,
-    '',
-  ].join('\n'));
+  const file = writeConfigFile({
+    dir, ircHost: ircd.host, ircPort: ircd.port, channel: CHANNEL, mediaPort,
+    qqLines: [
+      '  protocol: onebot',
+      `  pacing: { intervalMs: ${PACING.intervalMs}, jitter: ${PACING.jitter}, burst: ${PACING.burst}, coalesceAfter: ${coalesceAfter}, backoffMinMs: 400, backoffMaxMs: 1000 }`,
+      '  onebot:',
+      `    url: ${url}`,
+      '    accessToken: join-token',
+    ],
+  });
+  const stateDir = join(dir, 'state');
   const bridge = new BridgeProcess(file);
   const s: Setup = {
     sim, ircd, human, bridge, stateDir,

@@ -3,12 +3,11 @@
  * from the group history, and a real IRC channel shows every message, in order, with at most one
  * duplicate for the crash.
  */
-import { writeFileSync, mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, expect, it } from 'vitest';
 import { OneBotSimulator } from '../../../../src/connectors/qq/onebot/simulator/simulator.js';
 import { freePort, startNgircd, TestIrcClient, type Ngircd } from '../../../support/ngircd.js';
-import { BridgeProcess, ChannelView, HUMAN_NICK, tempDir, waitForBotInChannel, waitUntil } from '../../../e2e/harness.js';
+import { BridgeProcess, ChannelView, HUMAN_NICK, tempDir, waitForBotInChannel, waitUntil, writeConfigFile } from '../../../e2e/harness.js';
 import { GROUP, MEMBERS } from './harness.js';
 
 const CHANNEL = '#ob-crash';
@@ -34,31 +33,10 @@ it('kill -9 mid-stream: every QQ message reaches IRC after the restart, in order
   await human.join(CHANNEL);
   const view = new ChannelView(human, CHANNEL);
   const mediaPort = await freePort();
-  const stateDir = join(dir, 'state');
-  mkdirSync(stateDir, { recursive: true });
-  const file = join(dir, 'bridge.yaml');
-  writeFileSync(file, [
-    `stateDir: ${JSON.stringify(stateDir)}`,
-    'log: { level: warn }',
-    'qq:',
-    '  protocol: onebot',
-    '  onebot:',
-    `    url: ${url}`,
-    '    accessToken: crash-token',
-    'irc:',
-    `  host: ${ircd.host}`,
-    `  port: ${ircd.port}`,
-    '  nick: qqbridge',
-    '  rateLimit: { perSecond: 100, burst: 100 }',
-    '  reconnect: { minMs: 100, maxMs: 400 }',
-    'media:',
-    `  port: ${mediaPort}`,
-    `  publicUrl: http://127.0.0.1:${mediaPort}`,
-    'mappings:',
-    `  - qq: { group: ${GROUP} }`,
-    `    irc: ${JSON.stringify(CHANNEL)}`,
-    '',
-  ].join('\n'));
+  const file = writeConfigFile({
+    dir, ircHost: ircd.host, ircPort: ircd.port, channel: CHANNEL, mediaPort,
+    qqLines: ['  protocol: onebot', '  onebot:', `    url: ${url}`, '    accessToken: crash-token'],
+  });
   bridge = new BridgeProcess(file);
 
   const startAndWait = async () => {
