@@ -1,15 +1,14 @@
 /**
- * HTTP transport for the WebQQ client: got + a tough-cookie jar keyed on the REAL WebQQ URLs,
+ * HTTP transport for the WebQQ client: node:http + our cookie jar keyed on the REAL WebQQ URLs,
  * with an optional endpoint override that sends every request to another origin (the simulator)
- * while keeping `Host` and `X-Forwarded-Proto` of the real URL. The jar is used by hand because
- * got's own cookieJar option would key cookies on the override origin (127.0.0.1) and real
- * `Domain=qq.com` cookies would then never match.
+ * while keeping `Host` and `X-Forwarded-Proto` of the real URL. Cookies are keyed on the real
+ * URL, not the override origin (127.0.0.1), or real `Domain=qq.com` cookies would never match.
  */
 import http from 'node:http';
 import https from 'node:https';
-import { Cookie, CookieJar } from 'tough-cookie';
 import type { Logger } from '../../../log.js';
 import { scrubSecrets } from '../../../log.js';
+import { CookieJar } from './cookie-jar.js';
 import { ProtocolError, TransportError } from './errors.js';
 
 export interface RequestOptions {
@@ -57,7 +56,7 @@ export const DEFAULT_USER_AGENT =
 export interface TransportOptions {
   /** e.g. `http://127.0.0.1:8700`: every request goes there with the real path and query. */
   endpoint?: string;
-  /** A jar from `serialize()`. */
+  /** A jar from `serialize()` (or tough-cookie's `serializeSync()`, from older session files). */
   jar?: unknown;
   log: Logger;
   userAgent?: string;
@@ -135,10 +134,12 @@ export function createTransport(opts: TransportOptions): Transport {
     }
   }
 
-  let jar = new CookieJar(undefined, { looseMode: true });
+  let jar = new CookieJar();
   if (opts.jar !== undefined && opts.jar !== null) {
     try {
-      jar = CookieJar.deserializeSync(opts.jar as Parameters<typeof CookieJar.deserializeSync>[0]);
+      const loaded = CookieJar.fromJSON(opts.jar);
+      jar = loaded.jar;
+      if (loaded.skipped) log.info({ skipped: loaded.skipped }, 'stored cookies left out (expired or unreadable)');
     } catch (e) {
       log.warn({ err: e }, 'stored cookie jar is unreadable; starting with no cookies');
     }
@@ -148,7 +149,7 @@ export function createTransport(opts: TransportOptions): Transport {
     if (!setCookie) return;
     for (const line of Array.isArray(setCookie) ? setCookie : [setCookie]) {
       try {
-        jar.setCookieSync(line, realUrl.href, { ignoreError: false, loose: true });
+        jar.setFromHeader(line, realUrl);
       } catch (e) {
         // Only the cookie's name is logged: values are credentials.
         const name = line.split('=', 1)[0]?.trim();
@@ -175,7 +176,7 @@ export function createTransport(opts: TransportOptions): Transport {
     }
     if (ro.referer) headers.referer = ro.referer;
     if (ro.origin) headers.origin = ro.origin;
-    const cookieHeader = jar.getCookieStringSync(realUrl.href);
+    const cookieHeader = jar.header(realUrl);
     if (cookieHeader) headers.cookie = cookieHeader;
 
     let payload: Buffer | undefined;
@@ -239,18 +240,16 @@ export function createTransport(opts: TransportOptions): Transport {
     postForm: (url, form, ro) => request('POST', url, { form }, ro),
     postMultipart: (url, form, ro) => request('POST', url, { multipart: form }, ro),
     cookie(name, url) {
-      return jar.getCookiesSync(url).find((c) => c.key === name)?.value;
+      return jar.value(name, url);
     },
     setCookie(name, value, domain, path = '/') {
-      const d = domain.replace(/^\./, '');
-      const c = new Cookie({ key: name, value, domain: d, path, hostOnly: false });
-      jar.setCookieSync(c, `http://${d}${path}`, { ignoreError: false });
+      jar.set(name, value, domain, path);
     },
     serialize() {
-      return jar.serializeSync();
+      return jar.toJSON();
     },
     clearCookies() {
-      jar.removeAllCookiesSync();
+      jar.clear();
     },
   };
 }
