@@ -10,9 +10,19 @@
  * scaled: the caller sends its media link instead. (libvips through `sharp` would scale any of
  * them in a bounded amount of memory.)
  */
-import jpeg from 'jpeg-js';
-import { PNG } from 'pngjs';
+import { createRequire } from 'node:module';
+import type JpegJs from 'jpeg-js';
+import type PngJs from 'pngjs';
 import { imageSize } from '../../media/image-size.js';
+
+// Loaded on the first picture that needs scaling, not at start-up: pngjs brings zlib and streams
+// with it (~0.3 MB of idle RSS, measured, for a bridge that may never scale a picture).
+const require = createRequire(import.meta.url);
+let codecs: { jpeg: typeof JpegJs; PNG: typeof PngJs.PNG } | undefined;
+function loadCodecs(): NonNullable<typeof codecs> {
+  codecs ??= { jpeg: require('jpeg-js') as typeof JpegJs, PNG: (require('pngjs') as typeof PngJs).PNG };
+  return codecs;
+}
 
 export const QQ_MAX_SIDE = 4096;
 /**
@@ -37,6 +47,7 @@ export function fitForQq(data: Uint8Array, maxSide = QQ_MAX_SIDE): FitResult {
   const tw = Math.max(1, Math.round(width * scale));
   const th = Math.max(1, Math.round(height * scale));
   try {
+    const { jpeg, PNG } = loadCodecs();
     if (size.format === 'png') {
       const src = PNG.sync.read(Buffer.from(data));
       const out = new PNG({ width: tw, height: th });
