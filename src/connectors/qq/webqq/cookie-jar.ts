@@ -234,6 +234,8 @@ export class CookieJar {
     if (!parsed) throw new CookieRejected('not a cookie');
     const host = canonicalHost(u.hostname);
     if (!host) throw new CookieRejected('request URL has no host');
+    // RFC 6265bis: only a secure origin may set a Secure cookie (tough-cookie enforced it too).
+    if (parsed.secure && !isSecure(u)) throw new CookieRejected('Secure cookie from a non-secure URL');
     const now = this.now();
     let expires: number | undefined;
     if (parsed.maxAge !== undefined) expires = parsed.maxAge <= 0 ? -Infinity : now + parsed.maxAge * 1000;
@@ -277,7 +279,7 @@ export class CookieJar {
     const u = typeof url === 'string' ? new URL(url) : url;
     const host = canonicalHost(u.hostname);
     if (!host) return [];
-    const secure = u.protocol === 'https:' || u.protocol === 'wss:';
+    const secure = isSecure(u);
     const path = u.pathname || '/';
     const now = this.now();
     const out: Cookie[] = [];
@@ -376,6 +378,11 @@ export class CookieJar {
     for (const [key] of sameDomain.slice(0, Math.max(0, sameDomain.length - MAX_COOKIES_PER_DOMAIN))) this.cookies.delete(key);
     for (const key of [...this.cookies.keys()].slice(0, Math.max(0, this.cookies.size - MAX_COOKIES))) this.cookies.delete(key);
   }
+}
+
+/** https and wss only: the jar sees the real WebQQ URLs, never a loopback one. */
+function isSecure(u: URL): boolean {
+  return u.protocol === 'https:' || u.protocol === 'wss:';
 }
 
 function parseJson(text: string): unknown {

@@ -119,11 +119,13 @@ describe('CookieJar', () => {
     expect(() => jar.setFromHeader('b=1; Domain=0.0.1', 'http://10.0.0.1/')).toThrow(CookieRejected);
   });
 
-  it('sends Secure cookies over https only', () => {
+  it('takes and sends Secure cookies over https only', () => {
     const jar = new CookieJar();
     jar.setFromHeader('sec=s; Domain=qq.com; Secure', 'https://ssl.ptlogin2.qq.com/');
     expect(jar.header('https://s.web2.qq.com/')).toBe('sec=s');
     expect(jar.header('http://s.web2.qq.com/')).toBe('');
+    expect(() => jar.setFromHeader('sec=forged; Domain=qq.com; Secure', 'http://w.qq.com/')).toThrow(/non-secure/);
+    expect(jar.value('sec', 'https://s.web2.qq.com/')).toBe('s');
   });
 
   it('orders the header by longest path, then oldest, and a replaced cookie keeps its place', () => {
