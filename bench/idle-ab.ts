@@ -7,7 +7,8 @@
  *   IDLE_ARMS="old=bench/.old new=bench/.build|--no-opt" npx tsx bench/idle-ab.ts 6
  *       arms are label=<compiled build dir>[|node flag,node flag,…]; a build dir is made with
  *       `npx tsc -p tsconfig.json --outDir bench/.old --sourceMap false` (inside the repo, so the
- *       compiled files find node_modules). IDLE_DETAIL=1 prints each run's memory breakdown.
+ *       compiled files find node_modules). IDLE_DETAIL=1 prints each run's memory breakdown;
+ *       IDLE_WAIT_MS idles that long before the measurement instead of idle.ts's 1 s.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
@@ -38,7 +39,7 @@ async function idleOnce(arm: (typeof arms)[number], nick: string, ircd: { host: 
     const exited = new Promise((r) => child.once('exit', r));
     try {
       await nextMessage(child);
-      await sleep(1000);
+      await sleep(Number(process.env.IDLE_WAIT_MS ?? 1000));
       child.send({ type: 'memory', gc: true });
       return await nextMessage<Record<string, number>>(child, 10_000);
     } finally {
