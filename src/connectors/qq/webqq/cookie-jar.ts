@@ -349,7 +349,14 @@ export class CookieJar {
     for (const raw of obj.cookies) {
       const c = readStoredCookie(raw, now);
       if (!c || (c.expires !== undefined && c.expires <= now)) skipped++;
-      else jar.store(c);
+      else {
+        try {
+          jar.store(c);
+        } catch (e) {
+          if (!(e instanceof CookieRejected)) throw e;
+          skipped++;
+        }
+      }
     }
     return { jar, skipped };
   }
