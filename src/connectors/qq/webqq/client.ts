@@ -84,6 +84,12 @@ export interface WebQqClientOptions {
   pollTimeoutMs?: number;
   /** How long a queued send waits for a session being replaced before failing as retryable; default 60 s. */
   sendHoldMs?: number;
+  /**
+   * An account in more groups than this is online once it knows its groups and their numbers;
+   * their member lists (names, cards, memo) load afterwards, a few at a time, and a group that
+   * speaks first has its list loaded first. Default 20; 0 loads every list after login.
+   */
+  eagerMemberGroups?: number;
 }
 
 export class WebQqClient {
@@ -115,6 +121,7 @@ export class WebQqClient {
       ctx: () => this.ctx(),
       log: opts.log,
       onHashVersion: () => void this.save(),
+      ...(opts.eagerMemberGroups !== undefined ? { eagerMemberGroups: opts.eagerMemberGroups } : {}),
     });
     this.inbound = new Inbound({ contacts: this.contacts, log: opts.log, recentSends: this.recentSends, selfUin: () => this.session?.uin });
     this.sender = new Sender({
@@ -172,6 +179,7 @@ export class WebQqClient {
 
   async stop(): Promise<void> {
     this.abort.abort(new Error('WebQQ client stopped'));
+    await this.contacts.stopLoading();
     await this.poller?.stop();
     this.sender.close();
     await this.saving.catch(() => undefined);
@@ -227,9 +235,22 @@ export class WebQqClient {
     return this.contacts.resolveGroupNumber(gid);
   }
 
-  /** Re-reads friends, groups (with members) and discussions. */
+  /** Re-reads friends, groups and discussions (group members: see `eagerMemberGroups`). */
   async refreshContacts(): Promise<void> {
     await this.contacts.refreshAll();
+  }
+
+  /** Settles once the member lists that load in the background after a refresh have loaded. */
+  membersLoaded(): Promise<void> {
+    return this.contacts.membersLoaded();
+  }
+
+  /** A group's memo and member count, its member list loaded first when it has not loaded yet. */
+  async groupDetails(number: number): Promise<{ number: number; name: string; memo?: string; gid: number; members: number } | undefined> {
+    const g = await this.contacts.groupByNumber(number);
+    if (!g) return undefined;
+    await this.contacts.ensureGroupMembers(g.gid).catch((e) => this.log.debug({ err: e, group: number }, 'member list unavailable'));
+    return { number, name: g.name, ...(g.memo ? { memo: g.memo } : {}), gid: g.gid, members: g.members?.size ?? 0 };
   }
 
   /** Tell the client a group's number by name, for when get_friend_uin2 is dead (post-2017). */
