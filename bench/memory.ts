@@ -17,6 +17,7 @@ export interface ManyGroupsResult {
   groups: number;
   startMs: number;
   connectedMs: number;
+  cpuMs: number;
   memory: Memory;
 }
 
@@ -27,7 +28,7 @@ export async function benchManyGroups(ircd: Ircd, groups = 500): Promise<ManyGro
     const bridge = await startChildBridge(bridgeConfig({ dir, simUrl: sim.url, ircd, nick: 'bridgec', links: groups }));
     try {
       await sleep(1000);
-      return { groups, startMs: bridge.startMs, connectedMs: bridge.connectedMs, memory: await bridge.memory(true) };
+      return { groups, startMs: bridge.startMs, connectedMs: bridge.connectedMs, cpuMs: bridge.cpuMs, memory: await bridge.memory(true) };
     } finally {
       await bridge.stop();
     }
