@@ -7,7 +7,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { Cookie, CookieJar } from 'tough-cookie';
+import { Cookie, cookieCompare, CookieJar } from 'tough-cookie';
 import type { Logger } from '../../../log.js';
 import { scrubSecrets } from '../../../log.js';
 import { ProtocolError, TransportError } from './errors.js';
@@ -144,8 +144,28 @@ export function createTransport(opts: TransportOptions): Transport {
     }
   }
 
+  /**
+   * The Cookie header by scheme, host and path, until the jar changes or a cookie in it expires:
+   * the jar's own lookup (public-suffix and domain matching) was a fifth of each request's CPU,
+   * and a login's contact refresh makes hundreds of requests to the same few paths.
+   */
+  const cookieHeaders = new Map<string, { value: string; until: number }>();
+  function cookieHeader(realUrl: URL): string {
+    const key = `${realUrl.protocol}//${realUrl.host}${realUrl.pathname}`;
+    const now = Date.now();
+    const hit = cookieHeaders.get(key);
+    if (hit && now < hit.until) return hit.value;
+    const cookies = jar.getCookiesSync(realUrl.href);
+    let until = Infinity;
+    for (const c of cookies) until = Math.min(until, c.expiryTime() ?? Infinity);
+    const value = cookies.sort(cookieCompare).map((c) => c.cookieString()).join('; ');
+    cookieHeaders.set(key, { value, until });
+    return value;
+  }
+
   function storeCookies(realUrl: URL, setCookie: string | string[] | undefined): void {
     if (!setCookie) return;
+    cookieHeaders.clear();
     for (const line of Array.isArray(setCookie) ? setCookie : [setCookie]) {
       try {
         jar.setCookieSync(line, realUrl.href, { ignoreError: false, loose: true });
@@ -175,8 +195,8 @@ export function createTransport(opts: TransportOptions): Transport {
     }
     if (ro.referer) headers.referer = ro.referer;
     if (ro.origin) headers.origin = ro.origin;
-    const cookieHeader = jar.getCookieStringSync(realUrl.href);
-    if (cookieHeader) headers.cookie = cookieHeader;
+    const cookie = cookieHeader(realUrl);
+    if (cookie) headers.cookie = cookie;
 
     let payload: Buffer | undefined;
     if (body?.form) {
@@ -193,7 +213,7 @@ export function createTransport(opts: TransportOptions): Transport {
     try {
       const res = await exchange(target, method, headers, payload, ro.timeoutMs ?? 30_000, ro.signal);
       storeCookies(realUrl, res.headers['set-cookie']);
-      log.debug({ method, url: scrubSecrets(realUrl.href), status: res.status, ms: Date.now() - started }, 'webqq http');
+      if (log.isLevelEnabled('debug')) log.debug({ method, url: scrubSecrets(realUrl.href), status: res.status, ms: Date.now() - started }, 'webqq http');
       return res;
     } catch (e) {
       if (ro.signal?.aborted) throw ro.signal.reason ?? e;
@@ -244,12 +264,14 @@ export function createTransport(opts: TransportOptions): Transport {
     setCookie(name, value, domain, path = '/') {
       const d = domain.replace(/^\./, '');
       const c = new Cookie({ key: name, value, domain: d, path, hostOnly: false });
+      cookieHeaders.clear();
       jar.setCookieSync(c, `http://${d}${path}`, { ignoreError: false });
     },
     serialize() {
       return jar.serializeSync();
     },
     clearCookies() {
+      cookieHeaders.clear();
       jar.removeAllCookiesSync();
     },
   };
