@@ -445,12 +445,17 @@ export class WebQqClient {
       await this.warmUp();
     }
     this.log.info({ how, era: session.era }, 'WebQQ session established');
-    await this.save();
+    // Contacts first: the session file must not pair this session with the last one's gids.
     this.contacts.reset();
+    const relinked = this.session === session && how === 'relink';
+    if (relinked && stored?.groups) this.contacts.rememberNumbers(stored.groups);
+    await this.save();
     this.gface = undefined;
     this.inbound.reset();
     this.recentSends.clear();
     await this.loadContacts();
+    // The numbers just resolved, for a restart that relinks this session (stop() waits for it).
+    void this.save();
     this.setState('online');
   }
 
@@ -481,7 +486,7 @@ export class WebQqClient {
     if (!s || !t) return this.saving;
     this.saving = this.saving
       .catch(() => undefined)
-      .then(() => this.store.save(s, t.serialize(), this.contacts.hashVersion))
+      .then(() => this.store.save(s, t.serialize(), this.contacts.hashVersion, this.contacts.resolvedNumbers()))
       .catch((e) => this.log.warn({ err: e }, 'session file could not be saved'));
     return this.saving;
   }

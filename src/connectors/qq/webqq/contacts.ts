@@ -84,6 +84,8 @@ export class Contacts {
   private readonly numberByName = new Map<string, number>();
   /** Member-list fetches in flight, by gid: an on-demand load joins the background one. */
   private readonly membersLoading = new Map<number, Promise<GroupContact | undefined>>();
+  /** Numbers this session resolved before a restart (gid → name and number), used when the name still matches. */
+  private remembered = new Map<number, { name: string; number: number }>();
   /** Bumped by reset() and stopLoading(): a background load of an older generation stops. */
   private generation = 0;
   private background: Promise<void> = Promise.resolve();
@@ -97,6 +99,7 @@ export class Contacts {
   reset(): void {
     this.generation++;
     this.membersLoading.clear();
+    this.remembered.clear();
     for (const g of this.groupsByGid.values()) if (g.number !== undefined) this.numberByName.set(g.name, g.number);
     this.friendsByUin.clear();
     this.groupsByGid.clear();
@@ -104,6 +107,21 @@ export class Contacts {
     this.qqOfUin.clear();
     this.failedUin.clear();
     this.failedGid.clear();
+  }
+
+  /**
+   * Group numbers this same session resolved before (the session file): a relinked session keeps
+   * its gids. Each is used only while the group still has the name it had then.
+   */
+  rememberNumbers(groups: readonly { gid: number; name: string; number: number }[]): void {
+    this.remembered = new Map(groups.map((g) => [g.gid, { name: g.name, number: g.number }]));
+  }
+
+  /** What rememberNumbers() takes, for the session file. */
+  resolvedNumbers(): { gid: number; name: string; number: number }[] {
+    const out: { gid: number; name: string; number: number }[] = [];
+    for (const g of this.groupsByGid.values()) if (g.number !== undefined) out.push({ gid: g.gid, name: g.name, number: g.number });
+    return out;
   }
 
   /** Stops the background member loading (the client is stopping). */
@@ -168,7 +186,9 @@ export class Contacts {
     for (const g of list) {
       const old = this.groupsByGid.get(g.gid);
       const c: GroupContact = { gid: g.gid, code: g.code, name: g.name };
+      const remembered = this.remembered.get(g.gid);
       if (old?.number !== undefined) c.number = old.number;
+      else if (remembered?.name === g.name) c.number = remembered.number;
       if (old?.members) c.members = old.members;
       next.set(g.gid, c);
     }

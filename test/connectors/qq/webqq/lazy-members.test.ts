@@ -116,6 +116,32 @@ describe('WebQQ member lists of an account in many groups', () => {
     expect(h.client.groups().filter((x) => x.members > 0)).toHaveLength(1);
   });
 
+  it('a restart that relinks its stored session does not ask every group\'s number again; a fresh login does', async () => {
+    const h = await setup();
+    await h.client.stop();
+    const uin2 = () => h.sim.requestCounts()['/api/get_friend_uin2'] ?? 0;
+    expect(uin2()).toBe(GROUPS);
+    await h.client.start();
+    const relinks = async () => ((await h.control('GET', '/state')) as { sessions: { relinks: number }[] }).sessions[0]!.relinks;
+    expect(await relinks()).toBeGreaterThanOrEqual(1);
+    expect(uin2()).toBe(GROUPS);
+    expect(h.client.groups().map((g) => g.number).sort()).toEqual(Array.from({ length: GROUPS }, (_, i) => groupNumber(i)));
+    // The remembered numbers are the right ones: a message comes from its group, a send goes to it.
+    const g = groupNumber(29);
+    await h.control('POST', '/inject', { group: g, from: ALICE, text: 'after the restart' });
+    expect(await h.waitFor(withText(h.events, 'after the restart'), 'message after restart')).toMatchObject({ groupNumber: g, senderName: 'Alice in 29' });
+    expect(await h.client.sendGroup(g, [{ type: 'text', text: 'to group 29' }])).toHaveLength(1);
+    expect(((await h.control('GET', '/sent')) as { group?: number; text: string }[]).at(-1)).toMatchObject({ group: g, text: 'to group 29' });
+    // A new login hands out new gids: every number is asked again.
+    await h.client.stop();
+    await h.client.logout().catch(() => undefined); // forgets the stored session
+    const before = uin2();
+    await h.client.start();
+    expect(await relinks()).toBe(0); // a new login
+    expect(uin2() - before).toBe(GROUPS);
+    expect(await h.control('GET', '/violations')).toEqual([]);
+  });
+
   it('a group\'s memo (the portal topic) is read on demand when its list has not loaded', async () => {
     const h = await setup({ beforeStart: (control) => control('POST', '/fault', { api: { endpoint: 'get_group_info_ext2', retcode: 100000, times: GROUPS } }) });
     await h.client.membersLoaded();
