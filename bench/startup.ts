@@ -39,7 +39,7 @@ try {
       const name = build ? commit! : 'this tree';
       const load = loadavg()[0]!.toFixed(2);
       const r = await benchManyGroups(ircd, groups);
-      console.log(`${name}: start-up, ${r.groups} mapped groups: ${fmtMs(r.connectedMs, 0)} (CPU ${fmtMs(r.cpuMs, 0)}; startBridge() ${fmtMs(r.startMs, 0)}; RSS ${mb(r.memory.rss)}; load ${load})`);
+      console.log(`${name}: start-up, ${r.groups} mapped groups: ${fmtMs(r.connectedMs, 0)} (CPU ${fmtMs(r.cpuMs, 0)}; startBridge() ${fmtMs(r.startMs, 0)}; RSS ${mb(r.memory.rss)}, heap ${mb(r.memory.heapUsed)}; load ${load}); restart ${fmtMs(r.restart.connectedMs, 0)} (CPU ${fmtMs(r.restart.cpuMs, 0)})`);
       const v = seen.get(name) ?? { wall: [], cpu: [] };
       v.wall.push(r.connectedMs);
       v.cpu.push(r.cpuMs);
