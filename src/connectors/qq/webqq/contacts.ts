@@ -229,7 +229,13 @@ export class Contacts {
   async ensureGroupMembers(gid: number): Promise<GroupContact | undefined> {
     const g = this.groupsByGid.get(gid);
     if (!g || g.members) return g;
-    return this.membersLoading.get(gid) ?? this.refreshGroupInfo(gid);
+    const loading = this.membersLoading.get(gid);
+    if (loading) {
+      await loading.catch(() => undefined);
+      const now = this.groupsByGid.get(gid);
+      if (!now || now.members) return now;
+    }
+    return this.refreshGroupInfo(gid);
   }
 
   async refreshGroupInfo(gid: number): Promise<GroupContact | undefined> {
@@ -237,7 +243,12 @@ export class Contacts {
     if (!g) return undefined;
     const loading = this.membersLoading.get(gid);
     if (loading) await loading.catch(() => undefined);
-    const load = getGroupInfo(this.deps.ctx(), g.code).then((info) => this.applyGroupInfo(g, info));
+    const load = getGroupInfo(this.deps.ctx(), g.code).then((info) => {
+      // A group-list refresh during the request replaced the entry: the answer is for both.
+      const now = this.groupsByGid.get(gid);
+      if (now && now !== g && now.code === g.code) this.applyGroupInfo(now, info);
+      return this.applyGroupInfo(g, info);
+    });
     this.membersLoading.set(gid, load);
     try {
       return await load;
