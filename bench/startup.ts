@@ -2,7 +2,7 @@
  * `npx tsx bench/startup.ts [runs] [commit]`: only the "500 groups" rows of `npm run bench`,
  * several times, with the load average beside each run (start-up is sensitive to what else the
  * machine does). With a commit, its build and this tree's run in turns, under the same load.
- * BENCH_CPU_PROF=<dir> profiles the child bridge; GROUPS=<n> changes the group count.
+ * BENCH_CPU_PROF=<dir> profiles the child bridge; BENCH_GROUPS=<n> changes the group count.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { benchManyGroups } from './memory.js';
 
 const runs = Number(process.argv[2] ?? 3);
 const commit = process.argv[3];
-const groups = Number(process.env.GROUPS ?? 500);
+const groups = Number(process.env.BENCH_GROUPS ?? 500);
 
 /** The commit's src compiled into bench/.build-<commit> (inside the repo, so node_modules resolves). */
 function buildCommit(rev: string): string {
