@@ -48,10 +48,14 @@ async function bridge(file) {
   const config = loadConfig(file);
   const log = createLogger({ level: process.env.QQBRIDGE_LOG_LEVEL ?? 'error' });
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const running = await startBridge(config, log);
   const startMs = performance.now() - t0;
   while (!running.connectors.every((c) => c.isConnected())) await new Promise((r) => setTimeout(r, 5));
-  send({ type: 'ready', startMs, connectedMs: performance.now() - t0 });
+  const connectedMs = performance.now() - t0;
+  // CPU the bridge spent getting there (user + system): steadier than wall time on a busy machine.
+  const cpu = process.cpuUsage(cpu0);
+  send({ type: 'ready', startMs, connectedMs, cpuMs: (cpu.user + cpu.system) / 1000 });
   process.on('message', (m) => {
     if (m.type === 'memory') send({ type: 'memory', ...memory(m.gc === true) });
     if (m.type === 'stop') void running.stop().finally(() => process.exit(0));

@@ -128,11 +128,13 @@ export interface ChildBridge {
   /** startBridge() resolved, and every connector connected (IRC: every channel joined). */
   startMs: number;
   connectedMs: number;
+  /** CPU time (user + system) the bridge process spent from startBridge() to connected. */
+  cpuMs: number;
   memory(gc?: boolean): Promise<Memory>;
   stop(): Promise<void>;
 }
 
-type ChildMessage = { type: 'ready'; startMs: number; connectedMs: number } | ({ type: 'memory' } & Memory) | { type: 'error'; message: string };
+type ChildMessage = { type: 'ready'; startMs: number; connectedMs: number; cpuMs: number } | ({ type: 'memory' } & Memory) | { type: 'error'; message: string };
 
 /**
  * The product compiled by its own tsconfig into bench/.build (inside the repo, so the compiled
@@ -159,11 +161,12 @@ export function productNodeFlags(): string[] {
 
 /**
  * `node --expose-gc <product flags> bench/bridge-child.mjs bench/.build <mode> …` with an IPC channel.
- * BENCH_CPU_PROF=<dir> profiles the child (`node --cpu-prof`), for finding where a row's time goes.
+ * BENCH_CPU_PROF=<dir> profiles the child (`node --cpu-prof`), for finding where a row's time goes;
+ * BENCH_BUILD_DIR runs another build (bench/startup.ts compares a commit's build with this tree's).
  */
 export function spawnChild(args: string[]): ChildProcess {
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  return spawn(process.execPath, ['--expose-gc', ...productNodeFlags(), ...prof, join(REPO, 'bench/bridge-child.mjs'), BUILD_DIR, ...args], {
+  return spawn(process.execPath, ['--expose-gc', ...productNodeFlags(), ...prof, join(REPO, 'bench/bridge-child.mjs'), process.env.BENCH_BUILD_DIR ?? BUILD_DIR, ...args], {
     cwd: REPO,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -195,7 +198,7 @@ export async function startChildBridge(configText: string): Promise<ChildBridge>
   const file = join(dir, 'config.yaml');
   writeFileSync(file, configText);
   const child = spawnChild(['bridge', file]);
-  let ready: { startMs: number; connectedMs: number };
+  let ready: { startMs: number; connectedMs: number; cpuMs: number };
   try {
     ready = await nextMessage(child);
   } catch (e) {

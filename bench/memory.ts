@@ -17,20 +17,28 @@ export interface ManyGroupsResult {
   groups: number;
   startMs: number;
   connectedMs: number;
+  cpuMs: number;
   memory: Memory;
+  /** The same bridge started again on its state (the WebQQ session relinked): to connected, and its CPU. */
+  restart: { connectedMs: number; cpuMs: number };
 }
 
 export async function benchManyGroups(ircd: Ircd, groups = 500): Promise<ManyGroupsResult> {
   const sim = await startSimulator({ world: worldWithGroups(groups), pollHoldMs: 30_000 });
   const dir = mkdtempSync(join(tmpdir(), 'bench-many-'));
   try {
-    const bridge = await startChildBridge(bridgeConfig({ dir, simUrl: sim.url, ircd, nick: 'bridgec', links: groups }));
+    const config = bridgeConfig({ dir, simUrl: sim.url, ircd, nick: 'bridgec', links: groups });
+    const bridge = await startChildBridge(config);
+    let first: Omit<ManyGroupsResult, 'restart'>;
     try {
       await sleep(1000);
-      return { groups, startMs: bridge.startMs, connectedMs: bridge.connectedMs, memory: await bridge.memory(true) };
+      first = { groups, startMs: bridge.startMs, connectedMs: bridge.connectedMs, cpuMs: bridge.cpuMs, memory: await bridge.memory(true) };
     } finally {
       await bridge.stop();
     }
+    const again = await startChildBridge(config);
+    await again.stop();
+    return { ...first, restart: { connectedMs: again.connectedMs, cpuMs: again.cpuMs } };
   } finally {
     await sim.close();
     rmSync(dir, { recursive: true, force: true });

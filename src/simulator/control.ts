@@ -271,6 +271,8 @@ export function createControlServer(state: SimState, webqq: WebqqServer): Contro
       case 'POST /qr/expire':
         newestQr(state).state = 'expired';
         return { ok: true };
+      case 'GET /requests':
+        return Object.fromEntries(state.requestCounts);
       case 'GET /sent':
         return state.sent;
       case 'DELETE /sent':

@@ -39,6 +39,8 @@ export interface SimulatorOptions {
 export interface RunningSimulator {
   url: string;
   controlUrl: string;
+  /** Requests answered so far, by path (also `GET /requests` on the control port). */
+  requestCounts(): Record<string, number>;
   close(): Promise<void>;
 }
 
@@ -75,6 +77,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
   return {
     url: `http://${urlHost}:${a.port}`,
     controlUrl: `http://${urlHost}:${c.port}`,
+    requestCounts: () => Object.fromEntries(state.requestCounts),
     async close() {
       for (const s of state.current.values()) state.retire(s);
       await Promise.all([webqq.close(), control.close()]);

@@ -139,6 +139,7 @@ export function createWebqqServer(state: SimState, routes: Routes): WebqqServer 
       if (res.writableEnded) return;
       const ctx = new Ctx(state, req, res, Buffer.concat(chunks));
       const h = routes.get(ctx.host)?.get(ctx.path);
+      state.requestCounts.set(ctx.path, (state.requestCounts.get(ctx.path) ?? 0) + 1);
       if (!h) {
         ctx.violation(routes.has(ctx.host) ? 'path' : 'host', `no such endpoint: ${ctx.method} ${ctx.host}${ctx.path}`);
         ctx.send(404, '<html><body><h1>404 Not Found</h1></body></html>', 'text/html; charset=utf-8');

@@ -316,6 +316,8 @@ export class SimState {
    * not delivered — how WebQQ answered a blocked account (protocol reference §4.6).
    */
   readonly refusingUntil = new Map<number, number>();
+  /** Requests answered, by path (tests and benchmarks count what a client asks, e.g. at login). */
+  readonly requestCounts = new Map<string, number>();
   /** Every send attempt and its outcome, in order (tests count attempts during a refusal window). */
   readonly sendAttempts: { account: number; at: number; outcome: 'accepted' | 'refused' | 'fault' }[] = [];
   /** skey cookie → session (current and replaced ones; replaced are `dead`). */

@@ -240,6 +240,11 @@ export interface QqBackend {
   /** The logged-in account, once known. */
   self(): { qq: number; nickname?: string } | undefined;
   groups(): QqGroup[];
+  /**
+   * One group with what loads late (WebQQ reads a group's memo with its member list, after login):
+   * loaded now when it has not been. Backends whose `groups()` is complete need not have it.
+   */
+  groupDetails?(group: number): Promise<QqGroup | undefined>;
   discussions(): QqDiscussion[];
   /** The members of a group as last read, or undefined when not loaded. */
   members(group: number): QqMember[] | undefined;

@@ -170,7 +170,7 @@ export class QqConnector implements Connector {
       const d = this.backend.discussions().find((x) => x.name === r.name);
       return d ? { name: d.name } : undefined;
     }
-    const g = this.backend.groups().find((x) => x.number === r.number);
+    const g = this.backend.groupDetails ? await this.backend.groupDetails(r.number) : this.backend.groups().find((x) => x.number === r.number);
     if (!g) return undefined;
     const avatarUrl = this.backend.groupAvatarUrl?.(r.number) ?? (await this.sessionGroupAvatar(r.number));
     return { name: g.name, ...(g.memo ? { topic: g.memo } : {}), ...(avatarUrl ? { avatarUrl } : {}) };

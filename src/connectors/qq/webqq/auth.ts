@@ -164,7 +164,7 @@ export async function establishSession(
 ): Promise<{ session: Session; how: 'relink' | 'silent' | 'login' }> {
   if (stored && stored.era === channelEra(ctx.mode, ctx.passwordEra) && stored.uin === ctx.uin) {
     try {
-      const { jar: _jar, savedAt: _s, hashVersion: _h, ...ids } = stored;
+      const { jar: _jar, savedAt: _s, hashVersion: _h, groups: _g, ...ids } = stored;
       return { session: await relink(ctx, ids), how: 'relink' };
     } catch (e) {
       ctx.log.warn({ err: e }, 'stored WebQQ session could not be relinked');

@@ -89,6 +89,11 @@ export class WebqqBackend implements QqBackend {
     return (this.client?.groups() ?? []).map((g) => ({ ...(g.number !== undefined ? { number: g.number } : {}), name: g.name, ...(g.memo ? { memo: g.memo } : {}), sessionId: String(g.gid), memberCount: g.members }));
   }
 
+  async groupDetails(group: number): Promise<QqGroup | undefined> {
+    const g = await this.client?.groupDetails(group);
+    return g && { number: g.number, name: g.name, ...(g.memo ? { memo: g.memo } : {}), sessionId: String(g.gid), memberCount: g.members };
+  }
+
   /** The face servers serve a group's picture by its gid, to this session only. */
   async groupAvatar(group: number): Promise<{ data: Buffer; mime: string }> {
     const g = this.client?.groups().find((x) => x.number === group);

@@ -84,6 +84,12 @@ export interface WebQqClientOptions {
   pollTimeoutMs?: number;
   /** How long a queued send waits for a session being replaced before failing as retryable; default 60 s. */
   sendHoldMs?: number;
+  /**
+   * An account in more groups than this is online once it knows its groups and their numbers;
+   * their member lists (names, cards, memo) load afterwards, a few at a time, and a group that
+   * speaks first has its list loaded first. Default 20; 0 loads every list after login.
+   */
+  eagerMemberGroups?: number;
 }
 
 export class WebQqClient {
@@ -115,6 +121,7 @@ export class WebQqClient {
       ctx: () => this.ctx(),
       log: opts.log,
       onHashVersion: () => void this.save(),
+      ...(opts.eagerMemberGroups !== undefined ? { eagerMemberGroups: opts.eagerMemberGroups } : {}),
     });
     this.inbound = new Inbound({ contacts: this.contacts, log: opts.log, recentSends: this.recentSends, selfUin: () => this.session?.uin });
     this.sender = new Sender({
@@ -172,6 +179,7 @@ export class WebQqClient {
 
   async stop(): Promise<void> {
     this.abort.abort(new Error('WebQQ client stopped'));
+    await this.contacts.stopLoading();
     await this.poller?.stop();
     this.sender.close();
     await this.saving.catch(() => undefined);
@@ -227,9 +235,22 @@ export class WebQqClient {
     return this.contacts.resolveGroupNumber(gid);
   }
 
-  /** Re-reads friends, groups (with members) and discussions. */
+  /** Re-reads friends, groups and discussions (group members: see `eagerMemberGroups`). */
   async refreshContacts(): Promise<void> {
     await this.contacts.refreshAll();
+  }
+
+  /** Settles once the member lists that load in the background after a refresh have loaded. */
+  membersLoaded(): Promise<void> {
+    return this.contacts.membersLoaded();
+  }
+
+  /** A group's memo and member count, its member list loaded first when it has not loaded yet. */
+  async groupDetails(number: number): Promise<{ number: number; name: string; memo?: string; gid: number; members: number } | undefined> {
+    const g = await this.contacts.groupByNumber(number);
+    if (!g) return undefined;
+    await this.contacts.ensureGroupMembers(g.gid).catch((e) => this.log.debug({ err: e, group: number }, 'member list unavailable'));
+    return { number, name: g.name, ...(g.memo ? { memo: g.memo } : {}), gid: g.gid, members: g.members?.size ?? 0 };
   }
 
   /** Tell the client a group's number by name, for when get_friend_uin2 is dead (post-2017). */
@@ -424,12 +445,17 @@ export class WebQqClient {
       await this.warmUp();
     }
     this.log.info({ how, era: session.era }, 'WebQQ session established');
-    await this.save();
+    // Contacts first: the session file must not pair this session with the last one's gids.
     this.contacts.reset();
+    const relinked = this.session === session && how === 'relink';
+    if (relinked && stored?.groups) this.contacts.rememberNumbers(stored.groups);
+    await this.save();
     this.gface = undefined;
     this.inbound.reset();
     this.recentSends.clear();
     await this.loadContacts();
+    // The numbers just resolved, for a restart that relinks this session (stop() waits for it).
+    void this.save();
     this.setState('online');
   }
 
@@ -439,19 +465,24 @@ export class WebQqClient {
   }
 
   private async loadContacts(): Promise<void> {
-    await this.contacts.refreshAll();
-    try {
-      const me = await api.getSelfInfo(this.ctx());
-      if (me.face !== undefined) this.selfFace = me.face;
-      if (me.nick && this.session) this.session.nick = me.nick;
-    } catch (e) {
-      this.log.debug({ err: e }, 'get_self_info2 failed');
-    }
-    try {
-      await api.getRecentList(this.ctx());
-    } catch (e) {
-      this.log.debug({ err: e }, 'get_recent_list2 failed');
-    }
+    // Beside the contact lists, as the web page asked them: two round trips fewer before online.
+    const selfInfo = async () => {
+      try {
+        const me = await api.getSelfInfo(this.ctx());
+        if (me.face !== undefined) this.selfFace = me.face;
+        if (me.nick && this.session) this.session.nick = me.nick;
+      } catch (e) {
+        this.log.debug({ err: e }, 'get_self_info2 failed');
+      }
+    };
+    const recentList = async () => {
+      try {
+        await api.getRecentList(this.ctx());
+      } catch (e) {
+        this.log.debug({ err: e }, 'get_recent_list2 failed');
+      }
+    };
+    await Promise.all([this.contacts.refreshAll(), selfInfo(), recentList()]);
   }
 
   private save(): Promise<void> {
@@ -460,7 +491,7 @@ export class WebQqClient {
     if (!s || !t) return this.saving;
     this.saving = this.saving
       .catch(() => undefined)
-      .then(() => this.store.save(s, t.serialize(), this.contacts.hashVersion))
+      .then(() => this.store.save(s, t.serialize(), this.contacts.hashVersion, this.contacts.resolvedNumbers()))
       .catch((e) => this.log.warn({ err: e }, 'session file could not be saved'));
     return this.saving;
   }

@@ -3,6 +3,11 @@
  * theirs, and the mapping from session ids (uin/gid/did, new at every login — §0.2, §5.6) to the
  * stable numbers the bridge keys on (QQ number, group number).
  *
+ * A group's member list (get_group_info_ext2) is fetched when first needed — a message from the
+ * group, a temporary session through it — and for every group in the background after the refresh,
+ * a few at a time (WebQQ's own page loaded a group's members when it was opened). Accounts with few
+ * groups load them all before the refresh returns.
+ *
  * Group numbers come from get_friend_uin2 type 4; when that fails, from an `info_seq` seen in a
  * group message (WebQQ era: the real group number), then from a group-name match against numbers
  * learned earlier (kept across relogins). Member QQ numbers come from get_friend_uin2 type 1, or a
@@ -41,13 +46,21 @@ export interface DiscussionContact {
 export interface ContactsDeps {
   ctx(): ApiContext;
   log: Logger;
+  /**
+   * Up to this many groups, every member list is loaded before a group refresh returns; with more,
+   * they load in the background after it (and any one on demand first). Default 20.
+   */
+  eagerMemberGroups?: number;
   /** The list-hash version that worked last (remembered in the session file). */
   hashVersion?: HashVersion;
   onHashVersion?(v: HashVersion): void;
 }
 
-/** Groups whose number and member list are fetched at the same time during a refresh. */
+/** Groups whose number (or, in an eager refresh, member list) is fetched at the same time. */
 const GROUP_INFO_CONCURRENCY = 4;
+/** Member lists fetched at the same time in the background, beside whatever the bridge is doing. */
+const BACKGROUND_MEMBER_CONCURRENCY = 2;
+const EAGER_MEMBER_GROUPS = 20;
 
 /** Runs `fn` over `items` with at most `limit` calls in flight; rejects with the first error. */
 async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -69,6 +82,13 @@ export class Contacts {
   private failedGid = new Set<number>();
   /** Group name → number, learned in any session (names are what survives a relogin). */
   private readonly numberByName = new Map<string, number>();
+  /** Member-list fetches in flight, by gid: an on-demand load joins the background one. */
+  private readonly membersLoading = new Map<number, Promise<GroupContact | undefined>>();
+  /** Numbers this session resolved before a restart (gid → name and number), used when the name still matches. */
+  private remembered = new Map<number, { name: string; number: number }>();
+  /** Bumped by reset() and stopLoading(): a background load of an older generation stops. */
+  private generation = 0;
+  private background: Promise<void> = Promise.resolve();
   hashVersion: HashVersion | undefined;
 
   constructor(private readonly deps: ContactsDeps) {
@@ -77,6 +97,9 @@ export class Contacts {
 
   /** Forget every session id (after a full relogin the server hands out new ones). */
   reset(): void {
+    this.generation++;
+    this.membersLoading.clear();
+    this.remembered.clear();
     for (const g of this.groupsByGid.values()) if (g.number !== undefined) this.numberByName.set(g.name, g.number);
     this.friendsByUin.clear();
     this.groupsByGid.clear();
@@ -86,7 +109,33 @@ export class Contacts {
     this.failedGid.clear();
   }
 
-  /** Friends, groups (with members and numbers), discussions (with members). */
+  /**
+   * Group numbers this same session resolved before (the session file): a relinked session keeps
+   * its gids. Each is used only while the group still has the name it had then.
+   */
+  rememberNumbers(groups: readonly { gid: number; name: string; number: number }[]): void {
+    this.remembered = new Map(groups.map((g) => [g.gid, { name: g.name, number: g.number }]));
+  }
+
+  /** What rememberNumbers() takes, for the session file. */
+  resolvedNumbers(): { gid: number; name: string; number: number }[] {
+    const out: { gid: number; name: string; number: number }[] = [];
+    for (const g of this.groupsByGid.values()) if (g.number !== undefined) out.push({ gid: g.gid, name: g.name, number: g.number });
+    return out;
+  }
+
+  /** Stops the background member loading (the client is stopping). */
+  stopLoading(): Promise<void> {
+    this.generation++;
+    return this.background;
+  }
+
+  /** Settles when the background member loading started by the last group refresh is done. */
+  membersLoaded(): Promise<void> {
+    return this.background;
+  }
+
+  /** Friends, groups (with numbers; members per refreshGroups), discussions (with members). */
   async refreshAll(): Promise<void> {
     await this.refreshFriends();
     await this.refreshGroups();
@@ -137,27 +186,78 @@ export class Contacts {
     for (const g of list) {
       const old = this.groupsByGid.get(g.gid);
       const c: GroupContact = { gid: g.gid, code: g.code, name: g.name };
+      const remembered = this.remembered.get(g.gid);
       if (old?.number !== undefined) c.number = old.number;
+      else if (remembered?.name === g.name) c.number = remembered.number;
       if (old?.members) c.members = old.members;
       next.set(g.gid, c);
     }
     this.groupsByGid = next;
-    // A few groups at a time: one after the other, 500 groups were 1,000 round trips in series
-    // and most of a start-up; a handful in flight is still far from a browser's own fan-out.
-    await eachLimited([...next.values()], GROUP_INFO_CONCURRENCY, async (g) => {
-      await this.resolveGroupNumber(g.gid);
-      try {
-        await this.refreshGroupInfo(g.gid);
-      } catch (e) {
-        this.deps.log.warn({ err: e, group: g.name }, 'group member list unavailable');
-      }
-    });
+    // A few groups at a time: one after the other, 500 groups were 500 round trips in series;
+    // a handful in flight is still far from a browser's own fan-out.
+    const groups = [...next.values()];
+    await eachLimited(groups, GROUP_INFO_CONCURRENCY, async (g) => void (await this.resolveGroupNumber(g.gid)));
+    if (groups.length <= (this.deps.eagerMemberGroups ?? EAGER_MEMBER_GROUPS)) {
+      await eachLimited(groups, GROUP_INFO_CONCURRENCY, (g) => this.loadMembersOrWarn(g, true));
+      return;
+    }
+    const missing = groups.filter((g) => !g.members);
+    // 500 member lists were half of a start-up's requests, and most groups are quiet: the
+    // refresh returns now, the lists follow, and a group that speaks first has its list loaded first.
+    const generation = this.generation;
+    const previous = this.background;
+    this.background = (async () => {
+      await previous;
+      await eachLimited(missing, BACKGROUND_MEMBER_CONCURRENCY, async (g) => {
+        if (generation !== this.generation || this.groupsByGid.get(g.gid) !== g || g.members) return;
+        await this.loadMembersOrWarn(g);
+      });
+      if (generation === this.generation) this.deps.log.debug({ groups: missing.length }, 'group member lists loaded');
+    })();
+  }
+
+  private async loadMembersOrWarn(g: GroupContact, reread = false): Promise<void> {
+    const generation = this.generation;
+    try {
+      await (reread ? this.refreshGroupInfo(g.gid) : this.ensureGroupMembers(g.gid));
+    } catch (e) {
+      if (generation === this.generation) this.deps.log.warn({ err: e, group: g.name }, 'group member list unavailable');
+    }
+  }
+
+  /** The group with its member list, fetched now (once, however many ask) when not loaded yet. */
+  async ensureGroupMembers(gid: number): Promise<GroupContact | undefined> {
+    const g = this.groupsByGid.get(gid);
+    if (!g || g.members) return g;
+    const loading = this.membersLoading.get(gid);
+    if (loading) {
+      await loading.catch(() => undefined);
+      const now = this.groupsByGid.get(gid);
+      if (!now || now.members) return now;
+    }
+    return this.refreshGroupInfo(gid);
   }
 
   async refreshGroupInfo(gid: number): Promise<GroupContact | undefined> {
     const g = this.groupsByGid.get(gid);
     if (!g) return undefined;
-    const info = await getGroupInfo(this.deps.ctx(), g.code);
+    const loading = this.membersLoading.get(gid);
+    if (loading) await loading.catch(() => undefined);
+    const load = getGroupInfo(this.deps.ctx(), g.code).then((info) => {
+      // A group-list refresh during the request replaced the entry: the answer is for both.
+      const now = this.groupsByGid.get(gid);
+      if (now && now !== g && now.code === g.code) this.applyGroupInfo(now, info);
+      return this.applyGroupInfo(g, info);
+    });
+    this.membersLoading.set(gid, load);
+    try {
+      return await load;
+    } finally {
+      if (this.membersLoading.get(gid) === load) this.membersLoading.delete(gid);
+    }
+  }
+
+  private applyGroupInfo(g: GroupContact, info: Awaited<ReturnType<typeof getGroupInfo>>): GroupContact {
     g.members = new Map(info.members.map((m) => [m.uin, { ...m, ...(this.qqOfUin.has(m.uin) ? { qq: this.qqOfUin.get(m.uin)! } : {}) }]));
     if (info.owner !== undefined) g.owner = info.owner;
     if (info.name) g.name = info.name;

@@ -53,16 +53,30 @@ export class Inbound {
     const room = `${isGroup ? 'g' : 'd'}:${id}`;
     const isMember = () => (isGroup ? c.isGroupMember(id, e.sendUin) : c.isDiscussionMember(id, e.sendUin));
     const members = () => (isGroup ? c.group(id)?.members : c.discussion(id)?.members);
+    const key = `${room}:${e.sendUin}`;
+    const mayRefresh = () => {
+      const lastFailure = this.memberRefreshFailedAt.get(room);
+      return lastFailure === undefined || Date.now() - lastFailure >= MEMBER_REFRESH_RETRY_MS;
+    };
+    // A group whose member list has not loaded yet (they load after login): load it first, so a
+    // member who happens to repeat what the bridge just sent is not taken for its echo.
+    if (isGroup && c.group(id) && !members() && mayRefresh()) {
+      try {
+        await c.ensureGroupMembers(id);
+        this.refreshedFor.add(key); // as fresh as a refresh for this sender would be
+        this.memberRefreshFailedAt.delete(room);
+      } catch (err) {
+        this.memberRefreshFailedAt.set(room, Date.now());
+        this.deps.log.warn({ err, pollType: e.pollType, room }, 'member list refresh failed; relaying the message from an unknown sender');
+      }
+    }
     if (isMember()) return false;
     if (this.deps.recentSends.take(room, receivedText(e.content.items))) return true;
     if (isGroup && !c.group(id)) {
       await c.refreshGroups().catch((err) => this.deps.log.warn({ err }, 'group list refresh failed'));
       if (!c.group(id)) return false; // nothing to compare against
     }
-    const key = `${room}:${e.sendUin}`;
-    const lastFailure = this.memberRefreshFailedAt.get(room);
-    const mayRefresh = lastFailure === undefined || Date.now() - lastFailure >= MEMBER_REFRESH_RETRY_MS;
-    if (!this.refreshedFor.has(key) && mayRefresh) {
+    if (!this.refreshedFor.has(key) && mayRefresh()) {
       try {
         await (isGroup ? c.refreshGroupInfo(id) : c.refreshDiscussionInfo(id));
         this.refreshedFor.add(key);
@@ -95,7 +109,11 @@ export class Inbound {
           c.noteInfoSeq(e.gid, e.infoSeq);
           const n = await c.resolveGroupNumber(e.gid);
           if (n !== undefined) e.groupNumber = n;
-          const g = c.group(e.gid);
+          // Names come from the member list (the group card): load it now if it has not loaded yet.
+          const g = await c.ensureGroupMembers(e.gid).catch((err) => {
+            this.deps.log.debug({ err, gid: e.gid }, 'member list unavailable; the sender shows by number');
+            return c.group(e.gid);
+          });
           if (g) e.groupName = g.name;
           const qq = await c.memberQq(e.gid, e.sendUin);
           if (qq !== undefined) e.senderQq = qq;
@@ -124,6 +142,8 @@ export class Inbound {
           // Membership changed: refresh the group list and that group's members (§3.2 "refresh group data").
           await c.refreshGroups();
           if (g) g = c.group(g.gid) ?? g;
+          // Only this group's members changed: its list is read again (the others stay as loaded).
+          if (g) await c.refreshGroupInfo(g.gid).catch((err) => this.deps.log.warn({ err, group: g!.name }, 'group member list unavailable'));
           if (g) {
             const n = await c.resolveGroupNumber(g.gid);
             if (n !== undefined) e.groupNumber = n;

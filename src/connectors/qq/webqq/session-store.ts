@@ -22,7 +22,14 @@ export const storedSessionSchema = z.object({
   jar: z.unknown(),
   savedAt: z.string(),
   hashVersion: z.enum(['P', 'O', 'Q', 'N']).optional(),
+  /**
+   * This session's group numbers by gid (with the name seen beside it): a restart that relinks the
+   * session keeps its gids, so it need not ask get_friend_uin2 for each group again.
+   */
+  groups: z.array(z.object({ gid: z.number().int(), name: z.string(), number: z.number().int().positive() })).optional(),
 });
+
+export type StoredGroupNumber = NonNullable<z.infer<typeof storedSessionSchema>['groups']>[number];
 
 export type StoredSession = z.infer<typeof storedSessionSchema>;
 
@@ -42,7 +49,7 @@ export class SessionStore {
     this.file = path.join(stateDir, 'session.json');
   }
 
-  async save(session: Session, jar: unknown, hashVersion?: HashVersion): Promise<void> {
+  async save(session: Session, jar: unknown, hashVersion?: HashVersion, groups?: readonly StoredGroupNumber[]): Promise<void> {
     const data: StoredSession = {
       uin: session.uin,
       clientid: session.clientid,
@@ -54,6 +61,7 @@ export class SessionStore {
       jar,
       savedAt: new Date().toISOString(),
       ...(hashVersion ? { hashVersion } : {}),
+      ...(groups?.length ? { groups: [...groups] } : {}),
     };
     await ensureDir(this.stateDir);
     const tmp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;

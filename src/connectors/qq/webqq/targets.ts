@@ -33,7 +33,7 @@ export async function resolveTarget(c: Contacts, ctx: () => ApiContext, t: Stabl
       if ('group' in t.via) {
         const g = (await c.groupByNumber(t.via.group)) ?? (await c.refreshGroups().then(() => c.groupByNumber((t.via as { group: number }).group)));
         if (!g) throw new UnknownTargetError('get_c2cmsg_sig2', `the bot is not in QQ group ${t.via.group}`);
-        if (!g.members) await c.refreshGroupInfo(g.gid);
+        await c.ensureGroupMembers(g.gid);
         const uin = await memberUin(c, g.gid, t.qq, 'group');
         if (uin === undefined) throw new UnknownTargetError('get_c2cmsg_sig2', `QQ ${t.qq} is not a member of QQ group ${t.via.group}`);
         return { kind: 'sess', uin, serviceType: 0, sig: await getC2cMsgSig(ctx(), g.gid, uin, 0) };

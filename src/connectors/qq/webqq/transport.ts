@@ -194,7 +194,7 @@ export function createTransport(opts: TransportOptions): Transport {
     try {
       const res = await exchange(target, method, headers, payload, ro.timeoutMs ?? 30_000, ro.signal);
       storeCookies(realUrl, res.headers['set-cookie']);
-      log.debug({ method, url: scrubSecrets(realUrl.href), status: res.status, ms: Date.now() - started }, 'webqq http');
+      if (log.isLevelEnabled('debug')) log.debug({ method, url: scrubSecrets(realUrl.href), status: res.status, ms: Date.now() - started }, 'webqq http');
       return res;
     } catch (e) {
       if (ro.signal?.aborted) throw ro.signal.reason ?? e;

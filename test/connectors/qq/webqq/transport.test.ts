@@ -29,6 +29,9 @@ beforeAll(async () => {
         res.setHeader('location', 'http://w.qq.com/proxy.html?login2qq=1&webqq_type=10');
         res.setHeader('set-cookie', 'p_skey=abc; Domain=web2.qq.com; Path=/');
         res.end();
+      } else if (path === '/brief') {
+        res.setHeader('set-cookie', ['brief=1; Domain=qq.com; Path=/; Max-Age=1', 'dom=qq2; Domain=qq.com; Path=/']);
+        res.end('ok');
       } else if (path === '/bad') {
         res.end('<html>oops ptwebqq=SECRET</html>');
       } else {
@@ -112,6 +115,25 @@ describe('transport with endpoint override', () => {
     expect(err).toBeInstanceOf(TransportError);
     expect((err as TransportError).retryable).toBe(true);
     expect((err as TransportError).message).not.toContain('SECRET');
+  });
+
+  it('sends what the jar holds at each request, to the same path again and again: set, replaced, expired', async () => {
+    const t = createTransport({ endpoint, log: silentLogger });
+    await t.get('http://s.web2.qq.com/echo');
+    expect(last().headers.cookie).toBeUndefined();
+    await t.get('https://ssl.ptlogin2.qq.com/set');
+    await t.get('http://s.web2.qq.com/echo');
+    expect(last().headers.cookie).toBe('dom=qq');
+    await t.get('http://s.web2.qq.com/brief');
+    await t.get('http://s.web2.qq.com/echo');
+    expect(last().headers.cookie?.split('; ').sort()).toEqual(['brief=1', 'dom=qq2']);
+    t.setCookie('ptwebqq', 'p2', 'qq.com');
+    await t.get('http://s.web2.qq.com/echo');
+    expect(last().headers.cookie?.split('; ').sort()).toEqual(['brief=1', 'dom=qq2', 'ptwebqq=p2']);
+    // Max-Age=1: a second later the jar no longer sends it.
+    await new Promise((r) => setTimeout(r, 1100));
+    await t.get('http://s.web2.qq.com/echo');
+    expect(last().headers.cookie?.split('; ').sort()).toEqual(['dom=qq2', 'ptwebqq=p2']);
   });
 
   it('round-trips the jar and lets the client set domain cookies (116 rotation)', async () => {
