@@ -272,7 +272,27 @@ export class FakeTelegram {
 
   // --- HTTP ------------------------------------------------------------------------------------
 
+  /**
+   * Requests on one connection are handled one after the other, in arrival order, as the Bot API
+   * applies them: a client pipelining HTTP/1.1 requests (several written before the first answer;
+   * Node's server emits them at once) gets message ids in the order it wrote them.
+   */
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const before = this.connectionTurns.get(req.socket);
+    let done!: () => void;
+    const mine = new Promise<void>((r) => (done = r));
+    this.connectionTurns.set(req.socket, mine);
+    try {
+      await before;
+      await this.handleInTurn(req, res);
+    } finally {
+      done();
+    }
+  }
+
+  private readonly connectionTurns = new WeakMap<object, Promise<void>>();
+
+  private async handleInTurn(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
     const json = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
