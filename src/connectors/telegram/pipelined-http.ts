@@ -275,6 +275,7 @@ class Connection {
   /** Not written yet (the window is full), in order. */
   private readonly queued: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private corked = false;
   dead = false;
 
   constructor(
@@ -335,13 +336,21 @@ class Connection {
 
   private pump(): void {
     if (this.dead || this.queued.length === 0 || this.inflight.length >= this.opts.depth) return;
-    this.socket.cork();
+    // Requests issued in one run of the event loop (a caller starting several sends in a row)
+    // leave in one write: corked until the current callbacks and promise jobs are done.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
     while (this.queued.length > 0 && this.inflight.length < this.opts.depth) {
       const p = this.queued.shift()!;
       this.inflight.push(p);
       this.socket.write(p.bytes);
     }
-    this.socket.uncork();
     this.arm();
   }
 
