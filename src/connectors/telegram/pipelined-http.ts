@@ -2,8 +2,11 @@
  * A small HTTP/1.1 client that pipelines: requests to one origin are written back to back on ONE
  * keep-alive connection (at most `depth` unanswered) and the responses, which HTTP/1.1 returns in
  * request order (RFC 9112 §9.3.2), are matched to their callers in that order. Requests reach the
- * server in the order `request()` was called, so a caller that needs its requests applied in order
- * can issue the next one without waiting for the previous answer.
+ * server in the order `request()` was called, and a server may process only safe-method requests
+ * of a pipeline in parallel (same section), so POSTs are applied in that order: a caller that needs
+ * its requests applied in order can issue the next one without waiting for the previous answer.
+ * (§9.3.2 also asks a client that pipelines after a non-idempotent request to be able to recover
+ * from a partial failure: here that is the caller's, e.g. a durable outbox that resends.)
  *
  * It never sends a request twice: when the connection ends with requests unanswered (dropped, a
  * response with `Connection: close`, a timeout), every one of them fails with a PipelineError —
