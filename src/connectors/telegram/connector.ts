@@ -70,7 +70,7 @@ function pipelinedTransport(client: PipelinedClient, apiRoot: string, token: str
 class Turn {
   /** True once its requests are all issued, in order, behind the previous send's; false if it failed first. */
   readonly issued: Promise<boolean>;
-  /** True once it was delivered, false once it failed. */
+  /** True once it and every send to the chat before it were delivered; false once one failed. */
   readonly settled: Promise<boolean>;
   issue!: (ok: boolean) => void;
   settle!: (ok: boolean) => void;
@@ -515,7 +515,10 @@ export class TelegramConnector implements Connector {
       const ids = await this.sendInTurn(delivery, before, turn);
       if (!this.pipelineFrom.has(chat)) this.pipelineFrom.set(chat, 0);
       turn.issue(true);
-      turn.settle(true);
+      // Delivered counts only once everything before it was: a send made one at a time after a
+      // refusal waits for all sends ahead of it, not only the last (which may have overtaken it).
+      if (before) void before.settled.then((ok) => turn.settle(ok));
+      else turn.settle(true);
       return ids;
     } catch (e) {
       turn.issue(false);
