@@ -279,6 +279,7 @@ class Connection {
   private readonly queued: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
   private corked = false;
+  private everConnected = false;
   dead = false;
 
   constructor(
@@ -313,8 +314,6 @@ class Connection {
     this.socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => (this.everConnected = true));
     this.arm();
   }
-
-  private everConnected = false;
 
   get idle(): boolean {
     return this.inflight.length === 0 && this.queued.length === 0;
@@ -486,20 +485,4 @@ export class PipelinedClient {
     for (const c of [...this.conns.values()]) c.close();
     this.conns.clear();
   }
-}
-
-/**
- * A `fetch` for callers that take one (answers as the global Response): requests with a string or
- * bytes body go through `client`; any other (a stream, FormData) to `fallback`.
- */
-export function pipelinedFetch(client: PipelinedClient, fallback: typeof fetch = fetch): typeof fetch {
-  return (async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-    const body = init?.body;
-    if (input instanceof Request || (body !== undefined && body !== null && typeof body !== 'string' && !(body instanceof Uint8Array))) return fallback(input, init);
-    const headers: Record<string, string> = {};
-    new Headers(init?.headers).forEach((v, k) => (headers[k] = v));
-    const r = await client.request(input, { method: init?.method ?? 'GET', headers, ...(body != null ? { body } : {}), signal: init?.signal ?? null });
-    const nullBody = r.status === 204 || r.status === 304 || r.status === 205;
-    return new Response(nullBody ? null : r.body, { status: r.status, statusText: r.statusText, headers: r.headers });
-  }) as typeof fetch;
 }

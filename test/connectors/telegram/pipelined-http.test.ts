@@ -2,8 +2,13 @@
  * The pipelining HTTP/1.1 client against real servers on loopback: Node's own http server (which
  * answers pipelined requests in order) and, for framing Node never produces, a raw TCP server.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PipelineError, PipelinedClient, ResponseParser, serializeRequest } from '../../../src/connectors/telegram/pipelined-http.js';
@@ -179,6 +184,36 @@ describe('PipelinedClient over a real node:http server', () => {
       });
     });
     await expect(post(c, `http://127.0.0.1:${port}/x`, 1)).rejects.toMatchObject({ code: 'connect', written: false });
+  });
+});
+
+describe('PipelinedClient over TLS (how api.telegram.org is reached)', () => {
+  it('pipelines on one TLS connection, checking the certificate against the given CA and the host name', async () => {
+    // A throwaway self-signed certificate for localhost (openssl is on every machine the suite runs on).
+    const dir = mkdtempSync(join(tmpdir(), 'pipelined-tls-'));
+    closers.push(() => rmSync(dir, { recursive: true, force: true }));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost', '-days', '1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    const cert = readFileSync(join(dir, 'cert.pem'));
+    let sockets = 0;
+    const server = https.createServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => res.end(Buffer.concat(chunks)));
+    });
+    server.on('secureConnection', () => sockets++);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    closers.push(() => {
+      server.closeAllConnections();
+      return new Promise<void>((r) => server.close(() => r()));
+    });
+    const port = (server.address() as AddressInfo).port;
+    const c = client({ tls: { ca: cert } });
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => post(c, `https://localhost:${port}/bot1:x/sendMessage`, i)));
+    expect(answers.map((a) => (a.json() as { id: string }).id)).toEqual(Array.from({ length: 20 }, (_, i) => String(i)));
+    expect(sockets).toBe(1);
+    // Without the CA the certificate is refused: nothing was sent.
+    const strict = client();
+    await expect(post(strict, `https://localhost:${port}/x`, 1)).rejects.toMatchObject({ code: 'connect', written: false });
   });
 });
 
