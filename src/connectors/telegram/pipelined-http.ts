@@ -40,9 +40,10 @@ export interface PipelinedClientOptions {
   /** The connection fails when requests wait this long with no byte of answer (ms, default 60 s). */
   responseTimeoutMs?: number;
   /**
-   * An idle connection is closed after this long (ms, default 4 s): before a server's own
-   * keep-alive timeout (Node's is 5 s), so a request is not written into a connection the server
-   * is closing — it would fail without having been processed, and be worth a retry for nothing.
+   * An idle connection is closed after this long (ms, default 4 s), or 1 s before the timeout a
+   * server announces (`Keep-Alive: timeout=N`, as undici does): before the server's own keep-alive
+   * timeout (Node's is 5 s), so a request is not written into a connection the server is closing —
+   * it would fail without having been processed, and be worth a retry for nothing.
    */
   idleTimeoutMs?: number;
   /** Largest response body taken (bytes, default 16 MiB). */
@@ -280,6 +281,7 @@ class Connection {
   private timer: NodeJS.Timeout | undefined;
   private corked = false;
   private everConnected = false;
+  private idleMs: number;
   dead = false;
 
   constructor(
@@ -295,6 +297,7 @@ class Connection {
         : net.connect({ host, port });
     this.socket.setNoDelay(true);
     this.parser = new ResponseParser(opts.maxResponseBytes);
+    this.idleMs = opts.idleTimeoutMs;
     this.socket.on('data', (d: Buffer) => this.onData(d));
     this.socket.on('end', () => {
       try {
@@ -379,6 +382,8 @@ class Connection {
     }
     p.unlisten();
     if (!p.abandoned) p.resolve(toResponse(a));
+    const announced = /(?:^|[,;\s])timeout=(\d+)/i.exec(a.headers['keep-alive'] ?? '')?.[1];
+    if (announced !== undefined) this.idleMs = Math.max(0, Number(announced) * 1000 - 1000);
     if (a.close) {
       // The server processes nothing written after this request (RFC 9112 §9.6).
       this.fail(new PipelineError('the server closed the connection (Connection: close) before answering', 'closed', true));
@@ -395,7 +400,7 @@ class Connection {
     if (this.inflight.length > 0) {
       this.timer = setTimeout(() => this.fail(new PipelineError(`no answer from the server in ${this.opts.responseTimeoutMs} ms`, 'timeout', true)), this.opts.responseTimeoutMs);
     } else if (this.queued.length === 0) {
-      this.timer = setTimeout(() => this.fail(new PipelineError('idle connection closed', 'closed', false)), this.opts.idleTimeoutMs);
+      this.timer = setTimeout(() => this.fail(new PipelineError('idle connection closed', 'closed', false)), this.idleMs);
       this.timer.unref();
     }
   }

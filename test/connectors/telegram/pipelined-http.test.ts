@@ -173,6 +173,19 @@ describe('PipelinedClient over a real node:http server', () => {
     expect(srv.seen.map((s) => s.id)).not.toContain('never');
   });
 
+  it('closes an idle connection before the server would: its announced Keep-Alive timeout less 1 s', async () => {
+    const srv = await echoServer();
+    const c = client({ idleTimeoutMs: 60_000 });
+    await post(c, srv.url, 'a');
+    await new Promise((r) => setTimeout(r, 200));
+    await post(c, srv.url, 'b'); // kept alive meanwhile
+    expect(srv.sockets()).toBe(1);
+    await new Promise((r) => setTimeout(r, 4_300)); // Node's server announces timeout=5: closed by us after 4 s
+    await post(c, srv.url, 'c');
+    expect(srv.sockets()).toBe(2);
+    expect(srv.seen.map((s) => s.id)).toEqual(['a', 'b', 'c']);
+  });
+
   it('no answer within the response timeout fails the connection; a refused connection fails as not written', async () => {
     const srv = await echoServer((id) => id === 'hang');
     const c = client({ responseTimeoutMs: 100 });
