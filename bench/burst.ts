@@ -19,6 +19,8 @@ const TG_USER = { id: 777001, first_name: 'Tess' };
 const CHAT = -1001000000;
 const CHANNEL = channelName(0);
 const RAISED = { perSecond: 100_000, burst: 100_000 };
+/** The Telegram connector's default `capabilities.pipeline`. */
+const TG_PIPELINE = 16;
 
 export interface BurstResult {
   n: number;
@@ -26,6 +28,9 @@ export interface BurstResult {
   /** The same n through the target's last hop alone, without the bridge, in the same run (msgs/s). */
   ceiling: number;
   ceilingWhat: string;
+  /** A second ceiling, when the target's last hop has another way to keep order (Telegram: pipelined). */
+  ceiling2?: number;
+  ceiling2What?: string;
   lost: number;
   duplicated: number;
   /** Tokens that arrived before one with a smaller number. */
@@ -65,6 +70,36 @@ async function tgSerialCeiling(apiRoot: string, n: number): Promise<number> {
     (async () => { for (let i = 0; i < 50; i++) await post(i); const t0 = performance.now();
       for (let i = 0; i < ${n}; i++) await post(i);
       process.stdout.write(String(${n} / ((performance.now() - t0) / 1000))); agent.destroy(); })();`;
+  const child = spawn(process.execPath, ['-e', script, `${apiRoot}/bot${TG_TOKEN}/sendMessage`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise((r) => child.on('exit', r));
+  return Number(out);
+}
+
+/**
+ * The Telegram side's ceiling with HTTP/1.1 pipelining, as the bridge sends: the same n
+ * sendMessage written back to back on one connection, at most `depth` unanswered, from a bare
+ * node process with its own minimal client (the fake answers chunked: a response ends with the
+ * last-chunk line, which no JSON body contains).
+ */
+async function tgPipelinedCeiling(apiRoot: string, n: number, depth: number): Promise<number> {
+  const script = `
+    const net = require('node:net');
+    const url = new URL(process.argv[1]);
+    const sock = net.connect(Number(url.port), url.hostname);
+    sock.setNoDelay(true);
+    const req = (i) => { const body = JSON.stringify({ chat_id: ${CHAT}, text: 'ceiling ' + i, parse_mode: 'HTML' });
+      return 'POST ' + url.pathname + ' HTTP/1.1\\r\\nhost: ' + url.host + '\\r\\nconnection: keep-alive\\r\\ncontent-type: application/json\\r\\ncontent-length: ' + Buffer.byteLength(body) + '\\r\\n\\r\\n' + body; };
+    const END = '\\r\\n0\\r\\n\\r\\n';
+    let sent = 0, done = 0, goal = 0, tail = '', finish;
+    const pump = () => { let out = ''; while (sent < goal && sent - done < ${depth}) out += req(sent++); if (out) sock.write(out); };
+    sock.on('data', (d) => { const s = tail + d.toString('latin1'); let at = 0;
+      for (;;) { const i = s.indexOf(END, at); if (i < 0) break; done++; at = i + END.length; }
+      tail = s.slice(Math.max(at, s.length - END.length + 1)); if (done === goal) finish(); else pump(); });
+    const phase = (k) => new Promise((r) => { finish = r; goal += k; pump(); });
+    (async () => { await phase(50); const t0 = performance.now(); await phase(${n});
+      process.stdout.write(String(${n} / ((performance.now() - t0) / 1000))); sock.destroy(); })();`;
   const child = spawn(process.execPath, ['-e', script, `${apiRoot}/bot${TG_TOKEN}/sendMessage`], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -163,9 +198,12 @@ export async function benchBursts(ircd: Ircd, n = 1000): Promise<{ ircToTg: Burs
       return score(got(), n, t0, last);
     };
     const tgCeiling = await tgSerialCeiling(tg.apiRoot, n);
+    const tgPipelined = await tgPipelinedCeiling(tg.apiRoot, n, TG_PIPELINE);
     const ircToTg = await run((k) => human.say(CHANNEL, `burst [b${k}]`), tgReader());
     ircToTg.ceiling = tgCeiling;
     ircToTg.ceilingWhat = 'ordered sendMessage to the fake, one at a time, from a bare node process';
+    ircToTg.ceiling2 = tgPipelined;
+    ircToTg.ceiling2What = `the same sendMessage pipelined ${TG_PIPELINE} deep on one connection (as the bridge sends), from a bare node process`;
     const ircCeil = await ircCeiling(ircd, human, n);
     const tgToIrc = await run((k) => void tg.message(CHAT, TG_USER, { text: `burst [c${k}]` }), ircReader());
     tgToIrc.ceiling = ircCeil;

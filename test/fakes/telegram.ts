@@ -27,6 +27,8 @@ interface Injection {
   description: string;
   retryAfter?: number;
   remaining: number;
+  /** Matching calls still let through before the failures start. */
+  skip: number;
 }
 
 const ALLOWED_TAGS = new Set(['b', 'strong', 'i', 'em', 'u', 'ins', 's', 'strike', 'del', 'a', 'code', 'pre', 'tg-spoiler', 'span', 'blockquote', 'tg-emoji']);
@@ -173,12 +175,16 @@ export class FakeTelegram {
 
   // --- test helpers ---------------------------------------------------------------------------
 
-  /** The next `count` calls (of `method`, or any method) fail with this error. */
-  fail(code: number, opts: { method?: string; count?: number; retryAfter?: number; description?: string } = {}): void {
+  /** The next `count` calls (of `method`, or any method) fail with this error; with `after`, once that many more went through. */
+  fail(code: number, opts: { method?: string; count?: number; retryAfter?: number; description?: string; after?: number } = {}): void {
     const description =
       opts.description ?? (code === 429 ? `Too Many Requests: retry after ${opts.retryAfter ?? 1}` : code >= 500 ? 'Internal Server Error' : 'Bad Request');
-    this.injections.push({ method: opts.method, code, description, retryAfter: opts.retryAfter, remaining: opts.count ?? 1 });
+    this.injections.push({ method: opts.method, code, description, retryAfter: opts.retryAfter, remaining: opts.count ?? 1, skip: opts.after ?? 0 });
   }
+
+  /** The most requests seen at once on one connection, received and not yet answered (HTTP/1.1 pipelining). */
+  maxPipelined = 0;
+  private readonly waitingOn = new WeakMap<object, number>();
 
   /** Ids of the updates Telegram still holds (not confirmed by a getUpdates offset past them). */
   unconfirmed(): number[] {
@@ -272,7 +278,31 @@ export class FakeTelegram {
 
   // --- HTTP ------------------------------------------------------------------------------------
 
+  /**
+   * Requests on one connection are handled one after the other, in arrival order, as the Bot API
+   * applies them: a client pipelining HTTP/1.1 requests (several written before the first answer;
+   * Node's server emits them at once) gets message ids in the order it wrote them.
+   */
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const waiting = (this.waitingOn.get(req.socket) ?? 0) + 1;
+    this.waitingOn.set(req.socket, waiting);
+    this.maxPipelined = Math.max(this.maxPipelined, waiting);
+    res.on('finish', () => this.waitingOn.set(req.socket, (this.waitingOn.get(req.socket) ?? 1) - 1));
+    const before = this.connectionTurns.get(req.socket);
+    let done!: () => void;
+    const mine = new Promise<void>((r) => (done = r));
+    this.connectionTurns.set(req.socket, mine);
+    try {
+      await before;
+      await this.handleInTurn(req, res);
+    } finally {
+      done();
+    }
+  }
+
+  private readonly connectionTurns = new WeakMap<object, Promise<void>>();
+
+  private async handleInTurn(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
     const json = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
@@ -300,8 +330,10 @@ export class FakeTelegram {
     this.calls.push(method);
     await this.held.get(method);
     try {
-      const inj = this.injections.find((i) => i.method === undefined || i.method === method);
-      if (inj && method !== 'getUpdates' && method !== 'getMe' && method !== 'deleteWebhook') {
+      const exempt = method === 'getUpdates' || method === 'getMe' || method === 'deleteWebhook';
+      const inj = exempt ? undefined : this.injections.find((i) => i.method === undefined || i.method === method);
+      if (inj && inj.skip > 0) inj.skip--;
+      else if (inj) {
         if (--inj.remaining <= 0) this.injections.splice(this.injections.indexOf(inj), 1);
         throw new ApiError(inj.code, inj.description, inj.retryAfter);
       }

@@ -9,7 +9,7 @@
  */
 import http from 'node:http';
 import { telegramPictureMode } from './pictures.js';
-import { Bot, BotError, GrammyError, HttpError, InputFile } from 'grammy';
+import { Api, Bot, BotError, GrammyError, HttpError, InputFile, type Transformer } from 'grammy';
 import type { Message, Update, UserFromGetMe } from 'grammy/types';
 import { autoRetry, type AutoRetryOptions } from '@grammyjs/auto-retry';
 import { backoffDelay } from '../../core/backoff.js';
@@ -24,6 +24,7 @@ import type { TelegramConfig } from './config.js';
 import { imageFallbackText, renderForTelegram, type OutItem } from './format.js';
 import { downloadFile, messageParts, senderOf, type FetchFile } from './inbound.js';
 import { listen } from '../../util/listen.js';
+import { PipelinedClient } from './pipelined-http.js';
 
 export const NETWORK = 'telegram';
 
@@ -36,6 +37,47 @@ export interface TelegramConnectorOptions {
   restart?: { minMs: number; maxMs: number };
   /** For metrics: called on every 429 answer, including those auto-retry handles. */
   onRateLimited?: (retryAfterSec: number | undefined) => void;
+  /** Sends to one chat in flight at once (HTTP/1.1 pipelining on one connection; default 16, 1: off). */
+  pipeline?: number;
+  /** After a chat refused a send (429, 5xx, our HTML), sends to it go one at a time this long (ms, default 60 s). */
+  serialAfterRefusalMs?: number;
+}
+
+/**
+ * The short JSON methods a send is made of: they go through the pipelining client, on one
+ * connection, in the order they are called. getUpdates (a 30 s long poll), uploads and the rest
+ * keep grammY's own transport, so a long poll never holds up a send.
+ */
+const PIPELINED_METHODS = new Set(['sendMessage', 'editMessageText', 'deleteMessage']);
+
+/** A grammY transport for PIPELINED_METHODS through `client`; other methods go on to `prev`. */
+function pipelinedTransport(client: PipelinedClient, apiRoot: string, token: string): Transformer {
+  return (async (prev, method, payload, signal) => {
+    if (!PIPELINED_METHODS.has(method)) return prev(method, payload, signal);
+    // As grammY sends JSON payloads: null values left out.
+    const body = JSON.stringify(payload, (_k, v: unknown) => v ?? undefined);
+    try {
+      const res = await client.request(`${apiRoot}/bot${token}/${method}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: signal ?? null });
+      return res.json();
+    } catch (e) {
+      // Never the URL: it holds the token.
+      throw new HttpError(`Network request for '${method}' failed! ${e instanceof Error ? e.message : String(e)}`, e);
+    }
+  }) as Transformer;
+}
+
+/** One send's place in its chat's order (see TelegramConnector.send). */
+class Turn {
+  /** True once its requests are all issued, in order, behind the previous send's; false if it failed first. */
+  readonly issued: Promise<boolean>;
+  /** True once it and every send to the chat before it were delivered; false once one failed. */
+  readonly settled: Promise<boolean>;
+  issue!: (ok: boolean) => void;
+  settle!: (ok: boolean) => void;
+  constructor() {
+    this.issued = new Promise((r) => (this.issue = r));
+    this.settled = new Promise((r) => (this.settle = r));
+  }
 }
 
 /** Bot API getFile only serves files up to 20 MB. */
@@ -90,6 +132,14 @@ export class TelegramConnector implements Connector {
   private inputStopping: Promise<void> | undefined;
   private pollAbort: AbortController | undefined;
   private wakePause: (() => void) | undefined;
+  /** Short JSON calls (sends, edits, deletes) to the Bot API, pipelined on one connection. */
+  private readonly http: PipelinedClient;
+  /** The API for pipelined sends: the pipelined transport, without auto-retry (see sendInTurn). */
+  private readonly pipelinedApi: Api;
+  /** Per chat: the send started last, for the next one to follow. */
+  private readonly turns = new Map<string, Turn>();
+  /** Per chat: when sends may overlap again (absent: not before a send to it succeeded). */
+  private readonly pipelineFrom = new Map<string, number>();
 
   constructor(
     private readonly config: TelegramConfig,
@@ -104,15 +154,29 @@ export class TelegramConnector implements Connector {
       deletes: true,
       kinds: ['message', 'action', 'notice'],
       rateLimit: config.rateLimit,
+      // Requests to a chat are written on one connection in the order its sends start, and the
+      // Bot API applies them in the order received; see send() for what a refusal costs.
+      pipeline: Math.max(1, opts.pipeline ?? 16),
     };
+    this.http = new PipelinedClient({ depth: this.capabilities.pipeline! });
     this.bot = new Bot(config.token, { client: { apiRoot: config.apiRoot } });
-    // Installed first so it sits inside auto-retry and sees every 429, not only the last.
+    this.pipelinedApi = new Api(config.token, { apiRoot: config.apiRoot });
     const onRateLimited = opts.onRateLimited;
-    if (onRateLimited) {
-      this.bot.api.config.use(async (prev, method, payload, signal) => {
-        const res = await prev(method, payload, signal);
-        if (!res.ok && res.error_code === 429) onRateLimited(res.parameters?.retry_after);
-        return res;
+    for (const api of [this.bot.api, this.pipelinedApi]) {
+      // Innermost: the transport. Then, inside auto-retry so they see every refusal, not only the
+      // last: the metrics hook, and the switch of a chat that refused a send to one at a time.
+      api.config.use(pipelinedTransport(this.http, config.apiRoot, config.token));
+      api.config.use(async (prev, method, payload, signal) => {
+        const chat = (payload as { chat_id?: unknown } | undefined)?.chat_id;
+        try {
+          const res = await prev(method, payload, signal);
+          if (!res.ok && res.error_code === 429) onRateLimited?.(res.parameters?.retry_after);
+          if (!res.ok && chat !== undefined && (res.error_code === 429 || res.error_code >= 500 || /can't parse entities/i.test(res.description))) this.refused(String(chat));
+          return res;
+        } catch (e) {
+          if (chat !== undefined && PIPELINED_METHODS.has(method)) this.refused(String(chat));
+          throw e;
+        }
       });
     }
     this.bot.api.config.use(
@@ -211,6 +275,7 @@ export class TelegramConnector implements Connector {
     this.stopping = true;
     this.ready = false;
     this.ctx = undefined;
+    this.http.close();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -427,23 +492,92 @@ export class TelegramConnector implements Connector {
   // -------------------------------------------------------------------------------------------
   // Sending
 
+  /**
+   * Sends to one chat overlap (the outbox pipelines up to `capabilities.pipeline` of them): a send
+   * that is one request (a text message, a delete of one message) issues it only after the send
+   * started before it issued its own, and not at all when that one failed first, so the requests
+   * are written on the one connection in queue order and Telegram applies them in that order.
+   *
+   * What this cannot undo: a send Telegram refuses (429, 5xx, our HTML) after the ones behind it
+   * were already written is overtaken by those — at most `pipeline` − 1 of them — when it is sent
+   * again. So after a refusal a chat goes back to one send at a time (each after the previous
+   * one's result, with auto-retry) for `serialAfterRefusalMs`, as it starts before its first
+   * success; and sends made of several requests (split text, pictures, edits) always go alone.
+   */
   async send(delivery: Delivery): Promise<string[]> {
     if (!this.ready) throw new DeliveryError('retryable', 'Telegram connector is not connected');
     const chat = delivery.room;
     const msg = delivery.message;
+    const before = this.turns.get(chat);
+    const turn = new Turn();
+    this.turns.set(chat, turn);
     try {
-      if (msg.kind === 'delete') return await this.deleteAll(chat, delivery.deleteOfRemoteIds ?? [], delivery.alreadySent ?? []);
-      if (msg.editOf !== undefined) {
-        const edited = await this.tryEdit(chat, msg, delivery.editOfRemoteIds);
-        if (edited) return [];
-        return await this.sendItems(chat, renderForTelegram(degradeEdit(msg)), delivery.replyToRemoteId);
-      }
-      return await this.sendItems(chat, renderForTelegram(msg), delivery.replyToRemoteId);
+      const ids = await this.sendInTurn(delivery, before, turn);
+      if (!this.pipelineFrom.has(chat)) this.pipelineFrom.set(chat, 0);
+      turn.issue(true);
+      // Delivered counts only once everything before it was: a send made one at a time after a
+      // refusal waits for all sends ahead of it, not only the last (which may have overtaken it).
+      if (before) void before.settled.then((ok) => turn.settle(ok));
+      else turn.settle(true);
+      return ids;
     } catch (e) {
+      turn.issue(false);
+      turn.settle(false);
       const err = toDeliveryError(e);
       this.log.warn({ room: chat, id: msg.id, kind: err.kind, err: err.message }, 'Telegram delivery failed');
       throw err;
+    } finally {
+      if (this.turns.get(chat) === turn) this.turns.delete(chat);
     }
+  }
+
+  private pipelining(chat: string): boolean {
+    const from = this.pipelineFrom.get(chat);
+    return this.capabilities.pipeline! > 1 && from !== undefined && Date.now() >= from;
+  }
+
+  /** A chat refused a send: one at a time to it for a while (see send). */
+  private refused(chat: string): void {
+    this.pipelineFrom.set(chat, Date.now() + (this.opts.serialAfterRefusalMs ?? 60_000));
+  }
+
+  private async sendInTurn(delivery: Delivery, before: Turn | undefined, turn: Turn): Promise<string[]> {
+    const chat = delivery.room;
+    const msg = delivery.message;
+    const items = msg.kind === 'delete' || msg.editOf !== undefined ? undefined : renderForTelegram(msg);
+    const single = this.singleRequest(delivery, items);
+    if (single && this.pipelining(chat)) {
+      if (before && !(await before.issued)) throw new DeliveryError('retryable', 'an earlier message to this chat did not get out; this one waits for it');
+      // A refusal may have come in meanwhile.
+      if (this.pipelining(chat)) {
+        const mark = this.http.issued;
+        const result = single(this.pipelinedApi);
+        // Taken into the connection's order before any await: the next send may follow at once.
+        // (Were it not, as with a grammY that awaited first, the next one waits for the result.)
+        if (this.http.issued > mark) turn.issue(true);
+        return await result;
+      }
+    }
+    if (before && !(await before.settled)) throw new DeliveryError('retryable', 'an earlier message to this chat was not delivered; this one waits for it');
+    if (msg.kind === 'delete') return await this.deleteAll(this.bot.api, chat, delivery.deleteOfRemoteIds ?? [], delivery.alreadySent ?? []);
+    if (msg.editOf !== undefined) {
+      const edited = await this.tryEdit(chat, msg, delivery.editOfRemoteIds);
+      if (edited) return [];
+      return await this.sendItems(this.bot.api, chat, renderForTelegram(degradeEdit(msg)), delivery.replyToRemoteId);
+    }
+    return await this.sendItems(this.bot.api, chat, items!, delivery.replyToRemoteId);
+  }
+
+  /** The send as one pipelinable request, when it is one: a text message, or a delete of one message. */
+  private singleRequest(d: Delivery, items: OutItem[] | undefined): ((api: Api) => Promise<string[]>) | undefined {
+    if (d.message.kind === 'delete') {
+      const ids = d.deleteOfRemoteIds ?? [];
+      const done = d.alreadySent ?? [];
+      if (ids.filter((id) => !done.includes(id)).length !== 1) return undefined;
+      return (api) => this.deleteAll(api, d.room, ids, done);
+    }
+    if (!items || items.length !== 1 || items[0]!.type !== 'text') return undefined;
+    return (api) => this.sendItems(api, d.room, items, d.replyToRemoteId);
   }
 
   /**
@@ -451,12 +585,12 @@ export class TelegramConnector implements Connector {
    * retry after a lost answer, or a person deleted it): the goal is reached. Any other refusal
    * (older than 48 hours, no right to delete it) is final.
    */
-  private async deleteAll(chat: string, ids: readonly string[], alreadyDone: readonly string[]): Promise<string[]> {
+  private async deleteAll(api: Api, chat: string, ids: readonly string[], alreadyDone: readonly string[]): Promise<string[]> {
     const done = [...alreadyDone];
     for (const id of ids) {
       if (done.includes(id)) continue;
       try {
-        await this.bot.api.deleteMessage(chat, Number(id));
+        await api.deleteMessage(chat, Number(id));
       } catch (e) {
         if (e instanceof GrammyError && e.error_code === 400 && /message to delete not found/i.test(e.description)) {
           this.log.debug({ room: chat, message: id }, 'the Telegram message to delete is gone already');
@@ -500,7 +634,7 @@ export class TelegramConnector implements Connector {
     }
   }
 
-  private async sendItems(chat: string, items: OutItem[], replyTo: string | undefined): Promise<string[]> {
+  private async sendItems(api: Api, chat: string, items: OutItem[], replyTo: string | undefined): Promise<string[]> {
     const ids: string[] = [];
     const replyParams = () =>
       replyTo !== undefined && ids.length === 0
@@ -515,7 +649,7 @@ export class TelegramConnector implements Connector {
         if (stored && mode !== 'link') {
           const file = () => new InputFile(stored.data, p.name ?? (mode === 'document' ? documentName(stored.mime) : 'image'));
           const send = (o: { caption: string; parse_mode?: 'HTML' }): Promise<{ message_id: number }> =>
-            mode === 'photo' ? this.bot.api.sendPhoto(chat, file(), { ...o, ...replyParams() }) : this.bot.api.sendDocument(chat, file(), { ...o, ...replyParams() });
+            mode === 'photo' ? api.sendPhoto(chat, file(), { ...o, ...replyParams() }) : api.sendDocument(chat, file(), { ...o, ...replyParams() });
           const sent = await this.withHtmlFallback(
             () => send({ caption: item.captionHtml, parse_mode: 'HTML' }),
             () => send({ caption: item.captionPlain }),
@@ -525,13 +659,13 @@ export class TelegramConnector implements Connector {
         }
         const url = p.url ?? (p.mediaId ? this.ctx?.media.urlFor(p.mediaId) : undefined);
         const text = `${item.captionPlain}: ${imageFallbackText(p, url)}`;
-        const sent = await this.bot.api.sendMessage(chat, text, replyParams());
+        const sent = await api.sendMessage(chat, text, replyParams());
         ids.push(String(sent.message_id));
         continue;
       }
       const sent = await this.withHtmlFallback(
-        () => this.bot.api.sendMessage(chat, item.html, { parse_mode: 'HTML', ...replyParams() }),
-        () => this.bot.api.sendMessage(chat, item.plain, replyParams()),
+        () => api.sendMessage(chat, item.html, { parse_mode: 'HTML', ...replyParams() }),
+        () => api.sendMessage(chat, item.plain, replyParams()),
       );
       ids.push(String(sent.message_id));
     }

@@ -189,3 +189,35 @@ describe('TelegramConnector through a Relay and the fake Bot API', () => {
     expect(toQQ()[0]!.parts).toEqual([{ type: 'text', text: 'via hook' }]);
   });
 });
+
+describe('Telegram sends pipelined to a chat (limits raised)', () => {
+  it('a refusal is overtaken at most by what was already written; for a while after it, a refusal costs no order at all', async () => {
+    const { fake, qq } = await setup({ config: { rateLimit: { perSecond: 100_000, burst: 100_000 } } });
+    const nums = (tag: string) => fake.sentTo(CHAT).map((s) => /^<b>alice<\/b>: (\w+) (\d+)$/.exec(s.text ?? '')).filter((m) => m?.[1] === tag).map((m) => Number(m![2]));
+    const burst = async (tag: string) => {
+      const ids = Array.from({ length: 60 }, (_, i) => i);
+      await Promise.all(ids.map((i) => qq.inject(QQ.room, { text: `${tag} ${i}` })));
+      await waitFor(() => new Set(nums(tag)).size === 60, `60 ${tag} messages`, 10_000);
+      return nums(tag);
+    };
+    await qq.inject(QQ.room, { text: 'warm 0' }); // a chat is sent to one at a time until a send to it succeeded
+    await waitFor(() => nums('warm').length === 1, 'the first message', 5_000);
+
+    fake.fail(429, { method: 'sendMessage', count: 1, retryAfter: 1, after: 20 });
+    const first = await burst('one');
+    expect(fake.maxPipelined).toBeGreaterThan(1);
+    const refused = first.filter((n, i) => first.indexOf(n) === i && first.slice(0, i).some((m) => m > n));
+    expect(refused.length).toBeLessThanOrEqual(1);
+    expect([...first].sort((a, b) => a - b)).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    for (const r of refused) {
+      expect(first.filter((n) => n !== r)).toEqual(Array.from({ length: 60 }, (_, i) => i).filter((n) => n !== r));
+      expect(first.indexOf(r) - r).toBeLessThanOrEqual(15);
+    }
+
+    // Within 60 s of that refusal the chat is sent to one at a time: another refusal is retried in place.
+    fake.fail(429, { method: 'sendMessage', count: 1, retryAfter: 1, after: 20 });
+    expect(await burst('two')).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    // Both refusals were met, and nothing else was sent twice.
+    expect(fake.calls.filter((c) => c === 'sendMessage')).toHaveLength(1 + 61 + 61);
+  }, 20_000);
+});
