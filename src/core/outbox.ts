@@ -66,6 +66,13 @@ export interface OutboxOptions {
    * default 1). Default 16.
    */
   maxUnconfirmed?: number;
+  /**
+   * A worker that sent everything queued for its target keeps the last delivered-marks this long
+   * (ms) before committing them alone: a message arriving meanwhile writes them in its own intake
+   * transaction (`issueWaitingMarks`), so a steady trickle costs one commit a message, not two.
+   * The crash bound is unchanged (`maxUnconfirmed`). Default 25; 0 commits them at once.
+   */
+  markIdleMs?: number;
   /** First retry delay; doubles per attempt up to `maxBackoffMs`, with jitter. */
   baseBackoffMs?: number;
   maxBackoffMs?: number;
@@ -120,6 +127,10 @@ interface Worker {
   marks: Array<{ seq: number; sourceId: string; remoteIds: string[] }>;
   /** Items of the current read already delivered as part of a joined send (Connector.join). */
   carried: Set<number>;
+  /** Everything read was sent and nothing else is queued: its marks wait for a group to join. */
+  lingering: boolean;
+  /** The last read was sent to the end (not cut short by a failure or a stop). */
+  drained: boolean;
   bucket: TokenBucket | undefined;
   pausedReason: string | undefined;
   waitingForConnection: boolean;
@@ -194,6 +205,8 @@ export class Outbox {
       unconfirmed: [],
       marks: [],
       carried: new Set(),
+      lingering: false,
+      drained: false,
       bucket: undefined,
       pausedReason: undefined,
       waitingForConnection: false,
@@ -274,6 +287,14 @@ export class Outbox {
     }
   }
 
+  /**
+   * Issues the delivered-marks of idle workers now, in the caller's turn: the intake calls it as
+   * it writes a group, so the marks share that group's commit.
+   */
+  issueWaitingMarks(): void {
+    for (const w of this.workers.values()) if (w.lingering && w.marks.length > 0) this.issueMarks(w);
+  }
+
   /** Waits until every delivered-mark of the worker is committed. */
   private async settleMarks(w: Worker): Promise<void> {
     this.issueMarks(w);
@@ -333,7 +354,20 @@ export class Outbox {
           return; // nothing queued; the next kick starts a new worker
         }
         w.carried.clear();
+        w.drained = false;
         if (!(await this.deliverAll(w, items))) return;
+        // Nothing else is queued (a new item kicks): give a message that may follow soon the
+        // chance to carry these marks in its commit, and stay ready to send it without a read
+        // waiting on a commit of our own.
+        const idle = this.opts.markIdleMs ?? 25;
+        if (idle > 0 && w.drained && items.length < batchSize && !w.kicked && w.marks.length > 0 && !this.stopped) {
+          w.lingering = true;
+          try {
+            await w.signal.wait(idle);
+          } finally {
+            w.lingering = false;
+          }
+        }
       }
     } catch (e) {
       if (isStoreError(e)) w.log.warn({ err: e.message }, 'outbox worker stopped while the store was unavailable');
@@ -441,7 +475,10 @@ export class Outbox {
         window.push({ item, message, joined, result });
       }
       const head = window.shift();
-      if (!head) return !stopped && !this.stopped;
+      if (!head) {
+        w.drained = !stopped && !this.stopped;
+        return w.drained;
+      }
       const r = await head.result;
       if (r.ok) {
         if (head.joined) await this.deliveredJoined(w, head.joined, r.remoteIds);
