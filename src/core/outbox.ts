@@ -7,7 +7,7 @@ import type { Connector, Delivery, MediaAccess } from './connector.js';
 import { joinedSend, type JoinedSend } from './outbox-join.js';
 import { degrade, degradeDelete, degradeEdit, degradeReply } from './degrade.js';
 import { isDeliveryError } from './errors.js';
-import { IdMap } from './idmap.js';
+import { IdMap, PendingDeliveries } from './idmap.js';
 import type { BridgeMessage, RoomRef } from './message.js';
 import type { RelayObserver } from './observer.js';
 import type { StoreGate } from './store-gate.js';
@@ -158,6 +158,8 @@ export class Outbox {
   private readonly rateLimitedAttempts = new Map<number, number>();
   private readonly store: OutboxStore & MessageMapStore;
   private readonly ids: IdMap;
+  /** Delivered items whose message_map rows are not committed yet; the relay's lookups share it. */
+  readonly pendingIds = new PendingDeliveries();
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly random: () => number;
@@ -165,7 +167,7 @@ export class Outbox {
 
   constructor(private readonly opts: OutboxOptions) {
     this.store = opts.store;
-    this.ids = new IdMap(opts.store);
+    this.ids = new IdMap(opts.store, this.pendingIds);
     this.log = opts.log ?? silentLogger;
     this.now = opts.now ?? Date.now;
     this.random = opts.random ?? Math.random;
@@ -280,11 +282,17 @@ export class Outbox {
   /** Sends the worker's gathered delivered-marks to the store; they share one commit. */
   private issueMarks(w: Worker): void {
     for (const m of w.marks.splice(0)) {
-      const mark = this.storeCall(() => this.store.markDelivered(m.seq, { sourceId: m.sourceId, network: w.target.network, room: w.target.room, remoteIds: m.remoteIds }, this.now())).catch(
-        (e: unknown) => w.log.warn({ seq: m.seq, err: (e as Error).message }, 'delivered-mark not recorded before the outbox stopped; the item may be sent again after a restart'),
-      );
+      const mark = this.storeCall(() => this.store.markDelivered(m.seq, { sourceId: m.sourceId, network: w.target.network, room: w.target.room, remoteIds: m.remoteIds }, this.now()))
+        .catch((e: unknown) => w.log.warn({ seq: m.seq, err: (e as Error).message }, 'delivered-mark not recorded before the outbox stopped; the item may be sent again after a restart'))
+        .finally(() => this.pendingIds.delete(w.target, m.sourceId, m.remoteIds));
       w.unconfirmed.push(mark);
     }
+  }
+
+  /** A delivery to be marked: its ids are looked up from memory until the mark is committed. */
+  private pushMark(w: Worker, m: Worker['marks'][number]): void {
+    this.pendingIds.add(w.target, m.sourceId, m.remoteIds);
+    w.marks.push(m);
   }
 
   /**
@@ -315,7 +323,7 @@ export class Outbox {
     for (const it of carried) w.carried.add(it.seq);
     for (const [i, it] of joined.items.entries()) {
       const m = joined.deliveries[i]!.message;
-      w.marks.push({ seq: it.seq, sourceId: m.id, remoteIds: it === head ? remoteIds : [] });
+      this.pushMark(w, { seq: it.seq, sourceId: m.id, remoteIds: it === head ? remoteIds : [] });
     }
     this.issueMarks(w);
     const max = Math.max(1, this.opts.maxUnconfirmed ?? 16);
@@ -330,7 +338,7 @@ export class Outbox {
 
   private async delivered(w: Worker, item: OutboxItem, message: BridgeMessage, remoteIds: string[]): Promise<void> {
     const max = Math.max(1, this.opts.maxUnconfirmed ?? 16);
-    w.marks.push({ seq: item.seq, sourceId: message.id, remoteIds });
+    this.pushMark(w, { seq: item.seq, sourceId: message.id, remoteIds });
     if (w.marks.length >= Math.max(1, max >> 1)) this.issueMarks(w);
     while (w.unconfirmed.length + w.marks.length >= max && w.unconfirmed.length > 0) await w.unconfirmed.shift();
     if (w.marks.length >= max) await this.settleMarks(w);

@@ -104,7 +104,6 @@ export class Relay {
 
   constructor(private readonly opts: RelayOptions) {
     this.store = opts.store;
-    this.ids = new IdMap(opts.store);
     this.dedupe = new Dedupe(opts.store, opts.retention?.dedupeMs);
     this.log = opts.log ?? silentLogger;
     this.media = opts.media ?? noMedia;
@@ -158,6 +157,7 @@ export class Relay {
       onFailure: opts.onFailure,
       ...(opts.observer ? { observer: opts.observer } : {}),
     });
+    this.ids = new IdMap(opts.store, this.outbox.pendingIds);
   }
 
   private readonly pauseListeners = new Set<(paused: boolean) => void>();

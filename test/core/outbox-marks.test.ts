@@ -65,6 +65,26 @@ describe('delivered-marks share the next message\'s commit', () => {
     await store.close();
   });
 
+  it('while its mark waits, a message just delivered is already known: its echo is dropped and a reply to it maps', async () => {
+    const { store, relay, src, dst } = await run('lookups', 60_000);
+    await src.inject('a', { id: 'o1', text: 'original' });
+    await waitFor(() => dst.remote.texts('b').length === 1, 'shown');
+    const sent = dst.remote.sent('b')[0]!;
+    // Not committed yet (the idle wait is a minute)…
+    expect((await store.pendingDepths()).map((d) => d.depth)).toEqual([1]);
+    // …yet the network's echo of it is recognised as the bridge's own output…
+    expect(await relay.receive('dst', dst.message('b', { id: sent.remoteId, text: 'original' }))).toEqual({ status: 'loop' });
+    // …and the connector maps its remote id both ways.
+    const ctx = relay.contextFor(dst);
+    expect(await ctx.sourceIdFor('b', sent.remoteId)).toBe('src:a:o1');
+    expect(await ctx.remoteIdsFor('src:a:o1', 'b')).toEqual([sent.remoteId]);
+    await relay.stop();
+    // Committed on stop, the store answers the same.
+    expect(await store.lookupRemote({ network: 'dst', room: 'b' }, sent.remoteId)).toMatchObject({ sourceId: 'src:a:o1', role: 'delivered' });
+    expect(src.remote.texts('a')).toEqual([]);
+    await store.close();
+  });
+
   it('a room that goes quiet gets its last mark committed on its own after markIdleMs', async () => {
     const { store, relay, src, dst } = await run('quiet', 20);
     await src.inject('a', { id: 'q1', text: 'only one' });
