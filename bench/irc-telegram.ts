@@ -10,12 +10,14 @@
  * Ceilings, same run: one loopback HTTP round trip (POST sendMessage to the same fake from a bare
  * node child over keep-alive, timed in the child) and one IRC line client → ngircd → client. The
  * bridge's path holds one of each, so their sum is what a bridge that did nothing else would show.
+ * A third: one SQLite commit with `synchronous = FULL` (its fsync) in a bare node child on the
+ * same disk, since a message is durable before it is sent and that commit is on the path too.
  */
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { TestIrcClient } from '../test/support/ngircd.js';
 import { linkedRoom } from './burst.js';
-import { sleep, spread, type Ircd, type Spread } from './lib.js';
+import { REPO, sleep, spread, type Ircd, type Spread } from './lib.js';
 
 export interface LatencyResult {
   ircToTg: Spread;
@@ -24,6 +26,8 @@ export interface LatencyResult {
   httpRoundTrip: Spread;
   /** One IRC line from one client through ngircd to another. */
   ircHop: Spread;
+  /** One SQLite commit (WAL, synchronous = FULL, one small row) in a bare node process, same disk as the bridge's store. */
+  commit: Spread;
   gapMs: number;
 }
 
@@ -96,6 +100,32 @@ async function httpRoundTrips(url: string, chat: number, n: number, gapMs: numbe
   return JSON.parse(out) as number[];
 }
 
+/** `n` one-row commits (WAL, synchronous = FULL) `gapMs` apart in a bare node child, in a temp dir as the bridge's store. */
+async function commitTimes(n: number, gapMs: number): Promise<number[]> {
+  const script = `
+    const Database = require('better-sqlite3');
+    const fs = require('node:fs'); const os = require('node:os'); const path = require('node:path');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-commit-'));
+    const db = new Database(path.join(dir, 'c.sqlite'));
+    db.pragma('journal_mode = WAL'); db.pragma('synchronous = FULL');
+    db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+    const ins = db.prepare('INSERT INTO t (v) VALUES (?)');
+    const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+    (async () => {
+      for (let i = 0; i < 20; i++) ins.run('warm-up');
+      const out = [];
+      for (let i = 0; i < ${n}; i++) { await sleep(${gapMs}); const t0 = performance.now(); ins.run('a line of chat ' + i); out.push(performance.now() - t0); }
+      db.close(); fs.rmSync(dir, { recursive: true, force: true });
+      process.stdout.write(JSON.stringify(out));
+    })();`;
+  const child = spawn(process.execPath, ['-e', script], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise((r) => child.on('exit', r));
+  if (code !== 0) throw new Error(`commit child exited ${String(code)}`);
+  return JSON.parse(out) as number[];
+}
+
 /** `n` lines from another client to the human through ngircd, one at a time `gapMs` apart. */
 async function ircHops(ircd: Ircd, human: TestIrcClient, arrivals: Arrivals, n: number, gapMs: number): Promise<number[]> {
   const chan = '#latencyceiling';
@@ -151,7 +181,8 @@ export async function benchIrcTelegramLatency(ircd: Ircd, n = 200, gapMs = 10): 
     }
     const http = await httpRoundTrips(`${tg.apiRoot}/bot${token}/sendMessage`, chat, n, gapMs);
     const irc = await ircHops(ircd, human, atIrc, n, gapMs);
-    return { ircToTg: spread(ircToTg), tgToIrc: spread(tgToIrc), httpRoundTrip: spread(http), ircHop: spread(irc), gapMs };
+    const commit = await commitTimes(n, gapMs);
+    return { ircToTg: spread(ircToTg), tgToIrc: spread(tgToIrc), httpRoundTrip: spread(http), ircHop: spread(irc), commit: spread(commit), gapMs };
   } finally {
     await room.close();
   }
@@ -171,6 +202,7 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()
     console.log(`Telegram → IRC    ${fmtSpread(r.tgToIrc, 2)}`);
     console.log(`HTTP round trip   ${fmtSpread(r.httpRoundTrip, 2)}`);
     console.log(`IRC hop           ${fmtSpread(r.ircHop, 2)}`);
+    console.log(`SQLite commit     ${fmtSpread(r.commit, 2)}`);
   } finally {
     await ircd.stop();
     removeBuild();
