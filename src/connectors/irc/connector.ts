@@ -240,7 +240,9 @@ export class IrcConnector implements Connector {
       if (this.client !== client || !client.connection.connected) {
         throw new DeliveryError('retryable', `IRC connection lost while sending to ${room}`);
       }
-      client.say(room, line);
+      // Already one line within maxLineBytes (≤ 480 < message_max_length 510): `say` would only
+      // run it through irc-framework's grapheme line breaker again, a tenth of a burst's CPU.
+      client.raw('PRIVMSG', room, line);
       ids.push(this.nextId());
     }
     return { ids, confirmer };
