@@ -233,7 +233,9 @@ export class IrcConnector implements Connector {
     });
     if (before && !(await before)) throw new DeliveryError('retryable', `an earlier message to ${room} did not get out; this one waits for it`);
     const ids: string[] = [];
-    this.corkTick(client);
+    // A burst (sends still waiting for their PONG): gather this tick's lines into one write. A
+    // lone message goes out at once.
+    if (confirmer.pending > 0) this.corkTick(client);
     for (const line of lines) {
       // The socket may have dropped while rendering or between lines; the outbox retries the
       // whole message then (lines already out may repeat, which beats losing the rest).
@@ -262,9 +264,9 @@ export class IrcConnector implements Connector {
 
   /**
    * Lines written in this tick (a pipelined window's sends, and the confirmation PING queued
-   * after them) leave in one write instead of one system call a line. Released at the end of the
-   * tick, after the PING's own (which `PingConfirmer` queues once the lines are written), so
-   * nothing waits for a timer or another turn of the event loop.
+   * after them) leave in one write instead of one system call a line (during a burst only).
+   * Released at the end of the tick, after the PING's own (which `PingConfirmer` queues once the
+   * lines are written), so nothing waits for a timer or another turn of the event loop.
    */
   private corkTick(client: IrcFramework.Client): void {
     const socket = socketOf(client);
