@@ -310,6 +310,11 @@ export class Outbox {
   }
 
   /**
+   * Records a delivery. Marks are gathered and written in groups (half the unconfirmed bound at
+   * a time, or whenever the worker is about to wait), and no more than `maxUnconfirmed` delivered
+   * items may be without a committed mark: that is what a crash can send again.
+   */
+  /**
    * A joined send's items: their marks are queued in one turn, so one group commit records them
    * all; the remote ids map back to the head (a remote id stands for one bridge message).
    */
@@ -331,14 +336,10 @@ export class Outbox {
     }
   }
 
-  /**
-   * Records a delivery. Marks are gathered and written in groups (whenever the worker is about to
-   * wait, or when the bound is reached), and no more than `maxUnconfirmed` delivered items may be
-   * without a committed mark: that is what a crash can send again.
-   */
   private async delivered(w: Worker, item: OutboxItem, message: BridgeMessage, remoteIds: string[]): Promise<void> {
     const max = Math.max(1, this.opts.maxUnconfirmed ?? 16);
     this.pushMark(w, { seq: item.seq, sourceId: message.id, remoteIds });
+    if (w.marks.length >= Math.max(1, max >> 1)) this.issueMarks(w);
     while (w.unconfirmed.length + w.marks.length >= max && w.unconfirmed.length > 0) await w.unconfirmed.shift();
     if (w.marks.length >= max) await this.settleMarks(w);
     this.rateLimitedAttempts.delete(item.seq);
@@ -424,7 +425,7 @@ export class Outbox {
    */
   private async deliverAll(w: Worker, items: OutboxItem[]): Promise<boolean> {
     type Result = { ok: true; remoteIds: string[] } | { ok: false; error: unknown };
-    const window: Array<{ item: OutboxItem; message: BridgeMessage; joined: JoinedSend | undefined; result: Promise<Result>; settled: { done: boolean } }> = [];
+    const window: Array<{ item: OutboxItem; message: BridgeMessage; joined: JoinedSend | undefined; result: Promise<Result> }> = [];
     let next = 0;
     let stopped = false;
     for (;;) {
@@ -479,18 +480,13 @@ export class Outbox {
             (error: unknown) => ({ ok: false, error }),
           );
         }
-        const settled = { done: false };
-        window.push({ item, message, joined, result: result.finally(() => (settled.done = true)), settled });
+        window.push({ item, message, joined, result });
       }
       const head = window.shift();
       if (!head) {
         w.drained = !stopped && !this.stopped;
         return w.drained;
       }
-      // About to wait for the network: what was delivered gets its marks written meanwhile, as
-      // one group (an IRC PONG confirms a window's worth of sends at once, so a window's marks
-      // share a commit); a few at a time would cost a commit each.
-      if (!head.settled.done && w.marks.length >= Math.max(1, (this.opts.maxUnconfirmed ?? 16) >> 1)) this.issueMarks(w);
       const r = await head.result;
       if (r.ok) {
         if (head.joined) await this.deliveredJoined(w, head.joined, r.remoteIds);
