@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { startSimulator } from '../src/simulator/index.js';
 import { FakeTelegram } from '../test/fakes/telegram.js';
 import { TestIrcClient } from '../test/support/ngircd.js';
-import { bridgeConfig, channelName, sleep, startChildBridge, worldWithGroups, type Ircd } from './lib.js';
+import { bridgeConfig, channelName, sleep, startChildBridge, worldWithGroups, type ChildBridge, type Ircd } from './lib.js';
 
 const TG_TOKEN = '424242:BenchTOKEN_value-abc';
 const TG_USER = { id: 777001, first_name: 'Tess' };
@@ -128,8 +128,25 @@ async function ircCeiling(ircd: Ircd, human: TestIrcClient, n: number): Promise<
   }
 }
 
-export async function benchBursts(ircd: Ircd, n = 1000): Promise<{ ircToTg: BurstResult; tgToIrc: BurstResult }> {
+/** The room the IRC ↔ Telegram rows share: QQ, IRC and Telegram linked, the bridge in its own process. */
+export interface LinkedRoom {
+  tg: FakeTelegram;
+  human: TestIrcClient;
+  bridge: ChildBridge;
+  channel: string;
+  chat: number;
+  tgUser: typeof TG_USER;
+  token: string;
+  /** Stops everything it started, last first. */
+  close(): Promise<void>;
+}
+
+/** One QQ group ↔ one IRC channel ↔ one Telegram chat, limits raised; the human IRC client joined. */
+export async function linkedRoom(ircd: Ircd, nick: string): Promise<LinkedRoom> {
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
+  const close = async () => {
+    for (const c of cleanups.reverse()) await Promise.resolve().then(c).catch(() => undefined);
+  };
   try {
     const dir = mkdtempSync(join(tmpdir(), 'bench-burst-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
@@ -137,14 +154,25 @@ export async function benchBursts(ircd: Ircd, n = 1000): Promise<{ ircToTg: Burs
     cleanups.push(() => sim.close());
     const tg = await new FakeTelegram({ token: TG_TOKEN }).start();
     cleanups.push(() => tg.stop());
-    const human = await TestIrcClient.connect(ircd.host, ircd.port, 'humanburst');
+    const human = await TestIrcClient.connect(ircd.host, ircd.port, `human${nick}`);
     cleanups.push(() => human.close());
     await human.join(CHANNEL);
-    const yaml = bridgeConfig({ dir, simUrl: sim.url, ircd, nick: 'bridgeburst', links: 1, sendIntervalMs: 0, rateLimit: RAISED })
+    const yaml = bridgeConfig({ dir, simUrl: sim.url, ircd, nick: `bridge${nick}`, links: 1, sendIntervalMs: 0, rateLimit: RAISED })
       .replace(`irc: "${CHANNEL}" }`, `irc: "${CHANNEL}", telegram: ${CHAT} }`)
       .replace('mappings:', ['telegram:', `  token: ${JSON.stringify(TG_TOKEN)}`, `  apiRoot: ${JSON.stringify(tg.apiRoot)}`, `  rateLimit: { perSecond: ${RAISED.perSecond}, burst: ${RAISED.burst} }`, 'mappings:'].join('\n'));
     const bridge = await startChildBridge(yaml);
-    cleanups.unshift(() => bridge.stop());
+    cleanups.push(() => bridge.stop());
+    return { tg, human, bridge, channel: CHANNEL, chat: CHAT, tgUser: TG_USER, token: TG_TOKEN, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+export async function benchBursts(ircd: Ircd, n = 1000): Promise<{ ircToTg: BurstResult; tgToIrc: BurstResult }> {
+  const room = await linkedRoom(ircd, 'burst');
+  try {
+    const { tg, human } = room;
     // Read incrementally: rescanning everything every few ms would cost the harness (which also
     // runs the fake Bot API) more CPU than the bridge's own work, and slow the fake down.
     const reader = (list: () => readonly unknown[], token: (x: unknown) => number | undefined) => {
@@ -210,7 +238,7 @@ export async function benchBursts(ircd: Ircd, n = 1000): Promise<{ ircToTg: Burs
     tgToIrc.ceilingWhat = 'n lines written at once by another IRC client, until the human read the last';
     return { ircToTg, tgToIrc };
   } finally {
-    for (const c of cleanups.reverse()) await Promise.resolve().then(c).catch(() => undefined);
+    await room.close();
   }
 }
 

@@ -8,6 +8,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { benchBursts } from './burst.js';
 import { benchIdle } from './idle.js';
+import { benchIrcTelegramLatency } from './irc-telegram.js';
 import { benchLogin } from './login.js';
 import { buildProduct, fmtMs, fmtSpread, mb, median, REPO, removeBuild, startIrcd, type Ircd } from './lib.js';
 import { benchBaseline, benchCoreMemory, benchManyGroups } from './memory.js';
@@ -107,6 +108,18 @@ async function main(): Promise<void> {
         row(`throughput ${name}, burst of ${b.n}, limits raised`, `${num(b.perSec)} msgs/s; ceiling ${num(b.ceiling)} msgs/s (${num(b.perSec / b.ceiling, 2)}×)${second}`,
           `lost ${b.lost}, duplicated ${b.duplicated}, out of order ${b.outOfOrder}; all ${b.n} sent at once; irc/telegram.rateLimit 100000/s; ceiling: ${b.ceilingWhat}${b.ceiling2What ? `; pipelined ceiling: ${b.ceiling2What}` : ''}, same run`);
       }
+    });
+
+    await section('added latency IRC ↔ Telegram (irc-telegram.ts)', async () => {
+      const r = await benchIrcTelegramLatency(irc, 200, 10);
+      const ceil = `ceiling, same run: one loopback HTTP round trip ${fmtSpread(r.httpRoundTrip, 2)} (POST sendMessage to the same fake from a bare node child, keep-alive) + one IRC line client → ngircd → client ${fmtSpread(r.ircHop, 2)} + one SQLite commit (synchronous = FULL) ${fmtSpread(r.commit, 2)}`;
+      row('added latency IRC → Telegram, p50 / p90 / p99 / max', fmtSpread(r.ircToTg, 2),
+        `target ≤ 2 / ≤ 6 ms (p50 / p99); ${r.ircToTg.n} lines one at a time, next ${r.gapMs} ms after the last arrived; human's line written → the fake Bot API records sendMessage; QQ, IRC, Telegram linked, limits raised; ${ceil}`);
+      row('added latency Telegram → IRC, p50 / p90 / p99 / max', fmtSpread(r.tgToIrc, 2),
+        `${r.tgToIrc.n} msgs one at a time, next ${r.gapMs} ms after the last arrived; update queued at the fake (held getUpdates answered) → the human's IRC client reads it; same ceilings`);
+      row('ceiling: loopback HTTP round trip, p50 / p90 / p99 / max', fmtSpread(r.httpRoundTrip, 2), `${r.httpRoundTrip.n} POST sendMessage to the fake, one at a time, ${r.gapMs} ms apart, timed in a bare node child`);
+      row('ceiling: IRC line client → ngircd → client, p50 / p90 / p99 / max', fmtSpread(r.ircHop, 2), `${r.ircHop.n} lines, one at a time, ${r.gapMs} ms apart`);
+      row('ceiling: one SQLite commit, synchronous = FULL, p50 / p90 / p99 / max', fmtSpread(r.commit, 2), `${r.commit.n} one-row commits (WAL) ${r.gapMs} ms apart in a bare node child, temp dir on the same disk as the bridge's store; a message is durable before it is sent, so one of these is on its path`);
     });
 
     await section('bridge, tuned limits', async () => {

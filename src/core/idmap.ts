@@ -16,22 +16,59 @@ export function originEntryOf(msg: BridgeMessage): OriginEntry | undefined {
   return { sourceId: msg.id, network: msg.origin.network, room: msg.origin.room, remoteId, summary: summarize(msg) };
 }
 
+const at = (t: StoreTarget, id: string) => `${t.network}\u0000${t.room}\u0000${id}`;
+
+/**
+ * Deliveries made whose message_map rows are not committed yet (the outbox writes delivered-marks
+ * in groups, and may hold the last ones for the next message's commit). Lookups see them at once,
+ * so a reply to, an edit of or the echo of a message just sent maps as if its row were written.
+ */
+export class PendingDeliveries {
+  private readonly byRemote = new Map<string, string>();
+  private readonly bySource = new Map<string, string[]>();
+
+  add(target: StoreTarget, sourceId: string, remoteIds: readonly string[]): void {
+    if (remoteIds.length === 0) return;
+    this.bySource.set(at(target, sourceId), [...remoteIds]);
+    for (const r of remoteIds) this.byRemote.set(at(target, r), sourceId);
+  }
+
+  /** The rows are committed (or will not be): the store answers from now on. */
+  delete(target: StoreTarget, sourceId: string, remoteIds: readonly string[]): void {
+    if (remoteIds.length === 0) return;
+    this.bySource.delete(at(target, sourceId));
+    for (const r of remoteIds) if (this.byRemote.get(at(target, r)) === sourceId) this.byRemote.delete(at(target, r));
+  }
+
+  remoteIdsFor(sourceId: string, target: StoreTarget): string[] | undefined {
+    return this.bySource.get(at(target, sourceId));
+  }
+
+  sourceIdFor(target: StoreTarget, remoteId: string): string | undefined {
+    return this.byRemote.get(at(target, remoteId));
+  }
+}
+
 /** Id lookups between bridge messages and the remote messages they became. */
 export class IdMap {
-  constructor(private readonly store: MessageMapStore) {}
+  constructor(
+    private readonly store: MessageMapStore,
+    private readonly pending?: PendingDeliveries,
+  ) {}
 
-  remoteIdsFor(sourceId: string, target: StoreTarget): Promise<string[]> {
-    return this.store.remoteIds(sourceId, target);
+  async remoteIdsFor(sourceId: string, target: StoreTarget): Promise<string[]> {
+    return this.pending?.remoteIdsFor(sourceId, target) ?? this.store.remoteIds(sourceId, target);
   }
 
   async sourceIdFor(target: StoreTarget, remoteId: string): Promise<string | undefined> {
-    return (await this.store.lookupRemote(target, remoteId))?.sourceId;
+    return this.pending?.sourceIdFor(target, remoteId) ?? (await this.store.lookupRemote(target, remoteId))?.sourceId;
   }
 
   /** True when `msg` is something the bridge itself delivered into its room (an echo). */
   async isOwnOutput(msg: BridgeMessage): Promise<boolean> {
     const native = nativeIdOf(msg);
     if (native === undefined) return false;
+    if (this.pending?.sourceIdFor(msg.origin, native) !== undefined) return true;
     const entry = await this.store.lookupRemote(msg.origin, native);
     return entry?.role === 'delivered';
   }

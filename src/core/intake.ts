@@ -46,6 +46,11 @@ export interface IntakeOptions {
   maxHeldBytes: number;
   /** Entries written in one transaction at most. */
   maxGroup?: number;
+  /**
+   * Called in the turn a group's writes are issued, so other writes asked for now (the outbox's
+   * waiting delivered-marks) share its transaction: one commit instead of two.
+   */
+  beforeGroup?(): void;
   onDropped?(dropped: IntakeEntry[], total: number): void;
 }
 
@@ -143,6 +148,7 @@ export class Intake {
   private startGroup(): NonNullable<Intake['group']> {
     const g: NonNullable<Intake['group']> = { entries: [], calls: [], open: true, done: Promise.resolve(undefined) };
     this.group = g;
+    this.opts.beforeGroup?.();
     for (const e of this.queue.splice(0, this.opts.maxGroup ?? 1000)) this.issue(g, e);
     g.done = this.settle(g);
     return g;

@@ -7,7 +7,7 @@ import type { Connector, Delivery, MediaAccess } from './connector.js';
 import { joinedSend, type JoinedSend } from './outbox-join.js';
 import { degrade, degradeDelete, degradeEdit, degradeReply } from './degrade.js';
 import { isDeliveryError } from './errors.js';
-import { IdMap } from './idmap.js';
+import { IdMap, PendingDeliveries } from './idmap.js';
 import type { BridgeMessage, RoomRef } from './message.js';
 import type { RelayObserver } from './observer.js';
 import type { StoreGate } from './store-gate.js';
@@ -66,6 +66,13 @@ export interface OutboxOptions {
    * default 1). Default 16.
    */
   maxUnconfirmed?: number;
+  /**
+   * A worker that sent everything queued for its target keeps the last delivered-marks this long
+   * (ms) before committing them alone: a message arriving meanwhile writes them in its own intake
+   * transaction (`issueWaitingMarks`), so a steady trickle costs one commit a message, not two.
+   * The crash bound is unchanged (`maxUnconfirmed`). Default 25; 0 commits them at once.
+   */
+  markIdleMs?: number;
   /** First retry delay; doubles per attempt up to `maxBackoffMs`, with jitter. */
   baseBackoffMs?: number;
   maxBackoffMs?: number;
@@ -120,6 +127,10 @@ interface Worker {
   marks: Array<{ seq: number; sourceId: string; remoteIds: string[] }>;
   /** Items of the current read already delivered as part of a joined send (Connector.join). */
   carried: Set<number>;
+  /** Everything read was sent and nothing else is queued: its marks wait for a group to join. */
+  lingering: boolean;
+  /** The last read was sent to the end (not cut short by a failure or a stop). */
+  drained: boolean;
   bucket: TokenBucket | undefined;
   pausedReason: string | undefined;
   waitingForConnection: boolean;
@@ -147,6 +158,8 @@ export class Outbox {
   private readonly rateLimitedAttempts = new Map<number, number>();
   private readonly store: OutboxStore & MessageMapStore;
   private readonly ids: IdMap;
+  /** Delivered items whose message_map rows are not committed yet; the relay's lookups share it. */
+  readonly pendingIds = new PendingDeliveries();
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly random: () => number;
@@ -154,7 +167,7 @@ export class Outbox {
 
   constructor(private readonly opts: OutboxOptions) {
     this.store = opts.store;
-    this.ids = new IdMap(opts.store);
+    this.ids = new IdMap(opts.store, this.pendingIds);
     this.log = opts.log ?? silentLogger;
     this.now = opts.now ?? Date.now;
     this.random = opts.random ?? Math.random;
@@ -194,6 +207,8 @@ export class Outbox {
       unconfirmed: [],
       marks: [],
       carried: new Set(),
+      lingering: false,
+      drained: false,
       bucket: undefined,
       pausedReason: undefined,
       waitingForConnection: false,
@@ -267,11 +282,25 @@ export class Outbox {
   /** Sends the worker's gathered delivered-marks to the store; they share one commit. */
   private issueMarks(w: Worker): void {
     for (const m of w.marks.splice(0)) {
-      const mark = this.storeCall(() => this.store.markDelivered(m.seq, { sourceId: m.sourceId, network: w.target.network, room: w.target.room, remoteIds: m.remoteIds }, this.now())).catch(
-        (e: unknown) => w.log.warn({ seq: m.seq, err: (e as Error).message }, 'delivered-mark not recorded before the outbox stopped; the item may be sent again after a restart'),
-      );
+      const mark = this.storeCall(() => this.store.markDelivered(m.seq, { sourceId: m.sourceId, network: w.target.network, room: w.target.room, remoteIds: m.remoteIds }, this.now()))
+        .catch((e: unknown) => w.log.warn({ seq: m.seq, err: (e as Error).message }, 'delivered-mark not recorded before the outbox stopped; the item may be sent again after a restart'))
+        .finally(() => this.pendingIds.delete(w.target, m.sourceId, m.remoteIds));
       w.unconfirmed.push(mark);
     }
+  }
+
+  /** A delivery to be marked: its ids are looked up from memory until the mark is committed. */
+  private pushMark(w: Worker, m: Worker['marks'][number]): void {
+    this.pendingIds.add(w.target, m.sourceId, m.remoteIds);
+    w.marks.push(m);
+  }
+
+  /**
+   * Issues the delivered-marks of idle workers now, in the caller's turn: the intake calls it as
+   * it writes a group, so the marks share that group's commit.
+   */
+  issueWaitingMarks(): void {
+    for (const w of this.workers.values()) if (w.lingering && w.marks.length > 0) this.issueMarks(w);
   }
 
   /** Waits until every delivered-mark of the worker is committed. */
@@ -294,7 +323,7 @@ export class Outbox {
     for (const it of carried) w.carried.add(it.seq);
     for (const [i, it] of joined.items.entries()) {
       const m = joined.deliveries[i]!.message;
-      w.marks.push({ seq: it.seq, sourceId: m.id, remoteIds: it === head ? remoteIds : [] });
+      this.pushMark(w, { seq: it.seq, sourceId: m.id, remoteIds: it === head ? remoteIds : [] });
     }
     this.issueMarks(w);
     const max = Math.max(1, this.opts.maxUnconfirmed ?? 16);
@@ -309,7 +338,7 @@ export class Outbox {
 
   private async delivered(w: Worker, item: OutboxItem, message: BridgeMessage, remoteIds: string[]): Promise<void> {
     const max = Math.max(1, this.opts.maxUnconfirmed ?? 16);
-    w.marks.push({ seq: item.seq, sourceId: message.id, remoteIds });
+    this.pushMark(w, { seq: item.seq, sourceId: message.id, remoteIds });
     if (w.marks.length >= Math.max(1, max >> 1)) this.issueMarks(w);
     while (w.unconfirmed.length + w.marks.length >= max && w.unconfirmed.length > 0) await w.unconfirmed.shift();
     if (w.marks.length >= max) await this.settleMarks(w);
@@ -333,7 +362,20 @@ export class Outbox {
           return; // nothing queued; the next kick starts a new worker
         }
         w.carried.clear();
+        w.drained = false;
         if (!(await this.deliverAll(w, items))) return;
+        // Nothing else is queued (a new item kicks): give a message that may follow soon the
+        // chance to carry these marks in its commit, and stay ready to send it without a read
+        // waiting on a commit of our own.
+        const idle = this.opts.markIdleMs ?? 25;
+        if (idle > 0 && w.drained && items.length < batchSize && !w.kicked && w.marks.length > 0 && !this.stopped) {
+          w.lingering = true;
+          try {
+            await w.signal.wait(idle);
+          } finally {
+            w.lingering = false;
+          }
+        }
       }
     } catch (e) {
       if (isStoreError(e)) w.log.warn({ err: e.message }, 'outbox worker stopped while the store was unavailable');
@@ -441,7 +483,10 @@ export class Outbox {
         window.push({ item, message, joined, result });
       }
       const head = window.shift();
-      if (!head) return !stopped && !this.stopped;
+      if (!head) {
+        w.drained = !stopped && !this.stopped;
+        return w.drained;
+      }
       const r = await head.result;
       if (r.ok) {
         if (head.joined) await this.deliveredJoined(w, head.joined, r.remoteIds);

@@ -48,7 +48,7 @@ export interface RelayOptions {
   /** Metrics hooks (see observer.ts). */
   observer?: RelayObserver;
   /** Outbox tuning (backoff, polling, clock, pipeline depth). */
-  outbox?: Pick<OutboxOptions, 'baseBackoffMs' | 'maxBackoffMs' | 'connectPollMs' | 'batchSize' | 'maxUnconfirmed' | 'now' | 'random'>;
+  outbox?: Pick<OutboxOptions, 'baseBackoffMs' | 'maxBackoffMs' | 'connectPollMs' | 'batchSize' | 'maxUnconfirmed' | 'markIdleMs' | 'now' | 'random'>;
   /**
    * How long delivered/seen bookkeeping is kept (ms). `dedupeMs` must not exceed `outboxMs`: a
    * replay whose dedupe key is still claimed is kept out by its outbox rows' keys as well.
@@ -104,7 +104,6 @@ export class Relay {
 
   constructor(private readonly opts: RelayOptions) {
     this.store = opts.store;
-    this.ids = new IdMap(opts.store);
     this.dedupe = new Dedupe(opts.store, opts.retention?.dedupeMs);
     this.log = opts.log ?? silentLogger;
     this.media = opts.media ?? noMedia;
@@ -126,6 +125,7 @@ export class Relay {
       log: this.log,
       maxHeld: hold.maxMessages ?? 10_000,
       maxHeldBytes: hold.maxBytes ?? 32 * 1024 * 1024,
+      beforeGroup: () => this.outbox.issueWaitingMarks(),
       onDropped: (dropped, total) => {
         const rooms = new Map<string, RoomRef>();
         for (const e of dropped) for (const it of e.items) rooms.set(roomKey(it), { network: it.network, room: it.room });
@@ -157,6 +157,7 @@ export class Relay {
       onFailure: opts.onFailure,
       ...(opts.observer ? { observer: opts.observer } : {}),
     });
+    this.ids = new IdMap(opts.store, this.outbox.pendingIds);
   }
 
   private readonly pauseListeners = new Set<(paused: boolean) => void>();

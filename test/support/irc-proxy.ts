@@ -18,6 +18,8 @@ export class IrcLineProxy {
   readonly upLines: string[] = [];
   /** Server → client lines, as the server wrote them. */
   readonly downLines: string[] = [];
+  /** Client → server reads: how many pieces the client's lines arrived in. */
+  upReads = 0;
   /** Applied to each client → server line. */
   upHook: LineHook = () => 'pass';
   /** Applied to each server → client line. */
@@ -43,6 +45,7 @@ export class IrcLineProxy {
       };
       down.on('error', end).on('close', end);
       up.on('error', end).on('close', end);
+      down.on('data', () => (this.upReads += 1));
       this.relay(pair, down, up, this.upLines, () => this.upHook, end);
       this.relay(pair, up, down, this.downLines, () => this.downHook, end);
     });

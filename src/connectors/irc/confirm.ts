@@ -106,8 +106,16 @@ export class PingConfirmer {
     if (wait === 0) {
       // Idle link: the PING goes out right behind the lines, so the server usually reads both
       // at once and the window in which a crash leaves a processed message unconfirmed (and
-      // so repeated) is as small as it can be. Sends arriving meanwhile share the next PING.
-      this.flush();
+      // so repeated) is as small as it can be. It waits for the end of this tick so that every
+      // send written in it (a pipelined window refilled after a PONG) shares it; sends arriving
+      // later share the next PING.
+      let cancelled = false;
+      process.nextTick(() => {
+        if (cancelled) return;
+        this.cancelFlush = undefined;
+        this.flush();
+      });
+      this.cancelFlush = () => (cancelled = true);
       return;
     }
     const t = setTimeout(() => {

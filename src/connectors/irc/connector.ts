@@ -13,6 +13,7 @@
  * processed some or all of its lines before the drop, so those lines can appear twice in the
  * channel. A duplicate after a drop or timeout is the only failure mode; silent loss is not.
  */
+import type { Socket } from 'node:net';
 import IrcFramework from 'irc-framework';
 import { backoffDelay } from '../../core/backoff.js';
 import type { Capabilities, Connector, ConnectorContext, Delivery } from '../../core/connector.js';
@@ -59,11 +60,16 @@ const key = canonicalChannel;
  * hence the guarded reach into its transport.
  */
 function noDelay(client: IrcFramework.Client): void {
-  const socket = (client.connection as { transport?: { socket?: { setNoDelay?: (on: boolean) => unknown } } }).transport?.socket;
-  socket?.setNoDelay?.(true);
+  socketOf(client)?.setNoDelay?.(true);
+}
+
+function socketOf(client: IrcFramework.Client): Partial<Pick<Socket, 'setNoDelay' | 'cork' | 'uncork'>> | undefined {
+  return (client.connection as { transport?: { socket?: Partial<Pick<Socket, 'setNoDelay' | 'cork' | 'uncork'>> } }).transport?.socket;
 }
 
 export class IrcConnector implements Connector {
+  /** The socket corked for the current tick (see corkTick). */
+  private corked: object | undefined;
   readonly network = 'irc';
   readonly capabilities: Capabilities;
 
@@ -227,13 +233,18 @@ export class IrcConnector implements Connector {
     });
     if (before && !(await before)) throw new DeliveryError('retryable', `an earlier message to ${room} did not get out; this one waits for it`);
     const ids: string[] = [];
+    // A burst (sends still waiting for their PONG): gather this tick's lines into one write. A
+    // lone message goes out at once.
+    if (confirmer.pending > 0) this.corkTick(client);
     for (const line of lines) {
       // The socket may have dropped while rendering or between lines; the outbox retries the
       // whole message then (lines already out may repeat, which beats losing the rest).
       if (this.client !== client || !client.connection.connected) {
         throw new DeliveryError('retryable', `IRC connection lost while sending to ${room}`);
       }
-      client.say(room, line);
+      // Already one line within maxLineBytes (≤ 480 < message_max_length 510): `say` would only
+      // run it through irc-framework's grapheme line breaker again, a tenth of a burst's CPU.
+      client.raw('PRIVMSG', room, line);
       ids.push(this.nextId());
     }
     return { ids, confirmer };
@@ -249,6 +260,25 @@ export class IrcConnector implements Connector {
       if (!url) throw new Error('the media store has no public URL');
       return url;
     };
+  }
+
+  /**
+   * Lines written in this tick (a pipelined window's sends, and the confirmation PING queued
+   * after them) leave in one write instead of one system call a line (during a burst only).
+   * Released at the end of the tick, after the PING's own (which `PingConfirmer` queues once the
+   * lines are written), so nothing waits for a timer or another turn of the event loop.
+   */
+  private corkTick(client: IrcFramework.Client): void {
+    const socket = socketOf(client);
+    if (!socket?.cork || !socket.uncork || this.corked === socket) return;
+    socket.cork();
+    this.corked = socket;
+    process.nextTick(() =>
+      process.nextTick(() => {
+        if (this.corked === socket) this.corked = undefined;
+        socket.uncork?.();
+      }),
+    );
   }
 
   /** A unique id for a line: IRC has none, so time plus a per-process counter. */

@@ -356,6 +356,8 @@ export class TelegramConnector implements Connector {
       if (this.inputStopped) return;
       if (failure !== undefined) await backoff(failure, 'a Telegram update could not be handed to the relay; it stays unconfirmed and is fetched again');
       else failures = 0;
+      // Let the sends this batch's commit started go out before building the next request.
+      if (handed.length > 0) await new Promise((r) => setImmediate(r));
     }
   }
 

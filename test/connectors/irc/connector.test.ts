@@ -414,6 +414,25 @@ describe('IrcConnector delivery confirmation (PING/PONG) through a line proxy', 
   });
 
   // Functional only; throughput figures are measured by the benchmarks, not asserted here.
+  it('a window of sends started together (the outbox pipelines 16) leaves as one write with one PING after its lines', async () => {
+    const { conn, human, proxy } = await setupProxied();
+    const mark = human.lines.length;
+    const lineMark = proxy.upLines.length;
+    const readMark = proxy.upReads;
+    const all = await Promise.all(
+      Array.from({ length: 16 }, (_, i) => conn.send({ room: CHAN, message: outgoing([{ type: 'text', text: `window ${i}` }]) })),
+    );
+    expect(all.flat()).toHaveLength(16);
+    const up = proxy.upLines.slice(lineMark);
+    // One PING confirms all sixteen, and it comes after the last of their lines.
+    expect(up.filter(isConfirmPing)).toHaveLength(1);
+    expect(up.findIndex(isConfirmPing)).toBeGreaterThan(up.map((l) => l.startsWith('PRIVMSG')).lastIndexOf(true));
+    // Written together, not one system call a line (the server read them in one or two pieces).
+    expect(proxy.upReads - readMark).toBeLessThanOrEqual(2);
+    await waitUntil(() => texts(human, mark).length >= 16, 'the window on IRC');
+    expect(texts(human, mark).map((t) => t!.slice(prefixOf('bob').length))).toEqual(Array.from({ length: 16 }, (_, i) => `window ${i}`));
+  });
+
   it('200 concurrent sends share a handful of PINGs; 200 sequential sends all arrive, in order', async () => {
     const { conn, human, proxy } = await setupProxied();
     const mark = human.lines.length;
