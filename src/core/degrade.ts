@@ -22,8 +22,18 @@ const text = (t: string): TextPart => ({ type: 'text', text: t });
 
 /** Collapses whitespace and cuts to `max` characters (code points), with `…` when cut. */
 export function truncate(s: string, max: number): string {
-  const chars = Array.from(s.replace(/\s+/g, ' ').trim());
-  return chars.length > max ? `${chars.slice(0, max).join('')}…` : chars.join('');
+  const flat = s.replace(/\s+/g, ' ').trim();
+  // No more UTF-16 units than `max`: no more code points either. Otherwise count code points only
+  // as far as the cut (every message's summary goes through here; texts can be 4,500 characters).
+  if (flat.length <= max) return flat;
+  let n = 0;
+  let end = 0;
+  for (const ch of flat) {
+    if (n === max) return `${flat.slice(0, end)}…`;
+    n++;
+    end += ch.length;
+  }
+  return flat;
 }
 
 /** The quote summary stored with a message's origin (longer than a quote, so either can be cut from it). */

@@ -16,36 +16,55 @@ export function originEntryOf(msg: BridgeMessage): OriginEntry | undefined {
   return { sourceId: msg.id, network: msg.origin.network, room: msg.origin.room, remoteId, summary: summarize(msg) };
 }
 
-const at = (t: StoreTarget, id: string) => `${t.network}\u0000${t.room}\u0000${id}`;
+/** One target's deliveries awaiting their committed rows. */
+interface PendingRoom {
+  readonly bySource: Map<string, readonly string[]>;
+  readonly byRemote: Map<string, string>;
+}
 
 /**
  * Deliveries made whose message_map rows are not committed yet (the outbox writes delivered-marks
  * in groups, and may hold the last ones for the next message's commit). Lookups see them at once,
  * so a reply to, an edit of or the echo of a message just sent maps as if its row were written.
+ * Kept per target so the per-delivery cost is two map writes (this is on every message's path).
  */
 export class PendingDeliveries {
-  private readonly byRemote = new Map<string, string>();
-  private readonly bySource = new Map<string, string[]>();
+  private readonly rooms = new Map<string, PendingRoom>();
+
+  private room(target: StoreTarget, create: true): PendingRoom;
+  private room(target: StoreTarget, create: false): PendingRoom | undefined;
+  private room(target: StoreTarget, create: boolean): PendingRoom | undefined {
+    const key = `${target.network}\u0000${target.room}`;
+    let r = this.rooms.get(key);
+    if (!r && create) this.rooms.set(key, (r = { bySource: new Map(), byRemote: new Map() }));
+    return r;
+  }
 
   add(target: StoreTarget, sourceId: string, remoteIds: readonly string[]): void {
     if (remoteIds.length === 0) return;
-    this.bySource.set(at(target, sourceId), [...remoteIds]);
-    for (const r of remoteIds) this.byRemote.set(at(target, r), sourceId);
+    const r = this.room(target, true);
+    r.bySource.set(sourceId, remoteIds);
+    for (const id of remoteIds) r.byRemote.set(id, sourceId);
   }
 
   /** The rows are committed (or will not be): the store answers from now on. */
-  delete(target: StoreTarget, sourceId: string, remoteIds: readonly string[]): void {
-    if (remoteIds.length === 0) return;
-    this.bySource.delete(at(target, sourceId));
-    for (const r of remoteIds) if (this.byRemote.get(at(target, r)) === sourceId) this.byRemote.delete(at(target, r));
+  delete(target: StoreTarget, entries: ReadonlyArray<{ sourceId: string; remoteIds: readonly string[] }>): void {
+    const r = this.room(target, false);
+    if (!r) return;
+    for (const e of entries) {
+      if (e.remoteIds.length === 0) continue;
+      if (r.bySource.get(e.sourceId) === e.remoteIds) r.bySource.delete(e.sourceId);
+      for (const id of e.remoteIds) if (r.byRemote.get(id) === e.sourceId) r.byRemote.delete(id);
+    }
   }
 
   remoteIdsFor(sourceId: string, target: StoreTarget): string[] | undefined {
-    return this.bySource.get(at(target, sourceId));
+    const ids = this.room(target, false)?.bySource.get(sourceId);
+    return ids ? [...ids] : undefined;
   }
 
   sourceIdFor(target: StoreTarget, remoteId: string): string | undefined {
-    return this.byRemote.get(at(target, remoteId));
+    return this.room(target, false)?.byRemote.get(remoteId);
   }
 }
 

@@ -281,12 +281,19 @@ export class Outbox {
 
   /** Sends the worker's gathered delivered-marks to the store; they share one commit. */
   private issueMarks(w: Worker): void {
-    for (const m of w.marks.splice(0)) {
-      const mark = this.storeCall(() => this.store.markDelivered(m.seq, { sourceId: m.sourceId, network: w.target.network, room: w.target.room, remoteIds: m.remoteIds }, this.now()))
-        .catch((e: unknown) => w.log.warn({ seq: m.seq, err: (e as Error).message }, 'delivered-mark not recorded before the outbox stopped; the item may be sent again after a restart'))
-        .finally(() => this.pendingIds.delete(w.target, m.sourceId, m.remoteIds));
+    const marks = w.marks.splice(0);
+    if (marks.length === 0) return;
+    const issued: Array<Promise<void>> = [];
+    for (const m of marks) {
+      const mark = this.storeCall(() => this.store.markDelivered(m.seq, { sourceId: m.sourceId, network: w.target.network, room: w.target.room, remoteIds: m.remoteIds }, this.now())).catch(
+        (e: unknown) => w.log.warn({ seq: m.seq, err: (e as Error).message }, 'delivered-mark not recorded before the outbox stopped; the item may be sent again after a restart'),
+      );
+      issued.push(mark);
       w.unconfirmed.push(mark);
     }
+    // The group's lookups go back to the store once all its marks settled (they never reject):
+    // one callback a group, not one a mark.
+    void Promise.all(issued).then(() => this.pendingIds.delete(w.target, marks));
   }
 
   /** A delivery to be marked: its ids are looked up from memory until the mark is committed. */
