@@ -5,6 +5,7 @@ import type { MessageMapStore, OutboxItem, OutboxStore } from '../store/store.js
 import { backoffDelay } from './backoff.js';
 import type { Connector, Delivery, MediaAccess } from './connector.js';
 import { joinedSend, type JoinedSend } from './outbox-join.js';
+import { DeliveredMarks, type MarkOptions, type MarkState } from './outbox-marks.js';
 import { degrade, degradeDelete, degradeEdit, degradeReply } from './degrade.js';
 import { isDeliveryError } from './errors.js';
 import { IdMap, PendingDeliveries } from './idmap.js';
@@ -48,7 +49,7 @@ export interface TargetStats {
   lastError: string | undefined;
 }
 
-export interface OutboxOptions {
+export interface OutboxOptions extends MarkOptions {
   store: OutboxStore & MessageMapStore;
   connectorFor(network: string): Connector | undefined;
   log?: Logger;
@@ -59,20 +60,6 @@ export interface OutboxOptions {
   gate?: StoreGate;
   /** Public URLs of stored media, for targets that take pictures as links. */
   media?: MediaAccess;
-  /**
-   * Sends per target whose delivered-mark may still be uncommitted when the next send starts
-   * (marks are written in groups, and the marks of all targets share a commit). A crash can resend
-   * at most this many items per target, plus the sends in flight (the connector's `pipeline`,
-   * default 1). Default 16.
-   */
-  maxUnconfirmed?: number;
-  /**
-   * A worker that sent everything queued for its target keeps the last delivered-marks this long
-   * (ms) before committing them alone: a message arriving meanwhile writes them in its own intake
-   * transaction (`issueWaitingMarks`), so a steady trickle costs one commit a message, not two.
-   * The crash bound is unchanged (`maxUnconfirmed`). Default 25; 0 commits them at once.
-   */
-  markIdleMs?: number;
   /** First retry delay; doubles per attempt up to `maxBackoffMs`, with jitter. */
   baseBackoffMs?: number;
   maxBackoffMs?: number;
@@ -113,22 +100,14 @@ class Signal {
   }
 }
 
-interface Worker {
-  target: RoomRef;
+interface Worker extends MarkState {
   key: string;
-  log: Logger;
   signal: Signal;
   /** A kick arrived since the worker last read the queue. */
   kicked: boolean;
   done: Promise<void>;
-  /** Delivered-marks sent to the store and not yet committed, oldest first. */
-  unconfirmed: Array<Promise<void>>;
-  /** Delivered items whose marks are not yet sent to the store (written as one group). */
-  marks: Array<{ seq: number; sourceId: string; remoteIds: string[] }>;
   /** Items of the current read already delivered as part of a joined send (Connector.join). */
   carried: Set<number>;
-  /** Everything read was sent and nothing else is queued: its marks wait for a group to join. */
-  lingering: boolean;
   /** The last read was sent to the end (not cut short by a failure or a stop). */
   drained: boolean;
   bucket: TokenBucket | undefined;
@@ -163,6 +142,7 @@ export class Outbox {
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly random: () => number;
+  private readonly marks: DeliveredMarks<Worker>;
   private stopped = false;
 
   constructor(private readonly opts: OutboxOptions) {
@@ -171,6 +151,29 @@ export class Outbox {
     this.log = opts.log ?? silentLogger;
     this.now = opts.now ?? Date.now;
     this.random = opts.random ?? Math.random;
+    this.marks = new DeliveredMarks<Worker>(
+      {
+        store: opts.store,
+        pendingIds: this.pendingIds,
+        now: this.now,
+        storeCall: (fn) => this.storeCall(fn),
+        recorded: (w, item, message) => {
+          this.rateLimitedAttempts.delete(item.seq);
+          this.lastErrors.delete(w.key);
+          const latencyMs = Math.max(0, this.now() - item.createdAt);
+          this.observe((o) => o.onDelivered?.({ target: w.target, originNetwork: message.origin.network, kind: message.kind, latencyMs }));
+        },
+        recordedJoined: (w, joined) => {
+          this.rateLimitedAttempts.delete(joined.items[0]!.seq);
+          this.lastErrors.delete(w.key);
+          for (const [i, it] of joined.items.entries()) {
+            const m = joined.deliveries[i]!.message;
+            this.observe((o) => o.onDelivered?.({ target: w.target, originNetwork: m.origin.network, kind: m.kind, latencyMs: Math.max(0, this.now() - it.createdAt) }));
+          }
+        },
+      },
+      opts,
+    );
   }
 
   /** Resumes every target that has pending items (after a restart). */
@@ -279,80 +282,18 @@ export class Outbox {
     }
   }
 
-  /** Sends the worker's gathered delivered-marks to the store; they share one commit. */
-  private issueMarks(w: Worker): void {
-    const marks = w.marks.splice(0);
-    if (marks.length === 0) return;
-    const issued: Array<Promise<void>> = [];
-    for (const m of marks) {
-      const mark = this.storeCall(() => this.store.markDelivered(m.seq, { sourceId: m.sourceId, network: w.target.network, room: w.target.room, remoteIds: m.remoteIds }, this.now())).catch(
-        (e: unknown) => w.log.warn({ seq: m.seq, err: (e as Error).message }, 'delivered-mark not recorded before the outbox stopped; the item may be sent again after a restart'),
-      );
-      issued.push(mark);
-      w.unconfirmed.push(mark);
-    }
-    // The group's lookups go back to the store once all its marks settled (they never reject):
-    // one callback a group, not one a mark.
-    void Promise.all(issued).then(() => this.pendingIds.delete(w.target, marks));
-  }
-
-  /** A delivery to be marked: its ids are looked up from memory until the mark is committed. */
-  private pushMark(w: Worker, m: Worker['marks'][number]): void {
-    this.pendingIds.add(w.target, m.sourceId, m.remoteIds);
-    w.marks.push(m);
-  }
-
   /**
    * Issues the delivered-marks of idle workers now, in the caller's turn: the intake calls it as
    * it writes a group, so the marks share that group's commit.
    */
   issueWaitingMarks(): void {
-    for (const w of this.workers.values()) if (w.lingering && w.marks.length > 0) this.issueMarks(w);
+    this.marks.issueWaiting(this.workers.values());
   }
 
-  /** Waits until every delivered-mark of the worker is committed. */
-  private async settleMarks(w: Worker): Promise<void> {
-    this.issueMarks(w);
-    while (w.unconfirmed.length > 0) await w.unconfirmed.shift();
-  }
-
-  /**
-   * Records a delivery. Marks are gathered and written in groups (half the unconfirmed bound at
-   * a time, or whenever the worker is about to wait), and no more than `maxUnconfirmed` delivered
-   * items may be without a committed mark: that is what a crash can send again.
-   */
-  /**
-   * A joined send's items: their marks are queued in one turn, so one group commit records them
-   * all; the remote ids map back to the head (a remote id stands for one bridge message).
-   */
-  private async deliveredJoined(w: Worker, joined: JoinedSend, remoteIds: string[]): Promise<void> {
-    const [head, ...carried] = joined.items;
-    for (const it of carried) w.carried.add(it.seq);
-    for (const [i, it] of joined.items.entries()) {
-      const m = joined.deliveries[i]!.message;
-      this.pushMark(w, { seq: it.seq, sourceId: m.id, remoteIds: it === head ? remoteIds : [] });
-    }
-    this.issueMarks(w);
-    const max = Math.max(1, this.opts.maxUnconfirmed ?? 16);
-    while (w.unconfirmed.length >= max) await w.unconfirmed.shift();
-    this.rateLimitedAttempts.delete(head!.seq);
-    this.lastErrors.delete(w.key);
-    for (const [i, it] of joined.items.entries()) {
-      const m = joined.deliveries[i]!.message;
-      this.observe((o) => o.onDelivered?.({ target: w.target, originNetwork: m.origin.network, kind: m.kind, latencyMs: Math.max(0, this.now() - it.createdAt) }));
-    }
-  }
-
-  private async delivered(w: Worker, item: OutboxItem, message: BridgeMessage, remoteIds: string[]): Promise<void> {
-    const max = Math.max(1, this.opts.maxUnconfirmed ?? 16);
-    this.pushMark(w, { seq: item.seq, sourceId: message.id, remoteIds });
-    if (w.marks.length >= Math.max(1, max >> 1)) this.issueMarks(w);
-    while (w.unconfirmed.length + w.marks.length >= max && w.unconfirmed.length > 0) await w.unconfirmed.shift();
-    if (w.marks.length >= max) await this.settleMarks(w);
-    this.rateLimitedAttempts.delete(item.seq);
-    this.lastErrors.delete(w.key);
-    const latencyMs = Math.max(0, this.now() - item.createdAt);
-    this.observe((o) => o.onDelivered?.({ target: w.target, originNetwork: message.origin.network, kind: message.kind, latencyMs }));
+  /** A joined send delivered: its other items are not sent again in this read. */
+  private deliveredJoined(w: Worker, joined: JoinedSend, remoteIds: string[]): Promise<void> {
+    for (const it of joined.items.slice(1)) w.carried.add(it.seq);
+    return this.marks.deliveredJoined(w, joined, remoteIds);
   }
 
   private async run(w: Worker): Promise<void> {
@@ -361,7 +302,7 @@ export class Outbox {
       for (;;) {
         if (this.stopped) return;
         // Read only after the marks of what was sent are committed, or sent items come back.
-        await this.settleMarks(w);
+        await this.marks.settle(w);
         w.kicked = false;
         const items = await this.storeCall(() => this.store.nextPending(w.target, batchSize));
         if (items.length === 0) {
@@ -374,7 +315,7 @@ export class Outbox {
         // Nothing else is queued (a new item kicks): give a message that may follow soon the
         // chance to carry these marks in its commit, and stay ready to send it without a read
         // waiting on a commit of our own.
-        const idle = this.opts.markIdleMs ?? 25;
+        const idle = this.marks.idleMs;
         if (idle > 0 && w.drained && items.length < batchSize && !w.kicked && w.marks.length > 0 && !this.stopped) {
           w.lingering = true;
           try {
@@ -388,7 +329,7 @@ export class Outbox {
       if (isStoreError(e)) w.log.warn({ err: e.message }, 'outbox worker stopped while the store was unavailable');
       else w.log.error({ err: (e as Error).message }, 'outbox worker crashed');
     } finally {
-      await this.settleMarks(w).catch(() => undefined);
+      await this.marks.settle(w).catch(() => undefined);
       if (this.workers.get(w.key) === w) this.workers.delete(w.key);
     }
   }
@@ -418,7 +359,7 @@ export class Outbox {
       }
       if (!wait) return undefined;
       // About to wait: what was delivered gets its marks written meanwhile.
-      this.issueMarks(w);
+      this.marks.issue(w);
       await w.signal.wait(sleep);
     }
   }
@@ -497,7 +438,7 @@ export class Outbox {
       const r = await head.result;
       if (r.ok) {
         if (head.joined) await this.deliveredJoined(w, head.joined, r.remoteIds);
-        else await this.delivered(w, head.item, head.message, r.remoteIds);
+        else await this.marks.delivered(w, head.item, head.message, r.remoteIds);
         continue;
       }
       if (head.joined && isDeliveryError(r.error) && r.error.kind === 'rejected') {
@@ -512,7 +453,7 @@ export class Outbox {
       const settled = await this.failed(w, head.item, head.message, r.error);
       let clean = settled;
       for (const x of rest) {
-        if (x.r.ok) await this.delivered(w, x.item, x.message, x.r.remoteIds);
+        if (x.r.ok) await this.marks.delivered(w, x.item, x.message, x.r.remoteIds);
         else {
           clean = false;
           const e = x.r.error;
