@@ -14,6 +14,7 @@ import type { RelayObserver } from './observer.js';
 import type { StoreGate } from './store-gate.js';
 import { roomKey } from './routes.js';
 import { TokenBucket } from './token-bucket.js';
+import { Signal } from './wake-signal.js';
 
 /**
  * What the relay stores per outbox item. v2: the message as it arrived, prepared for the target
@@ -69,35 +70,6 @@ export interface OutboxOptions extends MarkOptions {
   batchSize?: number;
   now?: () => number;
   random?: () => number;
-}
-
-/** A wake-up a sleeping worker can be given early (new item, stop, resume, connection). */
-class Signal {
-  private fire: (() => void) | undefined;
-  private pending = false;
-
-  notify(): void {
-    this.pending = true;
-    this.fire?.();
-  }
-
-  async wait(ms: number): Promise<void> {
-    if (this.pending) {
-      this.pending = false;
-      return;
-    }
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, Math.max(0, ms));
-      const self = this;
-      function done() {
-        clearTimeout(timer);
-        self.fire = undefined;
-        resolve();
-      }
-      this.fire = done;
-    });
-    this.pending = false;
-  }
 }
 
 interface Worker extends MarkState {
