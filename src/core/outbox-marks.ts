@@ -21,7 +21,10 @@ export interface MarkOptions {
    * A worker that sent everything queued for its target keeps the last delivered-marks this long
    * (ms) before committing them alone: a message arriving meanwhile writes them in its own intake
    * transaction (`issueWaitingMarks`), so a steady trickle costs one commit a message, not two.
-   * The crash bound is unchanged (`maxUnconfirmed`). Default 25; 0 commits them at once.
+   * The crash bound is unchanged (`maxUnconfirmed`), but the last message of a quiet room stays
+   * unconfirmed that much longer: a store lost (or a crash) in that window resends it. Default 0
+   * (committed at once); the bridge keeps the default, as a store outage right after a message
+   * then showed it twice (test/connectors/matrix/durability.test.ts).
    */
   markIdleMs?: number;
 }
@@ -66,7 +69,7 @@ export class DeliveredMarks<W extends MarkState> {
     opts: MarkOptions,
   ) {
     this.max = Math.max(1, opts.maxUnconfirmed ?? 16);
-    this.idleMs = opts.markIdleMs ?? 25;
+    this.idleMs = opts.markIdleMs ?? 0;
   }
 
   /** Sends the worker's gathered delivered-marks to the store; they share one commit. */
