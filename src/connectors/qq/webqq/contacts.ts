@@ -61,6 +61,11 @@ const GROUP_INFO_CONCURRENCY = 4;
 /** Member lists fetched at the same time in the background, beside whatever the bridge is doing. */
 const BACKGROUND_MEMBER_CONCURRENCY = 2;
 const EAGER_MEMBER_GROUPS = 20;
+/**
+ * After a group's member list failed to load on demand, the next on-demand load waits this long:
+ * otherwise every message of a busy group would ask again the endpoint that is refusing us.
+ */
+const MEMBER_RETRY_MS = 60_000;
 
 /** Runs `fn` over `items` with at most `limit` calls in flight; rejects with the first error. */
 async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -84,6 +89,8 @@ export class Contacts {
   private readonly numberByName = new Map<string, number>();
   /** Member-list fetches in flight, by gid: an on-demand load joins the background one. */
   private readonly membersLoading = new Map<number, Promise<GroupContact | undefined>>();
+  /** When an on-demand member-list load last failed, by gid (see MEMBER_RETRY_MS). */
+  private readonly membersFailedAt = new Map<number, number>();
   /** Numbers this session resolved before a restart (gid → name and number), used when the name still matches. */
   private remembered = new Map<number, { name: string; number: number }>();
   /** Bumped by reset() and stopLoading(): a background load of an older generation stops. */
@@ -99,6 +106,7 @@ export class Contacts {
   reset(): void {
     this.generation++;
     this.membersLoading.clear();
+    this.membersFailedAt.clear();
     this.remembered.clear();
     for (const g of this.groupsByGid.values()) if (g.number !== undefined) this.numberByName.set(g.name, g.number);
     this.friendsByUin.clear();
@@ -219,23 +227,36 @@ export class Contacts {
   private async loadMembersOrWarn(g: GroupContact, reread = false): Promise<void> {
     const generation = this.generation;
     try {
-      await (reread ? this.refreshGroupInfo(g.gid) : this.ensureGroupMembers(g.gid));
+      await (reread ? this.refreshGroupInfo(g.gid) : this.ensureGroupMembers(g.gid, false));
     } catch (e) {
       if (generation === this.generation) this.deps.log.warn({ err: e, group: g.name }, 'group member list unavailable');
     }
   }
 
-  /** The group with its member list, fetched now (once, however many ask) when not loaded yet. */
-  async ensureGroupMembers(gid: number): Promise<GroupContact | undefined> {
+  /**
+   * The group with its member list, fetched now (once, however many ask) when not loaded yet. On
+   * demand (a message, a send, a memo), a failure holds further tries off for MEMBER_RETRY_MS and
+   * the group comes back without members; the background pass is not held off.
+   */
+  async ensureGroupMembers(gid: number, onDemand = true): Promise<GroupContact | undefined> {
     const g = this.groupsByGid.get(gid);
     if (!g || g.members) return g;
+    const failedAt = this.membersFailedAt.get(gid);
+    if (onDemand && failedAt !== undefined && Date.now() - failedAt < MEMBER_RETRY_MS) return g;
     const loading = this.membersLoading.get(gid);
     if (loading) {
       await loading.catch(() => undefined);
       const now = this.groupsByGid.get(gid);
       if (!now || now.members) return now;
     }
-    return this.refreshGroupInfo(gid);
+    try {
+      const loaded = await this.refreshGroupInfo(gid);
+      this.membersFailedAt.delete(gid);
+      return loaded;
+    } catch (e) {
+      if (onDemand) this.membersFailedAt.set(gid, Date.now());
+      throw e;
+    }
   }
 
   async refreshGroupInfo(gid: number): Promise<GroupContact | undefined> {

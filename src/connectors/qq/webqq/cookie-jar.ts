@@ -61,6 +61,8 @@ export class CookieJarFormatError extends Error {
 export const MAX_COOKIE_BYTES = 4096;
 export const MAX_COOKIES_PER_DOMAIN = 50;
 export const MAX_COOKIES = 1000;
+/** RFC 6265bis §5.6.1/5.6.2: no cookie lives longer than 400 days. */
+export const MAX_LIFETIME_MS = 400 * 24 * 3600 * 1000;
 
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
@@ -240,6 +242,9 @@ export class CookieJar {
     let expires: number | undefined;
     if (parsed.maxAge !== undefined) expires = parsed.maxAge <= 0 ? -Infinity : now + parsed.maxAge * 1000;
     else if (parsed.expires !== undefined) expires = parsed.expires;
+    // RFC 6265bis caps a lifetime at 400 days; an uncapped Max-Age of 1e20 s is no valid date and
+    // would make every later save of the session file throw.
+    if (expires !== undefined) expires = Math.min(expires, now + MAX_LIFETIME_MS);
 
     let domain = host;
     let hostOnly = true;
@@ -437,6 +442,7 @@ function readStoredCookie(raw: unknown, now: number): Cookie | undefined {
     expires = isoTime(raw.expires);
     if (expires === undefined) return undefined;
   }
+  if (expires !== undefined) expires = Math.min(expires, now + MAX_LIFETIME_MS);
   return {
     name,
     value,

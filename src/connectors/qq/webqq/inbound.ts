@@ -63,8 +63,11 @@ export class Inbound {
     if (isGroup && c.group(id) && !members() && mayRefresh()) {
       try {
         await c.ensureGroupMembers(id);
-        this.refreshedFor.add(key); // as fresh as a refresh for this sender would be
-        this.memberRefreshFailedAt.delete(room);
+        // Loaded (not held off after a recent failure): as fresh as a refresh for this sender would be.
+        if (members()) {
+          this.refreshedFor.add(key);
+          this.memberRefreshFailedAt.delete(room);
+        }
       } catch (err) {
         this.memberRefreshFailedAt.set(room, Date.now());
         this.deps.log.warn({ err, pollType: e.pollType, room }, 'member list refresh failed; relaying the message from an unknown sender');

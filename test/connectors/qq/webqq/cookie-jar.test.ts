@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  CookieJar, CookieJarFormatError, CookieRejected, defaultPath, domainMatches, MAX_COOKIE_BYTES, MAX_COOKIES_PER_DOMAIN,
+  CookieJar, CookieJarFormatError, CookieRejected, defaultPath, domainMatches, MAX_COOKIE_BYTES, MAX_COOKIES_PER_DOMAIN, MAX_LIFETIME_MS,
   parseCookieDate, parseSetCookie, pathMatches,
 } from '../../../../src/connectors/qq/webqq/cookie-jar.js';
 import { establishSession, login } from '../../../../src/connectors/qq/webqq/auth.js';
@@ -168,6 +168,18 @@ describe('CookieJar', () => {
     clock.advance(86_400_000);
     expect(names(jar, 'http://w.qq.com/')).toEqual(['session']);
     jar.setFromHeader('session=x; Max-Age=0; Domain=qq.com', 'http://w.qq.com/');
+    expect(jar.all()).toEqual([]);
+  });
+
+  it('caps a lifetime at 400 days, so an absurd Max-Age or Expires still saves and loads', () => {
+    const clock = clockAt();
+    const jar = new CookieJar(clock);
+    jar.setFromHeader('forever=1; Max-Age=100000000000000000000; Domain=qq.com', 'http://w.qq.com/');
+    jar.setFromHeader('far=1; Expires=Fri, 31 Dec 9999 23:59:59 GMT; Domain=qq.com', 'http://w.qq.com/');
+    expect(jar.all().map((c) => c.expires)).toEqual([T0 + MAX_LIFETIME_MS, T0 + MAX_LIFETIME_MS]);
+    const text = JSON.stringify(jar); // threw "Invalid time value" before the cap
+    expect(CookieJar.fromJSON(JSON.parse(text), clock).jar.all()).toEqual(jar.all());
+    clock.advance(MAX_LIFETIME_MS);
     expect(jar.all()).toEqual([]);
   });
 

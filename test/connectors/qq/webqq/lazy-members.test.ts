@@ -116,6 +116,17 @@ describe('WebQQ member lists of an account in many groups', () => {
     expect(h.client.groups().filter((x) => x.members > 0)).toHaveLength(1);
   });
 
+  it('a group whose list keeps failing is asked once on demand, not once a message; its messages still come', async () => {
+    const h = await setup({ beforeStart: (control) => control('POST', '/fault', { api: { endpoint: 'get_group_info_ext2', retcode: 100000, times: 1000 } }) });
+    await h.client.membersLoaded();
+    const before = h.sim.requestCounts()[INFO]!;
+    const g = groupNumber(5);
+    for (let i = 0; i < 6; i++) await h.control('POST', '/inject', { group: g, from: ALICE, text: `busy ${i}` });
+    for (let i = 0; i < 6; i++) expect(await h.waitFor(withText(h.events, `busy ${i}`), `message ${i}`)).toMatchObject({ groupNumber: g, senderQq: ALICE });
+    // One on-demand load (it failed), then a minute's rest: six messages did not ask six times.
+    expect(h.sim.requestCounts()[INFO]! - before).toBe(1);
+  });
+
   it('a restart that relinks its stored session does not ask every group\'s number again; a fresh login does', async () => {
     const h = await setup();
     await h.client.stop();
