@@ -5,13 +5,14 @@
  * crash tests. Every wait is bounded; `close()` stops whatever was started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { startBridge, type BridgeHooks, type RunningBridge } from '../../src/bridge.js';
 import { parseConfig, type Config } from '../../src/config.js';
+import { SQLITE_FILE } from '../../src/store/store.js';
 import { parseIrcFormatting } from '../../src/connectors/irc/format.js';
 import { createLogger, silentLogger, type Logger } from '../../src/log.js';
 import { startSimulator, type RunningSimulator, type SentRecord, type Violation } from '../../src/simulator/index.js';
@@ -344,9 +345,18 @@ export class BridgeProcess {
 
 /** Counts outbox items per state in the bridge's SQLite store (read-only, like an operator would). */
 export function outboxCounts(stateDir: string, network: string): { pending: number; delivered: number } {
-  const db = new Database(join(stateDir, 'qqbridge.sqlite'), { readonly: true, fileMustExist: true });
+  const file = join(stateDir, SQLITE_FILE);
+  // A bridge still starting has no database yet, or not its tables yet: nothing is queued.
+  if (!existsSync(file)) return { pending: 0, delivered: 0 };
+  const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
-    const rows = db.prepare('SELECT state, count(*) AS n FROM outbox WHERE network = ? GROUP BY state').all(network) as Array<{ state: string; n: number }>;
+    let rows: Array<{ state: string; n: number }>;
+    try {
+      rows = db.prepare('SELECT state, count(*) AS n FROM outbox WHERE network = ? GROUP BY state').all(network) as typeof rows;
+    } catch (e) {
+      if (/no such table/.test((e as Error).message)) return { pending: 0, delivered: 0 };
+      throw e;
+    }
     const by = Object.fromEntries(rows.map((r) => [r.state, r.n]));
     return { pending: by.pending ?? 0, delivered: by.delivered ?? 0 };
   } finally {

@@ -46,12 +46,8 @@ afterAll(async () => {
 const stateDir = () => join(dir, 'state');
 /** Messages the bridge has durably taken for IRC (queued or delivered). */
 const taken = () => {
-  try {
-    const c = outboxCounts(stateDir(), 'irc');
-    return c.pending + c.delivered;
-  } catch {
-    return 0; // no database yet
-  }
+  const c = outboxCounts(stateDir(), 'irc');
+  return c.pending + c.delivered;
 };
 
 async function startAndWait(): Promise<void> {

@@ -71,7 +71,9 @@ export function toDeliveryError(e: unknown): DeliveryError {
   return new DeliveryError('retryable', errText(e), { cause: e });
 }
 
-const isParseError = (e: unknown) => e instanceof GrammyError && e.error_code === 400 && /can't parse entities/i.test(e.description);
+/** Telegram's answer when it cannot read our HTML (we send the same text as plain text then). */
+const PARSE_ERROR = /can't parse entities/i;
+const isParseError = (e: unknown) => e instanceof GrammyError && e.error_code === 400 && PARSE_ERROR.test(e.description);
 const isNotModified = (e: unknown) => e instanceof GrammyError && e.error_code === 400 && /message is not modified/i.test(e.description);
 
 export interface TelegramOutboundOptions {
@@ -111,7 +113,7 @@ export class TelegramOutbound {
         try {
           const res = await prev(method, payload, signal);
           if (!res.ok && res.error_code === 429) onRateLimited?.(res.parameters?.retry_after);
-          if (!res.ok && chat !== undefined && (res.error_code === 429 || res.error_code >= 500 || /can't parse entities/i.test(res.description))) this.refused(String(chat));
+          if (!res.ok && chat !== undefined && (res.error_code === 429 || res.error_code >= 500 || PARSE_ERROR.test(res.description))) this.refused(String(chat));
           return res;
         } catch (e) {
           if (chat !== undefined && PIPELINED_METHODS.has(method)) this.refused(String(chat));

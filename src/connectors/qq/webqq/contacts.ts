@@ -62,10 +62,11 @@ const GROUP_INFO_CONCURRENCY = 4;
 const BACKGROUND_MEMBER_CONCURRENCY = 2;
 const EAGER_MEMBER_GROUPS = 20;
 /**
- * After a group's member list failed to load on demand, the next on-demand load waits this long:
- * otherwise every message of a busy group would ask again the endpoint that is refusing us.
+ * After a member list failed to load on demand, the next on-demand try waits this long: otherwise
+ * every message of a busy group would ask again the endpoint that is refusing us. (Inbound's
+ * re-read for an unknown sender holds off by the same rule.)
  */
-const MEMBER_RETRY_MS = 60_000;
+export const MEMBER_RETRY_MS = 60_000;
 
 /** Runs `fn` over `items` with at most `limit` calls in flight; rejects with the first error. */
 async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {

@@ -3,12 +3,9 @@
  * and fill in the stable numbers and names (group number, sender QQ number and display name).
  */
 import type { Logger } from '../../../log.js';
-import type { Contacts, GroupContact } from './contacts.js';
+import { MEMBER_RETRY_MS, type Contacts, type GroupContact } from './contacts.js';
 import { receivedText, type RecentSends } from './echoes.js';
 import type { QqEvent } from './events.js';
-
-/** After a member list failed to load, how long before an unknown sender triggers another try. */
-const MEMBER_REFRESH_RETRY_MS = 60_000;
 
 export interface InboundDeps {
   contacts: Contacts;
@@ -56,7 +53,7 @@ export class Inbound {
     const key = `${room}:${e.sendUin}`;
     const mayRefresh = () => {
       const lastFailure = this.memberRefreshFailedAt.get(room);
-      return lastFailure === undefined || Date.now() - lastFailure >= MEMBER_REFRESH_RETRY_MS;
+      return lastFailure === undefined || Date.now() - lastFailure >= MEMBER_RETRY_MS;
     };
     // A group whose member list has not loaded yet (they load after login): load it first, so a
     // member who happens to repeat what the bridge just sent is not taken for its echo.
